@@ -1,0 +1,60 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "slipway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "slugc", targets: ["slugc"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries, from Debian's -dev packages. Only the Swift layer right above each one imports it.
+        .systemLibrary(
+            name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(
+            name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // glibc and Linux calls that Swift's Glibc module leaves out (pipe2, signalfd, posix_spawn chdir).
+        .target(name: "CProcessShims"),
+
+        // Safe Swift layers over the C libraries: one owner per handle, C errors as Swift errors.
+        .target(name: "SlipwayGit", dependencies: ["CGit2"]),
+        .target(
+            name: "SlipwayArchive",
+            dependencies: ["CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+
+        // Core: the release manifest and spool format (shared with runners), and the slug compiler pipeline.
+        .target(name: "SlipwaySpool"),
+        .target(
+            name: "SlugCompiler",
+            dependencies: [
+                "SlipwayGit", "SlipwayArchive", "SlipwaySpool", "CProcessShims",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+
+        // Executables: argument parsing only.
+        .executableTarget(
+            name: "slugc",
+            dependencies: [
+                "SlugCompiler",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // Tests
+        .target(name: "SlipwayTestSupport", path: "Tests/SlipwayTestSupport"),
+        .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayTestSupport"]),
+        .testTarget(name: "SlipwayArchiveTests", dependencies: ["SlipwayArchive", "SlipwayTestSupport"]),
+        .testTarget(name: "SlugCompilerTests", dependencies: ["SlugCompiler", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "SlugcIntegrationTests",
+            dependencies: ["slugc", "SlugCompiler", "SlipwayTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

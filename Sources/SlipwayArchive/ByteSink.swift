@@ -1,0 +1,5 @@
+/// Something that accepts a stream of bytes: the next stage of a slug's pipeline (tar → gzip → file).
+public protocol ByteSink: AnyObject {
+    /// Consumes `bytes`; throws when they cannot be taken (disk full, size limit, compression error).
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+}

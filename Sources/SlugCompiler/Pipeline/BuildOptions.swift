@@ -1,0 +1,54 @@
+import Foundation
+
+/// Everything a build needs to know; `slugc build` fills it from its flags, the push hook from the app's settings.
+public struct BuildOptions: Sendable {
+    /// The app's source folder (never modified).
+    public var appDirectory: String
+    /// Buildpacks given explicitly, in run order; empty means `.buildpacks`, `BUILDPACK_URL` or detection.
+    public var buildpacks: [String] = []
+    /// The app's config vars, as written to ENV_DIR.
+    public var configVars: [String: String] = [:]
+    /// Kept between builds of the app; created if missing.
+    public var cacheDirectory: String
+    /// Where `slug.tgz` and `release.json` are written.
+    public var outputDirectory: String
+    /// The app's name.
+    public var appName: String
+    /// The commit being built, when known.
+    public var sourceVersion: String?
+    /// The stack name given to buildpacks as `STACK`.
+    public var stack: String = "slipway-1"
+    /// The limit for the whole build (detect, compile, release, pack).
+    public var timeout: Duration = .seconds(900)
+    /// The largest compressed slug accepted, in MiB.
+    public var maxSlugSizeMB: Int = 500
+    /// Whether `release.json` carries the app's own config vars (over the buildpacks' defaults).
+    public var includeConfigInManifest = false
+    /// The mtime of every slug entry; `nil` means the commit time when known, else 0.
+    public var sourceDateEpoch: Int64?
+    /// The built-in buildpacks; `nil` finds them next to the executable.
+    public var builtinBuildpacks: BuiltinBuildpacks?
+    /// Where the build's temporary workspace is created (default: `$TMPDIR` or `/tmp`).
+    public var temporaryDirectory: String?
+    /// `PATH` given to buildpacks.
+    public var path: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    /// Whether the failure headline uses the push wording (`Push rejected, failed to compile …`).
+    public var pushWording = false
+
+    public init(appDirectory: String, cacheDirectory: String, outputDirectory: String, appName: String) {
+        self.appDirectory = appDirectory
+        self.cacheDirectory = cacheDirectory
+        self.outputDirectory = outputDirectory
+        self.appName = appName
+    }
+
+    /// The default cache folder for `app`: `$XDG_CACHE_HOME/slipway/<app>`, else `~/.cache/slipway/<app>`.
+    public static func defaultCacheDirectory(app: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
+    {
+        let base =
+            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".cache")
+        return ((base as NSString).appendingPathComponent("slipway") as NSString).appendingPathComponent(app)
+    }
+}

@@ -1,0 +1,257 @@
+import CProcessShims
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How a child process ended.
+public enum ExitStatus: Equatable, Sendable {
+    case exited(Int32)
+    case signaled(Int32)
+
+    /// The status as a shell would report it: the exit code, or 128 + the signal.
+    public var code: Int32 {
+        switch self {
+        case .exited(let code): code
+        case .signaled(let signal): 128 + signal
+        }
+    }
+
+    public var succeeded: Bool { self == .exited(0) }
+}
+
+/// Why a child could not be run to completion.
+public enum ChildProcessError: Error, Equatable, Sendable {
+    /// `posix_spawn` failed (for example: not executable, no such file).
+    case spawnFailed(path: String, errno: Int32)
+    /// The deadline passed; the whole process group was killed.
+    case timedOut
+    /// A cancelling signal arrived; the whole process group was killed.
+    case interrupted(signal: Int32)
+}
+
+/// Runs one program, as buildpacks are run: in a process group of its own, with an explicit environment, standard
+/// input from `/dev/null`, and its output read as it is written.
+///
+/// On a timeout, a cancelling signal, or the program's exit, every process left in its group is killed with SIGKILL,
+/// so a buildpack can neither outlive its phase nor leave a daemon behind. (A process that leaves the group on
+/// purpose, with `setsid`, is the sandbox's job; see the security notes in the README.)
+public struct ChildProcess {
+    /// What to do with one output stream.
+    public enum Output {
+        /// Hand each line to the closure as soon as it is complete.
+        case lines((String) -> Void)
+        /// Keep the bytes (up to `limit`; the rest is read and dropped) and return them in ``Result``.
+        case capture(limit: Int)
+    }
+
+    /// What the run produced.
+    public struct Result {
+        public var status: ExitStatus
+        /// Bytes captured from stdout with ``Output/capture(limit:)``.
+        public var stdout: Data
+        /// Bytes captured from stderr with ``Output/capture(limit:)``.
+        public var stderr: Data
+    }
+
+    public var executable: String
+    public var arguments: [String]
+    public var environment: [String: String]
+    /// The working directory of the child.
+    public var directory: String?
+    public var stdout: Output
+    /// Where stderr goes; `nil` sends it into the same pipe as stdout, so the two keep their relative order.
+    public var stderr: Output?
+    /// When to give up and kill the group.
+    public var deadline: ContinuousClock.Instant?
+    /// Cancels the run when a signal arrives.
+    public var signals: SignalWatcher?
+    /// Called when the child has printed nothing for `idleInterval` (for keep-alive lines).
+    public var onIdle: (() -> Void)?
+    public var idleInterval: Duration = .seconds(30)
+
+    public init(
+        executable: String, arguments: [String] = [], environment: [String: String], directory: String? = nil,
+        stdout: Output, stderr: Output? = nil
+    ) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.directory = directory
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    /// Runs the program to its end and returns how it ended.
+    public func run() throws -> Result {
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        guard slipway_pipe_cloexec(&outPipe) == 0 else { throw ChildProcessError.spawnFailed(path: executable, errno: errno) }
+        if stderr != nil {
+            guard slipway_pipe_cloexec(&errPipe) == 0 else {
+                close(outPipe[0]); close(outPipe[1])
+                throw ChildProcessError.spawnFailed(path: executable, errno: errno)
+            }
+        }
+        let pid: pid_t
+        do {
+            pid = try spawn(stdoutFD: outPipe[1], stderrFD: stderr == nil ? outPipe[1] : errPipe[1])
+        } catch {
+            for fd in outPipe + errPipe where fd >= 0 { close(fd) }
+            throw error
+        }
+        close(outPipe[1])
+        if errPipe[1] >= 0 { close(errPipe[1]) }
+        return try supervise(pid: pid, outFD: outPipe[0], errFD: errPipe[0])
+    }
+
+    private func spawn(stdoutFD: Int32, stderrFD: Int32) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutFD, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrFD, 2)
+        if let directory { slipway_spawn_addchdir(&actions, directory) }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Own process group (pgid = pid): one kill(-pid) reaches every process the buildpack starts.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) }
+        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") }
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = (argv + [nil]).withUnsafeBufferPointer { argvBuf in
+            (envp + [nil]).withUnsafeBufferPointer { envpBuf in
+                posix_spawn(
+                    &pid, executable, &actions, &attributes, UnsafeMutablePointer(mutating: argvBuf.baseAddress!),
+                    UnsafeMutablePointer(mutating: envpBuf.baseAddress!))
+            }
+        }
+        guard rc == 0 else { throw ChildProcessError.spawnFailed(path: executable, errno: rc) }
+        return pid
+    }
+
+    /// Reads both pipes until the child exits, enforcing the deadline and watching for signals.
+    private func supervise(pid: pid_t, outFD: Int32, errFD: Int32) throws -> Result {
+        var streams = [Stream(fd: outFD, output: stdout)]
+        if errFD >= 0, let stderr { streams.append(Stream(fd: errFD, output: stderr)) }
+        defer { for stream in streams where stream.fd >= 0 { close(stream.fd) } }
+
+        var exitStatus: ExitStatus?
+        var lastOutput = ContinuousClock.now
+        var drainDeadline: ContinuousClock.Instant?
+        let clock = ContinuousClock()
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+
+        func killGroup() { kill(-pid, SIGKILL) }
+        func abort(_ error: ChildProcessError) -> ChildProcessError {
+            killGroup()
+            _ = reap(pid, block: true)
+            return error
+        }
+
+        while true {
+            if exitStatus == nil, let status = reap(pid, block: false) {
+                exitStatus = status
+                // The leader is gone: stop anything it left running, then read what is still in the pipes.
+                killGroup()
+                drainDeadline = clock.now + .seconds(2)
+            }
+            let open = streams.indices.filter { streams[$0].fd >= 0 }
+            if exitStatus != nil && (open.isEmpty || clock.now >= drainDeadline!) { break }
+            if let signals, let signal = signals.poll() { throw abort(.interrupted(signal: signal)) }
+            if exitStatus == nil, let deadline, clock.now >= deadline { throw abort(.timedOut) }
+
+            var fds = open.map { pollfd(fd: streams[$0].fd, events: Int16(POLLIN), revents: 0) }
+            if let signals, signals.fd >= 0 { fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)) }
+            // Short waits keep the loop noticing the child's exit even while a descendant holds a pipe open.
+            let ready = poll(&fds, nfds_t(fds.count), 100)
+            if ready < 0 && errno != EINTR { throw abort(.spawnFailed(path: executable, errno: errno)) }
+
+            var sawOutput = false
+            for (slot, index) in open.enumerated() where fds[slot].revents != 0 {
+                let n = chunk.withUnsafeMutableBytes { read(streams[index].fd, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    sawOutput = true
+                    chunk.withUnsafeBytes { streams[index].consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                    streams[index].finish()
+                    close(streams[index].fd)
+                    streams[index].fd = -1
+                }
+            }
+            if sawOutput {
+                lastOutput = clock.now
+            } else if let onIdle, exitStatus == nil, clock.now - lastOutput >= idleInterval {
+                onIdle()
+                lastOutput = clock.now
+            }
+        }
+        for index in streams.indices where streams[index].fd >= 0 { streams[index].finish() }
+        let captured = streams.map(\.captured)
+        return Result(
+            status: exitStatus!, stdout: captured[0], stderr: captured.count > 1 ? captured[1] : Data())
+    }
+
+    /// One pipe being read: split into lines, or captured up to a limit.
+    private struct Stream {
+        var fd: Int32
+        var output: Output
+        var splitter = LineSplitter()
+        var captured = Data()
+
+        init(fd: Int32, output: Output) {
+            self.fd = fd
+            self.output = output
+        }
+
+        mutating func consume(_ bytes: UnsafeRawBufferPointer) {
+            switch output {
+            case .lines(let handler):
+                for line in splitter.append(bytes) { handler(line) }
+            case .capture(let limit):
+                let room = max(0, limit - captured.count)
+                if room > 0 { captured.append(contentsOf: bytes.prefix(room)) }
+            }
+        }
+
+        mutating func finish() {
+            if case .lines(let handler) = output, let last = splitter.flush() { handler(last) }
+        }
+    }
+}
+
+/// Reaps `pid` if it has exited (or waits for it when `block`), returning how it ended.
+func reap(_ pid: pid_t, block: Bool) -> ExitStatus? {
+    var status: Int32 = 0
+    while true {
+        let rc = waitpid(pid, &status, block ? 0 : WNOHANG)
+        if rc == 0 { return nil }
+        if rc < 0 {
+            if errno == EINTR { continue }
+            return .exited(127)
+        }
+        break
+    }
+    // WIFEXITED / WEXITSTATUS / WTERMSIG are macros; decode the status word by hand.
+    let low = status & 0x7f
+    if low == 0 { return .exited((status >> 8) & 0xff) }
+    return .signaled(low)
+}

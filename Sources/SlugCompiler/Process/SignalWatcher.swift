@@ -1,0 +1,61 @@
+import CProcessShims
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Turns SIGINT, SIGTERM and SIGHUP into a readable file descriptor (Linux `signalfd`), so a build can notice them
+/// between two reads, kill its buildpack's process group and clean up, instead of dying with files half-written.
+///
+/// Create it before any thread is started: it blocks those signals in the calling thread, and threads created later
+/// inherit the mask. Children are spawned with the default mask and dispositions restored.
+public final class SignalWatcher: @unchecked Sendable {
+    /// The signals that cancel a build.
+    public static let cancelling: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+
+    /// The descriptor to poll; readable when one of the signals is pending.
+    let fd: Int32
+    /// The first signal received, once one was.
+    public private(set) var received: Int32?
+
+    /// Blocks the cancelling signals and opens the signalfd.
+    public init() {
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for signal in Self.cancelling { sigaddset(&mask, signal) }
+        pthread_sigmask(SIG_BLOCK, &mask, nil)
+        fd = slipway_signalfd(&mask)
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Reads a pending signal without waiting; returns it (and remembers it) if there was one.
+    @discardableResult
+    public func poll() -> Int32? {
+        guard fd >= 0 else { return received }
+        let signal = slipway_signalfd_read(fd)
+        if signal > 0, received == nil { received = signal }
+        return received
+    }
+
+    /// Throws ``BuildError/Code/interrupted(signal:)`` if a cancelling signal has arrived.
+    public func check(phase: BuildPhase) throws {
+        if let signal = poll() {
+            throw BuildError(.interrupted(signal: signal), "The build was interrupted (\(signalName(signal))).", phase: phase)
+        }
+    }
+}
+
+/// `SIGINT`, `SIGTERM`… for messages.
+func signalName(_ signal: Int32) -> String {
+    switch signal {
+    case SIGINT: "SIGINT"
+    case SIGTERM: "SIGTERM"
+    case SIGHUP: "SIGHUP"
+    case SIGKILL: "SIGKILL"
+    case SIGPIPE: "SIGPIPE"
+    default: "signal \(signal)"
+    }
+}

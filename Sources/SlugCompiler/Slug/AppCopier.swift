@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Copies an app's source into a fresh build directory: `.git` is skipped, `.slugignore` applied, symlinks kept as
+/// symlinks, file modes kept (without setuid, setgid and sticky bits). The source is never modified.
+struct AppCopier {
+    var ignore: SlugIgnore
+    /// Names of entries that could not be copied (sockets, FIFOs, devices), reported as warnings.
+    private(set) var skipped: [String] = []
+    /// How many entries `.slugignore` removed.
+    private(set) var ignoredCount = 0
+
+    init(ignore: SlugIgnore) {
+        self.ignore = ignore
+    }
+
+    /// Copies the contents of `source` into the existing, empty directory `destination`.
+    mutating func copy(from source: String, to destination: String) throws {
+        let from = try FileTree.openDirectory(path: source)
+        defer { close(from) }
+        let to = try FileTree.openDirectory(path: destination)
+        defer { close(to) }
+        try copyContents(from, to, prefix: "")
+    }
+
+    private mutating func copyContents(_ from: Int32, _ to: Int32, prefix: String) throws {
+        for name in try FileTree.sortedEntries(from) {
+            if name == ".git" { continue }
+            let relative = prefix.isEmpty ? name : "\(prefix)/\(name)"
+            let st = try FileTree.lstatAt(from, name)
+            let type = st.st_mode & S_IFMT
+            let mode = st.st_mode & 0o777
+            if ignore.ignores(relative, isDirectory: type == S_IFDIR) {
+                ignoredCount += 1
+                continue
+            }
+            switch type {
+            case S_IFDIR:
+                guard mkdirat(to, name, 0o700) == 0 else { throw FileTree.posixError("create folder", relative) }
+                let sub = try FileTree.openDirectory(from, name)
+                defer { close(sub) }
+                let subTo = try FileTree.openDirectory(to, name)
+                defer { close(subTo) }
+                try copyContents(sub, subTo, prefix: relative)
+                fchmod(subTo, mode | 0o700)
+            case S_IFREG:
+                do {
+                    try FileTree.copyFile(name, from: from, to: to, mode: mode)
+                } catch let error as FileTreeError {
+                    throw FileTreeError(operation: error.operation, path: relative, code: error.code)
+                }
+            case S_IFLNK:
+                let target = try FileTree.readLink(from, name)
+                guard symlinkat(target, to, name) == 0 else { throw FileTree.posixError("create symlink", relative) }
+            default:
+                skipped.append(relative)
+            }
+        }
+    }
+}

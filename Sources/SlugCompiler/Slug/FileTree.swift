@@ -1,0 +1,130 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Low-level helpers for walking and copying trees without ever following a symlink.
+///
+/// Every call works relative to an open directory descriptor (`openat`, `fstatat` with `AT_SYMLINK_NOFOLLOW`), so a
+/// symlink in an app's tree (to `/etc`, to `../../spool`) is handled as a link and never as what it points to.
+enum FileTree {
+    /// The entries of the open directory `dirFD`, sorted by their bytes (so walks are reproducible).
+    static func sortedEntries(_ dirFD: Int32) throws -> [String] {
+        let dup = fcntl(dirFD, F_DUPFD_CLOEXEC, 0)
+        guard dup >= 0, let dir = fdopendir(dup) else { throw posixError("fdopendir", "") }
+        defer { closedir(dir) }
+        var names: [[UInt8]] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix(while: { $0 != 0 }))
+            }
+            if name == [0x2e] || name == [0x2e, 0x2e] { continue }
+            names.append(name)
+        }
+        names.sort { $0.lexicographicallyPrecedes($1) }
+        return names.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `fstatat` without following symlinks.
+    static func lstatAt(_ dirFD: Int32, _ name: String) throws -> stat {
+        var st = stat()
+        guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw posixError("stat", name) }
+        return st
+    }
+
+    /// Opens the subdirectory `name` of `dirFD`, refusing to follow a symlink.
+    static func openDirectory(_ dirFD: Int32, _ name: String) throws -> Int32 {
+        let fd = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw posixError("open", name) }
+        return fd
+    }
+
+    /// Opens a directory by path.
+    static func openDirectory(path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw posixError("open", path) }
+        return fd
+    }
+
+    /// The target of the symlink `name` in `dirFD`, byte for byte.
+    static func readLink(_ dirFD: Int32, _ name: String) throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlinkat(dirFD, name, &buffer, buffer.count - 1)
+        guard n >= 0 else { throw posixError("readlink", name) }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Copies the regular file `name` from `fromFD` to a new file in `toFD`, keeping `mode`.
+    static func copyFile(_ name: String, from fromFD: Int32, to toFD: Int32, mode: mode_t) throws {
+        let src = openat(fromFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard src >= 0 else { throw posixError("open", name) }
+        defer { close(src) }
+        let dst = openat(toFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard dst >= 0 else { throw posixError("create", name) }
+        defer { close(dst) }
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(src, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw posixError("read", name)
+            }
+            var offset = 0
+            while offset < n {
+                let w = buffer.withUnsafeBytes { write(dst, $0.baseAddress! + offset, n - offset) }
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    throw posixError("write", name)
+                }
+                offset += w
+            }
+        }
+        // The umask may have narrowed the mode given to open.
+        fchmod(dst, mode)
+    }
+
+    /// Removes `path` and everything below it, never following symlinks. Missing paths are fine.
+    static func removeTree(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            chmod(path, 0o700)
+            if let fd = try? openDirectory(path: path) {
+                removeContents(fd)
+                close(fd)
+            }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    private static func removeContents(_ dirFD: Int32) {
+        for name in (try? sortedEntries(dirFD)) ?? [] {
+            if let st = try? lstatAt(dirFD, name), (st.st_mode & S_IFMT) == S_IFDIR {
+                fchmodat(dirFD, name, 0o700, 0)
+                if let sub = try? openDirectory(dirFD, name) {
+                    removeContents(sub)
+                    close(sub)
+                }
+                unlinkat(dirFD, name, AT_REMOVEDIR)
+            } else {
+                unlinkat(dirFD, name, 0)
+            }
+        }
+    }
+
+    static func posixError(_ operation: String, _ path: String) -> FileTreeError {
+        FileTreeError(operation: operation, path: path, code: errno)
+    }
+}
+
+/// A file operation that failed, with the path and the system's reason.
+struct FileTreeError: Error, CustomStringConvertible {
+    var operation: String
+    var path: String
+    var code: Int32
+    var description: String { "cannot \(operation) \(path): \(String(cString: strerror(code)))" }
+}

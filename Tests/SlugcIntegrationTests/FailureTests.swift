@@ -1,0 +1,176 @@
+import Foundation
+import SlipwayTestSupport
+import Testing
+
+/// Every way a build can fail: a clear message, the documented exit code, nothing written, the workspace removed.
+@Suite struct FailureTests {
+    /// Checks the invariants every failed build must keep.
+    func expectCleanFailure(_ h: SlugcHarness, _ result: ToolResult, exit: Int32, message: String,
+                            sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status == exit, "exit \(result.status), output:\n\(result.output)", sourceLocation: sourceLocation)
+        #expect(result.output.contains(message), "missing '\(message)' in:\n\(result.output)", sourceLocation: sourceLocation)
+        #expect(h.outputIsEmpty, "a failed build left files in the output folder", sourceLocation: sourceLocation)
+        #expect(h.workspaceRemoved, "a failed build left its workspace behind", sourceLocation: sourceLocation)
+    }
+
+    @Test func missingAppDirectory() throws {
+        let h = try SlugcHarness()
+        let result = try h.build([], app: h.scratch.url("nope"))
+        expectCleanFailure(h, result, exit: 10, message: "does not exist")
+    }
+
+    @Test func appDirectoryThatIsAFile() throws {
+        let h = try SlugcHarness()
+        let file = try h.scratch.write("file", "x")
+        let result = try h.build([], app: file)
+        expectCleanFailure(h, result, exit: 10, message: "is not a directory")
+    }
+
+    @Test func noBuildpackDetects() throws {
+        let h = try SlugcHarness()
+        try h.app("notes.txt", "nothing to build")
+        let result = try h.build()
+        expectCleanFailure(h, result, exit: 20, message: "No default language could be detected for this app.")
+    }
+
+    @Test func explicitBuildpackThatDoesNotDetect() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let spy = try SpyBuildpack(in: h.scratch, name: "picky", detect: "exit 1")
+        let result = try h.build(["-b", spy.path])
+        expectCleanFailure(h, result, exit: 21, message: "App not compatible with buildpack: \(spy.path)")
+    }
+
+    @Test func missingBuildpack() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let result = try h.build(["-b", h.scratch.url("no-such-buildpack")])
+        expectCleanFailure(h, result, exit: 30, message: "was not found")
+    }
+
+    @Test func buildpackNotExecutable() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let spy = try SpyBuildpack(in: h.scratch, name: "noexec")
+        chmod("\(spy.path)/bin/compile", 0o644)
+        let result = try h.build(["-b", spy.path])
+        expectCleanFailure(h, result, exit: 30, message: "bin/compile is not executable")
+    }
+
+    @Test func gitBuildpackThatCannotBeCloned() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let result = try h.build(["-b", "file://\(h.scratch.url("missing-repo"))#main"])
+        expectCleanFailure(h, result, exit: 31, message: "Could not fetch buildpack")
+    }
+
+    @Test func compileFailureEndsWithTheSummaryBlock() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let spy = try SpyBuildpack(
+            in: h.scratch, name: "broken", detect: "echo Broken",
+            compile: "echo 'Installing things'\necho 'ERROR: could not find a version that satisfies nope==9.9' >&2\nexit 3")
+        let result = try h.build(["-b", spy.path])
+        expectCleanFailure(h, result, exit: 50, message: " !     Failed to compile Broken app.")
+        let summary = try #require(result.output.range(of: "Failed to compile Broken app.")).upperBound
+        let tail = String(result.output[summary...])
+        #expect(tail.contains("phase:"))
+        #expect(tail.contains("compile"))
+        #expect(tail.contains("buildpack:") && tail.contains("Broken"))
+        #expect(tail.contains("exit code:") && tail.contains("3"))
+        #expect(tail.contains("elapsed:"))
+        #expect(tail.contains("could not find a version that satisfies nope==9.9"), "the last lines are repeated")
+    }
+
+    @Test func timeoutKillsTheWholeProcessGroup() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let pidFile = h.scratch.url("child.pid")
+        let spy = try SpyBuildpack(
+            in: h.scratch, name: "slow",
+            compile: """
+                sleep 300 &
+                echo $! > "$(cat "$3/PIDFILE")"
+                echo "waiting forever"
+                sleep 300
+                """)
+        let result = try h.build(["-b", spy.path, "--timeout", "2", "-e", "PIDFILE=\(pidFile)"], timeout: 60)
+        expectCleanFailure(h, result, exit: 51, message: "timed out")
+        let pid = try #require(Int32(h.scratch.read("child.pid").trimmingCharacters(in: .whitespacesAndNewlines)))
+        var alive = processIsAlive(pid)
+        for _ in 0..<50 where alive {
+            usleep(100_000)
+            alive = processIsAlive(pid)
+        }
+        #expect(!alive, "a child of the buildpack survived the timeout")
+    }
+
+    @Test func slugLargerThanTheLimit() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let spy = try SpyBuildpack(in: h.scratch, name: "big", compile: #"head -c 3000000 /dev/urandom > "$1/blob""#)
+        let result = try h.build(["-b", spy.path, "--max-slug-size", "1"])
+        expectCleanFailure(h, result, exit: 71, message: "Compiled slug size: 2.9M is too large (max is 1M).")
+    }
+
+    @Test func malformedProcfile() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: ok\nthis line is wrong\n")
+        let spy = try SpyBuildpack(in: h.scratch, name: "spy")
+        let result = try h.build(["-b", spy.path])
+        expectCleanFailure(h, result, exit: 65, message: "Procfile line 2 is malformed")
+    }
+
+    @Test func malformedReleaseYAML() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: ok\n")
+        let spy = try SpyBuildpack(in: h.scratch, name: "spy", release: "printf 'default_process_types:\\n  web: [oops\\n'")
+        let result = try h.build(["-b", spy.path])
+        expectCleanFailure(h, result, exit: 61, message: "does not parse")
+    }
+
+    @Test func releaseScriptFailure() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: ok\n")
+        let spy = try SpyBuildpack(in: h.scratch, name: "spy", release: "echo 'release broke' >&2; exit 4")
+        let result = try h.build(["-b", spy.path])
+        expectCleanFailure(h, result, exit: 60, message: "bin/release of Spy failed")
+        #expect(result.output.contains("release broke"))
+    }
+
+    @Test func malformedConfigVar() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: ok\n")
+        let result = try h.build(["-e", "1BAD=x"])
+        #expect(result.status == 11)
+        #expect(result.output.contains("Config var name '1BAD' is not valid"))
+        #expect(h.outputIsEmpty)
+    }
+
+    @Test func interruptStopsTheBuildAndCleansUp() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let spy = try SpyBuildpack(in: h.scratch, name: "slow", compile: "echo started\nsleep 300")
+        let run = try StreamingProcess(h.buildArguments(["-b", spy.path]), environment: h.environment())
+        #expect(run.waitFor("started", timeout: 30))
+        run.send(SIGTERM)
+        let status = run.wait(timeout: 30)
+        #expect(status == 128 + SIGTERM, "\(run.text)")
+        #expect(run.text.contains("interrupted"))
+        #expect(h.outputIsEmpty)
+        #expect(h.workspaceRemoved)
+    }
+
+    @Test func previousOutputSurvivesAFailedBuild() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: ok\n")
+        let good = try SpyBuildpack(in: h.scratch, name: "good")
+        #expect(try h.build(["-b", good.path]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: "\(h.output)/slug.tgz"))
+        let bad = try SpyBuildpack(in: h.scratch, name: "bad", compile: "exit 1")
+        #expect(try h.build(["-b", bad.path]).status == 50)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(h.output)/slug.tgz")) == before)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: h.output).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty)
+    }
+}
