@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "slugc", targets: ["slugc"]),
+        .executable(name: "receive-pack", targets: ["receive-pack"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +39,12 @@ let package = Package(
                 "SlipwayGit", "SlipwayArchive", "SlipwaySpool", "CProcessShims",
                 .product(name: "Yams", package: "Yams"),
             ]),
+        .target(
+            name: "SlipwayReceive",
+            dependencies: [
+                "SlugCompiler", "SlipwayGit", "SlipwaySpool", "CProcessShims",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
 
         // Executables: argument parsing only.
         .executableTarget(
@@ -46,15 +53,26 @@ let package = Package(
                 "SlugCompiler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .executableTarget(
+            name: "receive-pack",
+            dependencies: [
+                "SlipwayReceive",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // Tests
-        .target(name: "SlipwayTestSupport", path: "Tests/SlipwayTestSupport"),
+        .target(name: "SlipwayTestSupport", dependencies: ["CProcessShims"], path: "Tests/SlipwayTestSupport"),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayArchiveTests", dependencies: ["SlipwayArchive", "SlipwayTestSupport"]),
+        .testTarget(name: "SlipwaySpoolTests", dependencies: ["SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(name: "SlugCompilerTests", dependencies: ["SlugCompiler", "SlipwayTestSupport"]),
+        .testTarget(name: "SlipwayReceiveTests", dependencies: ["SlipwayReceive", "SlipwayTestSupport"]),
         .testTarget(
             name: "SlugcIntegrationTests",
             dependencies: ["slugc", "SlugCompiler", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "PushIntegrationTests",
+            dependencies: ["receive-pack", "slugc", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

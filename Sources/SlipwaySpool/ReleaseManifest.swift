@@ -61,6 +61,12 @@ public struct ReleaseManifest: Codable, Equatable, Sendable {
     public var createdAt: String
     /// Seconds spent in each phase: `detect`, `compile`, `release`, `pack`.
     public var timings: [String: Double]
+    /// The release's version number (`v7` is 7); set by the server, absent from `slugc build`'s own manifest.
+    public var version: Int?
+    /// What made the release (`Deploy 1a2b3c4`, `Set GREETING config vars`, `Rollback to v3`); set by the server.
+    public var description: String?
+    /// Who made the release; set by the server.
+    public var user: String?
 
     public init(
         app: String, stack: String, sourceVersion: String?, buildpacks: [Buildpack],
@@ -89,7 +95,7 @@ public struct ReleaseManifest: Codable, Equatable, Sendable {
         case configVars = "config_vars"
         case addons, slug
         case createdAt = "created_at"
-        case timings
+        case timings, version, description, user
     }
 
     /// The manifest as pretty-printed JSON with sorted keys (stable for diffs and hashing), ending in a newline.

@@ -41,63 +41,19 @@ public func runTool(
     mergeOutput: Bool = false,
     timeout: TimeInterval = 120
 ) throws -> ToolResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: argv[0])
-    process.arguments = Array(argv.dropFirst())
-    if let environment { process.environment = environment }
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let outPipe = Pipe()
-    let errPipe = mergeOutput ? outPipe : Pipe()
-    process.standardOutput = outPipe
-    process.standardError = errPipe
-    let inPipe = Pipe()
-    process.standardInput = inPipe
-    let outBox = DataBox()
-    let errBox = DataBox()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        outBox.set(outPipe.fileHandleForReading.readDataToEndOfFile())
-        group.leave()
+    let process = try TestProcess(
+        argv, environment: environment, directory: directory, stdin: true, stdout: .capture,
+        stderr: mergeOutput ? .mergeWithStdout : .capture)
+    if let stdin { process.write(Data(stdin.utf8)) }
+    process.closeStdin()
+    guard let status = process.wait(timeout: timeout) else {
+        process.signal(SIGKILL)
+        process.wait(timeout: 30)
+        throw ToolError.timedOut(argv, timeout)
     }
-    if !mergeOutput {
-        group.enter()
-        DispatchQueue.global().async {
-            errBox.set(errPipe.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
-        }
-    }
-    do {
-        try process.run()
-    } catch {
-        throw ToolError.launchFailed(argv, "\(error)")
-    }
-    if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try? inPipe.fileHandleForWriting.close()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning {
-        if Date() > deadline {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            throw ToolError.timedOut(argv, timeout)
-        }
-        usleep(10_000)
-    }
-    process.waitUntilExit()
-    _ = group.wait(timeout: .now() + 10)
-    let status =
-        process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-    let out = String(decoding: outBox.get(), as: UTF8.self)
-    let err = String(decoding: errBox.get(), as: UTF8.self)
+    let out = String(decoding: process.stdoutData, as: UTF8.self)
+    let err = String(decoding: process.stderrData, as: UTF8.self)
     return ToolResult(status: status, stdout: out, stderr: err, merged: mergeOutput ? out : nil)
-}
-
-/// A small lock-protected buffer, filled by a reader thread.
-final class DataBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ value: Data) { lock.withLock { data = value } }
-    func get() -> Data { lock.withLock { data } }
 }
 
 /// The absolute path of a program on `PATH`, for tests that run system tools such as `git` or `tar`.
@@ -112,7 +68,9 @@ public func which(_ program: String) -> String? {
 
 /// Runs `git` with a fixed identity and no user or system configuration, so tests do not depend on the machine.
 @discardableResult
-public func git(_ args: [String], in directory: String, environment extra: [String: String] = [:]) throws -> ToolResult {
+public func git(
+    _ args: [String], in directory: String, environment extra: [String: String] = [:], mergeOutput: Bool = false
+) throws -> ToolResult {
     var env = ProcessInfo.processInfo.environment
     env["GIT_CONFIG_NOSYSTEM"] = "1"
     env["GIT_CONFIG_GLOBAL"] = "/dev/null"
@@ -121,6 +79,7 @@ public func git(_ args: [String], in directory: String, environment extra: [Stri
     env["GIT_COMMITTER_NAME"] = "Slipway Test"
     env["GIT_COMMITTER_EMAIL"] = "test@slipway.invalid"
     for (key, value) in extra { env[key] = value }
-    let result = try runTool([which("git") ?? "/usr/bin/git"] + args, environment: env, directory: directory)
+    let result = try runTool(
+        [which("git") ?? "/usr/bin/git"] + args, environment: env, directory: directory, mergeOutput: mergeOutput)
     return result
 }

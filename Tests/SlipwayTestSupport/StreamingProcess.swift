@@ -2,38 +2,19 @@ import Foundation
 
 /// A running process whose combined output a test reads while it runs, to check that lines arrive as they are printed.
 public final class StreamingProcess: @unchecked Sendable {
-    private let process = Process()
-    private let lock = NSLock()
-    private var output = Data()
-    private let done = DispatchSemaphore(value: 0)
+    private let process: TestProcess
 
     /// Starts `argv` with stdout and stderr merged into one pipe.
     public init(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        if let environment { process.environment = environment }
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let handle = pipe.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                lock.withLock { output.append(chunk) }
-            }
-            done.signal()
-        }
+        process = try TestProcess(
+            argv, environment: environment, directory: directory, stdout: .capture, stderr: .mergeWithStdout)
     }
 
     /// The process id.
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
 
     /// Everything printed so far.
-    public var text: String { lock.withLock { String(decoding: output, as: UTF8.self) } }
+    public var text: String { process.stdoutText }
 
     /// Waits until the output contains `needle`; false if it did not within `timeout` seconds.
     public func waitFor(_ needle: String, timeout: TimeInterval = 60) -> Bool {
@@ -48,22 +29,13 @@ public final class StreamingProcess: @unchecked Sendable {
     /// Waits for the process to exit and returns its status (128 + signal when killed); kills it after `timeout`.
     @discardableResult
     public func wait(timeout: TimeInterval = 120) -> Int32 {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-        }
-        process.waitUntilExit()
-        _ = done.wait(timeout: .now() + 10)
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        if let status = process.wait(timeout: timeout) { return status }
+        process.signal(SIGKILL)
+        return process.wait(timeout: 30) ?? 137
     }
 
     /// Sends `signal` to the process.
-    public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
-
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
+    public func send(_ signal: Int32) { process.signal(signal) }
 }
 
 /// Whether a process with this id is still alive (and not a zombie).

@@ -11,6 +11,11 @@ public final class Console: @unchecked Sendable {
     public enum Destination: Sendable {
         /// A file descriptor (1 for stdout, 2 for stderr).
         case fileDescriptor(Int32)
+        /// A file descriptor that must never block the build: it is switched to non-blocking mode, a line waits at
+        /// most a short while for room, and is dropped after that. The push hook writes to git's sideband pipe this
+        /// way: once the pusher is gone, git stops draining that pipe, and a blocking write would hang the build
+        /// (and hold the app's lock) forever. Observers (the build log) still get every line.
+        case nonBlockingFileDescriptor(Int32)
         /// An in-memory buffer, for tests (read it with ``captured``).
         case buffer
     }
@@ -32,7 +37,13 @@ public final class Console: @unchecked Sendable {
         } else {
             self.colors = false
         }
+        if case .nonBlockingFileDescriptor(let fd) = destination {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
     }
+
+    /// Whether lines were dropped because the destination stopped taking them (the pusher hung up).
+    public private(set) var droppedLines = 0
 
     /// Everything written so far, when the destination is ``Destination/buffer``.
     public var captured: String { lock.withLock { String(decoding: buffer, as: UTF8.self) } }
@@ -68,9 +79,35 @@ public final class Console: @unchecked Sendable {
             buffer.append(contentsOf: Array(text.utf8))
         case .fileDescriptor(let fd):
             writeAll(fd, Array(text.utf8))
+        case .nonBlockingFileDescriptor(let fd):
+            // Once a line was dropped, later ones get no grace period: the audience is most likely gone.
+            let patience: Int32 = droppedLines == 0 ? 2000 : 0
+            if !writeWithin(fd, Array(text.utf8), milliseconds: patience) { droppedLines += 1 }
         }
         lock.unlock()
         for listener in listeners { listener(plain) }
+    }
+}
+
+/// Writes `bytes` to a non-blocking `fd`, waiting at most `milliseconds` in all for room; false if they did not fit.
+func writeWithin(_ fd: Int32, _ bytes: [UInt8], milliseconds: Int32) -> Bool {
+    var remaining = milliseconds
+    return bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n >= 0 {
+                offset += n
+                continue
+            }
+            if errno == EINTR { continue }
+            guard errno == EAGAIN, remaining > 0 else { return false }
+            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let started = DispatchTime.now()
+            if poll(&pfd, 1, remaining) <= 0 || pfd.revents & Int16(POLLERR | POLLHUP) != 0 { return false }
+            remaining -= Int32((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
+        }
+        return true
     }
 }
 

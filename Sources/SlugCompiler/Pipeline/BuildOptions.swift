@@ -32,6 +32,9 @@ public struct BuildOptions: Sendable {
     public var temporaryDirectory: String?
     /// `PATH` given to buildpacks.
     public var path: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    /// When set, a line is printed whenever a buildpack has been silent this long, so SSH and proxy idle timeouts do
+    /// not drop the connection during a long silent step.
+    public var keepAliveInterval: Duration?
     /// Whether the failure headline uses the push wording (`Push rejected, failed to compile …`).
     public var pushWording = false
 

@@ -64,11 +64,12 @@ public final class SlugBuilder {
     // MARK: - Phases
 
     private func runBuild() throws -> BuildResult {
-        let workspace = try prepareWorkspace()
+        try validateAppDirectory()
         let commit = sourceCommit()
         let sourceVersion = options.sourceVersion ?? commit?.sha
         let short = sourceVersion.map { " (\($0.prefix(7)))" } ?? ""
         console.step("Building \(options.appName)\(short) on \(options.stack)")
+        let workspace = try prepareWorkspace()
 
         try prepareCacheDirectory()
         try workspace.writeEnvDirectory(options.configVars)
@@ -114,7 +115,7 @@ public final class SlugBuilder {
         return result
     }
 
-    private func prepareWorkspace() throws -> Workspace {
+    private func validateAppDirectory() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: options.appDirectory, isDirectory: &isDirectory) else {
             throw BuildError(
@@ -126,6 +127,11 @@ public final class SlugBuilder {
                 .appDirectoryInvalid, "App directory \(options.appDirectory) is not a directory.",
                 hint: "Pass the folder that holds the app's source.")
         }
+    }
+
+    /// Creates the workspace and copies the app into it, applying `.slugignore`.
+    private func prepareWorkspace() throws -> Workspace {
+        try validateAppDirectory()
         let parent = options.temporaryDirectory ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         let workspace = try Workspace(under: parent)
         let ignoreText = (try? String(contentsOfFile: "\(options.appDirectory)/.slugignore", encoding: .utf8)) ?? ""
@@ -137,7 +143,7 @@ public final class SlugBuilder {
                 .appDirectoryInvalid, "Cannot copy the app: \(error).", hint: "Make every file in the app readable.")
         }
         if copier.ignoredCount > 0 {
-            console.step("Removed \(copier.ignoredCount) \(copier.ignoredCount == 1 ? "entry" : "entries") matching .slugignore patterns")
+            console.step("Deleting \(copier.ignoredCount) \(copier.ignoredCount == 1 ? "entry" : "entries") matching .slugignore patterns")
         }
         for path in copier.skipped { console.error("Warning: skipped \(path): not a file, folder or symlink.") }
         return workspace
@@ -227,11 +233,9 @@ public final class SlugBuilder {
 
     /// Runs `bin/detect BUILD_DIR`; returns the name it printed when it accepts the app, nil when it does not.
     private func detect(_ buildpack: Buildpack, _ workspace: Workspace, environment: [String: String]) throws -> String? {
-        var child = ChildProcess(
+        let child = ChildProcess(
             executable: buildpack.detectPath, arguments: [workspace.buildDirectory], environment: environment,
             directory: workspace.buildDirectory, stdout: .capture(limit: 64 * 1024))
-        child.deadline = deadline
-        child.signals = signals
         let result = try run(child, buildpack: buildpack, phase: .detect, timeoutCode: .detectTimedOut)
         guard result.status.succeeded else { return nil }
         let firstLine = String(decoding: result.stdout, as: UTF8.self).split(whereSeparator: \.isNewline)
@@ -242,12 +246,10 @@ public final class SlugBuilder {
     /// Runs `bin/compile BUILD_DIR CACHE_DIR ENV_DIR`, streaming every line it prints.
     private func compile(_ buildpack: Buildpack, _ workspace: Workspace, environment: [String: String]) throws {
         recentLines.removeAll()
-        var child = ChildProcess(
+        let child = ChildProcess(
             executable: buildpack.compilePath,
             arguments: [workspace.buildDirectory, options.cacheDirectory, workspace.envDirectory],
             environment: environment, directory: workspace.buildDirectory, stdout: .lines(streamLine))
-        child.deadline = deadline
-        child.signals = signals
         let result = try run(child, buildpack: buildpack, phase: .compile, timeoutCode: .compileTimedOut)
         guard result.status.succeeded else {
             throw BuildError(
@@ -259,12 +261,10 @@ public final class SlugBuilder {
     /// Sources the buildpack's `export` file, if it wrote one, into the environment of the buildpacks after it.
     private func applyExport(of buildpack: Buildpack, to environment: [String: String]) throws -> [String: String] {
         guard FileManager.default.fileExists(atPath: buildpack.exportPath) else { return environment }
-        var child = ChildProcess(
+        let child = ChildProcess(
             executable: "/bin/bash",
             arguments: ["-c", ". \"$1\" >/dev/null 2>&1 && env -0", "export", buildpack.exportPath],
             environment: environment, stdout: .capture(limit: 4 * 1024 * 1024), stderr: .lines(streamLine))
-        child.deadline = deadline
-        child.signals = signals
         let result = try run(child, buildpack: buildpack, phase: .compile, timeoutCode: .compileTimedOut)
         guard result.status.succeeded else {
             throw BuildError(
@@ -288,11 +288,9 @@ public final class SlugBuilder {
     {
         guard access(buildpack.releasePath, X_OK) == 0 else { return ReleaseInfo() }
         recentLines.removeAll()
-        var child = ChildProcess(
+        let child = ChildProcess(
             executable: buildpack.releasePath, arguments: [workspace.buildDirectory], environment: environment,
             directory: workspace.buildDirectory, stdout: .capture(limit: 1024 * 1024), stderr: .lines(streamLine))
-        child.deadline = deadline
-        child.signals = signals
         let result = try run(child, buildpack: buildpack, phase: .release, timeoutCode: .releaseTimedOut)
         guard result.status.succeeded else {
             throw BuildError(
@@ -421,6 +419,15 @@ public final class SlugBuilder {
     private func run(_ child: ChildProcess, buildpack: Buildpack, phase: BuildPhase, timeoutCode: BuildError.Code) throws
         -> ChildProcess.Result
     {
+        var child = child
+        child.deadline = deadline
+        child.signals = signals
+        if let interval = options.keepAliveInterval {
+            child.idleInterval = interval
+            child.onIdle = { [console, clock, started] in
+                console.detail("... still working (\(formatDuration(clock.now - started)) so far)")
+            }
+        }
         do {
             return try child.run()
         } catch ChildProcessError.timedOut {

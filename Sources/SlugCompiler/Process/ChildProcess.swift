@@ -96,7 +96,9 @@ public struct ChildProcess {
         }
         let pid: pid_t
         do {
-            pid = try spawn(stdoutFD: outPipe[1], stderrFD: stderr == nil ? outPipe[1] : errPipe[1])
+            pid = try Self.spawn(
+                executable: executable, arguments: arguments, environment: environment, directory: directory,
+                stdio: (stdout: outPipe[1], stderr: stderr == nil ? outPipe[1] : errPipe[1]))
         } catch {
             for fd in outPipe + errPipe where fd >= 0 { close(fd) }
             throw error
@@ -106,13 +108,28 @@ public struct ChildProcess {
         return try supervise(pid: pid, outFD: outPipe[0], errFD: errPipe[0])
     }
 
-    private func spawn(stdoutFD: Int32, stderrFD: Int32) throws -> pid_t {
+    /// Starts a program in a new process group with the caller's standard input, output and error, for programs
+    /// that speak a protocol on them (`git receive-pack` behind the SSH door). Returns its pid (= its group id).
+    public static func spawnInheritingStdio(
+        executable: String, arguments: [String], environment: [String: String], directory: String? = nil
+    ) throws -> pid_t {
+        try spawn(executable: executable, arguments: arguments, environment: environment, directory: directory, stdio: nil)
+    }
+
+    /// posix_spawn with its own process group, the default signal mask and dispositions, and either the given pipes
+    /// (stdin from /dev/null) or the caller's stdio.
+    private static func spawn(
+        executable: String, arguments: [String], environment: [String: String], directory: String?,
+        stdio: (stdout: Int32, stderr: Int32)?
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdoutFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderrFD, 2)
+        if let stdio {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_adddup2(&actions, stdio.stdout, 1)
+            posix_spawn_file_actions_adddup2(&actions, stdio.stderr, 2)
+        }
         if let directory { slipway_spawn_addchdir(&actions, directory) }
 
         var attributes = posix_spawnattr_t()

@@ -14,7 +14,7 @@ public final class SignalWatcher: @unchecked Sendable {
     public static let cancelling: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
     /// The descriptor to poll; readable when one of the signals is pending.
-    let fd: Int32
+    public let fd: Int32
     /// The first signal received, once one was.
     public private(set) var received: Int32?
 

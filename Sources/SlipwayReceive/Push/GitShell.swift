@@ -1,0 +1,156 @@
+import CProcessShims
+import Foundation
+import SlugCompiler
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The SSH door: what runs for every SSH connection (OpenSSH's forced command `receive-pack shell`, or the built-in
+/// server). It accepts `git push` and `git clone` of an app the user may access, and nothing else.
+///
+/// Flow, as gitlab-shell's: the command (`SSH_ORIGINAL_COMMAND`) → parse → authorize (creating the app on its first
+/// push) → prepare the bare repository → run the real `git receive-pack`/`git upload-pack` on the caller's stdio.
+/// While git runs, the door watches the connection: if the pusher hangs up, it stops git and the build (SIGTERM to
+/// their process group) and waits for every descendant, so no build, lock or half-published release outlives the
+/// push.
+public struct GitShell {
+    public var root: SlipwayRoot
+    public var user: String
+    /// Human lines: stderr. Stdout belongs to git's protocol.
+    public var console: Console
+    public var signals: SignalWatcher?
+    public var environment: [String: String]
+
+    public init(
+        root: SlipwayRoot, user: String, console: Console, signals: SignalWatcher?,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.root = root
+        self.user = user
+        self.console = console
+        self.signals = signals
+        self.environment = environment
+    }
+
+    /// Serves one SSH command; returns the exit status for the client.
+    public func run(originalCommand: String?) -> Int32 {
+        do {
+            let request = try SSHCommand.parse(originalCommand)
+            let app = try authorize(request)
+            let hooks = try Hooks.locate(environment: environment)
+            let deployBranch = (try? AppRegistry(root: root).settings(app.name))?.flatMap(\.deployBranch)
+            try Hooks.prepareRepository(app: app, root: root, hooksDirectory: hooks, deployBranch: deployBranch)
+            var lock: AppLock?
+            if request.service == .receivePack {
+                lock = try AppLock.acquire(
+                    app, as: AppLock.Holder(user: user, commit: nil), limit: lockWait,
+                    say: { console.raw("slipway: \($0)") }, shouldStop: { signals?.poll() != nil })
+            }
+            return try withExtendedLifetime(lock) {
+                try runGit(request.service, app: app, lockHeld: lock != nil)
+            }
+        } catch let error as DoorError {
+            console.raw(error.message)
+            return 1
+        } catch let error as PushError {
+            for line in error.lines { console.raw("slipway: \(line)") }
+            return 1
+        } catch {
+            console.raw("slipway: the push failed on the server: \(error)")
+            return 1
+        }
+    }
+
+    var lockWait: Duration { .seconds(environment["SLIPWAY_LOCK_WAIT"].flatMap(Int.init) ?? 600) }
+
+    /// Checks the user's access; the first push to a missing app creates it, owned by the pusher. A denied app and a
+    /// missing one get the same message, so the door does not reveal which apps exist.
+    private func authorize(_ request: GitRequest) throws -> AppPaths {
+        let registry = AppRegistry(root: root)
+        if let settings = try registry.settings(request.app) {
+            guard registry.canAccess(user: user, app: settings) else { throw AppRegistry.noAccess(user: user, app: request.app) }
+            return root.app(request.app)
+        }
+        guard request.service == .receivePack else { throw AppRegistry.noAccess(user: user, app: request.app) }
+        do {
+            _ = try registry.create(request.app, owner: user)
+            console.raw("slipway: created app \(request.app), owned by \(user)")
+        } catch {
+            // Another first push created it at the same moment: fall back to the access check.
+            guard let settings = try registry.settings(request.app), registry.canAccess(user: user, app: settings) else {
+                throw AppRegistry.noAccess(user: user, app: request.app)
+            }
+        }
+        return root.app(request.app)
+    }
+
+    /// Runs git on the repository with the caller's stdio and supervises it until it and its hooks are done.
+    private func runGit(_ service: GitService, app: AppPaths, lockHeld: Bool) throws -> Int32 {
+        let gitPath = which("git", path: environment["PATH"]) ?? "/usr/bin/git"
+        // Nothing of the client's environment reaches git or the hooks (no GIT_*, LD_PRELOAD, …): only what the
+        // hooks need.
+        var env: [String: String] = [
+            "PATH": environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+            "HOME": environment["HOME"] ?? root.path,
+            "LANG": "C.UTF-8",
+            "SLIPWAY_ROOT": root.path,
+            "SLIPWAY_APP": app.name,
+            "SLIPWAY_USER": user,
+        ]
+        if lockHeld { env["SLIPWAY_LOCK_HELD"] = "1" }
+        for key in ["SLIPWAY_HOOKS", "SLIPWAY_BUILDPACKS", "SLIPWAY_LOCK_WAIT", "TMPDIR"] {
+            if let value = environment[key] { env[key] = value }
+        }
+        let subcommand = service == .receivePack ? "receive-pack" : "upload-pack"
+        // Orphaned descendants (the hook, once git is gone) are re-parented to this process, so it can wait for them.
+        _ = slipway_set_child_subreaper()
+        let pid = try ChildProcess.spawnInheritingStdio(
+            executable: gitPath, arguments: [subcommand, app.repository], environment: env)
+        return supervise(pid)
+    }
+
+    /// Waits for git; on a hang-up or a signal, stops git and its hooks, then waits for every descendant.
+    private func supervise(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        var stopping = false
+        var stopDeadline = Date.distantFuture
+        while true {
+            var raw: Int32 = 0
+            let reaped = waitpid(-1, &raw, WNOHANG)
+            if reaped == pid { status = decode(raw) }
+            if reaped < 0 && errno == ECHILD { break }
+            if reaped > 0 { continue }
+            if !stopping {
+                var fds = [pollfd(fd: 1, events: 0, revents: 0)]
+                if let signals { fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)) }
+                _ = poll(&fds, nfds_t(fds.count), 100)
+                let hungUp = fds[0].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0
+                if hungUp || signals?.poll() != nil {
+                    stopping = true
+                    stopDeadline = Date().addingTimeInterval(30)
+                    kill(-pid, SIGTERM)
+                    status = hungUp ? 1 : 128 + (signals?.received ?? SIGTERM)
+                }
+            } else {
+                if Date() > stopDeadline { kill(-pid, SIGKILL) }
+                usleep(50_000)
+            }
+        }
+        return status
+    }
+
+    private func decode(_ raw: Int32) -> Int32 {
+        let low = raw & 0x7f
+        return low == 0 ? (raw >> 8) & 0xff : 128 + low
+    }
+}
+
+/// The absolute path of `program` on `path`.
+func which(_ program: String, path: String?) -> String? {
+    for dir in (path ?? "/usr/bin:/bin").split(separator: ":") {
+        let candidate = "\(dir)/\(program)"
+        if access(candidate, X_OK) == 0 { return candidate }
+    }
+    return nil
+}

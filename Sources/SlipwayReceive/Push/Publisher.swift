@@ -1,0 +1,68 @@
+import Foundation
+import SlipwaySpool
+
+/// A build that passed pre-receive and waits for git to accept the ref before it is released.
+struct StagedRelease: Codable {
+    var buildID: String
+    var manifest: ReleaseManifest
+    var user: String
+
+    /// `<app>/staged/<commit>.json`.
+    static func path(_ app: AppPaths, commit: String) -> String { "\(app.directory)/staged/\(commit).json" }
+}
+
+/// Turns a built slug into a numbered release: appends it to the app's ledger, then hands it to the runner through
+/// the spool. The ledger comes first, so a version number is never reused even if publishing is interrupted.
+public struct Publisher: Sendable {
+    public var root: SlipwayRoot
+
+    public init(root: SlipwayRoot) {
+        self.root = root
+    }
+
+    /// Publishes `manifest`'s slug (already stored as `<app>/slugs/<sha256>.tgz`) as the app's next release.
+    public func publish(
+        app: AppPaths, manifest base: ReleaseManifest, description: String, user: String
+    ) throws -> LedgerEntry {
+        let spool = Spool(directory: root.spoolDirectory)
+        try spool.prepare()
+        let slugPath = "\(app.slugs)/\(base.slug.sha256).tgz"
+        guard FileManager.default.fileExists(atPath: slugPath) else {
+            throw PushError("The slug \(base.slug.sha256.prefix(12)) of \(app.name) is missing; nothing was released.")
+        }
+        let now = ISO8601DateFormatter().string(from: Date())
+        var published: ReleaseManifest?
+        let entry = try ReleaseLedger(path: app.ledger).append { version in
+            var manifest = base
+            manifest.version = version
+            manifest.description = description
+            manifest.user = user
+            manifest.createdAt = now
+            manifest.slug.path = "slug.tgz"
+            published = manifest
+            return LedgerEntry(
+                version: version, description: description, user: user, sourceVersion: base.sourceVersion,
+                slugSHA256: base.slug.sha256, buildpacks: base.buildpacks, processTypes: base.processTypes,
+                configVars: base.configVars, createdAt: now)
+        }
+        guard let published else { throw PushError("The release ledger of \(app.name) did not record the release.") }
+        _ = try spool.publish(
+            name: Spool.entryName(app: app.name, version: entry.version), manifest: try published.encoded(),
+            slugPath: slugPath)
+        return entry
+    }
+
+    /// Moves a freshly built slug into the app's content-addressed store (`<app>/slugs/<sha256>.tgz`).
+    static func store(slug path: String, sha256: String, app: AppPaths) throws {
+        try FileManager.default.createDirectory(atPath: app.slugs, withIntermediateDirectories: true)
+        let target = "\(app.slugs)/\(sha256).tgz"
+        if FileManager.default.fileExists(atPath: target) {
+            unlink(path)
+        } else {
+            guard rename(path, target) == 0 else {
+                throw PushError("Cannot store the slug: \(String(cString: strerror(errno))).")
+            }
+            StateFiles.syncFolder(app.slugs)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import SlipwayGit
+
+/// Who is pushing what, for the hooks: from the environment `receive-pack shell` sets, or, when the hook was dropped
+/// into a repository of another git server, from `git config` (`slipway.root`, `slipway.app`).
+public struct PushSettings: Sendable {
+    public var root: SlipwayRoot
+    public var app: String
+    public var user: String
+    /// The branch that deploys; nil means `main` or `master`, whichever is pushed.
+    public var deployBranch: String?
+    /// Whether `receive-pack shell` already holds the app's lock for this push.
+    public var lockHeld: Bool
+
+    /// Reads the settings for a hook running in `repository`.
+    ///
+    /// `SLIPWAY_ROOT`, `SLIPWAY_APP` and `SLIPWAY_USER` come first (set by `receive-pack shell`); otherwise
+    /// `git config slipway.root` (required) and `slipway.app` (default: the repository folder's name without `.git`);
+    /// the user is `$GL_USER` (gitolite), `$GITEA_PUSHER_NAME` (Gitea), else `$USER`.
+    public static func resolve(repository: Repository, environment: [String: String]) throws -> PushSettings {
+        func config(_ key: String) -> String? { (try? repository.configString(key)).flatMap { $0?.isEmpty == false ? $0 : nil } }
+        guard let rootPath = environment["SLIPWAY_ROOT"].flatMap({ $0.isEmpty ? nil : $0 }) ?? config("slipway.root") else {
+            throw PushError(
+                "Slipway is not configured for this repository.",
+                "Set its root: git config slipway.root /var/lib/slipway")
+        }
+        var folder = URL(fileURLWithPath: repository.path).lastPathComponent
+        if folder.hasSuffix(".git") { folder.removeLast(4) }
+        if folder == "repo" || folder.isEmpty {
+            folder = URL(fileURLWithPath: repository.path).deletingLastPathComponent().lastPathComponent
+        }
+        let app = environment["SLIPWAY_APP"].flatMap { $0.isEmpty ? nil : $0 } ?? config("slipway.app") ?? folder
+        let user =
+            ["SLIPWAY_USER", "GL_USER", "GITEA_PUSHER_NAME", "USER"].lazy.compactMap { environment[$0] }
+            .first { !$0.isEmpty } ?? "unknown"
+        let root = SlipwayRoot(rootPath)
+        let registered = try? AppRegistry(root: root).settings(app)
+        return PushSettings(
+            root: root, app: app, user: user,
+            deployBranch: registered?.deployBranch ?? config("slipway.deployBranch"),
+            lockHeld: environment["SLIPWAY_LOCK_HELD"] == "1")
+    }
+
+    /// The update that deploys, if this push has one: the deploy branch, or `main` before `master` when none is set.
+    public func deployUpdate(in updates: [RefUpdate]) -> RefUpdate? {
+        let candidates = deployBranch.map { [$0] } ?? ["main", "master"]
+        for name in candidates {
+            if let update = updates.first(where: { $0.branch == name }) { return update }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import SlipwayGit
+import SlipwaySpool
+import SlugCompiler
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The git hooks of an app's repository: `pre-receive` builds the pushed deploy branch and stages the release,
+/// `post-receive` publishes it once git has updated the ref. Every human line goes to stderr (``Console``); stdout
+/// belongs to git's protocol.
+public struct ReceiveHooks {
+    public var console: Console
+    public var signals: SignalWatcher?
+    public var environment: [String: String]
+
+    public init(console: Console, signals: SignalWatcher?, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.console = console
+        self.signals = signals
+        self.environment = environment
+    }
+
+    /// How long a push waits for another build of the same app: `$SLIPWAY_LOCK_WAIT` seconds, default 600.
+    var lockWait: Duration {
+        .seconds(environment["SLIPWAY_LOCK_WAIT"].flatMap(Int.init) ?? 600)
+    }
+
+    // MARK: - pre-receive
+
+    /// Runs the pre-receive hook on git's standard input; returns the exit status (non-zero refuses the push).
+    public func preReceive(input: String) -> Int32 {
+        do {
+            try runPreReceive(input: input)
+            return 0
+        } catch let error as PushError {
+            console.blank()
+            for line in error.lines { console.error(line) }
+            return 1
+        } catch is BuildError {
+            return 1  // the builder printed its summary
+        } catch {
+            console.error("Push rejected: \(error)")
+            return 1
+        }
+    }
+
+    private func runPreReceive(input: String) throws {
+        let repository = try Repository.openFromEnvironment()
+        let settings = try PushSettings.resolve(repository: repository, environment: environment)
+        try AppName.validate(settings.app)
+        let updates = try RefUpdate.parse(input)
+        let deploy = settings.deployUpdate(in: updates)
+        for update in updates where update != deploy {
+            if let branch = update.branch, !update.isDelete {
+                console.step("Pushed to non-deploy branch \(printable(branch)), not building.")
+            }
+        }
+        guard let deploy else { return }
+        let branch = deploy.branch ?? "main"
+        if deploy.isDelete {
+            throw PushError(
+                "Push rejected: deleting the deploy branch \(printable(branch)) is not allowed.",
+                "The app is deployed from it; push another commit to it instead.")
+        }
+
+        let app = settings.root.app(settings.app)
+        Sweeper.sweep(root: settings.root)
+        let holder = AppLock.Holder(user: settings.user, commit: deploy.new)
+        var lock: AppLock?
+        if settings.lockHeld {
+            AppLock.describe(app, holder)
+        } else {
+            lock = try AppLock.acquire(
+                app, as: holder, limit: lockWait, say: { console.step($0) },
+                shouldStop: { signals?.poll() != nil })
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        // If the branch moved while this push waited, git will refuse the ref update: say so now.
+        let current = try? repository.commit("refs/heads/\(branch)").sha
+        if current != (deploy.isCreate ? nil : deploy.old) {
+            throw PushError(
+                "Push rejected: the deploy branch moved while you waited; fetch and push again.")
+        }
+
+        let log = try BuildLog(app: app)
+        console.observe(log.append)
+        let (work, ownerFD) = try Sweeper.claimWorkFolder(root: settings.root, id: log.id)
+        defer {
+            Sweeper.removeTree(work)
+            close(ownerFD)
+        }
+        let source = "\(work)/src"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        let commit = try repository.commit(deploy.new)
+        let report: ExportReport
+        do {
+            report = try repository.exportTree(of: deploy.new, to: source)
+        } catch {
+            throw PushError("Push rejected: the pushed tree cannot be extracted: \(error)")
+        }
+        for path in report.skippedSubmodules {
+            console.error("Warning: submodule \(printable(path)) is skipped; submodules are not fetched. Vendor its files instead.")
+        }
+        for path in report.lfsPointers.prefix(5) {
+            console.error("Warning: \(printable(path)) is a Git LFS pointer; LFS objects are not fetched.")
+        }
+
+        let registered = try? AppRegistry(root: settings.root).settings(settings.app)
+        var options = BuildOptions(
+            appDirectory: source, cacheDirectory: app.cache, outputDirectory: "\(work)/out", appName: settings.app)
+        options.sourceVersion = deploy.new
+        options.sourceDateEpoch = commit.time
+        options.configVars = try AppConfig.load(app)
+        options.buildpacks = registered?.buildpacks ?? []
+        options.includeConfigInManifest = true
+        options.pushWording = true
+        options.temporaryDirectory = work
+        options.keepAliveInterval = .seconds(20)
+        options.path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let builder = SlugBuilder(options: options, console: console, signals: signals)
+        builder.failureExtras = [("build id", log.id), ("full log", "builds:output \(settings.app) \(log.id)")]
+        let result = try builder.build()
+
+        try Publisher.store(slug: result.slugPath, sha256: result.manifest.slug.sha256, app: app)
+        let staged = StagedRelease(buildID: log.id, manifest: result.manifest, user: settings.user)
+        try StateFiles.writeAtomically(try JSONEncoder().encode(staged), to: StagedRelease.path(app, commit: deploy.new))
+    }
+
+    // MARK: - post-receive
+
+    /// Runs the post-receive hook: publishes the release staged for the deploy branch's new commit.
+    public func postReceive(input: String) -> Int32 {
+        do {
+            let repository = try Repository.openFromEnvironment()
+            let settings = try PushSettings.resolve(repository: repository, environment: environment)
+            try AppName.validate(settings.app)
+            guard let deploy = settings.deployUpdate(in: try RefUpdate.parse(input)), !deploy.isDelete else { return 0 }
+            let app = settings.root.app(settings.app)
+            let stagedPath = StagedRelease.path(app, commit: deploy.new)
+            guard let data = FileManager.default.contents(atPath: stagedPath) else {
+                console.error("No build was staged for \(deploy.new.prefix(7)); nothing was released.")
+                return 1
+            }
+            let staged = try JSONDecoder().decode(StagedRelease.self, from: data)
+            let entry = try Publisher(root: settings.root).publish(
+                app: app, manifest: staged.manifest, description: "Deploy \(deploy.new.prefix(7))", user: staged.user)
+            unlink(stagedPath)
+            // A repository whose HEAD names a branch that was never pushed (master, when the app deploys main)
+            // would clone empty: point it at the deploy branch.
+            if (try? repository.commit("HEAD")) == nil, let branch = deploy.branch {
+                try? repository.setHead("refs/heads/\(branch)")
+            }
+            console.step("Launching... done, v\(entry.version)")
+            console.detail("Released v\(entry.version)")
+            return 0
+        } catch let error as PushError {
+            for line in error.lines { console.error(line) }
+            return 1
+        } catch {
+            console.error("Could not publish the release: \(error)")
+            return 1
+        }
+    }
+}
+
+/// A name from the pusher made safe to print: control characters escaped, at most 100 characters.
+func printable(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars.prefix(100) {
+        if scalar.value < 0x20 || scalar.value == 0x7f {
+            out += String(format: "\\x%02x", scalar.value)
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
+}

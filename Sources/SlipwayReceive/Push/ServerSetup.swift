@@ -1,0 +1,54 @@
+import Foundation
+import SlipwaySpool
+
+/// The operator's commands that are not part of a push: creating the layout, reading build logs.
+public enum ServerSetup {
+    /// The absolute path of the running `receive-pack`, as written into authorized_keys and repositories.
+    public static var currentExecutable: String { SlipwayReceive.currentExecutable() }
+
+    /// Creates the root's layout (idempotent): apps/, spool/{tmp,new,cur}/, tmp/ and an empty authorized_keys.
+    public static func initialize(_ root: SlipwayRoot) throws {
+        let fm = FileManager.default
+        for folder in [root.path, root.appsDirectory, root.tmpDirectory] {
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        try Spool(directory: root.spoolDirectory).prepare()
+        if !fm.fileExists(atPath: root.authorizedKeys) {
+            guard fm.createFile(atPath: root.authorizedKeys, contents: Data(), attributes: [.posixPermissions: 0o600]) else {
+                throw PushError("Cannot create \(root.authorizedKeys).")
+            }
+        }
+        _ = try Hooks.locate()
+    }
+
+    /// What the operator does next, after `init`.
+    public static func nextSteps(_ root: SlipwayRoot, receivePack: String) -> String {
+        """
+        Slipway is set up in \(root.path).
+
+        Next steps:
+          1. Authorize a developer's key:
+               \(receivePack) keys add --root \(root.path) alice ~alice/.ssh/id_ed25519.pub
+          2. Let OpenSSH use Slipway's keys for the git user, in /etc/ssh/sshd_config:
+               Match User git
+                 AuthorizedKeysFile \(root.authorizedKeys)
+             (or run the built-in server: receive-pack serve --root \(root.path))
+          3. On the developer's machine:
+               git remote add slipway git@<this-host>:myapp
+               git push slipway main
+          Releases are handed to the runner in \(root.spoolDirectory)/new (see docs/spool.md).
+        """
+    }
+
+    /// The log of build `id` of `app` (the latest when nil).
+    public static func buildLog(_ root: SlipwayRoot, app name: String, id: String?) throws -> Data {
+        try AppName.validate(name)
+        let app = root.app(name)
+        guard let id = id ?? BuildLog.ids(app).last else { throw PushError("\(name) has no builds yet.") }
+        guard BuildLog.ids(app).contains(id), let data = FileManager.default.contents(atPath: "\(app.builds)/\(id).log")
+        else {
+            throw PushError("No build \(id) of \(name): only the last \(BuildLog.keep) builds are kept.")
+        }
+        return data
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import SlipwaySpool
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Cleans up after builds that were killed: work folders whose owner is gone, staged releases git never accepted,
+/// and half-built spool entries. Runs at the start of every push.
+///
+/// A build's work folder `<root>/tmp/build-<id>/` holds an `owner` file that the build keeps `flock`ed; if the lock
+/// can be taken, the build is dead and its folder is removed.
+public enum Sweeper {
+    /// Creates a work folder for build `id` and locks it as this process's; returns the folder and the lock's fd.
+    static func claimWorkFolder(root: SlipwayRoot, id: String) throws -> (String, Int32) {
+        let folder = "\(root.tmpDirectory)/build-\(id)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let fd = open("\(folder)/owner", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0, flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            throw PushError("Cannot lock the build folder \(folder).")
+        }
+        return (folder, fd)
+    }
+
+    /// Removes what killed builds left behind. Returns how many things were removed.
+    @discardableResult
+    public static func sweep(root: SlipwayRoot, stagedOlderThan age: TimeInterval = 24 * 3600) -> Int {
+        var removed = 0
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: root.tmpDirectory)) ?? [] where name.hasPrefix("build-") {
+            let folder = "\(root.tmpDirectory)/\(name)"
+            let fd = open("\(folder)/owner", O_RDWR | O_CLOEXEC)
+            if fd >= 0 {
+                defer { close(fd) }
+                guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // its build is still running
+            } else if let created = (try? fm.attributesOfItem(atPath: folder))?[.modificationDate] as? Date,
+                Date().timeIntervalSince(created) < 60
+            {
+                continue  // being created right now
+            }
+            removeTree(folder)
+            removed += 1
+        }
+        for app in (try? fm.contentsOfDirectory(atPath: root.appsDirectory)) ?? [] {
+            let staged = "\(root.appsDirectory)/\(app)/staged"
+            for name in (try? fm.contentsOfDirectory(atPath: staged)) ?? [] {
+                let path = "\(staged)/\(name)"
+                if let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                    Date().timeIntervalSince(modified) > age
+                {
+                    unlink(path)
+                    removed += 1
+                }
+            }
+        }
+        removed += (try? Spool(directory: root.spoolDirectory).sweepTemporary(olderThan: 3600)) ?? 0
+        return removed
+    }
+
+    /// Removes a folder tree (never following symlinks).
+    static func removeTree(_ path: String) {
+        _ = try? FileManager.default.removeItem(atPath: path)
+    }
+}

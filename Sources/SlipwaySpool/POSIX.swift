@@ -1,0 +1,140 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The few POSIX calls the spool is built from, each turning a failure into a ``SpoolError`` that names the path.
+enum POSIX {
+    /// `open(2)` with `O_CLOEXEC`, retried on `EINTR`.
+    static func openFile(_ path: String, _ flags: Int32, mode: mode_t = 0) throws -> Int32 {
+        while true {
+            let fd = open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            throw SpoolError.system("open", path: path, errno: errno)
+        }
+    }
+
+    /// `close(2)`; a failure is reported, since on some file systems a deferred write error surfaces there.
+    static func closeFile(_ fd: Int32, path: String) throws {
+        if close(fd) != 0 && errno != EINTR {
+            throw SpoolError.system("close", path: path, errno: errno)
+        }
+    }
+
+    /// Writes all of `bytes`, retrying short writes and `EINTR`.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        guard let base = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, base + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SpoolError.system("write", path: path, errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes; 0 at end of file.
+    static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw SpoolError.system("read", path: path, errno: errno)
+        }
+    }
+
+    /// The whole contents of a (small) file.
+    static func readFile(_ path: String) throws -> Data {
+        let fd = try openFile(path, O_RDONLY)
+        defer { close(fd) }
+        var data = Data()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try readSome(fd, into: buffer, path: path)
+            if count == 0 { return data }
+            data.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+    }
+
+    /// `fsync(2)` of an open file.
+    static func sync(_ fd: Int32, path: String) throws {
+        if fsync(fd) != 0 {
+            throw SpoolError.system("fsync", path: path, errno: errno)
+        }
+    }
+
+    /// Flushes a folder's entries (names created, renamed or removed in it) to disk. Linux needs the folder
+    /// itself fsynced for a new name to survive a power cut; a folder is opened read-only with `O_DIRECTORY`.
+    static func syncDirectory(_ path: String) throws {
+        let fd = try openFile(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try sync(fd, path: path)
+    }
+
+    /// `lstat(2)`; nil when nothing is there.
+    static func status(_ path: String) throws -> stat? {
+        var info = stat()
+        if lstat(path, &info) == 0 { return info }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw SpoolError.system("lstat", path: path, errno: errno)
+    }
+
+    /// Whether `info` describes a folder.
+    static func isDirectory(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFDIR }
+
+    /// Whether `info` describes a regular file.
+    static func isRegularFile(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFREG }
+
+    /// The modification time of `info`, in seconds since 1970.
+    static func modificationTime(_ info: stat) -> TimeInterval {
+        #if canImport(Darwin)
+            TimeInterval(info.st_mtimespec.tv_sec) + TimeInterval(info.st_mtimespec.tv_nsec) / 1e9
+        #else
+            TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9
+        #endif
+    }
+
+    /// The names in a folder, without `.` and `..`.
+    static func listDirectory(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else {
+            throw SpoolError.system("opendir", path: path, errno: errno)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw SpoolError.system("readdir", path: path, errno: errno) }
+                break
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Removes `path` and, for a folder, everything under it, without following symlinks. Best effort for the
+    /// contents; the failure to remove `path` itself is reported.
+    static func removeTree(_ path: String) throws {
+        guard let info = try status(path) else { return }
+        if isDirectory(info) {
+            for name in try listDirectory(path) {
+                try removeTree("\(path)/\(name)")
+            }
+            if rmdir(path) != 0 && errno != ENOENT {
+                throw SpoolError.system("rmdir", path: path, errno: errno)
+            }
+        } else if unlink(path) != 0 && errno != ENOENT {
+            throw SpoolError.system("unlink", path: path, errno: errno)
+        }
+    }
+}

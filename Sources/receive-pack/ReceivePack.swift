@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import SlipwayReceive
+import SlugCompiler
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `receive-pack`: Slipway's server side. Thin: it parses arguments and calls the SlipwayReceive library.
+@main
+struct ReceivePack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "receive-pack",
+        abstract: "Serve `git push` deploys over SSH: keys, apps, the forced command and the git hooks.",
+        version: "0.1.0",
+        subcommands: [Init.self, Keys.self, Apps.self, Shell.self, Hook.self, BuildsOutput.self])
+}
+
+/// `--root`, shared by every command.
+struct RootOption: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The server's folder. (default: $SLIPWAY_ROOT, else \(SlipwayRoot.defaultPath))", valueName: "dir"))
+    var root: String?
+
+    var resolved: SlipwayRoot { SlipwayRoot.resolve(root) }
+}
+
+/// Prints a one-line error to stderr and exits non-zero.
+func fail(_ message: String, code: Int32 = 1) -> ExitCode {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    return ExitCode(code)
+}
+
+/// Runs `body`, turning Slipway's errors into one clear line on stderr and exit 1.
+func reporting(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as DoorError {
+        throw fail(error.message)
+    } catch let error as PushError {
+        throw fail("slipway: " + error.lines.joined(separator: " "))
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as CleanExit {
+        throw error
+    } catch {
+        throw fail("slipway: \(error)")
+    }
+}
+
+extension ReceivePack {
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the server's folder layout (idempotent) and print the next steps.")
+        @OptionGroup var root: RootOption
+
+        func run() throws {
+            try reporting {
+                let root = root.resolved
+                try ServerSetup.initialize(root)
+                print(ServerSetup.nextSteps(root, receivePack: ServerSetup.currentExecutable))
+            }
+        }
+    }
+
+    struct Shell: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The SSH forced command: serve the git push or clone in $SSH_ORIGINAL_COMMAND for --user.")
+        @OptionGroup var root: RootOption
+        @Option(help: ArgumentHelp("The user the SSH key belongs to.", valueName: "user"))
+        var user: String
+
+        func run() throws {
+            let signals = SignalWatcher()
+            let shell = GitShell(
+                root: root.resolved, user: user, console: Console(.fileDescriptor(2), colors: false), signals: signals)
+            let status = shell.run(originalCommand: ProcessInfo.processInfo.environment["SSH_ORIGINAL_COMMAND"])
+            throw ExitCode(status)
+        }
+    }
+
+    struct Hook: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a git hook of an app's repository (called by hooks/pre-receive and hooks/post-receive).")
+        @Argument(help: "pre-receive or post-receive.")
+        var name: String
+
+        func validate() throws {
+            guard ["pre-receive", "post-receive"].contains(name) else {
+                throw ValidationError("Unknown hook '\(name)': use pre-receive or post-receive.")
+            }
+        }
+
+        func run() throws {
+            let signals = SignalWatcher()
+            signal(SIGPIPE, SIG_IGN)
+            let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            let hooks = ReceiveHooks(console: Console(.nonBlockingFileDescriptor(2)), signals: signals)
+            throw ExitCode(name == "pre-receive" ? hooks.preReceive(input: input) : hooks.postReceive(input: input))
+        }
+    }
+
+    struct BuildsOutput: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "builds:output", abstract: "Print the whole log of a build (the latest by default).")
+        @OptionGroup var root: RootOption
+        @Argument(help: "The app.") var app: String
+        @Argument(help: "The build id (shown in the failure summary).") var id: String?
+
+        func run() throws {
+            try reporting {
+                FileHandle.standardOutput.write(try ServerSetup.buildLog(root.resolved, app: app, id: id))
+            }
+        }
+    }
+}

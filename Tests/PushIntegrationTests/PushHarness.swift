@@ -1,0 +1,95 @@
+import Foundation
+import SlipwaySpool
+import SlipwayTestSupport
+
+/// A private Slipway server for one test: a root made by `receive-pack init`, keys added with `receive-pack keys add`,
+/// and a real OpenSSH sshd on a free loopback port using that authorized_keys file. Stopped when released.
+final class PushHarness {
+    let scratch: ScratchDirectory
+    let root: String
+    let sshd: PrivateSSHD
+    private(set) var keys: [String: SSHClientKey] = [:]
+
+    init(_ label: String = "push", users: [String] = ["alice"]) throws {
+        let scratch = try ScratchDirectory(label)
+        let root = scratch.url("root")
+        let initialized = try runTool([TestPaths.product("receive-pack"), "init", "--root", root])
+        guard initialized.status == 0 else { throw HarnessError("receive-pack init failed: \(initialized.output)") }
+        self.scratch = scratch
+        self.root = root
+        sshd = try PrivateSSHD(directory: try scratch.makeDirectory("sshd"), authorizedKeysFile: "\(root)/authorized_keys")
+        for user in users { try addUser(user) }
+    }
+
+    deinit { sshd.stop() }
+
+    /// Generates a key for `user` and authorizes it with `receive-pack keys add`.
+    func addUser(_ user: String) throws {
+        let key = try SSHClientKey(in: try scratch.makeDirectory("keys"), name: user)
+        let added = try runTool([TestPaths.product("receive-pack"), "keys", "add", "--root", root, user, "-"], stdin: key.publicKey)
+        guard added.status == 0 else { throw HarnessError("keys add failed: \(added.output)") }
+        keys[user] = key
+    }
+
+    /// The git remote for `app` (scp-like syntax; the port comes from GIT_SSH_COMMAND).
+    func remote(_ app: String) -> String { "root@127.0.0.1:\(app)" }
+
+    /// The environment for git commands run as `user`.
+    func gitEnvironment(as user: String) -> [String: String] {
+        ["GIT_SSH_COMMAND": sshCommandLine(key: keys[user]!, port: sshd.port)]
+    }
+
+    /// Makes a local app repository with `files`, committed on `main`.
+    func makeApp(_ name: String = "src", files: [String: String]) throws -> String {
+        let dir = try scratch.makeDirectory(name)
+        for (path, contents) in files {
+            try scratch.write("\(name)/\(path)", contents, mode: path.hasPrefix("bin/") ? 0o755 : 0o644)
+        }
+        try git(["init", "-q", "-b", "main"], in: dir)
+        try git(["add", "-A"], in: dir)
+        try git(["commit", "-q", "-m", "initial"], in: dir)
+        return dir
+    }
+
+    /// Commits a change to `file` in `repo`.
+    func commit(_ repo: String, _ file: String, _ contents: String) throws {
+        try Data(contents.utf8).write(to: URL(fileURLWithPath: "\(repo)/\(file)"))
+        try git(["add", "-A"], in: repo)
+        try git(["commit", "-q", "-m", "change \(file)"], in: repo)
+    }
+
+    /// `git push` as `user`; output merged.
+    func push(_ repo: String, app: String = "myapp", as user: String = "alice", _ refspecs: [String] = ["main"]) throws -> ToolResult {
+        try git(["push", remote(app)] + refspecs, in: repo, environment: gitEnvironment(as: user), mergeOutput: true)
+    }
+
+    /// Runs `ssh … <command>` as `user`.
+    func ssh(_ command: String?, as user: String = "alice") throws -> ToolResult {
+        try runTool(sshArguments(key: keys[user]!, port: sshd.port) + ["root@127.0.0.1"] + (command.map { [$0] } ?? []), mergeOutput: true, timeout: 60)
+    }
+
+    /// The spool's entries in new/, sorted, with their manifests.
+    func spoolEntries() throws -> [(name: String, manifest: ReleaseManifest)] {
+        let spool = Spool(directory: "\(root)/spool")
+        return try spool.pending().map { name in
+            let data = try Data(contentsOf: URL(fileURLWithPath: "\(root)/spool/new/\(name)/release.json"))
+            return (name, try ReleaseManifest.decode(data))
+        }
+    }
+
+    /// The commit the server's repository has for `refs/heads/<branch>` of `app`, nil if none.
+    func serverRef(_ app: String = "myapp", _ branch: String = "main") throws -> String? {
+        let result = try git(["rev-parse", "--verify", "-q", "refs/heads/\(branch)"], in: "\(root)/apps/\(app)/repo.git")
+        return result.status == 0 ? result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+    }
+
+    /// A spy buildpack in the scratch folder, chosen by apps through a `.buildpacks` file.
+    func buildpack(_ name: String = "spy", compile: String = "echo '-----> spy compiling'") throws -> String {
+        try SpyBuildpack(in: scratch, name: name, compile: compile).path
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

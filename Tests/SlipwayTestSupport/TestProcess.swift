@@ -1,0 +1,252 @@
+import CProcessShims
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A child process for tests, started with `posix_spawn` and reaped with `waitpid` on its own pid only.
+///
+/// Foundation's `Process` is not used anywhere in the tests: on Linux it learns that a child ended when a socket the
+/// child inherited is closed, and then blocks in `waitpid` for it. A program that closes every inherited descriptor
+/// (sshd does, at start) therefore freezes Foundation's one monitoring thread, and every other `Process` of the test
+/// run is never reaped.
+public final class TestProcess: @unchecked Sendable {
+    /// Where a standard stream goes.
+    public enum Output: Sendable {
+        /// Read by a thread into memory (``stdoutData``, ``stderrData``).
+        case capture
+        /// Into the same pipe as stdout (for stderr only), so the two keep their order.
+        case mergeWithStdout
+        /// Appended to a file.
+        case file(String)
+        /// Discarded.
+        case null
+    }
+
+    /// The process id.
+    public let pid: pid_t
+
+    private let lock = NSLock()
+    private var status: Int32?
+    private var outBuffer = Data()
+    private var errBuffer = Data()
+    private var stdinFD: Int32 = -1
+    private let readers = DispatchGroup()
+
+    /// Starts `argv[0]` (an absolute path) with `argv` as its arguments.
+    ///
+    /// - Parameters:
+    ///   - environment: the whole environment (default: the test's own).
+    ///   - stdin: with `true`, a pipe the test writes with ``write(_:)`` and closes with ``closeStdin()``;
+    ///     otherwise `/dev/null`.
+    ///   - newSession: start it in a session (and process group) of its own, so ``killGroup(_:)`` reaches
+    ///     everything it starts.
+    public init(
+        _ argv: [String], environment: [String: String]? = nil, directory: String? = nil, stdin: Bool = false,
+        stdout: Output = .capture, stderr: Output = .capture, newSession: Bool = false
+    ) throws {
+        precondition(!argv.isEmpty && argv[0].hasPrefix("/"), "TestProcess needs an absolute executable path")
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var parentEnds: [Int32] = []
+        var childEnds: [Int32] = []
+        defer { for fd in childEnds { close(fd) } }
+        func pipePair() throws -> (read: Int32, write: Int32) {
+            var fds: [Int32] = [-1, -1]
+            guard slipway_pipe_cloexec(&fds) == 0 else { throw ToolError.launchFailed(argv, "pipe: \(errno)") }
+            return (fds[0], fds[1])
+        }
+
+        var inWrite: Int32 = -1
+        if stdin {
+            let pair = try pipePair()
+            posix_spawn_file_actions_adddup2(&actions, pair.read, 0)
+            childEnds.append(pair.read)
+            inWrite = pair.write
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        var outRead: Int32 = -1
+        var errRead: Int32 = -1
+        var outWrite: Int32 = -1
+        for (target, output) in [(Int32(1), stdout), (Int32(2), stderr)] {
+            switch output {
+            case .capture:
+                let pair = try pipePair()
+                posix_spawn_file_actions_adddup2(&actions, pair.write, target)
+                childEnds.append(pair.write)
+                parentEnds.append(pair.read)
+                if target == 1 {
+                    outRead = pair.read
+                    outWrite = pair.write
+                } else {
+                    errRead = pair.read
+                }
+            case .mergeWithStdout:
+                precondition(target == 2 && outWrite >= 0, "only stderr merges, and only into a captured stdout")
+                posix_spawn_file_actions_adddup2(&actions, outWrite, 2)
+            case .file(let path):
+                posix_spawn_file_actions_addopen(&actions, target, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            case .null:
+                posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_WRONLY, 0)
+            }
+        }
+        if let directory { slipway_spawn_addchdir(&actions, directory) }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if newSession { flags |= 0x80 }  // POSIX_SPAWN_SETSID (glibc 2.26+), not exported to Swift
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+
+        let env = environment ?? ProcessInfo.processInfo.environment
+        let cArgv = argv.map { strdup($0) }
+        let cEnv = env.map { strdup("\($0.key)=\($0.value)") }
+        defer {
+            for p in cArgv { free(p) }
+            for p in cEnv { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = (cArgv + [nil]).withUnsafeBufferPointer { argvBuffer in
+            (cEnv + [nil]).withUnsafeBufferPointer { envBuffer in
+                posix_spawn(
+                    &pid, argv[0], &actions, &attributes, UnsafeMutablePointer(mutating: argvBuffer.baseAddress!),
+                    UnsafeMutablePointer(mutating: envBuffer.baseAddress!))
+            }
+        }
+        guard rc == 0 else {
+            for fd in parentEnds + [inWrite] where fd >= 0 { close(fd) }
+            throw ToolError.launchFailed(argv, String(cString: strerror(rc)))
+        }
+        self.pid = pid
+        stdinFD = inWrite
+        if outRead >= 0 { startReader(outRead, stderr: false) }
+        if errRead >= 0 { startReader(errRead, stderr: true) }
+    }
+
+    private func startReader(_ fd: Int32, stderr: Bool) {
+        readers.enter()
+        Thread.detachNewThread { [self] in
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                lock.withLock {
+                    if stderr { errBuffer.append(contentsOf: chunk[0..<n]) } else { outBuffer.append(contentsOf: chunk[0..<n]) }
+                }
+            }
+            close(fd)
+            readers.leave()
+        }
+    }
+
+    /// Everything read from stdout (with stderr, when merged) so far.
+    public var stdoutData: Data { lock.withLock { outBuffer } }
+    /// Everything read from stderr so far.
+    public var stderrData: Data { lock.withLock { errBuffer } }
+    /// ``stdoutData`` as UTF-8 text.
+    public var stdoutText: String { String(decoding: stdoutData, as: UTF8.self) }
+
+    /// Writes to the child's stdin pipe (ignoring a child that stopped reading).
+    public func write(_ data: Data) {
+        let fd = lock.withLock { stdinFD }
+        guard fd >= 0 else { return }
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += n
+            }
+        }
+    }
+
+    /// Closes the child's stdin pipe.
+    public func closeStdin() {
+        lock.withLock {
+            if stdinFD >= 0 { close(stdinFD) }
+            stdinFD = -1
+        }
+    }
+
+    /// The exit status (128 + signal when killed by one), once the process has ended; reaps it.
+    public var exitStatus: Int32? {
+        lock.withLock {
+            if status == nil { status = Self.reap(pid, block: false) }
+            return status
+        }
+    }
+
+    /// Whether the process is still running.
+    public var isRunning: Bool { exitStatus == nil }
+
+    /// Waits for the process to end and for its output pipes to close; nil if it was still running after `timeout`
+    /// seconds (it is left running).
+    @discardableResult
+    public func wait(timeout: TimeInterval = 120) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while exitStatus == nil {
+            if Date() > deadline { return nil }
+            usleep(5_000)
+        }
+        // Descendants that still hold the pipes open get a few seconds, then the output is taken as it is.
+        _ = readers.wait(timeout: .now() + 5)
+        return exitStatus
+    }
+
+    /// Sends `signal` to the process.
+    public func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// Sends `signal` to the process group led by the process (started with `newSession`).
+    public func signalGroup(_ signal: Int32) { kill(-pid, signal) }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds; returns once it was reaped.
+    public func terminate(grace: TimeInterval = 5) {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        if wait(timeout: grace) == nil {
+            kill(pid, SIGKILL)
+            wait(timeout: 30)
+        }
+    }
+
+    deinit {
+        if status == nil, Self.reap(pid, block: false) == nil {
+            kill(pid, SIGKILL)
+            _ = Self.reap(pid, block: true)
+        }
+        if stdinFD >= 0 { close(stdinFD) }
+    }
+
+    /// waitpid on one pid; the status as a shell reports it.
+    private static func reap(_ pid: pid_t, block: Bool) -> Int32? {
+        var raw: Int32 = 0
+        while true {
+            let rc = waitpid(pid, &raw, block ? 0 : WNOHANG)
+            if rc == 0 { return nil }
+            if rc < 0 {
+                if errno == EINTR { continue }
+                return 255  // not our child any more: treat as ended
+            }
+            break
+        }
+        let low = raw & 0x7f
+        return low == 0 ? (raw >> 8) & 0xff : 128 + low
+    }
+}
