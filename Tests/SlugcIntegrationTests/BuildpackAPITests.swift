@@ -135,6 +135,26 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: "\(h.app)/art/logo.psd"), "the source folder is never modified")
     }
 
+    /// `slugc build .` with the default `./slug` output, and TMPDIR and the cache inside the app: none of them is
+    /// copied into the build (the workspace would otherwise be copied into itself without end).
+    @Test func outputsAndWorkspaceInsideTheAppAreNotCopied() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: ./run\n")
+        try h.app("run", "#!/bin/sh\n", mode: 0o755)
+        let spy = try SpyBuildpack(in: h.scratch, name: "spy")
+        let inside = ["-o", "\(h.app)/slug", "--cache-dir", "\(h.app)/.cache"]
+        try h.scratch.makeDirectory("app/tmp")
+        for _ in 0..<2 {
+            let result = try runTool(
+                [TestPaths.product("slugc"), "build", h.app, "-b", spy.path] + inside,
+                environment: h.environment(["TMPDIR": "\(h.app)/tmp"]), mergeOutput: true, timeout: 120)
+            #expect(result.status == 0, "\(result.output)")
+        }
+        let entries = try h.slugEntries("\(h.app)/slug/slug.tgz")
+        #expect(entries.contains("./app/run"))
+        #expect(!entries.contains { $0.hasPrefix("./app/slug") || $0.hasPrefix("./app/.cache") || $0.contains("slugc-") })
+    }
+
     @Test func buildpackOutputIsStreamedLineByLine() throws {
         let h = try SlugcHarness()
         try h.app("Procfile", "web: ./run\n")

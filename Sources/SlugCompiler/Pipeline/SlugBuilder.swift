@@ -135,7 +135,9 @@ public final class SlugBuilder {
         let parent = options.temporaryDirectory ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         let workspace = try Workspace(under: parent)
         let ignoreText = (try? String(contentsOfFile: "\(options.appDirectory)/.slugignore", encoding: .utf8)) ?? ""
-        var copier = AppCopier(ignore: SlugIgnore(parsing: ignoreText))
+        var copier = AppCopier(
+            ignore: SlugIgnore(parsing: ignoreText),
+            excluding: [workspace.root, options.outputDirectory, options.cacheDirectory])
         do {
             try copier.copy(from: options.appDirectory, to: workspace.buildDirectory)
         } catch {

@@ -10,9 +10,22 @@ struct AppCopier {
     private(set) var skipped: [String] = []
     /// How many entries `.slugignore` removed.
     private(set) var ignoredCount = 0
+    /// Folders never copied, by device and inode: the build's own workspace and outputs when they lie inside the
+    /// source (`slugc build .` writes `./slug`; `TMPDIR` may be inside the app), which would otherwise be copied
+    /// into themselves without end.
+    private var excluded: Set<FolderIdentity> = []
 
-    init(ignore: SlugIgnore) {
+    private struct FolderIdentity: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    init(ignore: SlugIgnore, excluding folders: [String] = []) {
         self.ignore = ignore
+        for folder in folders {
+            var st = stat()
+            if stat(folder, &st) == 0 { excluded.insert(FolderIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) }
+        }
     }
 
     /// Copies the contents of `source` into the existing, empty directory `destination`.
@@ -37,6 +50,7 @@ struct AppCopier {
             }
             switch type {
             case S_IFDIR:
+                if excluded.contains(FolderIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) { continue }
                 guard mkdirat(to, name, 0o700) == 0 else { throw FileTree.posixError("create folder", relative) }
                 let sub = try FileTree.openDirectory(from, name)
                 defer { close(sub) }
