@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssh", from: "0.15.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // C libraries, from Debian's -dev packages. Only the Swift layer right above each one imports it.
@@ -46,6 +49,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        // The built-in SSH server (swift-nio-ssh): authenticates keys, runs each session as `receive-pack shell`.
+        .target(
+            name: "SlipwaySSHServer",
+            dependencies: [
+                "SlipwayReceive", "SlugCompiler", "CProcessShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSH", package: "swift-nio-ssh"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+
         // Executables: argument parsing only.
         .executableTarget(
             name: "slugc",
@@ -56,7 +72,8 @@ let package = Package(
         .executableTarget(
             name: "receive-pack",
             dependencies: [
-                "SlipwayReceive",
+                "SlipwayReceive", "SlipwaySSHServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -67,6 +84,9 @@ let package = Package(
         .testTarget(name: "SlipwaySpoolTests", dependencies: ["SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(name: "SlugCompilerTests", dependencies: ["SlugCompiler", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayReceiveTests", dependencies: ["SlipwayReceive", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "SSHServerTests",
+            dependencies: ["receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(
             name: "SlugcIntegrationTests",
             dependencies: ["slugc", "SlugCompiler", "SlipwayTestSupport"]),

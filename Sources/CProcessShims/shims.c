@@ -22,4 +22,8 @@ int slipway_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path
     return posix_spawn_file_actions_addchdir_np(actions, path);
 }
 
+int slipway_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
 int slipway_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }

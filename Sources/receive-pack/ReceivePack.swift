@@ -14,7 +14,7 @@ struct ReceivePack: ParsableCommand {
         commandName: "receive-pack",
         abstract: "Serve `git push` deploys over SSH: keys, apps, the forced command and the git hooks.",
         version: "0.1.0",
-        subcommands: [Init.self, Keys.self, Apps.self, Shell.self, Hook.self, BuildsOutput.self])
+        subcommands: [Init.self, Keys.self, Apps.self, Shell.self, Serve.self, Hook.self, BuildsOutput.self])
 }
 
 /// `--root`, shared by every command.

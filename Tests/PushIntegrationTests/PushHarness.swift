@@ -41,21 +41,12 @@ final class PushHarness {
 
     /// Makes a local app repository with `files`, committed on `main`.
     func makeApp(_ name: String = "src", files: [String: String]) throws -> String {
-        let dir = try scratch.makeDirectory(name)
-        for (path, contents) in files {
-            try scratch.write("\(name)/\(path)", contents, mode: path.hasPrefix("bin/") ? 0o755 : 0o644)
-        }
-        try git(["init", "-q", "-b", "main"], in: dir)
-        try git(["add", "-A"], in: dir)
-        try git(["commit", "-q", "-m", "initial"], in: dir)
-        return dir
+        try makeCommittedRepository(in: scratch, name, files: files)
     }
 
     /// Commits a change to `file` in `repo`.
     func commit(_ repo: String, _ file: String, _ contents: String) throws {
-        try Data(contents.utf8).write(to: URL(fileURLWithPath: "\(repo)/\(file)"))
-        try git(["add", "-A"], in: repo)
-        try git(["commit", "-q", "-m", "change \(file)"], in: repo)
+        try commitFile(repo, file, contents)
     }
 
     /// `git push` as `user`; output merged.

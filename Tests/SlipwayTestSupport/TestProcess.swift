@@ -94,6 +94,7 @@ public final class TestProcess: @unchecked Sendable {
             }
         }
         if let directory { slipway_spawn_addchdir(&actions, directory) }
+        slipway_spawn_addclosefrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

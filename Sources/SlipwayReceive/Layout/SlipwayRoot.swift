@@ -15,6 +15,8 @@ import Foundation
 ///     lock                   flock(2) file: one build at a time per app
 ///   spool/{tmp,new,cur}/     the hand-off to the runner (docs/spool.md)
 ///   tmp/                     work folders of running builds; leftovers of killed ones are swept
+///   run/build-slots/         flock(2) files capping builds at once (receive-pack serve --max-builds)
+///   ssh_host_ed25519_key     the built-in server's host key (receive-pack serve)
 /// ```
 public struct SlipwayRoot: Sendable, Equatable {
     /// The default root when neither `--root` nor `SLIPWAY_ROOT` is given.
@@ -38,6 +40,8 @@ public struct SlipwayRoot: Sendable, Equatable {
     public var appsDirectory: String { "\(path)/apps" }
     public var spoolDirectory: String { "\(path)/spool" }
     public var tmpDirectory: String { "\(path)/tmp" }
+    /// Runtime state that means nothing after a restart (build slots).
+    public var runDirectory: String { "\(path)/run" }
 
     /// The paths of one app. The name must already be validated (``AppName``).
     public func app(_ name: String) -> AppPaths { AppPaths(directory: "\(appsDirectory)/\(name)", name: name) }

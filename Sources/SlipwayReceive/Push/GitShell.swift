@@ -99,7 +99,7 @@ public struct GitShell {
             "SLIPWAY_USER": user,
         ]
         if lockHeld { env["SLIPWAY_LOCK_HELD"] = "1" }
-        for key in ["SLIPWAY_HOOKS", "SLIPWAY_BUILDPACKS", "SLIPWAY_LOCK_WAIT", "TMPDIR"] {
+        for key in ServerSetup.passedVariables {
             if let value = environment[key] { env[key] = value }
         }
         let subcommand = service == .receivePack ? "receive-pack" : "upload-pack"

@@ -76,6 +76,10 @@ public struct ReceiveHooks {
                 shouldStop: { signals?.poll() != nil })
         }
         defer { withExtendedLifetime(lock) {} }
+        let slot = try BuildSlot.acquire(
+            root: settings.root, limit: environment["SLIPWAY_MAX_BUILDS"].flatMap(Int.init) ?? 0, wait: lockWait,
+            say: { console.step($0) }, shouldStop: { signals?.poll() != nil })
+        defer { withExtendedLifetime(slot) {} }
 
         // If the branch moved while this push waited, git will refuse the ref update: say so now.
         let current = try? repository.commit("refs/heads/\(branch)").sha

@@ -6,6 +6,19 @@ public enum ServerSetup {
     /// The absolute path of the running `receive-pack`, as written into authorized_keys and repositories.
     public static var currentExecutable: String { SlipwayReceive.currentExecutable() }
 
+    /// The server's own settings that travel from the door (`receive-pack shell`, the built-in server) through git
+    /// to the hooks and the build; nothing else of any environment does.
+    public static let passedVariables = [
+        "SLIPWAY_HOOKS", "SLIPWAY_BUILDPACKS", "SLIPWAY_LOCK_WAIT", "SLIPWAY_MAX_BUILDS", "TMPDIR",
+    ]
+
+    /// The values of ``passedVariables`` in `environment`.
+    public static func passedEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> [String: String]
+    {
+        environment.filter { passedVariables.contains($0.key) }
+    }
+
     /// Creates the root's layout (idempotent): apps/, spool/{tmp,new,cur}/, tmp/ and an empty authorized_keys.
     public static func initialize(_ root: SlipwayRoot) throws {
         let fm = FileManager.default

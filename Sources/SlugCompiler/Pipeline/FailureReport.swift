@@ -50,7 +50,7 @@ extension BuildError {
 }
 
 /// `3.2s`, `2m05s`.
-func formatDuration(_ duration: Duration) -> String {
+public func formatDuration(_ duration: Duration) -> String {
     let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     if seconds < 60 { return String(format: "%.1fs", seconds) }
     let whole = Int(seconds)

@@ -392,8 +392,11 @@ public final class SlugBuilder {
             throw BuildError(.packFailed, "Could not write the release: \(error).", hint: "Check free space in \(output).")
         }
         committed = true
-        console.detail("Slug:     \(slugPath) (sha256 \(packed.sha256.prefix(12)))")
-        console.detail("Manifest: \(manifestPath)")
+        if !options.pushWording {
+            // A pusher has no use for the server's paths (and should not learn them).
+            console.detail("Slug:     \(slugPath) (sha256 \(packed.sha256.prefix(12)))")
+            console.detail("Manifest: \(manifestPath)")
+        }
         return BuildResult(manifest: manifest, slugPath: slugPath, manifestPath: manifestPath)
     }
 

@@ -98,7 +98,7 @@ public struct ChildProcess {
         do {
             pid = try Self.spawn(
                 executable: executable, arguments: arguments, environment: environment, directory: directory,
-                stdio: (stdout: outPipe[1], stderr: stderr == nil ? outPipe[1] : errPipe[1]))
+                stdio: (stdin: -1, stdout: outPipe[1], stderr: stderr == nil ? outPipe[1] : errPipe[1]))
         } catch {
             for fd in outPipe + errPipe where fd >= 0 { close(fd) }
             throw error
@@ -116,21 +116,39 @@ public struct ChildProcess {
         try spawn(executable: executable, arguments: arguments, environment: environment, directory: directory, stdio: nil)
     }
 
-    /// posix_spawn with its own process group, the default signal mask and dispositions, and either the given pipes
-    /// (stdin from /dev/null) or the caller's stdio.
+    /// Starts a program in a new process group with the given descriptors as its standard input, output and error
+    /// (the built-in SSH server connects a session's channel this way). Returns its pid (= its group id); the
+    /// caller reaps it.
+    public static func spawn(
+        executable: String, arguments: [String], environment: [String: String], directory: String? = nil,
+        stdin: Int32, stdout: Int32, stderr: Int32
+    ) throws -> pid_t {
+        try spawn(
+            executable: executable, arguments: arguments, environment: environment, directory: directory,
+            stdio: (stdin: stdin, stdout: stdout, stderr: stderr))
+    }
+
+    /// posix_spawn with its own process group, the default signal mask and dispositions, and either the given
+    /// descriptors (stdin -1 means /dev/null) or the caller's stdio.
     private static func spawn(
         executable: String, arguments: [String], environment: [String: String], directory: String?,
-        stdio: (stdout: Int32, stderr: Int32)?
+        stdio: (stdin: Int32, stdout: Int32, stderr: Int32)?
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         if let stdio {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            if stdio.stdin >= 0 {
+                posix_spawn_file_actions_adddup2(&actions, stdio.stdin, 0)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            }
             posix_spawn_file_actions_adddup2(&actions, stdio.stdout, 1)
             posix_spawn_file_actions_adddup2(&actions, stdio.stderr, 2)
         }
         if let directory { slipway_spawn_addchdir(&actions, directory) }
+        // Nothing but the standard streams is inherited, whatever the parent forgot to mark close-on-exec.
+        slipway_spawn_addclosefrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

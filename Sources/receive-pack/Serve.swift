@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SlipwayReceive
+import SlipwaySSHServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension ReceivePack {
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the built-in SSH server: git push deploys without configuring OpenSSH.",
+            discussion: """
+                Users authenticate with the keys in the authorized_keys file that `receive-pack keys` maintains \
+                (ed25519 and ECDSA keys; RSA keys work through OpenSSH only). Each session runs `receive-pack shell`, \
+                exactly as OpenSSH's forced command does. SIGTERM or SIGINT stops accepting, lets running pushes \
+                finish for --grace-period seconds, then cancels them cleanly and exits 0.
+                """)
+
+        @OptionGroup var root: RootOption
+        @Option(help: ArgumentHelp("The address to listen on.", valueName: "host:port"))
+        var listen = "127.0.0.1:2222"
+        @Option(help: ArgumentHelp("The ed25519 host key, created on first start. (default: <root>/ssh_host_ed25519_key)", valueName: "file"))
+        var hostKey: String?
+        @Option(help: ArgumentHelp("The authorized_keys file. (default: <root>/authorized_keys)", valueName: "file"))
+        var authorizedKeys: String?
+        @Option(help: ArgumentHelp("Connections open at once; more are closed at once.", valueName: "n"))
+        var maxConnections = 64
+        @Option(help: ArgumentHelp("Failed authentications before a connection is closed.", valueName: "n"))
+        var maxAuthFailures = 6
+        @Option(help: ArgumentHelp("Seconds a connection may take to authenticate.", valueName: "seconds"))
+        var loginGraceTime = 30
+        @Option(
+            help: ArgumentHelp(
+                "Builds at once across all apps; later pushes wait with a message. 0: no limit. (default: the number of CPUs)",
+                valueName: "n"))
+        var maxBuilds: Int?
+        @Option(help: ArgumentHelp("Seconds running pushes may go on after SIGTERM before they are cancelled.", valueName: "seconds"))
+        var gracePeriod = 30
+
+        func validate() throws {
+            for (name, value) in [
+                ("--max-connections", maxConnections), ("--max-auth-failures", maxAuthFailures),
+                ("--login-grace-time", loginGraceTime),
+            ] where value < 1 {
+                throw ValidationError("\(name) must be at least 1.")
+            }
+            if (maxBuilds ?? 0) < 0 || gracePeriod < 0 { throw ValidationError("--max-builds and --grace-period cannot be negative.") }
+        }
+
+        func run() throws {
+            try reporting {
+                LoggingSystem.bootstrap(StreamLogHandler.standardError)
+                var logger = Logger(label: "slipway.serve")
+                logger.logLevel = .info
+                let root = root.resolved
+                try ServerSetup.initialize(root)
+                let (host, port) = try ServerOptions.parseListen(listen)
+                var options = ServerOptions(root: root, receivePack: ServerSetup.currentExecutable)
+                options.host = host
+                options.port = port
+                options.hostKeyPath = hostKey
+                options.authorizedKeysPath = authorizedKeys
+                options.maxConnections = maxConnections
+                options.maxAuthFailures = maxAuthFailures
+                options.loginGraceTime = .seconds(loginGraceTime)
+                options.maxBuilds = maxBuilds ?? options.maxBuilds
+                options.gracePeriod = .seconds(gracePeriod)
+                options.passedEnvironment = ServerSetup.passedEnvironment()
+
+                // Signals are taken before the server starts, so an early SIGTERM is not lost.
+                let stop = ShutdownSignals()
+                let server = try SSHServer(options: options, logger: logger)
+                let address = try server.start()
+                let created = server.hostKeyCreated ? "created" : "loaded"
+                say("Slipway SSH server listening on \(address.ipAddress ?? host):\(address.port ?? port)")
+                say("Host key \(server.hostKey.fingerprint) (ed25519, \(created): \(server.hostKey.path))")
+                say("Keys: \(options.authorizedKeysPath ?? root.authorizedKeys); builds at once: \(options.maxBuilds == 0 ? "no limit" : "\(options.maxBuilds)")")
+                for user in server.usersWithoutUsableKeys {
+                    say("Warning: \(user) has only RSA or security keys, which this server cannot verify: add an ed25519 key (ssh-keygen -t ed25519), or use OpenSSH")
+                }
+                let signal = stop.wait()
+                say("Received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): no new connections; waiting up to \(gracePeriod)s for running pushes")
+                let cancelled = server.shutdown()
+                say(cancelled == 0 ? "Stopped." : "Stopped; \(cancelled) push(es) cancelled, nothing of them was published.")
+            }
+        }
+
+        /// A line on stdout, written at once (stdout is fully buffered when it is a pipe).
+        private func say(_ line: String) {
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        }
+    }
+}
