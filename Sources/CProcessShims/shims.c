@@ -27,3 +27,9 @@ int slipway_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
 }
 
 int slipway_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+int slipway_is_child_subreaper(void) {
+    int value = 0;
+    if (prctl(PR_GET_CHILD_SUBREAPER, &value, 0, 0, 0) != 0) return 0;
+    return value;
+}

@@ -42,6 +42,12 @@ struct AppOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The app's name. (default: the app folder's name)", valueName: "name"))
     var app: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "How buildpacks are confined: auto (bubblewrap when it works here), bubblewrap, or none. (default: $SLIPWAY_SANDBOX, else auto)",
+            valueName: "mode"))
+    var sandbox: Sandbox.Mode?
+
     /// The config vars from `--env-file` then `-e` (later ones win).
     func configVars() throws -> [String: String] {
         var vars: [String: String] = [:]
@@ -70,6 +76,8 @@ struct AppOptions: ParsableArguments {
         options.buildpacks = buildpack
         options.configVars = try configVars()
         if let buildpacksDir { options.builtinBuildpacks = BuiltinBuildpacks(directory: buildpacksDir) }
+        try options.apply(environment: ProcessInfo.processInfo.environment)
+        if let sandbox { options.sandbox.mode = sandbox }
         return options
     }
 }
@@ -109,6 +117,7 @@ extension Slugc {
 
         func run() throws {
             let signals = SignalWatcher()
+            ChildProcess.adoptOrphans()
             let console = Console(.fileDescriptor(1))
             var options: BuildOptions
             do {
@@ -141,6 +150,7 @@ extension Slugc {
 
         func run() throws {
             let signals = SignalWatcher()
+            ChildProcess.adoptOrphans()
             let console = Console(.fileDescriptor(1))
             do {
                 let options = try app.baseOptions(cacheDir: "/nonexistent")
@@ -153,3 +163,5 @@ extension Slugc {
         }
     }
 }
+
+extension Sandbox.Mode: ExpressibleByArgument {}

@@ -41,12 +41,12 @@ import Testing
 
     @Test func buildLinesArriveWhileTheBuildRuns() throws {
         let h = try PushHarness()
-        let gate = h.scratch.url("gate")
+        // The gate is a file in the app's CACHE_DIR, the one folder of the server the sandboxed buildpack shares.
         let bp = try h.buildpack(
             compile: """
                 echo "-----> before the wait"
-                for _ in $(seq 1 300); do [ -e '\(gate)' ] && break; sleep 0.1; done
-                [ -e '\(gate)' ] || { echo "never released"; exit 1; }
+                for _ in $(seq 1 300); do [ -e "$2/gate" ] && break; sleep 0.1; done
+                [ -e "$2/gate" ] || { echo "never released"; exit 1; }
                 echo "-----> after the wait"
                 """)
         let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
@@ -56,7 +56,7 @@ import Testing
             [which("git")!, "push", h.remote("myapp"), "main"], environment: env, directory: repo)
         #expect(push.waitFor("remote: -----> before the wait", timeout: 60), "\(push.text)")
         #expect(!push.text.contains("after the wait"))
-        try h.scratch.write("gate", "")
+        try Data().write(to: URL(fileURLWithPath: "\(h.root)/apps/myapp/cache/gate"))
         #expect(push.wait() == 0, "\(push.text)")
         #expect(push.text.contains("remote: -----> after the wait"))
     }
@@ -178,13 +178,12 @@ import Testing
 
     @Test func hangingUpMidBuildCancelsIt() throws {
         let h = try PushHarness()
-        let pidFile = h.scratch.url("buildpack.pid")
+        let marker = uniqueSleep()
         let bp = try h.buildpack(
             compile: """
-                echo $$ > '\(pidFile)'
                 echo "-----> printing a lot"
                 for i in $(seq 1 20000); do echo "line $i of a long build output that fills pipes quickly"; done
-                sleep 300
+                sleep \(marker)
                 """)
         let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
         var env = ProcessInfo.processInfo.environment
@@ -194,10 +193,9 @@ import Testing
         // Drop the connection: kill the ssh client of this push.
         _ = try runTool(["/usr/bin/pkill", "-KILL", "-f", "-- -p \(h.sshd.port) "])
         push.wait(timeout: 30)
-        let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         var alive = true
         for _ in 0..<200 where alive {
-            alive = processIsAlive(pid)
+            alive = !processes(matching: marker).isEmpty
             if alive { usleep(100_000) }
         }
         #expect(!alive, "the buildpack must be stopped when the pusher hangs up")

@@ -81,18 +81,17 @@ import Testing
 
     @Test func buildLinesArriveWhileTheBuildRuns() throws {
         let h = try ServerHarness()
-        let gate = h.scratch.url("gate")
         let bp = try h.buildpack(
             compile: """
                 echo "-----> before the wait"
-                for _ in $(seq 1 600); do [ -e '\(gate)' ] && break; sleep 0.1; done
+                for _ in $(seq 1 600); do [ -e "$2/gate" ] && break; sleep 0.1; done
                 echo "-----> after the wait"
                 """)
         let repo = try h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
         let push = try h.startPush(repo, app: "myapp")
         #expect(push.waitFor("remote: -----> before the wait", timeout: 60), "\(push.text)")
         #expect(!push.text.contains("after the wait"))
-        try h.scratch.write("gate", "")
+        try h.openGate("myapp")
         #expect(push.wait() == 0, "\(push.text)")
         #expect(push.text.contains("remote: -----> after the wait"))
     }
@@ -111,9 +110,8 @@ import Testing
 
     @Test func maxBuildsMakesALaterPushWait() throws {
         let h = try ServerHarness(arguments: ["--max-builds", "1"])
-        let gate = h.scratch.url("gate")
         let slow = try h.buildpack(
-            "slow", compile: "for _ in $(seq 1 600); do [ -e '\(gate)' ] && break; sleep 0.1; done; echo slow done")
+            "slow", compile: "for _ in $(seq 1 600); do [ -e \"$2/gate\" ] && break; sleep 0.1; done; echo slow done")
         let quick = try h.buildpack("quick")
         let first = try h.startPush(
             try h.makeApp("one", files: ["Procfile": "web: x\n", ".buildpacks": "\(slow)\n"]), app: "app-one")
@@ -121,7 +119,7 @@ import Testing
         let second = try h.startPush(
             try h.makeApp("two", files: ["Procfile": "web: x\n", ".buildpacks": "\(quick)\n"]), app: "app-two")
         #expect(second.waitFor("Waiting for a free build slot", timeout: 60), "\(second.text)")
-        try h.scratch.write("gate", "")
+        try h.openGate("app-one")
         #expect(first.wait() == 0, "\(first.text)")
         #expect(second.wait() == 0, "\(second.text)")
         #expect(try h.spoolEntries().count == 2)
@@ -133,16 +131,15 @@ import Testing
         // Within the grace period: the push completes.
         do {
             let h = try ServerHarness(arguments: ["--grace-period", "60"])
-            let gate = h.scratch.url("gate")
             let bp = try h.buildpack(
-                compile: "echo '-----> waiting'; for _ in $(seq 1 600); do [ -e '\(gate)' ] && break; sleep 0.1; done")
+                compile: "echo '-----> waiting'; for _ in $(seq 1 600); do [ -e \"$2/gate\" ] && break; sleep 0.1; done")
             let repo = try h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
             let push = try h.startPush(repo, app: "myapp")
             #expect(push.waitFor("-----> waiting", timeout: 60), "\(push.text)")
             h.server.signal(SIGTERM)
             #expect(waitUntil { h.output.contains("no new connections") }, "\(h.output)")
             #expect(waitUntil { !loopbackPortAcceptsConnections(h.port) }, "no new connections")
-            try h.scratch.write("gate", "")
+            try h.openGate("myapp")
             #expect(push.wait() == 0, "\(push.text)")
             #expect(h.server.wait(timeout: 60) == 0, "\(h.output)")
             #expect(try h.spoolEntries().count == 1)
@@ -150,16 +147,15 @@ import Testing
         // Past the grace period: cancelled, nothing half-published, no build left running.
         do {
             let h = try ServerHarness(arguments: ["--grace-period", "1"])
-            let pidFile = h.scratch.url("buildpack.pid")
-            let bp = try h.buildpack(compile: "echo $$ > '\(pidFile)'; echo '-----> waiting'; sleep 300")
+            let marker = uniqueSleep()
+            let bp = try h.buildpack(compile: "echo '-----> waiting'; sleep \(marker)")
             let repo = try h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
             let push = try h.startPush(repo, app: "myapp")
             #expect(push.waitFor("-----> waiting", timeout: 60), "\(push.text)")
             #expect(h.stop(SIGTERM, timeout: 60) == 0, "\(h.output)\n\(h.log)")
             #expect(h.output.contains("cancelled"))
             #expect(push.wait(timeout: 60) != 0)
-            let buildpack = Int32(try h.scratch.read("buildpack.pid").trimmingCharacters(in: .whitespacesAndNewlines))
-            #expect(buildpack.map { !processIsAlive($0) } == true, "the build was stopped")
+            #expect(waitUntil { processes(matching: marker).isEmpty }, "the build was stopped")
             #expect(try h.spoolEntries().isEmpty)
             #expect(h.spoolTemporaries().isEmpty)
             #expect(try h.serverRef("myapp") == nil)

@@ -146,6 +146,12 @@ final class ServerHarness {
         try SpyBuildpack(in: scratch, name: name, compile: compile).path
     }
 
+    /// Lets a waiting spy buildpack of `app` go on: it polls for `gate` in its CACHE_DIR, the one folder of the
+    /// server a sandboxed buildpack shares.
+    func openGate(_ app: String) throws {
+        try Data().write(to: URL(fileURLWithPath: "\(root)/apps/\(app)/cache/gate"))
+    }
+
     /// The entries in the spool's new/, with their manifests.
     func spoolEntries() throws -> [(name: String, manifest: ReleaseManifest)] {
         try Spool(directory: "\(root)/spool").pending().map { name in

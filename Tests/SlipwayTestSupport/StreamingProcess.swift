@@ -49,3 +49,23 @@ public func processIsAlive(_ pid: Int32) -> Bool {
     }
     return true
 }
+
+/// The processes (not zombies) whose command line contains `marker`, seen from this PID namespace: a process in a
+/// sandbox's own PID namespace has another pid inside, so tests find it by a unique word in its command line.
+public func processes(matching marker: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry -> Int32? in
+        guard let pid = Int32(entry), pid != getpid(),
+            let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+            String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains(marker),
+            processIsAlive(pid)
+        else { return nil }
+        return pid
+    }
+}
+
+/// A `sleep` duration no other process uses (`300.<random digits>`), to find the process afterwards with
+/// ``processes(matching:)``.
+public func uniqueSleep() -> String {
+    "300.\(UInt32.random(in: 100_000...999_999))"
+}

@@ -23,4 +23,7 @@ int slipway_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to this process instead of init.
 int slipway_set_child_subreaper(void);
+
+/// prctl(PR_GET_CHILD_SUBREAPER): 1 when this process adopts orphaned descendants, else 0.
+int slipway_is_child_subreaper(void);
 #endif

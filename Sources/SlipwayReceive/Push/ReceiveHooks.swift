@@ -123,6 +123,13 @@ public struct ReceiveHooks {
         options.temporaryDirectory = work
         options.keepAliveInterval = .seconds(20)
         options.path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        do {
+            try options.apply(environment: environment)
+        } catch {
+            throw PushError("Push rejected: the server's build settings are wrong (\(error)); tell its operator.")
+        }
+        // Buildpacks see nothing of the server's root: other apps' repositories, config vars, keys.
+        options.sandbox.hidden = [settings.root.path]
         let builder = SlugBuilder(options: options, console: console, signals: signals)
         builder.failureExtras = [("build id", log.id), ("full log", "builds:output \(settings.app) \(log.id)")]
         let result = try builder.build()

@@ -9,7 +9,8 @@ public enum ServerSetup {
     /// The server's own settings that travel from the door (`receive-pack shell`, the built-in server) through git
     /// to the hooks and the build; nothing else of any environment does.
     public static let passedVariables = [
-        "SLIPWAY_HOOKS", "SLIPWAY_BUILDPACKS", "SLIPWAY_LOCK_WAIT", "SLIPWAY_MAX_BUILDS", "TMPDIR",
+        "SLIPWAY_HOOKS", "SLIPWAY_BUILDPACKS", "SLIPWAY_LOCK_WAIT", "SLIPWAY_MAX_BUILDS", "SLIPWAY_SANDBOX",
+        "SLIPWAY_BUILD_USER", "SLIPWAY_OUTPUT_LIMIT_MB", "SLIPWAY_MIN_FREE_MB", "TMPDIR",
     ]
 
     /// The values of ``passedVariables`` in `environment`.

@@ -37,6 +37,8 @@ public struct BuildError: Error, CustomStringConvertible, Sendable {
         case compileFailed
         /// `bin/compile` ran past the timeout.
         case compileTimedOut
+        /// A buildpack was stopped by a resource guard (the disk holding the build nearly full).
+        case buildStopped
         /// `bin/release` exited non-zero.
         case releaseFailed
         /// `bin/release` printed YAML that does not parse or has the wrong shape.
@@ -67,6 +69,7 @@ public struct BuildError: Error, CustomStringConvertible, Sendable {
             case .buildpackFetchFailed: 31
             case .compileFailed: 50
             case .compileTimedOut: 51
+            case .buildStopped: 52
             case .releaseFailed: 60
             case .releaseYAMLInvalid: 61
             case .releaseTimedOut: 62
@@ -84,7 +87,7 @@ public struct BuildError: Error, CustomStringConvertible, Sendable {
             case .appDirectoryInvalid, .configInvalid, .outputUnwritable, .interrupted: .setup
             case .noBuildpackDetected, .appNotCompatible, .detectTimedOut: .detect
             case .buildpackInvalid, .buildpackFetchFailed: .fetch
-            case .compileFailed, .compileTimedOut: .compile
+            case .compileFailed, .compileTimedOut, .buildStopped: .compile
             case .releaseFailed, .releaseYAMLInvalid, .releaseTimedOut, .procfileInvalid: .release
             case .packFailed, .slugTooLarge, .unsupportedFile: .pack
             }

@@ -37,12 +37,35 @@ public struct BuildOptions: Sendable {
     public var keepAliveInterval: Duration?
     /// Whether the failure headline uses the push wording (`Push rejected, failed to compile …`).
     public var pushWording = false
+    /// How buildpacks are confined (sandbox, build user, resource limits).
+    public var sandbox = Sandbox()
+    /// Bytes of buildpack output shown (and logged); past it, lines are dropped with one notice and the build
+    /// goes on.
+    public var outputLimit = 16 << 20
+    /// The build stops when the disk holding its folders has less free space than this.
+    public var minimumFreeSpace: Int64 = 256 << 20
 
     public init(appDirectory: String, cacheDirectory: String, outputDirectory: String, appName: String) {
         self.appDirectory = appDirectory
         self.cacheDirectory = cacheDirectory
         self.outputDirectory = outputDirectory
         self.appName = appName
+    }
+
+    /// Applies the settings an operator gives through the environment: `SLIPWAY_SANDBOX`, `SLIPWAY_BUILD_USER`
+    /// (see ``Sandbox``), `SLIPWAY_OUTPUT_LIMIT_MB` (``outputLimit``) and `SLIPWAY_MIN_FREE_MB`
+    /// (``minimumFreeSpace``).
+    public mutating func apply(environment: [String: String]) throws {
+        sandbox = try Sandbox.fromEnvironment(environment)
+        func megabytes(_ key: String) throws -> Int? {
+            guard let text = environment[key], !text.isEmpty else { return nil }
+            guard let value = Int(text), value >= 0 else {
+                throw BuildError(.configInvalid, "\(key) is '\(text)'.", hint: "Set it to a whole number of megabytes.")
+            }
+            return value
+        }
+        if let limit = try megabytes("SLIPWAY_OUTPUT_LIMIT_MB") { outputLimit = limit << 20 }
+        if let free = try megabytes("SLIPWAY_MIN_FREE_MB") { minimumFreeSpace = Int64(free) << 20 }
     }
 
     /// The default cache folder for `app`: `$XDG_CACHE_HOME/slipway/<app>`, else `~/.cache/slipway/<app>`.

@@ -29,6 +29,10 @@ public final class SlugBuilder {
     /// The last lines a buildpack printed, for the failure summary.
     private var recentLines: [String] = []
     private var timings: [String: Double] = [:]
+    /// How buildpacks run, decided once the workspace exists.
+    private var plan: Sandbox.Plan?
+    /// Bytes of buildpack output shown so far (capped at ``BuildOptions/outputLimit``).
+    private var outputShown = 0
 
     /// Extra lines for the failure summary (the push hook adds the build id and how to see the whole log).
     public var failureExtras: [(String, String)] = []
@@ -57,6 +61,9 @@ public final class SlugBuilder {
     /// Prints which buildpacks would run for the app, without compiling anything.
     public func detectOnly() throws -> [(reference: BuildpackReference, name: String)] {
         let workspace = try prepareWorkspace()
+        let cache = "\(workspace.root)/cache"
+        mkdir(cache, 0o700)
+        try makePlan(workspace, cache: cache)
         let (buildpacks, _) = try selectBuildpacks(workspace)
         return buildpacks.map { ($0.reference, $0.name) }
     }
@@ -73,6 +80,7 @@ public final class SlugBuilder {
 
         try prepareCacheDirectory()
         try workspace.writeEnvDirectory(options.configVars)
+        try makePlan(workspace, cache: options.cacheDirectory)
 
         let detectStart = clock.now
         let (buildpacks, _) = try selectBuildpacks(workspace)
@@ -160,6 +168,22 @@ public final class SlugBuilder {
         return try? repository.headCommit()
     }
 
+    /// Decides how buildpacks run (sandbox, user, limits) and hands the build's folders to the build user.
+    private func makePlan(_ workspace: Workspace, cache: String) throws {
+        let plan = try options.sandbox.plan(
+            for: .init(
+                build: workspace.buildDirectory, cache: cache, env: workspace.envDirectory,
+                home: workspace.homeDirectory, tmp: workspace.tmpDirectory, buildpacks: workspace.buildpacksDirectory))
+        do {
+            try plan.prepare()
+        } catch {
+            throw BuildError(
+                .outputUnwritable, "Cannot hand the build's folders to the build user: \(error).",
+                hint: "Run as root, or set SLIPWAY_BUILD_USER to an empty value to build as this user.")
+        }
+        self.plan = plan
+    }
+
     private func prepareCacheDirectory() throws {
         do {
             try FileManager.default.createDirectory(atPath: options.cacheDirectory, withIntermediateDirectories: true)
@@ -195,6 +219,7 @@ public final class SlugBuilder {
                 if case .git = reference { console.step("Fetching buildpack \(reference)") }
                 var buildpack = try Buildpack.fetch(
                     reference, into: "\(workspace.buildpacksDirectory)/\(index)", builtins: builtins)
+                try handOver(buildpack)
                 guard let name = try detect(buildpack, workspace, environment: environment) else {
                     throw BuildError(
                         .appNotCompatible, "App not compatible with buildpack: \(reference)",
@@ -212,6 +237,7 @@ public final class SlugBuilder {
         for (index, name) in names.enumerated() {
             var buildpack = try Buildpack.fetch(
                 .builtin(name), into: "\(workspace.buildpacksDirectory)/\(index)", builtins: builtins)
+            try handOver(buildpack)
             if let shown = try detect(buildpack, workspace, environment: environment) {
                 buildpack.name = shown
                 detected.append(buildpack)
@@ -231,6 +257,12 @@ public final class SlugBuilder {
         }
         console.step("\(first.name) app detected")
         return ([first], false)
+    }
+
+    /// Gives a fetched buildpack's copy to the build user (it writes its `export` file there).
+    private func handOver(_ buildpack: Buildpack) throws {
+        guard let plan else { return }
+        try plan.prepare(buildpack.directory)
     }
 
     /// Runs `bin/detect BUILD_DIR`; returns the name it printed when it accepts the app, nil when it does not.
@@ -407,15 +439,26 @@ public final class SlugBuilder {
         [
             "STACK": options.stack,
             "SOURCE_VERSION": sourceVersion ?? "",
-            "HOME": workspace.homeDirectory,
+            "HOME": plan?.inside(workspace.homeDirectory) ?? workspace.homeDirectory,
             "PATH": options.path,
-            "TMPDIR": workspace.tmpDirectory,
+            "TMPDIR": plan?.inside(workspace.tmpDirectory) ?? workspace.tmpDirectory,
             "LANG": "C.UTF-8",
         ]
     }
 
-    private func streamLine(_ line: String) {
-        console.raw(line)
+    /// Shows one line of buildpack output: sanitised (a buildpack never drives the pusher's terminal: only colour
+    /// codes pass), and only up to ``BuildOptions/outputLimit`` bytes in all.
+    private func streamLine(_ raw: String) {
+        let line = TerminalText.sanitize(raw)
+        if outputShown <= options.outputLimit {
+            outputShown += line.utf8.count + 1
+            if outputShown > options.outputLimit {
+                console.error(
+                    "The buildpack printed more than \(options.outputLimit >> 20) MB; the rest of its output is not shown or logged (the build goes on).")
+            } else {
+                console.raw(line)
+            }
+        }
         recentLines.append(line)
         if recentLines.count > 20 { recentLines.removeFirst(recentLines.count - 20) }
     }
@@ -427,6 +470,11 @@ public final class SlugBuilder {
         var child = child
         child.deadline = deadline
         child.signals = signals
+        if let plan {
+            (child.executable, child.arguments) = plan.wrap(
+                plan.inside(child.executable), child.arguments.map { plan.inside($0) })
+            child.watchdog = { [options] in Self.diskWatch(plan, minimum: options.minimumFreeSpace) }
+        }
         if let interval = options.keepAliveInterval {
             child.idleInterval = interval
             child.onIdle = { [console, clock, started] in
@@ -444,12 +492,30 @@ public final class SlugBuilder {
             throw BuildError(
                 .interrupted(signal: signal), "The build was interrupted (\(signalName(signal))).", phase: phase,
                 buildpack: buildpack.name)
+        } catch ChildProcessError.stopped(let reason) {
+            throw BuildError(
+                .buildStopped, "The build was stopped in \(phase.rawValue) (\(buildpack.name)): \(reason).",
+                hint: "Make the build use less disk space, or free some on the server.", phase: phase,
+                buildpack: buildpack.name)
         } catch ChildProcessError.spawnFailed(let path, let code) {
             throw BuildError(
                 .buildpackInvalid,
                 "Cannot run \((path as NSString).lastPathComponent) of buildpack \(buildpack.reference): \(String(cString: strerror(code))).",
                 hint: "Check its #! line and that it is executable.", phase: phase, buildpack: buildpack.name)
         }
+    }
+
+    /// Why the build must stop now, if the disk holding its folders or its cache is nearly full.
+    static func diskWatch(_ plan: Sandbox.Plan, minimum: Int64) -> String? {
+        for folder in [plan.outside.build, plan.outside.cache] {
+            var info = statvfs()
+            guard statvfs(folder, &info) == 0 else { continue }
+            let free = Int64(info.f_bavail) * Int64(info.f_frsize)
+            if free < minimum {
+                return "the disk holding \(folder == plan.outside.build ? "the build" : "the cache") has only \(free >> 20) MB free"
+            }
+        }
+        return nil
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -29,6 +29,8 @@ public enum ChildProcessError: Error, Equatable, Sendable {
     case timedOut
     /// A cancelling signal arrived; the whole process group was killed.
     case interrupted(signal: Int32)
+    /// The watchdog stopped the run (for example: the disk is nearly full); the whole process group was killed.
+    case stopped(reason: String)
 }
 
 /// Runs one program, as buildpacks are run: in a process group of its own, with an explicit environment, standard
@@ -70,6 +72,8 @@ public struct ChildProcess {
     /// Called when the child has printed nothing for `idleInterval` (for keep-alive lines).
     public var onIdle: (() -> Void)?
     public var idleInterval: Duration = .seconds(30)
+    /// Checked about once a second while the child runs; a reason stops the run (``ChildProcessError/stopped(reason:)``).
+    public var watchdog: (() -> String?)?
 
     public init(
         executable: String, arguments: [String] = [], environment: [String: String], directory: String? = nil,
@@ -194,8 +198,12 @@ public struct ChildProcess {
         var drainDeadline: ContinuousClock.Instant?
         let clock = ContinuousClock()
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var lastWatch = clock.now
 
-        func killGroup() { kill(-pid, SIGKILL) }
+        func killGroup() {
+            kill(-pid, SIGKILL)
+            Self.killOrphans()
+        }
         func abort(_ error: ChildProcessError) -> ChildProcessError {
             killGroup()
             _ = reap(pid, block: true)
@@ -213,6 +221,10 @@ public struct ChildProcess {
             if exitStatus != nil && (open.isEmpty || clock.now >= drainDeadline!) { break }
             if let signals, let signal = signals.poll() { throw abort(.interrupted(signal: signal)) }
             if exitStatus == nil, let deadline, clock.now >= deadline { throw abort(.timedOut) }
+            if exitStatus == nil, let watchdog, clock.now - lastWatch >= .seconds(1) {
+                lastWatch = clock.now
+                if let reason = watchdog() { throw abort(.stopped(reason: reason)) }
+            }
 
             var fds = open.map { pollfd(fd: streams[$0].fd, events: Int16(POLLIN), revents: 0) }
             if let signals, signals.fd >= 0 { fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)) }
@@ -270,6 +282,47 @@ public struct ChildProcess {
         mutating func finish() {
             if case .lines(let handler) = output, let last = splitter.flush() { handler(last) }
         }
+    }
+}
+
+extension ChildProcess {
+    /// Makes this process adopt the orphans of the programs it runs (`PR_SET_CHILD_SUBREAPER`), so that a program
+    /// that leaves its process group (`setsid`, a double fork) is still stopped when its run ends. For the build
+    /// commands (`slugc`, the push hook), whose only children are the programs they run; never in a process that
+    /// has other children (a test runner).
+    public static func adoptOrphans() {
+        _ = slipway_set_child_subreaper()
+    }
+
+    /// Kills and reaps every child this process has adopted (see ``adoptOrphans()``); nothing when it adopts none.
+    static func killOrphans() {
+        guard slipway_is_child_subreaper() == 1 else { return }
+        let me = getpid()
+        for _ in 0..<100 {
+            let orphans = childProcesses(of: me)
+            if orphans.isEmpty { return }
+            for pid in orphans {
+                kill(pid, SIGKILL)
+                _ = reap(pid, block: true)
+            }
+        }
+    }
+
+    /// The processes whose parent is `parent`, from /proc.
+    static func childProcesses(of parent: pid_t) -> [pid_t] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var children: [pid_t] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = pid_t(name),
+                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == parent { children.append(pid) }
+        }
+        return children
     }
 }
 

@@ -116,6 +116,35 @@ enum FileTree {
         }
     }
 
+    /// Gives `path` and everything below it to `uid`:`gid`, never following symlinks (a link is changed itself).
+    static func changeOwner(_ path: String, uid: uid_t, gid: gid_t) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw posixError("stat", path) }
+        if st.st_uid != uid || st.st_gid != gid {
+            guard lchown(path, uid, gid) == 0 else { throw posixError("change the owner of", path) }
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return }
+        let fd = try openDirectory(path: path)
+        defer { close(fd) }
+        try changeOwner(in: fd, prefix: path, uid: uid, gid: gid)
+    }
+
+    private static func changeOwner(in dirFD: Int32, prefix: String, uid: uid_t, gid: gid_t) throws {
+        for name in try sortedEntries(dirFD) {
+            let st = try lstatAt(dirFD, name)
+            if st.st_uid != uid || st.st_gid != gid {
+                guard fchownat(dirFD, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    throw posixError("change the owner of", "\(prefix)/\(name)")
+                }
+            }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                let sub = try openDirectory(dirFD, name)
+                defer { close(sub) }
+                try changeOwner(in: sub, prefix: "\(prefix)/\(name)", uid: uid, gid: gid)
+            }
+        }
+    }
+
     static func posixError(_ operation: String, _ path: String) -> FileTreeError {
         FileTreeError(operation: operation, path: path, code: errno)
     }
