@@ -302,13 +302,3 @@ private final class RawConnection {
         return false
     }
 }
-
-/// Polls `condition` for up to `seconds`.
-func waitUntil(seconds: TimeInterval = 30, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(100_000)
-    }
-    return condition()
-}

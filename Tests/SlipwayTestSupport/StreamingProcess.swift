@@ -69,3 +69,13 @@ public func processes(matching marker: String) -> [Int32] {
 public func uniqueSleep() -> String {
     "300.\(UInt32.random(in: 100_000...999_999))"
 }
+
+/// Polls `condition` every 0.1 s for up to `seconds`; whether it became true.
+public func waitUntil(seconds: TimeInterval = 30, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(100_000)
+    }
+    return condition()
+}

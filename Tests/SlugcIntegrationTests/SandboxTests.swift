@@ -126,13 +126,3 @@ import Testing
         #expect(result.output.contains("SLIPWAY_SANDBOX is 'jail'"))
     }
 }
-
-/// Polls `condition` for up to `seconds`.
-func waitUntil(seconds: TimeInterval = 30, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(100_000)
-    }
-    return condition()
-}
