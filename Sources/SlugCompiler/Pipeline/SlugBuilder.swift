@@ -12,6 +12,8 @@ public struct BuildResult: Sendable {
     public var manifest: ReleaseManifest
     public var slugPath: String
     public var manifestPath: String
+    /// The config vars the buildpacks' `bin/release` gave as defaults (before the app's own were merged over them).
+    public var buildpackConfigVars: [String: String] = [:]
 }
 
 /// The slug compiler: copies the app, runs buildpacks (detect, compile, release), reads the Procfile, packs the slug
@@ -99,7 +101,7 @@ public final class SlugBuilder {
 
         let packStart = clock.now
         let mtime = options.sourceDateEpoch ?? commit?.time ?? 0
-        let result = try pack(
+        var result = try pack(
             workspace, mtime: mtime,
             manifest: { slug in
                 var configVars = release.configVars
@@ -112,6 +114,7 @@ public final class SlugBuilder {
                     processTypes: processTypes, configVars: configVars, addons: release.addons, slug: slug,
                     createdAt: ISO8601DateFormatter().string(from: Date()), timings: self.timings)
             })
+        result.buildpackConfigVars = release.configVars
         return result
     }
 
