@@ -79,7 +79,8 @@ import Testing
         #expect(try h.serverRef() == before, "the ref must not move")
         #expect(try h.spoolEntries().map(\.manifest.version) == [1], "nothing new in the spool")
         let logs = try FileManager.default.contentsOfDirectory(atPath: "\(h.root)/apps/myapp/builds")
-        #expect(logs.count == 2)
+        #expect(logs.filter { $0.hasSuffix(".log") }.count == 2)
+        #expect(logs.filter { $0.hasSuffix(".json") }.count == 2, "each build has its record")
         let log = try runTool([TestPaths.product("receive-pack"), "builds:output", "--root", h.root, "myapp"])
         #expect(log.stdout.contains("npm ERR! missing script"), "the whole log is kept: \(log.output)")
     }
@@ -121,10 +122,12 @@ import Testing
 
         let shell = try h.ssh("ls /")
         #expect(shell.status == 1)
-        #expect(shell.output.contains("slipway: only git push and git clone are served here"))
+        #expect(shell.output == "slipway: unknown command 'ls': `help` lists the commands\n")
+        let gitLike = try h.ssh("git-upload-archive 'myapp'")
+        #expect(gitLike.output == "slipway: only git push and git clone are served here\n")
         let login = try h.ssh(nil)
         #expect(login.status != 0)
-        #expect(login.output.contains("only git push and git clone"))
+        #expect(login.output.contains("slipway: hi alice, there is no shell here: git push and git clone work"))
     }
 
     @Test func collaboratorCanCloneAndPush() throws {
