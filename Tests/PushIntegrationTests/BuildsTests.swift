@@ -61,7 +61,7 @@ import Testing
         #expect(cancel.output.hasPrefix("Cancelled build "), "\(cancel.output)")
         #expect(cancel.output.contains("of myapp (") && cancel.output.contains(" by alice); its push is rejected"))
         #expect(push.wait(timeout: 60) != 0, "the push is rejected")
-        #expect(push.text.contains("The build was cancelled by bob (builds:cancel)."), "\(push.text)")
+        #expect(push.text.contains("remote:  !     Push rejected: The build was cancelled by bob (builds:cancel)."), "\(push.text)")
         #expect(push.text.contains("pre-receive hook declined"))
         let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(!processIsAlive(pid), "the buildpack is stopped")

@@ -58,7 +58,7 @@ extension ManagementCommands {
         },
         ManagementCommand(
             "rollback", "<app> [v<N>]",
-            "Release an earlier version's slug and config vars again (default: the one before the current).",
+            "Release an earlier version's slug and config vars again (default: the previous one).",
             arity: 1...2
         ) { run in
             let (app, _) = try run.app()

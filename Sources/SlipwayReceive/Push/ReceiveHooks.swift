@@ -95,9 +95,6 @@ public struct ReceiveHooks {
         } catch {
             let interrupted = signals?.poll() != nil
             record.finish(interrupted ? .cancelled : .failed, elapsed: seconds(clock.now - started), app: app)
-            if let canceller = record.cancelledBy {
-                console.error("The build was cancelled by \(printable(canceller)) (builds:cancel).")
-            }
             throw error
         }
     }
@@ -142,9 +139,15 @@ public struct ReceiveHooks {
         options.path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         let builder = SlugBuilder(options: options, console: console, signals: signals)
         builder.failureExtras = [("build id", log.id), ("full log", "builds:output \(settings.app) \(log.id)")]
+        let cancelled = {
+            BuildRecord.canceller(app, id: log.id).map { "The build was cancelled by \(printable($0)) (builds:cancel)." }
+        }
+        builder.interruptionReason = cancelled
         let result = try builder.build()
         // A cancel that arrived after the last buildpack still stops the push before anything is staged.
-        if signals?.poll() != nil { throw PushError("Push rejected: the build was interrupted; nothing was released.") }
+        if signals?.poll() != nil {
+            throw PushError("Push rejected: \(cancelled() ?? "The build was interrupted.") Nothing was released.")
+        }
 
         try Publisher.store(slug: result.slugPath, sha256: result.manifest.slug.sha256, app: app)
         let staged = StagedRelease(

@@ -34,6 +34,9 @@ public final class SlugBuilder {
 
     /// Extra lines for the failure summary (the push hook adds the build id and how to see the whole log).
     public var failureExtras: [(String, String)] = []
+    /// Why the build was interrupted, when the caller knows better than the signal (the push hook: who cancelled it
+    /// with `builds:cancel`); asked once, after the interruption.
+    public var interruptionReason: (() -> String?)?
 
     public init(options: BuildOptions, console: Console, signals: SignalWatcher? = nil) {
         self.options = options
@@ -47,7 +50,8 @@ public final class SlugBuilder {
     public func build() throws -> BuildResult {
         do {
             return try runBuild()
-        } catch let error as BuildError {
+        } catch var error as BuildError {
+            if case .interrupted = error.code, let reason = interruptionReason?() { error.message = reason }
             FailureReport(
                 error: error, elapsed: clock.now - started, lastLines: recentLines, pushWording: options.pushWording,
                 extra: failureExtras
