@@ -61,10 +61,14 @@ public struct BuildRecord: Codable, Equatable, Sendable {
     }
 
     /// Records how the build ended, `elapsed` seconds after it started. A build that `builds:cancel` asked to stop
-    /// is recorded as cancelled, whatever error stopped it.
+    /// is recorded as cancelled, whatever error stopped it (one that succeeded first stays succeeded).
     mutating func finish(_ result: Result, elapsed: Double, app: AppPaths) {
-        cancelledBy = Self.canceller(app, id: id)
-        self.result = cancelledBy == nil ? result : (result == .succeeded ? .succeeded : .cancelled)
+        if result != .succeeded, let canceller = Self.canceller(app, id: id) {
+            self.result = .cancelled
+            cancelledBy = canceller
+        } else {
+            self.result = result
+        }
         duration = elapsed
         try? save(app)
         unlink(Self.cancelMarker(app, id: id))
