@@ -170,6 +170,44 @@ import Testing
         #expect(try h.spoolEntries().count == 1)
     }
 
+    /// In another git server's repository the hook holds the app's lock in pre-receive only; a config change made
+    /// before post-receive still reaches the release.
+    @Test func configChangedBetweenBuildAndReleaseInAPlainRepository() throws {
+        let scratch = try ScratchDirectory("config-plain")
+        let root = scratch.url("root")
+        let receivePack = TestPaths.product("receive-pack")
+        #expect(try runTool([receivePack, "init", "--root", root]).status == 0)
+        #expect(try runTool([receivePack, "apps", "create", "shop", "--owner", "alice", "--root", root]).status == 0)
+        let bare = scratch.url("shop.git")
+        try git(["init", "-q", "--bare", bare], in: scratch.path)
+        try FileManager.default.copyItem(atPath: "\(TestPaths.repositoryRoot)/hooks/pre-receive", toPath: "\(bare)/hooks/pre-receive")
+        // The change lands after pre-receive has built and released the lock, before Slipway's post-receive runs
+        // (kept in a subfolder: the hook takes its name from $0).
+        try FileManager.default.createDirectory(atPath: "\(bare)/hooks/slipway", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: "\(TestPaths.repositoryRoot)/hooks/post-receive", toPath: "\(bare)/hooks/slipway/post-receive")
+        try scratch.write(
+            "shop.git/hooks/post-receive",
+            "#!/bin/sh\n'\(receivePack)' config:set --root '\(root)' shop LATE=yes >&2\n"
+                + "exec \"$(dirname \"$0\")/slipway/post-receive\"\n",
+            mode: 0o755)
+        try git(["config", "slipway.root", root], in: bare)
+        try git(["config", "slipway.bin", receivePack], in: bare)
+        let bp = try SpyBuildpack(in: scratch, name: "spy").path
+        let work = try scratch.makeDirectory("work")
+        try scratch.write("work/Procfile", "web: x\n")
+        try scratch.write("work/.buildpacks", "\(bp)\n")
+        try git(["init", "-q", "-b", "main"], in: work)
+        try git(["add", "-A"], in: work)
+        try git(["commit", "-q", "-m", "plain"], in: work)
+        let pushed = try git(["push", "file://\(bare)", "main"], in: work, mergeOutput: true)
+        #expect(pushed.status == 0, "\(pushed.output)")
+        let spool = Spool(directory: "\(root)/spool")
+        let name = try #require(try spool.pending().first)
+        let manifest = try ReleaseManifest.decode(try Data(contentsOf: URL(fileURLWithPath: "\(root)/spool/new/\(name)/release.json")))
+        #expect(manifest.configVars["LATE"] == "yes", "\(pushed.output)")
+    }
+
     /// The pids of `receive-pack shell` processes serving `root`.
     private func doors(of root: String) -> [Int32] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

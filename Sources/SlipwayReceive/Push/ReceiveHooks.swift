@@ -192,8 +192,23 @@ public struct ReceiveHooks {
                 return 1
             }
             let staged = try JSONDecoder().decode(StagedRelease.self, from: data)
+            // Under `receive-pack shell` the door holds the app's lock from pre-receive to here, so the config is the
+            // one the build used. A hook in another git server took the lock in pre-receive only: take it again, and
+            // release with the config as it is now, so a config change made in between is not lost.
+            var manifest = staged.manifest
+            var lock: AppLock?
+            if !settings.lockHeld {
+                lock = try AppLock.acquire(
+                    app, as: AppLock.Holder(user: staged.user, commit: deploy.new),
+                    limit: AppLock.waitLimit(environment), say: { console.step($0) },
+                    shouldStop: { signals?.poll() != nil })
+                if let defaults = staged.buildpackConfigVars {
+                    manifest.configVars = defaults.merging(try AppConfig.load(app)) { _, own in own }
+                }
+            }
+            defer { withExtendedLifetime(lock) {} }
             let entry = try Publisher(root: settings.root).publish(
-                app: app, manifest: staged.manifest, description: "Deploy \(deploy.new.prefix(7))", user: staged.user,
+                app: app, manifest: manifest, description: "Deploy \(deploy.new.prefix(7))", user: staged.user,
                 buildpackConfigVars: staged.buildpackConfigVars)
             unlink(stagedPath)
             BuildRecord.noteRelease(entry.version, app: app, id: staged.buildID)
