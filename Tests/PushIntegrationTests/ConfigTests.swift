@@ -174,33 +174,21 @@ import Testing
     /// before post-receive still reaches the release.
     @Test func configChangedBetweenBuildAndReleaseInAPlainRepository() throws {
         let scratch = try ScratchDirectory("config-plain")
-        let root = scratch.url("root")
+        let plain = try PlainRepository(scratch, hooks: ["pre-receive"])
         let receivePack = TestPaths.product("receive-pack")
-        #expect(try runTool([receivePack, "init", "--root", root]).status == 0)
+        let root = plain.root
         #expect(try runTool([receivePack, "apps", "create", "shop", "--owner", "alice", "--root", root]).status == 0)
-        let bare = scratch.url("shop.git")
-        try git(["init", "-q", "--bare", bare], in: scratch.path)
-        try FileManager.default.copyItem(atPath: "\(TestPaths.repositoryRoot)/hooks/pre-receive", toPath: "\(bare)/hooks/pre-receive")
         // The change lands after pre-receive has built and released the lock, before Slipway's post-receive runs
         // (kept in a subfolder: the hook takes its name from $0).
-        try FileManager.default.createDirectory(atPath: "\(bare)/hooks/slipway", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(plain.bare)/hooks/slipway", withIntermediateDirectories: true)
         try FileManager.default.copyItem(
-            atPath: "\(TestPaths.repositoryRoot)/hooks/post-receive", toPath: "\(bare)/hooks/slipway/post-receive")
+            atPath: "\(TestPaths.repositoryRoot)/hooks/post-receive", toPath: "\(plain.bare)/hooks/slipway/post-receive")
         try scratch.write(
             "shop.git/hooks/post-receive",
             "#!/bin/sh\n'\(receivePack)' config:set --root '\(root)' shop LATE=yes >&2\n"
                 + "exec \"$(dirname \"$0\")/slipway/post-receive\"\n",
             mode: 0o755)
-        try git(["config", "slipway.root", root], in: bare)
-        try git(["config", "slipway.bin", receivePack], in: bare)
-        let bp = try SpyBuildpack(in: scratch, name: "spy").path
-        let work = try scratch.makeDirectory("work")
-        try scratch.write("work/Procfile", "web: x\n")
-        try scratch.write("work/.buildpacks", "\(bp)\n")
-        try git(["init", "-q", "-b", "main"], in: work)
-        try git(["add", "-A"], in: work)
-        try git(["commit", "-q", "-m", "plain"], in: work)
-        let pushed = try git(["push", "file://\(bare)", "main"], in: work, mergeOutput: true)
+        let pushed = try plain.push()
         #expect(pushed.status == 0, "\(pushed.output)")
         let spool = Spool(directory: "\(root)/spool")
         let name = try #require(try spool.pending().first)

@@ -122,6 +122,40 @@ final class PushHarness {
     }
 }
 
+/// Another git server's repository (a plain `git init --bare` named `shop.git`) with Slipway's hooks and
+/// `slipway.root` set, and a committed app to push to it over `file://`.
+struct PlainRepository {
+    let root: String
+    let bare: String
+    let work: String
+
+    /// Installs the hooks named in `hooks`; the app is built by a spy buildpack running `compile`.
+    init(_ scratch: ScratchDirectory, compile: String = "true", hooks: [String] = ["pre-receive", "post-receive"]) throws {
+        root = scratch.url("root")
+        let initialized = try runTool([TestPaths.product("receive-pack"), "init", "--root", root])
+        guard initialized.status == 0 else { throw HarnessError("receive-pack init failed: \(initialized.output)") }
+        bare = scratch.url("shop.git")
+        try git(["init", "-q", "--bare", bare], in: scratch.path)
+        for hook in hooks {
+            try FileManager.default.copyItem(atPath: "\(TestPaths.repositoryRoot)/hooks/\(hook)", toPath: "\(bare)/hooks/\(hook)")
+        }
+        try git(["config", "slipway.root", root], in: bare)
+        try git(["config", "slipway.bin", TestPaths.product("receive-pack")], in: bare)
+        let bp = try SpyBuildpack(in: scratch, name: "spy", compile: compile).path
+        work = try scratch.makeDirectory("work")
+        try scratch.write("work/Procfile", "web: x\n")
+        try scratch.write("work/.buildpacks", "\(bp)\n")
+        try git(["init", "-q", "-b", "main"], in: work)
+        try git(["add", "-A"], in: work)
+        try git(["commit", "-q", "-m", "plain"], in: work)
+    }
+
+    /// `git push file://<bare> main`; output merged.
+    func push() throws -> ToolResult {
+        try git(["push", "file://\(bare)", "main"], in: work, mergeOutput: true)
+    }
+}
+
 struct HarnessError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
