@@ -6,19 +6,15 @@ extension ReceivePack {
     struct Apps: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Manage apps and who may push to them.",
-            subcommands: [List.self, Create.self, AddCollaborator.self, Destroy.self])
+            subcommands: [List.self, Create.self, AddCollaborator.self, Destroy.self], defaultSubcommand: List.self)
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the apps with their owner and collaborators.")
+            static let configuration = CommandConfiguration(
+                abstract: "List the apps with their current release, owner and collaborators.")
             @OptionGroup var root: RootOption
 
             func run() throws {
-                try reporting {
-                    for app in try AppRegistry(root: root.resolved).list() {
-                        let others = app.collaborators.isEmpty ? "" : "\t(+ \(app.collaborators.joined(separator: ", ")))"
-                        print("\(app.name)\t\(app.owner)\(others)")
-                    }
-                }
+                throw ExitCode(ManagementCommands.runLocal("apps", arguments: [], root: root.resolved))
             }
         }
 

@@ -14,7 +14,7 @@ struct ReceivePack: ParsableCommand {
         commandName: "receive-pack",
         abstract: "Serve `git push` deploys over SSH: keys, apps, the forced command and the git hooks.",
         version: "0.1.0",
-        subcommands: [Init.self, Keys.self, Apps.self, Shell.self, Serve.self, Hook.self, BuildsOutput.self])
+        subcommands: [Init.self, Keys.self, Apps.self, Shell.self, Serve.self, Hook.self] + managementSubcommands)
 }
 
 /// `--root`, shared by every command.
@@ -67,7 +67,7 @@ extension ReceivePack {
 
     struct Shell: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The SSH forced command: serve the git push or clone in $SSH_ORIGINAL_COMMAND for --user.")
+            abstract: "The SSH forced command: serve the git push, clone or command in $SSH_ORIGINAL_COMMAND for --user.")
         @OptionGroup var root: RootOption
         @Option(help: ArgumentHelp("The user the SSH key belongs to.", valueName: "user"))
         var user: String
@@ -76,7 +76,7 @@ extension ReceivePack {
             let signals = SignalWatcher()
             let shell = GitShell(
                 root: root.resolved, user: user, console: Console(.fileDescriptor(2), colors: false), signals: signals)
-            let status = shell.run(originalCommand: ProcessInfo.processInfo.environment["SSH_ORIGINAL_COMMAND"])
+            let status = shell.run(originalCommandBytes: GitShell.originalCommandFromEnvironment())
             throw ExitCode(status)
         }
     }
@@ -100,20 +100,6 @@ extension ReceivePack {
             let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             let hooks = ReceiveHooks(console: Console(.nonBlockingFileDescriptor(2)), signals: signals)
             throw ExitCode(name == "pre-receive" ? hooks.preReceive(input: input) : hooks.postReceive(input: input))
-        }
-    }
-
-    struct BuildsOutput: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "builds:output", abstract: "Print the whole log of a build (the latest by default).")
-        @OptionGroup var root: RootOption
-        @Argument(help: "The app.") var app: String
-        @Argument(help: "The build id (shown in the failure summary).") var id: String?
-
-        func run() throws {
-            try reporting {
-                FileHandle.standardOutput.write(try ServerSetup.buildLog(root.resolved, app: app, id: id))
-            }
         }
     }
 }

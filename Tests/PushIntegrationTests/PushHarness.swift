@@ -54,9 +54,42 @@ final class PushHarness {
         try git(["push", remote(app)] + refspecs, in: repo, environment: gitEnvironment(as: user), mergeOutput: true)
     }
 
-    /// Runs `ssh … <command>` as `user`.
-    func ssh(_ command: String?, as user: String = "alice") throws -> ToolResult {
-        try runTool(sshArguments(key: keys[user]!, port: sshd.port) + ["root@127.0.0.1"] + (command.map { [$0] } ?? []), mergeOutput: true, timeout: 60)
+    /// Runs `ssh … <command>` as `user`; `merge: false` keeps stdout (the result) apart from stderr (progress, errors).
+    func ssh(_ command: String?, as user: String = "alice", merge: Bool = true) throws -> ToolResult {
+        try runTool(sshArguments(key: keys[user]!, port: sshd.port) + ["root@127.0.0.1"] + (command.map { [$0] } ?? []), mergeOutput: merge, timeout: 60)
+    }
+
+    /// Starts `ssh … <command>` as `user` without waiting for it.
+    func startSSH(_ command: String, as user: String = "alice") throws -> StreamingProcess {
+        try StreamingProcess(sshArguments(key: keys[user]!, port: sshd.port) + ["root@127.0.0.1", command])
+    }
+
+    /// Starts `git push` of `refspecs` as `user` without waiting for it.
+    func startPush(_ repo: String, app: String = "myapp", as user: String = "alice", _ refspecs: [String] = ["main"]) throws -> StreamingProcess {
+        var env = ProcessInfo.processInfo.environment
+        env.merge(gitEnvironment(as: user)) { _, new in new }
+        return try StreamingProcess([which("git")!, "push", remote(app)] + refspecs, environment: env, directory: repo)
+    }
+
+    /// Runs `receive-pack <arguments> --root <root>` on the server, as the operator.
+    func receivePack(_ arguments: [String]) throws -> ToolResult {
+        try runTool([TestPaths.product("receive-pack")] + arguments + ["--root", root])
+    }
+
+    /// The app's config vars as stored on the server.
+    func storedConfig(_ app: String = "myapp") throws -> [String: String] {
+        let path = "\(root)/apps/\(app)/config.json"
+        guard FileManager.default.fileExists(atPath: path) else { return [:] }
+        return try JSONDecoder().decode([String: String].self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// Pushes a first version of an app built by a spy buildpack; returns the local repository.
+    func deployedApp(_ files: [String: String] = [:], compile: String = "echo '-----> spy compiling'") throws -> String {
+        let bp = try buildpack(compile: compile)
+        let repo = try makeApp(files: ["Procfile": "web: ./bin/web\n", ".buildpacks": "\(bp)\n"].merging(files) { $1 })
+        let pushed = try push(repo)
+        guard pushed.status == 0 else { throw HarnessError("the first push failed: \(pushed.output)") }
+        return repo
     }
 
     /// The spool's entries in new/, sorted, with their manifests.
@@ -77,6 +110,40 @@ final class PushHarness {
     /// A spy buildpack in the scratch folder, chosen by apps through a `.buildpacks` file.
     func buildpack(_ name: String = "spy", compile: String = "echo '-----> spy compiling'") throws -> String {
         try SpyBuildpack(in: scratch, name: name, compile: compile).path
+    }
+}
+
+/// Another git server's repository (a plain `git init --bare` named `shop.git`) with Slipway's hooks and
+/// `slipway.root` set, and a committed app to push to it over `file://`.
+struct PlainRepository {
+    let root: String
+    let bare: String
+    let work: String
+
+    /// Installs the hooks named in `hooks`; the app is built by a spy buildpack running `compile`.
+    init(_ scratch: ScratchDirectory, compile: String = "true", hooks: [String] = ["pre-receive", "post-receive"]) throws {
+        root = scratch.url("root")
+        let initialized = try runTool([TestPaths.product("receive-pack"), "init", "--root", root])
+        guard initialized.status == 0 else { throw HarnessError("receive-pack init failed: \(initialized.output)") }
+        bare = scratch.url("shop.git")
+        try git(["init", "-q", "--bare", bare], in: scratch.path)
+        for hook in hooks {
+            try FileManager.default.copyItem(atPath: "\(TestPaths.repositoryRoot)/hooks/\(hook)", toPath: "\(bare)/hooks/\(hook)")
+        }
+        try git(["config", "slipway.root", root], in: bare)
+        try git(["config", "slipway.bin", TestPaths.product("receive-pack")], in: bare)
+        let bp = try SpyBuildpack(in: scratch, name: "spy", compile: compile).path
+        work = try scratch.makeDirectory("work")
+        try scratch.write("work/Procfile", "web: x\n")
+        try scratch.write("work/.buildpacks", "\(bp)\n")
+        try git(["init", "-q", "-b", "main"], in: work)
+        try git(["add", "-A"], in: work)
+        try git(["commit", "-q", "-m", "plain"], in: work)
+    }
+
+    /// `git push file://<bare> main`; output merged.
+    func push() throws -> ToolResult {
+        try git(["push", "file://\(bare)", "main"], in: work, mergeOutput: true)
     }
 }
 

@@ -145,14 +145,27 @@ public struct AppRegistry: Sendable {
     public func addCollaborator(_ user: String, to app: String) throws {
         try UserName.validate(user)
         try AppName.validate(app)
+        try update(app) { settings in
+            if !canAccess(user: user, app: settings) { settings.collaborators.append(user) }
+        }
+    }
+
+    /// Changes the settings of `app` with `change` and returns them; nothing is written when `change` throws or
+    /// changes nothing.
+    ///
+    /// Read-modify-write under a lock of its own (not the build lock, which a build holds for minutes), so two
+    /// concurrent changes never lose one another.
+    @discardableResult
+    public func update(_ app: String, _ change: (inout AppSettings) throws -> Void) throws -> AppSettings {
+        try AppName.validate(app)
         let paths = root.app(app)
         guard FileManager.default.fileExists(atPath: paths.directory) else { throw notFound(app) }
-        // Read-modify-write under a lock of its own (not the build lock, which a build holds for minutes).
-        try StateFiles.withExclusiveLock("\(paths.directory)/app.json.lock") {
-            guard var settings = try self.settings(app) else { throw notFound(app) }
-            guard !canAccess(user: user, app: settings) else { return }
-            settings.collaborators.append(user)
-            try write(settings)
+        return try StateFiles.withExclusiveLock("\(paths.directory)/app.json.lock") {
+            guard let before = try self.settings(app) else { throw notFound(app) }
+            var settings = before
+            try change(&settings)
+            if settings != before { try write(settings) }
+            return settings
         }
     }
 

@@ -6,13 +6,15 @@ import Foundation
 /// <root>/
 ///   authorized_keys          keys allowed in, each with its forced command (receive-pack keys …)
 ///   apps/<app>/
-///     app.json               owner, collaborators, deploy branch (AppSettings)
+///     app.json               owner, collaborators, deploy branch, build dir, buildpacks (AppSettings)
+///     config.json            the app's config vars (mode 0600)
 ///     repo.git/              the bare repository pushes go to, with Slipway's hooks
 ///     cache/                 the buildpacks' CACHE_DIR, kept between builds
 ///     builds/<id>.log        the full output of the last builds
+///     builds/<id>.json       each build's commit, user, result, duration (BuildRecord)
 ///     releases.jsonl         the append-only release ledger (v1, v2, …)
 ///     slugs/<sha256>.tgz     slugs, content-addressed, kept for rollbacks
-///     lock                   flock(2) file: one build at a time per app
+///     lock                   flock(2) file: one build (or config change, rollback, purge) at a time per app
 ///   spool/{tmp,new,cur}/     the hand-off to the runner (docs/spool.md)
 ///   tmp/                     work folders of running builds; leftovers of killed ones are swept
 ///   run/build-slots/         flock(2) files capping builds at once (receive-pack serve --max-builds)

@@ -16,12 +16,15 @@ public final class AppLock {
         public var commit: String?
         public var since: Date
         public var pid: Int32
+        /// The command holding the lock when it is not a push (`config:set`, `rollback`, `cache:purge`).
+        public var action: String?
 
-        public init(user: String, commit: String?, since: Date = Date(), pid: Int32 = getpid()) {
+        public init(user: String, commit: String?, since: Date = Date(), pid: Int32 = getpid(), action: String? = nil) {
             self.user = user
             self.commit = commit
             self.since = since
             self.pid = pid
+            self.action = action
         }
     }
 
@@ -36,6 +39,11 @@ public final class AppLock {
     deinit {
         unlink(infoPath)
         close(fd)
+    }
+
+    /// How long to wait for another holder: `$SLIPWAY_LOCK_WAIT` seconds, default 600.
+    public static func waitLimit(_ environment: [String: String]) -> Duration {
+        .seconds(environment["SLIPWAY_LOCK_WAIT"].flatMap(Int.init) ?? 600)
     }
 
     /// Takes the lock of `app`, waiting up to `limit` for the current holder, and telling the pusher about the wait
@@ -89,7 +97,7 @@ public final class AppLock {
         if FileManager.default.createFile(atPath: temp, contents: data) { rename(temp, infoPath) }
     }
 
-    /// `Waiting for the build of 1a2b3c4 by alice, started 40s ago`.
+    /// `Waiting for the build of 1a2b3c4 by alice, started 40s ago` (or `Waiting for config:set by alice, …`).
     static func waitingMessage(_ app: AppPaths) -> String {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .secondsSince1970
@@ -97,7 +105,7 @@ public final class AppLock {
             let holder = try? decoder.decode(Holder.self, from: data)
         else { return "Waiting for another push to \(app.name) to finish" }
         let ago = max(0, Int(Date().timeIntervalSince(holder.since)))
-        let what = holder.commit.map { "the build of \($0.prefix(7))" } ?? "a push"
+        let what = holder.action ?? holder.commit.map { "the build of \($0.prefix(7))" } ?? "a push"
         return "Waiting for \(what) by \(holder.user), started \(ago)s ago"
     }
 }

@@ -41,10 +41,14 @@ public final class BuildLog: @unchecked Sendable {
         return names.filter { $0.hasSuffix(".log") }.map { String($0.dropLast(4)) }.sorted()
     }
 
-    /// Removes all but the newest `keep` logs.
+    /// Removes all but the newest `keep` logs, with their records.
     static func prune(_ app: AppPaths) {
         let all = ids(app)
-        for old in all.dropLast(keep) { unlink("\(app.builds)/\(old).log") }
+        for old in all.dropLast(keep) {
+            unlink("\(app.builds)/\(old).log")
+            unlink(BuildRecord.path(app, id: old))
+            unlink(BuildRecord.cancelMarker(app, id: old))
+        }
     }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {

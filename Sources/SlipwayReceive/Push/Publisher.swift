@@ -6,6 +6,8 @@ struct StagedRelease: Codable {
     var buildID: String
     var manifest: ReleaseManifest
     var user: String
+    /// The defaults of the buildpacks' `bin/release`, kept in the ledger (see ``LedgerEntry/buildpackConfigVars``).
+    var buildpackConfigVars: [String: String]?
 
     /// `<app>/staged/<commit>.json`.
     static func path(_ app: AppPaths, commit: String) -> String { "\(app.directory)/staged/\(commit).json" }
@@ -21,8 +23,10 @@ public struct Publisher: Sendable {
     }
 
     /// Publishes `manifest`'s slug (already stored as `<app>/slugs/<sha256>.tgz`) as the app's next release.
+    /// `buildpackConfigVars` are the buildpacks' defaults among the manifest's config vars, recorded in the ledger.
     public func publish(
-        app: AppPaths, manifest base: ReleaseManifest, description: String, user: String
+        app: AppPaths, manifest base: ReleaseManifest, description: String, user: String,
+        buildpackConfigVars: [String: String]?
     ) throws -> LedgerEntry {
         let spool = Spool(directory: root.spoolDirectory)
         try spool.prepare()
@@ -43,7 +47,8 @@ public struct Publisher: Sendable {
             return LedgerEntry(
                 version: version, description: description, user: user, sourceVersion: base.sourceVersion,
                 slugSHA256: base.slug.sha256, buildpacks: base.buildpacks, processTypes: base.processTypes,
-                configVars: base.configVars, createdAt: now)
+                configVars: base.configVars, createdAt: now, stack: base.stack, addons: base.addons,
+                buildpackConfigVars: buildpackConfigVars)
         }
         guard let published else { throw PushError("The release ledger of \(app.name) did not record the release.") }
         _ = try spool.publish(

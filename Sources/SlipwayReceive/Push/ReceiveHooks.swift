@@ -21,11 +21,6 @@ public struct ReceiveHooks {
         self.environment = environment
     }
 
-    /// How long a push waits for another build of the same app: `$SLIPWAY_LOCK_WAIT` seconds, default 600.
-    var lockWait: Duration {
-        .seconds(environment["SLIPWAY_LOCK_WAIT"].flatMap(Int.init) ?? 600)
-    }
-
     // MARK: - pre-receive
 
     /// Runs the pre-receive hook on git's standard input; returns the exit status (non-zero refuses the push).
@@ -72,12 +67,13 @@ public struct ReceiveHooks {
             AppLock.describe(app, holder)
         } else {
             lock = try AppLock.acquire(
-                app, as: holder, limit: lockWait, say: { console.step($0) },
+                app, as: holder, limit: AppLock.waitLimit(environment), say: { console.step($0) },
                 shouldStop: { signals?.poll() != nil })
         }
         defer { withExtendedLifetime(lock) {} }
         let slot = try BuildSlot.acquire(
-            root: settings.root, limit: environment["SLIPWAY_MAX_BUILDS"].flatMap(Int.init) ?? 0, wait: lockWait,
+            root: settings.root, limit: environment["SLIPWAY_MAX_BUILDS"].flatMap(Int.init) ?? 0,
+            wait: AppLock.waitLimit(environment),
             say: { console.step($0) }, shouldStop: { signals?.poll() != nil })
         defer { withExtendedLifetime(slot) {} }
 
@@ -95,6 +91,24 @@ public struct ReceiveHooks {
             Sweeper.removeTree(work)
             close(ownerFD)
         }
+        let clock = ContinuousClock()
+        let started = clock.now
+        var record = try BuildRecord.start(app, id: log.id, commit: deploy.new, user: settings.user)
+        do {
+            try build(deploy, of: settings, in: repository, work: work, log: log)
+            record.finish(.succeeded, elapsed: seconds(clock.now - started), app: app)
+        } catch {
+            let interrupted = signals?.poll() != nil
+            record.finish(interrupted ? .cancelled : .failed, elapsed: seconds(clock.now - started), app: app)
+            throw error
+        }
+    }
+
+    /// Exports the pushed tree, builds it (or its build dir) and stages the release for post-receive.
+    private func build(
+        _ deploy: RefUpdate, of settings: PushSettings, in repository: Repository, work: String, log: BuildLog
+    ) throws {
+        let app = settings.root.app(settings.app)
         let source = "\(work)/src"
         try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
         let commit = try repository.commit(deploy.new)
@@ -112,8 +126,13 @@ public struct ReceiveHooks {
         }
 
         let registered = try? AppRegistry(root: settings.root).settings(settings.app)
+        var appDirectory = source
+        if let buildDir = registered?.buildDir {
+            appDirectory = try Self.buildDirectory(buildDir, in: source, commit: deploy.new, app: settings.app)
+            console.step("Building the build dir \(printable(buildDir))")
+        }
         var options = BuildOptions(
-            appDirectory: source, cacheDirectory: app.cache, outputDirectory: "\(work)/out", appName: settings.app)
+            appDirectory: appDirectory, cacheDirectory: app.cache, outputDirectory: "\(work)/out", appName: settings.app)
         options.sourceVersion = deploy.new
         options.sourceDateEpoch = commit.time
         options.configVars = try AppConfig.load(app)
@@ -132,11 +151,41 @@ public struct ReceiveHooks {
         options.sandbox.hidden = [settings.root.path]
         let builder = SlugBuilder(options: options, console: console, signals: signals)
         builder.failureExtras = [("build id", log.id), ("full log", "builds:output \(settings.app) \(log.id)")]
+        let cancelled = {
+            BuildRecord.canceller(app, id: log.id).map { "The build was cancelled by \(printable($0)) (builds:cancel)." }
+        }
+        builder.interruptionReason = cancelled
         let result = try builder.build()
+        // A cancel that arrived after the last buildpack still stops the push before anything is staged.
+        if signals?.poll() != nil {
+            throw PushError("Push rejected: \(cancelled() ?? "The build was interrupted.") Nothing was released.")
+        }
 
         try Publisher.store(slug: result.slugPath, sha256: result.manifest.slug.sha256, app: app)
-        let staged = StagedRelease(buildID: log.id, manifest: result.manifest, user: settings.user)
+        let staged = StagedRelease(
+            buildID: log.id, manifest: result.manifest, user: settings.user,
+            buildpackConfigVars: result.buildpackConfigVars)
         try StateFiles.writeAtomically(try JSONEncoder().encode(staged), to: StagedRelease.path(app, commit: deploy.new))
+    }
+
+    /// The folder to build for an app with a build dir: `<source>/<buildDir>`, which must be a real folder of the
+    /// pushed tree; no component may be a symlink, so the build never reaches outside the exported tree.
+    static func buildDirectory(_ buildDir: String, in source: String, commit: String, app: String) throws -> String {
+        var path = source
+        for component in buildDir.split(separator: "/") {
+            path += "/\(component)"
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw PushError(
+                    "Push rejected: the build dir \(printable(buildDir)) is not a folder in \(commit.prefix(7)).",
+                    "Push a commit that has it, or change it: apps:set \(app) build-dir=<folder> (empty for the whole repository).")
+            }
+        }
+        return path
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     // MARK: - post-receive
@@ -155,9 +204,26 @@ public struct ReceiveHooks {
                 return 1
             }
             let staged = try JSONDecoder().decode(StagedRelease.self, from: data)
+            // Under `receive-pack shell` the door holds the app's lock from pre-receive to here, so the config is the
+            // one the build used. A hook in another git server took the lock in pre-receive only: take it again, and
+            // release with the config as it is now, so a config change made in between is not lost.
+            var manifest = staged.manifest
+            var lock: AppLock?
+            if !settings.lockHeld {
+                lock = try AppLock.acquire(
+                    app, as: AppLock.Holder(user: staged.user, commit: deploy.new),
+                    limit: AppLock.waitLimit(environment), say: { console.step($0) },
+                    shouldStop: { signals?.poll() != nil })
+                if let defaults = staged.buildpackConfigVars {
+                    manifest.configVars = defaults.merging(try AppConfig.load(app)) { _, own in own }
+                }
+            }
+            defer { withExtendedLifetime(lock) {} }
             let entry = try Publisher(root: settings.root).publish(
-                app: app, manifest: staged.manifest, description: "Deploy \(deploy.new.prefix(7))", user: staged.user)
+                app: app, manifest: manifest, description: "Deploy \(deploy.new.prefix(7))", user: staged.user,
+                buildpackConfigVars: staged.buildpackConfigVars)
             unlink(stagedPath)
+            BuildRecord.noteRelease(entry.version, app: app, id: staged.buildID)
             // A repository whose HEAD names a branch that was never pushed (master, when the app deploys main)
             // would clone empty: point it at the deploy branch.
             if (try? repository.commit("HEAD")) == nil, let branch = deploy.branch {

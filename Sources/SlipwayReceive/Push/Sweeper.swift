@@ -16,10 +16,24 @@ public enum Sweeper {
         let folder = "\(root.tmpDirectory)/build-\(id)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let fd = open("\(folder)/owner", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0, flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            throw PushError("Cannot lock the build folder \(folder).")
+        guard fd >= 0 else { throw PushError("Cannot lock the build folder \(folder).") }
+        // Blocking: `isRunning` (builds, builds:cancel) may hold a shared lock for an instant.
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                close(fd)
+                throw PushError("Cannot lock the build folder \(folder).")
+            }
         }
         return (folder, fd)
+    }
+
+    /// Whether build `id` is running: its work folder exists and its owner holds the folder's lock.
+    static func isRunning(root: SlipwayRoot, buildID id: String) -> Bool {
+        let fd = open("\(root.tmpDirectory)/build-\(id)/owner", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        // A shared lock is refused only while the build holds its exclusive one; it is dropped again at close.
+        return flock(fd, LOCK_SH | LOCK_NB) != 0
     }
 
     /// Removes what killed builds left behind. Returns how many things were removed.

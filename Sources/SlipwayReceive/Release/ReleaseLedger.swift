@@ -27,11 +27,18 @@ public struct LedgerEntry: Codable, Equatable, Sendable {
     public var configVars: [String: String]
     /// When the release was made, in ISO 8601 (UTC).
     public var createdAt: String
+    /// The stack the slug was built for; nil in entries written before it was recorded.
+    public var stack: String?
+    /// Add-ons the buildpacks asked for; nil in entries written before they were recorded.
+    public var addons: [String]?
+    /// The defaults the buildpacks' `bin/release` gave (included in ``configVars`` unless the app set the same
+    /// key), so that a config change or a rollback can tell them from the app's own config vars.
+    public var buildpackConfigVars: [String: String]?
 
     public init(
         version: Int, description: String, user: String?, sourceVersion: String?, slugSHA256: String,
         buildpacks: [ReleaseManifest.Buildpack], processTypes: [String: String], configVars: [String: String],
-        createdAt: String
+        createdAt: String, stack: String? = nil, addons: [String]? = nil, buildpackConfigVars: [String: String]? = nil
     ) {
         self.version = version
         self.description = description
@@ -42,6 +49,9 @@ public struct LedgerEntry: Codable, Equatable, Sendable {
         self.processTypes = processTypes
         self.configVars = configVars
         self.createdAt = createdAt
+        self.stack = stack
+        self.addons = addons
+        self.buildpackConfigVars = buildpackConfigVars
     }
 
     enum CodingKeys: String, CodingKey {
@@ -52,6 +62,8 @@ public struct LedgerEntry: Codable, Equatable, Sendable {
         case processTypes = "process_types"
         case configVars = "config_vars"
         case createdAt = "created_at"
+        case stack, addons
+        case buildpackConfigVars = "buildpack_config_vars"
     }
 }
 

@@ -27,6 +27,16 @@ public struct DoorError: Error, CustomStringConvertible, Equatable, Sendable {
         case notFound
         /// A file of the server could not be read or written.
         case storage
+        /// A management command cannot be split into words (an unclosed quote, NUL, too long).
+        case malformedCommand
+        /// The first word is not a command the door serves.
+        case unknownCommand
+        /// A command got the wrong number of arguments or an option it does not take.
+        case usage
+        /// An argument breaks its rule: a config var name, a setting, a release version.
+        case invalidValue
+        /// The command cannot run now (no build to cancel, nothing to roll back to).
+        case notPossible
     }
 
     /// The kind of refusal.

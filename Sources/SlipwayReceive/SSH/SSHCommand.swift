@@ -29,6 +29,12 @@ public enum SSHCommand {
     /// The refusal for everything that is not a `git push` or `git clone` (an interactive login included).
     public static let notServed = DoorError(.notGitCommand, "slipway: only git push and git clone are served here")
 
+    /// Whether `original` asks for a git program (its first word starts with `git-`), so that ``parse(_:)`` and not
+    /// the management commands' parser decides on it.
+    public static func isGitCommand(_ original: String) -> Bool {
+        original.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("git-")
+    }
+
     /// Parses `git-receive-pack '<app>'` or `git-upload-pack '<app>'`.
     ///
     /// `<app>` may be written `app`, `app.git`, `/app`, `/app.git`, `~/app` or `~/app.git`, single-quoted (as git

@@ -20,7 +20,10 @@ struct FailureReport {
     func print(to console: Console) {
         console.blank()
         console.error(headline)
-        if headline != error.message { console.error(error.message) }
+        // Said once: `Push rejected: <message>` already holds the message.
+        if headline != error.message && headline != "Push rejected: \(error.message)" {
+            console.error(error.message)
+        }
         if let hint = error.hint { console.error(hint) }
         console.error("")
         var rows: [(String, String)] = [("phase", error.phase.rawValue)]

@@ -12,6 +12,8 @@ public struct BuildResult: Sendable {
     public var manifest: ReleaseManifest
     public var slugPath: String
     public var manifestPath: String
+    /// The config vars the buildpacks' `bin/release` gave as defaults (before the app's own were merged over them).
+    public var buildpackConfigVars: [String: String] = [:]
 }
 
 /// The slug compiler: copies the app, runs buildpacks (detect, compile, release), reads the Procfile, packs the slug
@@ -36,6 +38,9 @@ public final class SlugBuilder {
 
     /// Extra lines for the failure summary (the push hook adds the build id and how to see the whole log).
     public var failureExtras: [(String, String)] = []
+    /// Why the build was interrupted, when the caller knows better than the signal (the push hook: who cancelled it
+    /// with `builds:cancel`); asked once, after the interruption.
+    public var interruptionReason: (() -> String?)?
 
     public init(options: BuildOptions, console: Console, signals: SignalWatcher? = nil) {
         self.options = options
@@ -49,7 +54,8 @@ public final class SlugBuilder {
     public func build() throws -> BuildResult {
         do {
             return try runBuild()
-        } catch let error as BuildError {
+        } catch var error as BuildError {
+            if case .interrupted = error.code, let reason = interruptionReason?() { error.message = reason }
             FailureReport(
                 error: error, elapsed: clock.now - started, lastLines: recentLines, pushWording: options.pushWording,
                 extra: failureExtras
@@ -107,7 +113,7 @@ public final class SlugBuilder {
 
         let packStart = clock.now
         let mtime = options.sourceDateEpoch ?? commit?.time ?? 0
-        let result = try pack(
+        var result = try pack(
             workspace, mtime: mtime,
             manifest: { slug in
                 var configVars = release.configVars
@@ -120,6 +126,7 @@ public final class SlugBuilder {
                     processTypes: processTypes, configVars: configVars, addons: release.addons, slug: slug,
                     createdAt: ISO8601DateFormatter().string(from: Date()), timings: self.timings)
             })
+        result.buildpackConfigVars = release.configVars
         return result
     }
 

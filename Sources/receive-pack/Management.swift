@@ -1,0 +1,52 @@
+import ArgumentParser
+import SlipwayReceive
+
+/// Names a management command of the library's table, so that ``Managed`` can offer it as a subcommand.
+protocol ManagementCommandName {
+    static var name: String { get }
+}
+
+/// `receive-pack <command> [--root <dir>] …`: one of the management commands the SSH door serves, run by the
+/// operator on the server with full rights. Arguments and options go to the library's table unchanged.
+struct Managed<Command: ManagementCommandName>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        let command = ManagementCommands.named(Command.name)
+        return CommandConfiguration(
+            commandName: Command.name, abstract: command?.summary ?? "",
+            usage: "receive-pack \(command?.usage ?? Command.name) [--root <dir>]")
+    }
+
+    @OptionGroup var root: RootOption
+    @Argument(
+        parsing: .allUnrecognized, help: ArgumentHelp("The command's arguments (see the usage line).", valueName: "arguments"))
+    var arguments: [String] = []
+
+    func run() throws {
+        throw ExitCode(ManagementCommands.runLocal(Command.name, arguments: arguments, root: root.resolved))
+    }
+}
+
+/// The management commands the operator can run locally, in `help`'s order.
+enum AppsInfo: ManagementCommandName { static let name = "apps:info" }
+enum AppsSet: ManagementCommandName { static let name = "apps:set" }
+enum BuildpacksList: ManagementCommandName { static let name = "buildpacks" }
+enum BuildpacksSet: ManagementCommandName { static let name = "buildpacks:set" }
+enum BuildpacksClear: ManagementCommandName { static let name = "buildpacks:clear" }
+enum ConfigShow: ManagementCommandName { static let name = "config" }
+enum ConfigGet: ManagementCommandName { static let name = "config:get" }
+enum ConfigSet: ManagementCommandName { static let name = "config:set" }
+enum ConfigUnset: ManagementCommandName { static let name = "config:unset" }
+enum Releases: ManagementCommandName { static let name = "releases" }
+enum ReleasesInfo: ManagementCommandName { static let name = "releases:info" }
+enum Rollback: ManagementCommandName { static let name = "rollback" }
+enum Builds: ManagementCommandName { static let name = "builds" }
+enum BuildsOutput: ManagementCommandName { static let name = "builds:output" }
+enum BuildsCancel: ManagementCommandName { static let name = "builds:cancel" }
+enum CachePurge: ManagementCommandName { static let name = "cache:purge" }
+
+let managementSubcommands: [ParsableCommand.Type] = [
+    Managed<AppsInfo>.self, Managed<AppsSet>.self, Managed<BuildpacksList>.self, Managed<BuildpacksSet>.self,
+    Managed<BuildpacksClear>.self, Managed<ConfigShow>.self, Managed<ConfigGet>.self, Managed<ConfigSet>.self,
+    Managed<ConfigUnset>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
+    Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
+]
