@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssh", from: "0.15.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         // C libraries, from Debian's -dev packages. Only the Swift layer right above each one imports it.
@@ -78,12 +79,24 @@ let package = Package(
             ]),
 
         // Tests
-        .target(name: "SlipwayTestSupport", dependencies: ["CProcessShims"], path: "Tests/SlipwayTestSupport"),
+        .target(
+            name: "SlipwayTestSupport",
+            dependencies: ["CProcessShims", .product(name: "PropertyBased", package: "swift-property-based")],
+            path: "Tests/SlipwayTestSupport"),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayArchiveTests", dependencies: ["SlipwayArchive", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwaySpoolTests", dependencies: ["SlipwaySpool", "SlipwayTestSupport"]),
-        .testTarget(name: "SlugCompilerTests", dependencies: ["SlugCompiler", "SlipwayTestSupport"]),
-        .testTarget(name: "SlipwayReceiveTests", dependencies: ["SlipwayReceive", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "SlugCompilerTests",
+            dependencies: [
+                "SlugCompiler", "SlipwayTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .testTarget(
+            name: "SlipwayReceiveTests",
+            dependencies: [
+                "SlipwayReceive", "SlipwayTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
         .testTarget(
             name: "SSHServerTests",
             dependencies: ["receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),

@@ -39,7 +39,7 @@ public enum ConfigVars {
     /// or double-quoted (with `\n`, `\t`, `\"`, `\\` and `\$` escapes, and able to span lines).
     public static func parseDotEnv(_ text: String, fileName: String = ".env") throws -> [(String, String)] {
         var result: [(String, String)] = []
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+        let lines = text.lineFeedSeparatedLines()
         var index = 0
         while index < lines.count {
             let lineNumber = index + 1

@@ -18,9 +18,9 @@ public struct Procfile: Equatable, Sendable {
     public init(parsing text: String) throws {
         entries = []
         var seen = Set<String>()
-        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+        for (offset, rawLine) in text.lineFeedSeparatedLines().enumerated() {
             let lineNumber = offset + 1
-            let trimmed = rawLine.drop(while: { $0 == " " || $0 == "\t" })
+            let trimmed = Substring(rawLine).drop(while: { $0 == " " || $0 == "\t" })
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             guard let colon = trimmed.firstIndex(of: ":") else {
                 throw Self.malformed(lineNumber, "expected 'name: command'")
@@ -44,6 +44,18 @@ public struct Procfile: Equatable, Sendable {
 
     static func malformed(_ line: Int, _ why: String) -> BuildError {
         BuildError(.procfileInvalid, "Procfile line \(line) is malformed: \(why).", hint: "Fix the Procfile and push again.")
+    }
+}
+
+extension String {
+    /// The lines of a text file: split at each line feed only (a Unicode line separator inside a value or command
+    /// stays part of it), with a carriage return before the line feed removed (CRLF files).
+    func lineFeedSeparatedLines() -> [String] {
+        unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { scalars in
+            var line = String.UnicodeScalarView(scalars)
+            if line.last == "\r" { line.removeLast() }
+            return String(line)
+        }
     }
 }
 

@@ -55,56 +55,69 @@ public struct SlugIgnore: Sendable {
 
 /// Matches `text` against a glob `pattern`, byte by byte: `*` and `?` stop at `/`, `**` crosses it,
 /// `[...]` is a set (`[!...]` or `[^...]` negated, `a-z` ranges), `\x` matches `x` literally.
+///
+/// Each (pattern position, text position) pair is decided once and remembered, so the time is bounded by the
+/// product of the two lengths: a pattern such as `*a*a*a*a*b` cannot make a build backtrack without end.
 func globMatch(_ pattern: ArraySlice<UInt8>, _ text: ArraySlice<UInt8>) -> Bool {
-    let slash = UInt8(ascii: "/")
-    var p = pattern.startIndex
-    var t = text.startIndex
-    while p < pattern.endIndex {
+    var matcher = GlobMatcher(pattern: Array(pattern), text: Array(text))
+    return matcher.match(0, 0)
+}
+
+private struct GlobMatcher {
+    let pattern: [UInt8]
+    let text: [UInt8]
+    /// 0 unknown, 1 matches, 2 does not.
+    var memo: [UInt8]
+
+    init(pattern: [UInt8], text: [UInt8]) {
+        self.pattern = pattern
+        self.text = text
+        memo = [UInt8](repeating: 0, count: (pattern.count + 1) * (text.count + 1))
+    }
+
+    mutating func match(_ p: Int, _ t: Int) -> Bool {
+        let key = p * (text.count + 1) + t
+        if memo[key] != 0 { return memo[key] == 1 }
+        let result = decide(p, t)
+        memo[key] = result ? 1 : 2
+        return result
+    }
+
+    private mutating func decide(_ p: Int, _ t: Int) -> Bool {
+        let slash = UInt8(ascii: "/")
+        guard p < pattern.count else { return t == text.count }
         let c = pattern[p]
         switch c {
         case UInt8(ascii: "*"):
-            let doubleStar = p + 1 < pattern.endIndex && pattern[p + 1] == UInt8(ascii: "*")
+            let doubleStar = p + 1 < pattern.count && pattern[p + 1] == UInt8(ascii: "*")
             var rest = p + (doubleStar ? 2 : 1)
             // "**/" also matches zero folders.
-            if doubleStar, rest < pattern.endIndex, pattern[rest] == slash,
-                globMatch(pattern[(rest + 1)...], text[t...])
-            {
-                return true
-            }
-            if doubleStar == false { while rest < pattern.endIndex && pattern[rest] == UInt8(ascii: "*") { rest += 1 } }
+            if doubleStar, rest < pattern.count, pattern[rest] == slash, match(rest + 1, t) { return true }
+            if !doubleStar { while rest < pattern.count && pattern[rest] == UInt8(ascii: "*") { rest += 1 } }
             var i = t
             while true {
-                if globMatch(pattern[rest...], text[i...]) { return true }
-                if i == text.endIndex || (!doubleStar && text[i] == slash) { return false }
+                if match(rest, i) { return true }
+                if i == text.count || (!doubleStar && text[i] == slash) { return false }
                 i += 1
             }
         case UInt8(ascii: "?"):
-            guard t < text.endIndex, text[t] != slash else { return false }
-            p += 1
-            t += 1
+            guard t < text.count, text[t] != slash else { return false }
+            return match(p + 1, t + 1)
         case UInt8(ascii: "["):
-            guard t < text.endIndex, text[t] != slash else { return false }
-            guard let (matched, next) = matchClass(pattern, p, text[t]) else {
+            guard t < text.count, text[t] != slash else { return false }
+            guard let (matched, next) = matchClass(pattern[...], p, text[t]) else {
                 // An unclosed '[' is a literal.
-                guard text[t] == c else { return false }
-                p += 1
-                t += 1
-                continue
+                return text[t] == c && match(p + 1, t + 1)
             }
-            guard matched else { return false }
-            p = next
-            t += 1
-        case UInt8(ascii: "\\") where p + 1 < pattern.endIndex:
-            guard t < text.endIndex, text[t] == pattern[p + 1] else { return false }
-            p += 2
-            t += 1
+            return matched && match(next, t + 1)
+        case UInt8(ascii: "\\") where p + 1 < pattern.count:
+            guard t < text.count, text[t] == pattern[p + 1] else { return false }
+            return match(p + 2, t + 1)
         default:
-            guard t < text.endIndex, text[t] == c else { return false }
-            p += 1
-            t += 1
+            guard t < text.count, text[t] == c else { return false }
+            return match(p + 1, t + 1)
         }
     }
-    return t == text.endIndex
 }
 
 /// Matches one byte against the class starting at `start` (`[`); returns the result and the index after `]`.
