@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "slugc", targets: ["slugc"]),
         .executable(name: "receive-pack", targets: ["receive-pack"]),
+        .executable(name: "slugrunner", targets: ["slugrunner"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -62,6 +63,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        // The reference runner: consumes the spool. It shares only the spool format (and the C layers) with the
+        // build side, so that a runner can be written from docs/spool.md alone.
+        .target(name: "SlugRunner", dependencies: ["SlipwaySpool", "SlipwayArchive", "CProcessShims"]),
+
         // Executables: argument parsing only.
         .executableTarget(
             name: "slugc",
@@ -77,6 +82,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        .executableTarget(
+            name: "slugrunner",
+            dependencies: [
+                "SlugRunner",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
         // Tests
         .target(name: "SlipwayTestSupport", dependencies: ["CProcessShims"], path: "Tests/SlipwayTestSupport"),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayTestSupport"]),
@@ -84,6 +96,7 @@ let package = Package(
         .testTarget(name: "SlipwaySpoolTests", dependencies: ["SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(name: "SlugCompilerTests", dependencies: ["SlugCompiler", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayReceiveTests", dependencies: ["SlipwayReceive", "SlipwayTestSupport"]),
+        .testTarget(name: "SlugRunnerTests", dependencies: ["SlugRunner", "SlipwayTestSupport"]),
         .testTarget(
             name: "SSHServerTests",
             dependencies: ["receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),
@@ -92,7 +105,12 @@ let package = Package(
             dependencies: ["slugc", "SlugCompiler", "SlipwayTestSupport"]),
         .testTarget(
             name: "PushIntegrationTests",
-            dependencies: ["receive-pack", "slugc", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),
+            dependencies: [
+                "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
+            ]),
+        .testTarget(
+            name: "SlugRunnerIntegrationTests",
+            dependencies: ["slugrunner", "slugc", "SlugRunner", "SlipwaySpool", "SlipwayTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
