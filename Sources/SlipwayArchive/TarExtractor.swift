@@ -52,7 +52,9 @@ public struct TarExtractor: Sendable {
 
         guard let reader = archive_read_new() else { throw ArchiveError("archive_read_new", "out of memory") }
         defer { archive_read_free(reader) }
-        guard let writer = archive_write_disk_new() else { throw ArchiveError("archive_write_disk_new", "out of memory") }
+        guard let writer = archive_write_disk_new() else {
+            throw ArchiveError("archive_write_disk_new", "out of memory")
+        }
         defer { archive_write_free(writer) }
 
         try check(archive_read_support_filter_gzip(reader), reader, "archive_read_support_filter_gzip")

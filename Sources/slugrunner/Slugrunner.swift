@@ -73,7 +73,8 @@ extension Slugrunner {
         @OptionGroup var host: HostOption
         @Argument(
             help: ArgumentHelp(
-                "A spool entry's folder, a release.json with its slug next to it, or an app name (its current release).",
+                "A spool entry's folder, a release.json with its slug next to it, or an app name (its current "
+                    + "release).",
                 valueName: "entry-or-release"))
         var target: String
         @Argument(help: ArgumentHelp("The process type to run.", valueName: "process-type"))
@@ -108,7 +109,8 @@ extension Slugrunner {
                 """)
         @OptionGroup var root: RootOption
         @OptionGroup var host: HostOption
-        @Option(help: ArgumentHelp("Seconds between SIGTERM and SIGKILL when stopping processes.", valueName: "seconds"))
+        @Option(
+            help: ArgumentHelp("Seconds between SIGTERM and SIGKILL when stopping processes.", valueName: "seconds"))
         var grace: Double = 30
         @Option(
             help: ArgumentHelp(

@@ -26,7 +26,8 @@ import Testing
                 let source = try scratch.write("sources/\(UUID().uuidString)", contents)
                 let fd = open(source, O_RDONLY)
                 defer { close(fd) }
-                try tar.addFile(name, mode: mode, mtime: 1_700_000_000, size: Int64(contents.utf8.count), contentsOf: fd)
+                try tar.addFile(
+                    name, mode: mode, mtime: 1_700_000_000, size: Int64(contents.utf8.count), contentsOf: fd)
             case .symlink(let name, let target):
                 try tar.addSymlink(name, target: target, mtime: 1_700_000_000)
             }
@@ -41,7 +42,8 @@ import Testing
         let scratch = try ScratchDirectory("extract")
         let slug = try archive(
             [
-                .directory("./app/"), .directory("./app/bin/", mode: 0o555), .file("./app/bin/web", "#!/bin/sh\n", mode: 0o4755),
+                .directory("./app/"), .directory("./app/bin/", mode: 0o555),
+                .file("./app/bin/web", "#!/bin/sh\n", mode: 0o4755),
                 .file("./app/README", "hello\n"), .symlink("./app/python", target: "/usr/bin/python3"),
             ], in: scratch)
         let target = try scratch.makeDirectory("out")
@@ -52,7 +54,9 @@ import Testing
         #expect((web[.posixPermissions] as? Int) == 0o755, "setuid is dropped")
         let bin = try FileManager.default.attributesOfItem(atPath: scratch.url("out/app/bin"))
         #expect((bin[.posixPermissions] as? Int) == 0o555, "a read-only folder is filled first, then made read-only")
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: scratch.url("out/app/python")) == "/usr/bin/python3")
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: scratch.url("out/app/python"))
+                == "/usr/bin/python3")
         _ = try runTool(["/bin/chmod", "-R", "u+w", target])
     }
 
@@ -83,7 +87,8 @@ import Testing
     @Test func aSymlinkCannotReplaceAFileAlreadyUnpacked() throws {
         let scratch = try ScratchDirectory("extract-overwrite")
         let slug = try archive(
-            [.directory("./app/"), .file("./app/x", "first\n"), .symlink("./app/x", target: "/etc/passwd")], in: scratch)
+            [.directory("./app/"), .file("./app/x", "first\n"), .symlink("./app/x", target: "/etc/passwd")], in: scratch
+        )
         let target = try scratch.makeDirectory("out")
         #expect(throws: ArchiveError.self) { try TarExtractor().extract(slug, into: target) }
         #expect(try scratch.read("out/app/x") == "first\n")

@@ -15,7 +15,8 @@ import Testing
         let entry = try #require(try h.spool.pending().first)
         let port = try freeLoopbackPort()
         let run = try StreamingProcess([
-            TestPaths.product("slugrunner"), "run", "\(h.root)/spool/new/\(entry)", "--port", "\(port)", "--root", h.root,
+            TestPaths.product("slugrunner"), "run", "\(h.root)/spool/new/\(entry)", "--port", "\(port)", "--root",
+            h.root,
         ])
         defer { run.send(SIGKILL) }
         #expect(run.waitFor("web web.1 starting on \(port)"), "\(run.text)")
@@ -47,7 +48,8 @@ import Testing
         let home = try #require(line.firstMatch(of: /home=(\S+)/)?.1)
         #expect(home.hasPrefix(h.scratch.url("tmp/slugrunner-myapp-")) && home.hasSuffix("/app"))
         #expect(line.contains("port=5555 dyno=run.1 greeting= order=first,second pwd=\(home)"))
-        #expect(!h.scratch.exists("tmp/\((home as NSString).deletingLastPathComponent.split(separator: "/").last ?? "")"),
+        #expect(
+            !h.scratch.exists("tmp/\((home as NSString).deletingLastPathComponent.split(separator: "/").last ?? "")"),
             "the unpacked slug is removed afterwards")
 
         let env = try runTool(
@@ -90,4 +92,3 @@ import Testing
         #expect(result.stderr.contains("nosuchapp has no current release under \(h.root)"))
     }
 }
-

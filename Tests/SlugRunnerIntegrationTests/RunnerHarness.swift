@@ -49,7 +49,9 @@ final class RunnerHarness {
         let app = "app-\(name)"
         try scratch.write("\(app)/web.sh", Self.webScript, mode: 0o755)
         try scratch.write("\(app)/Procfile", procfile ?? "web: ./web.sh\n")
-        for (path, contents) in files { try scratch.write("\(app)/\(path)", contents, mode: path.hasSuffix(".sh") ? 0o755 : 0o644) }
+        for (path, contents) in files {
+            try scratch.write("\(app)/\(path)", contents, mode: path.hasSuffix(".sh") ? 0o755 : 0o644)
+        }
         try scratch.makeDirectory("tmp")
         let out = scratch.url(name)
         let env = [
@@ -57,8 +59,11 @@ final class RunnerHarness {
             "HOME": scratch.url("tmp"), "SLIPWAY_BUILDPACKS": TestPaths.builtinBuildpacks,
         ]
         let result = try runTool(
-            [TestPaths.product("slugc"), "build", scratch.url(app), "-o", out, "--cache-dir", scratch.url("cache-\(name)"),
-             "-b", "procfile", "--app", "myapp"],
+            [
+                TestPaths.product("slugc"), "build", scratch.url(app), "-o", out, "--cache-dir",
+                scratch.url("cache-\(name)"),
+                "-b", "procfile", "--app", "myapp",
+            ],
             environment: env, mergeOutput: true)
         guard result.status == 0 else { throw HarnessError("slugc build failed: \(result.output)") }
         return out
@@ -96,8 +101,10 @@ final class RunnerHarness {
     func startWatch(_ extra: [String] = []) throws -> TestProcess {
         let log = scratch.url("watch-\(watchers.count + 1).log")
         let watcher = try TestProcess(
-            [TestPaths.product("slugrunner"), "watch", "--root", root, "--grace", "5", "--boot-timeout", "20",
-             "--interval", "0.2"] + extra,
+            [
+                TestPaths.product("slugrunner"), "watch", "--root", root, "--grace", "5", "--boot-timeout", "20",
+                "--interval", "0.2",
+            ] + extra,
             stdout: .file(log), stderr: .file(log))
         watchers.append(watcher)
         return watcher
@@ -150,7 +157,8 @@ final class RunnerHarness {
 
     /// GETs `path` on 127.0.0.1:`port`; the body, or nil if nothing answered.
     func get(_ port: Int, _ path: String = "/page.txt") throws -> String? {
-        let result = try runTool(["/usr/bin/curl", "-sf", "--max-time", "5", "http://127.0.0.1:\(port)\(path)"], timeout: 10)
+        let result = try runTool(
+            ["/usr/bin/curl", "-sf", "--max-time", "5", "http://127.0.0.1:\(port)\(path)"], timeout: 10)
         return result.status == 0 ? result.stdout : nil
     }
 

@@ -100,7 +100,8 @@ import Testing
         try h.publish(out, version: 1, config: ["PAGE": "still v1"])
         let watcher = try h.startWatch(["--boot-timeout", "2"])
         let first = try #require(h.waitForRelease(1), "\(h.watchOutput)")
-        let entry = try h.publish(out, version: 2, processTypes: ["web": "awk '{print $5}' /proc/$$/stat > \(pids); sleep 1000"])
+        let entry = try h.publish(
+            out, version: 2, processTypes: ["web": "awk '{print $5}' /proc/$$/stat > \(pids); sleep 1000"])
 
         #expect(try h.waitUntil { try h.ps().lastDeploy?.status == "failed" }, "\(h.watchOutput)")
         let status = try h.ps()
@@ -124,7 +125,9 @@ import Testing
         let first = try #require(h.waitForRelease(1), "\(h.watchOutput)")
         try h.publish(
             out, version: 2,
-            processTypes: ["release": "echo 'migration failed' >&2; exit 3", "web": "touch \(h.scratch.url("ran")); ./web.sh"])
+            processTypes: [
+                "release": "echo 'migration failed' >&2; exit 3", "web": "touch \(h.scratch.url("ran")); ./web.sh",
+            ])
         #expect(try h.waitUntil { try h.ps().lastDeploy?.status == "failed" }, "\(h.watchOutput)")
         #expect(try h.ps().lastDeploy?.message.contains("the release command failed (status 3)") == true)
         #expect(h.log().contains("app[release.1]: migration failed"))
@@ -195,7 +198,8 @@ import Testing
         try h.publish(out, version: 1, config: ["PAGE": "v1"])
         try h.slugrunner(["scale", "myapp", "worker=1"])
         let watcher = try h.startWatch(["--restart-delay", "0.05"])
-        #expect(h.waitUntil { h.log().contains("slugrunner[worker.1]: Crash loop: exited 5 times in a row") }, "\(h.log())")
+        #expect(
+            h.waitUntil { h.log().contains("slugrunner[worker.1]: Crash loop: exited 5 times in a row") }, "\(h.log())")
         let worker = try #require(try h.ps().processes.first { $0.dyno == "worker.1" })
         #expect(worker.restarts >= 4 && worker.crashLoop)
         #expect(h.log().contains("app[worker.1]: about to crash"))

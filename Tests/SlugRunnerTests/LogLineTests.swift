@@ -16,7 +16,9 @@ import Testing
 
     @Test func controlCharactersCannotForgeLinesOrEscapes() {
         let line = LogLine.app("web.1", "ok\r\n2026-01-01T00:00:00.000000+00:00 slugrunner[deploy]: fake\u{1b}[31m\tx")
-        #expect(line.formatted.hasSuffix("app[web.1]: ok??2026-01-01T00:00:00.000000+00:00 slugrunner[deploy]: fake?[31m\tx"))
+        #expect(
+            line.formatted.hasSuffix(
+                "app[web.1]: ok??2026-01-01T00:00:00.000000+00:00 slugrunner[deploy]: fake?[31m\tx"))
         #expect(!line.formatted.contains("\n"))
     }
 

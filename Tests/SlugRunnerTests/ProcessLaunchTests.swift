@@ -7,8 +7,10 @@ import Testing
     @Test func theEnvironmentIsTheConfigWithHomePortAndDynoOnTop() {
         let launch = ProcessLaunch(
             home: "/srv/myapp/v7/app", command: "gunicorn app:app --bind 0.0.0.0:$PORT",
-            configVars: ["GREETING": "hi", "PORT": "1", "HOME": "/root", "DYNO": "x", "": "empty", "A=B": "c",
-                         "NUL": "a\0b"],
+            configVars: [
+                "GREETING": "hi", "PORT": "1", "HOME": "/root", "DYNO": "x", "": "empty", "A=B": "c",
+                "NUL": "a\0b",
+            ],
             port: 5123, dyno: "web.1")
         #expect(
             launch.environment == [
@@ -17,8 +19,9 @@ import Testing
             ])
         #expect(launch.skippedVariables == ["", "A=B", "NUL"])
         #expect(launch.directory == "/srv/myapp/v7/app")
-        #expect(ProcessLaunch(home: "/h", command: "x", configVars: ["PATH": "/opt/bin"], port: 1, dyno: "web.1")
-            .environment["PATH"] == "/opt/bin")
+        #expect(
+            ProcessLaunch(home: "/h", command: "x", configVars: ["PATH": "/opt/bin"], port: 1, dyno: "web.1")
+                .environment["PATH"] == "/opt/bin")
     }
 
     @Test func theCommandIsAnArgumentNeverPartOfTheScript() {
@@ -71,7 +74,8 @@ import Testing
                     startedAt: "2026-01-02T03:04:05Z", uptime: 300, restarts: 2, crashLoop: false, command: "x",
                     startTicks: nil)
             ],
-            lastDeploy: .init(version: 4, entry: "f", status: "failed", message: "web.1 exited", at: "2026-01-02T03:10:00Z"))
+            lastDeploy: .init(
+                version: 4, entry: "f", status: "failed", message: "web.1 exited", at: "2026-01-02T03:10:00Z"))
         #expect(
             StatusReport.text(status) == """
                 === myapp v3: Deploy 1a2b3c4 (web=1)

@@ -4,7 +4,8 @@ import Testing
 @Suite struct RestartPolicyTests {
     @Test func delaysDoubleUpToTheCap() {
         let policy = RestartPolicy(initialDelay: .seconds(1), maximumDelay: .seconds(20))
-        #expect((1...7).map { policy.delay(afterCrashes: $0) } == [1, 2, 4, 8, 16, 20, 20].map { Duration.seconds($0) })
+        #expect(
+            (1...7).map { policy.delay(afterCrashes: $0) } == [1, 2, 4, 8, 16, 20, 20].map { Duration.seconds($0) })
         #expect(policy.delay(afterCrashes: 10_000) == .seconds(20), "no overflow on a long crash history")
         let fractional = RestartPolicy(initialDelay: .milliseconds(50), maximumDelay: .seconds(300))
         #expect(fractional.delay(afterCrashes: 3) == .milliseconds(200))

@@ -68,7 +68,9 @@ public enum AppName {
     /// Whether `name` follows the rule.
     public static func isValid(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
-        guard (2...30).contains(bytes.count), let first = bytes.first, (0x61...0x7a).contains(first) else { return false }
+        guard (2...30).contains(bytes.count), let first = bytes.first, (0x61...0x7a).contains(first) else {
+            return false
+        }
         return bytes.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d }
     }
 

@@ -12,7 +12,8 @@ import Foundation
 /// 2026-01-02T03:04:05.345678+00:00 slugrunner[deploy]: Deployed v3, stopping v2
 /// ```
 ///
-/// `app[…]` lines are what the processes printed (stdout and stderr); `slugrunner[…]` lines are the runner's events.
+/// `app[…]` lines are what the processes printed (stdout and stderr); `slugrunner[…]` lines are the runner's
+/// events.
 public struct LogLine: Equatable, Sendable {
     /// When the line was written.
     public var date: Date

@@ -7,11 +7,17 @@
 /// (`0.0.0.0:$PORT`), which includes this one.
 public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
     /// The default: loopback only, so nothing is reachable from outside without a proxy in front.
-    public static let loopback = ListenAddress(ipv4: "127.0.0.1")!
+    public static let loopback = ListenAddress(
+        host: "127.0.0.1", address: in_addr(s_addr: UInt32(0x7F00_0001).bigEndian))
 
     /// The dotted IPv4 address.
     public let host: String
     fileprivate let address: in_addr
+
+    private init(host: String, address: in_addr) {
+        self.host = host
+        self.address = address
+    }
 
     /// An IPv4 address in dotted form (`127.0.0.1`, `10.0.0.5`); nil for anything else.
     public init?(ipv4 host: String) {

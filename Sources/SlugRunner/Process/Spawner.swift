@@ -89,7 +89,10 @@ enum Spawner {
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD, SIGTTIN, SIGTTOU, SIGTSTP] {
+        // A foreground run keeps the job-control stops as the caller set them (ignored: Ctrl-Z cannot leave the
+        // terminal with a stopped process nobody resumes); supervised processes get them back.
+        let stops = grouping == .newSession ? [SIGTTIN, SIGTTOU, SIGTSTP] : []
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD] + stops {
             sigaddset(&defaults, signal)
         }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
@@ -112,7 +115,9 @@ enum Spawner {
         var pid: pid_t = 0
         let rc: Int32 = (argv + [nil]).withUnsafeBufferPointer { argvBuffer in
             (envp + [nil]).withUnsafeBufferPointer { envpBuffer in
-                guard let argvBase = argvBuffer.baseAddress, let envpBase = envpBuffer.baseAddress else { return EINVAL }
+                guard let argvBase = argvBuffer.baseAddress, let envpBase = envpBuffer.baseAddress else {
+                    return EINVAL
+                }
                 return posix_spawn(
                     &pid, launch.arguments[0], &actions, &attributes, UnsafeMutablePointer(mutating: argvBase),
                     UnsafeMutablePointer(mutating: envpBase))
@@ -121,7 +126,8 @@ enum Spawner {
         guard rc == 0 else {
             throw RunnerError(
                 .spawn,
-                "slugrunner: cannot start \(launch.arguments[0]) in \(launch.directory): \(String(cString: strerror(rc)))")
+                "slugrunner: cannot start \(launch.arguments[0]) in \(launch.directory): "
+                    + String(cString: strerror(rc)))
         }
         return pid
     }

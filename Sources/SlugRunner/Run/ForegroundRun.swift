@@ -69,6 +69,9 @@ public struct ForegroundRun {
         let version = manifest.version.map { " v\($0)" } ?? ""
         say("slugrunner: running \(dyno) of \(manifest.app)\(version) on port \(port): \(command)")
 
+        // Ctrl-Z would stop the process with no shell to resume it (this is not a shell's job table): ignore it,
+        // as `heroku run` does; the process inherits that.
+        signal(SIGTSTP, SIG_IGN)
         let pid = try Spawner.start(launch, stdio: .inherit, grouping: .newGroup)
         let terminal = Terminal.handOver(to: pid)
         defer { terminal?.takeBack() }

@@ -32,7 +32,8 @@ public struct UnpackedRelease: Sendable {
     /// Reads a release the watcher unpacked earlier (its `release.json` copy).
     static func load(entry: String, directory: String) throws -> UnpackedRelease {
         guard let data = try Files.read("\(directory)/\(Spool.manifestFileName)") else {
-            throw RunnerError(.notFound, "slugrunner: \(directory) has no release.json; the release must be unpacked again")
+            throw RunnerError(
+                .notFound, "slugrunner: \(directory) has no release.json; the release must be unpacked again")
         }
         return UnpackedRelease(entry: entry, manifest: try ReleaseManifest.decode(data), directory: directory)
     }

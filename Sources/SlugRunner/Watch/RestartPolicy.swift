@@ -12,7 +12,8 @@ public struct RestartPolicy: Equatable, Sendable {
     public var crashLoopThreshold: Int
 
     public init(
-        initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(300), stableAfter: Duration = .seconds(60),
+        initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(300),
+        stableAfter: Duration = .seconds(60),
         crashLoopThreshold: Int = 5
     ) {
         self.initialDelay = initialDelay

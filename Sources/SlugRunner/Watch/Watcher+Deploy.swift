@@ -22,7 +22,8 @@ extension Watcher {
             }
             guard let entry, !entry.isEmpty else { continue }
             let directory = "\(root.releases(name))/\(entry)"
-            if Files.isDirectory(directory), let release = try? UnpackedRelease.load(entry: entry, directory: directory) {
+            if Files.isDirectory(directory), let release = try? UnpackedRelease.load(entry: entry, directory: directory)
+            {
                 app.current = release
                 log(name, "watch", "Restarting \(release.label) (\(entry)) with \(app.formation.summary)")
             } else {
@@ -332,7 +333,9 @@ extension Watcher {
             let warning = "\(type)@\(release.entry)"
             if !app.warnings.contains(warning) {
                 app.warnings.insert(warning)
-                log(app.name, "deploy", "The formation asks for \(type)=\(count), but \(release.label) declares no \(type)")
+                log(
+                    app.name, "deploy",
+                    "The formation asks for \(type)=\(count), but \(release.label) declares no \(type)")
             }
         }
         app.dynos.removeAll { dyno in
@@ -345,7 +348,8 @@ extension Watcher {
             let count = app.formation.count(of: type)
             guard count > 0 else { continue }
             for index in 1...count where !app.dynos.contains(where: { $0.type == type && $0.index == index }) {
-                let dyno = Dyno(type: type, index: index, release: release, command: command, port: (try? freePort()) ?? 0)
+                let dyno = Dyno(
+                    type: type, index: index, release: release, command: command, port: (try? freePort()) ?? 0)
                 app.dynos.append(dyno)
                 start(dyno, app: app)
             }
@@ -442,7 +446,8 @@ extension Watcher {
     }
 
     static func deployStatus(version: Int, entry: String, status: String, message: String) -> AppStatus.Deploy {
-        AppStatus.Deploy(version: version, entry: entry, status: status, message: message, at: AppStatus.isoTime(Date()))
+        AppStatus.Deploy(
+            version: version, entry: entry, status: status, message: message, at: AppStatus.isoTime(Date()))
     }
 
     /// The version in an entry's name (`…v7` is 7), 0 if there is none.

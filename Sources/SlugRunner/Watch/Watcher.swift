@@ -147,7 +147,8 @@ public final class Watcher {
     private func beginShutdown(_ signal: Int32) {
         stopping = true
         let running = apps.values.reduce(0) { count, app in
-            count + app.dynos.filter { $0.pid != nil }.count + (app.deployment?.dynos.filter { $0.pid != nil }.count ?? 0)
+            count + app.dynos.filter { $0.pid != nil }.count
+                + (app.deployment?.dynos.filter { $0.pid != nil }.count ?? 0)
         }
         event(
             nil, "watch",
@@ -201,7 +202,9 @@ public final class Watcher {
         stopOrders.removeAll { order in
             guard ProcessGroup.exists(order.pgid) else { return true }
             guard order.killed && clock.now >= order.killAt + settings.grace else { return false }
-            log(order.app, order.label, "Process group \(order.pgid) of \(order.release) survived SIGKILL; giving up on it")
+            log(
+                order.app, order.label,
+                "Process group \(order.pgid) of \(order.release) survived SIGKILL; giving up on it")
             return true
         }
         for index in stopOrders.indices where !stopOrders[index].killed && clock.now >= stopOrders[index].killAt {
