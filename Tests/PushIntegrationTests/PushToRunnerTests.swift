@@ -38,7 +38,7 @@ import Testing
         #expect(second.status == 0, "\(second.output)")
         let v2 = try #require(try Self.web(h, version: 2), "\(Self.read(log))")
         #expect(try Self.get(v2.port) == "Hello again from Slipway!\n")
-        #expect(Self.waitUntil { kill(-v1.pid, 0) != 0 }, "v1's process group is gone")
+        #expect(waitUntil(seconds: 60) { kill(-v1.pid, 0) != 0 }, "v1's process group is gone")
         #expect(Self.read("\(h.root)/logs/myapp.log").contains("slugrunner[deploy]: Deployed v2, stopping v1"))
 
         watcher.signal(SIGTERM)
@@ -64,7 +64,7 @@ import Testing
     /// Waits (up to 3 minutes: the first build downloads gunicorn) until `version` serves with its web process up.
     static func web(_ h: PushHarness, version: Int) throws -> Web? {
         var found: Web?
-        _ = waitUntil(180) {
+        _ = waitUntil(seconds: 180) {
             let ps = try? runTool([TestPaths.product("slugrunner"), "ps", "myapp", "--json", "--root", h.root])
             guard let data = ps?.stdout.data(using: .utf8),
                 let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
@@ -88,14 +88,5 @@ import Testing
 
     static func read(_ path: String) -> String {
         (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(nothing at \(path))"
-    }
-
-    static func waitUntil(_ timeout: TimeInterval = 60, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
     }
 }

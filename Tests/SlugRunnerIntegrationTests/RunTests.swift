@@ -20,7 +20,7 @@ import Testing
         ])
         defer { run.send(SIGKILL) }
         #expect(run.waitFor("web web.1 starting on \(port)"), "\(run.text)")
-        #expect(h.waitUntil { loopbackPortAcceptsConnections(port) })
+        #expect(waitUntil(seconds: 60) { loopbackPortAcceptsConnections(port) })
         #expect(try h.get(Int(port)) == "run page\n")
         #expect(run.text.contains("slugrunner: running web.1 of myapp v1 on port \(port): ./web.sh"))
 

@@ -133,20 +133,10 @@ final class RunnerHarness {
         (try? String(contentsOfFile: "\(root)/logs/\(app).log", encoding: .utf8)) ?? ""
     }
 
-    /// Polls `condition` every 100 ms until it holds or `timeout` passes; returns whether it held.
-    func waitUntil(_ timeout: TimeInterval = 60, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(100_000)
-        }
-        return try condition()
-    }
-
     /// Waits until `app` runs `version` with every web process up, and returns the status.
     func waitForRelease(_ version: Int, app: String = "myapp") -> AppStatus? {
         var last: AppStatus?
-        let up = waitUntil {
+        let up = waitUntil(seconds: 60) {
             last = try? ps(app)  // fails until the watcher has taken the root
             guard let status = last, status.release?.version == version else { return false }
             let web = status.processes.filter { $0.type == "web" && $0.release == version }

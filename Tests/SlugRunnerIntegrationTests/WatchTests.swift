@@ -23,7 +23,8 @@ import Testing
         #expect(web.pid != nil && web.uptime != nil)
         #expect(try h.spool.pending().isEmpty && h.spool.claimed() == [entry], "claimed into cur/")
 
-        #expect(h.waitUntil { h.log().contains("app[web.1]: web web.1 starting on \(web.port)") }, "\(h.log())")
+        #expect(
+            waitUntil(seconds: 60) { h.log().contains("app[web.1]: web web.1 starting on \(web.port)") }, "\(h.log())")
         let lines = h.log().split(separator: "\n")
         let format = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 (app|slugrunner)\[[a-z0-9.]+\]: .*$/
         #expect(lines.allSatisfy { $0.wholeMatch(of: format) != nil }, "\(lines)")
@@ -63,10 +64,13 @@ import Testing
         let web = try #require(second.processes.first { $0.dyno == "web.1" })
         #expect(try h.get(web.port) == "v2\n")
         #expect(web.port != first.processes.first?.port, "each release's web gets its own port")
-        #expect(h.waitUntil { !processGroupExists(oldGroup) }, "v1's process group (web and its child) is gone")
+        #expect(
+            waitUntil(seconds: 60) { !processGroupExists(oldGroup) }, "v1's process group (web and its child) is gone")
         #expect(h.log().contains("app[release.1]: migrating"))
         #expect(h.log().contains("slugrunner[deploy]: Deployed v2, stopping v1"))
-        #expect(h.waitUntil { (try? h.spool.claimed()) == [second.release?.entry ?? ""] }, "v1's entry is dropped")
+        #expect(
+            waitUntil(seconds: 60) { (try? h.spool.claimed()) == [second.release?.entry ?? ""] },
+            "v1's entry is dropped")
         #expect(h.stopWatch(watcher) == 0)
     }
 
@@ -103,7 +107,7 @@ import Testing
         let entry = try h.publish(
             out, version: 2, processTypes: ["web": "awk '{print $5}' /proc/$$/stat > \(pids); sleep 1000"])
 
-        #expect(try h.waitUntil { try h.ps().lastDeploy?.status == "failed" }, "\(h.watchOutput)")
+        #expect(waitUntil(seconds: 60) { (try? h.ps())?.lastDeploy?.status == "failed" }, "\(h.watchOutput)")
         let status = try h.ps()
         #expect(status.release?.version == 1)
         #expect(status.lastDeploy?.message.contains("did not accept connections on 127.0.0.1 within 2s") == true)
@@ -112,7 +116,7 @@ import Testing
         #expect(h.log().contains("slugrunner[deploy]: v2 failed: web.1"))
         #expect(FileManager.default.fileExists(atPath: "\(h.root)/spool/failed/\(entry)"))
         let deaf = try #require(h.recordedPids("deaf-pids").first)
-        #expect(h.waitUntil { !processGroupExists(deaf) }, "the failed release's processes are stopped")
+        #expect(waitUntil(seconds: 60) { !processGroupExists(deaf) }, "the failed release's processes are stopped")
         #expect(try h.slugrunner(["ps", "myapp"]).stdout.contains(" !     v2 failed at "))
         #expect(h.stopWatch(watcher) == 0)
     }
@@ -128,7 +132,7 @@ import Testing
             processTypes: [
                 "release": "echo 'migration failed' >&2; exit 3", "web": "touch \(h.scratch.url("ran")); ./web.sh",
             ])
-        #expect(try h.waitUntil { try h.ps().lastDeploy?.status == "failed" }, "\(h.watchOutput)")
+        #expect(waitUntil(seconds: 60) { (try? h.ps())?.lastDeploy?.status == "failed" }, "\(h.watchOutput)")
         #expect(try h.ps().lastDeploy?.message.contains("the release command failed (status 3)") == true)
         #expect(h.log().contains("app[release.1]: migration failed"))
         #expect(!h.scratch.exists("ran"), "no process of v2 started")
@@ -172,8 +176,9 @@ import Testing
         #expect(scaled.status == 0 && scaled.stdout == "Scaled myapp to web=2 worker=1\n", "\(scaled.output)")
         var status = try h.ps()
         #expect(
-            try h.waitUntil {
-                status = try h.ps()
+            waitUntil(seconds: 60) {
+                guard let now = try? h.ps() else { return false }
+                status = now
                 return status.processes.map(\.dyno).sorted() == ["web.1", "web.2", "worker.1"]
                     && status.processes.allSatisfy { $0.state == "up" }
             }, "\(h.watchOutput)")
@@ -183,8 +188,8 @@ import Testing
 
         let web2 = try #require(webs.first { $0.dyno == "web.2" }?.pid)
         #expect(try h.slugrunner(["scale", "myapp", "web=1", "worker=0"]).status == 0)
-        #expect(try h.waitUntil { try h.ps().processes.map(\.dyno) == ["web.1"] }, "\(h.watchOutput)")
-        #expect(h.waitUntil { !processGroupExists(web2) })
+        #expect(waitUntil(seconds: 60) { (try? h.ps())?.processes.map(\.dyno) == ["web.1"] }, "\(h.watchOutput)")
+        #expect(waitUntil(seconds: 60) { !processGroupExists(web2) })
         #expect(try h.slugrunner(["scale", "myapp"]).stdout == "web=1\n")
 
         let bad = try h.slugrunner(["scale", "myapp", "web=lots"])
@@ -199,7 +204,8 @@ import Testing
         try h.slugrunner(["scale", "myapp", "worker=1"])
         let watcher = try h.startWatch(["--restart-delay", "0.05"])
         #expect(
-            h.waitUntil { h.log().contains("slugrunner[worker.1]: Crash loop: exited 5 times in a row") }, "\(h.log())")
+            waitUntil(seconds: 60) { h.log().contains("slugrunner[worker.1]: Crash loop: exited 5 times in a row") },
+            "\(h.log())")
         let worker = try #require(try h.ps().processes.first { $0.dyno == "worker.1" })
         #expect(worker.restarts >= 4 && worker.crashLoop)
         #expect(h.log().contains("app[worker.1]: about to crash"))
@@ -212,7 +218,7 @@ import Testing
     @Test func oneWatcherPerRoot() throws {
         let h = try RunnerHarness()
         let watcher = try h.startWatch()
-        #expect(h.waitUntil { h.watchOutput.contains("Watching") })
+        #expect(waitUntil(seconds: 60) { h.watchOutput.contains("Watching") })
         let second = try h.slugrunner(["watch"])
         #expect(second.status == 1)
         #expect(second.stderr.contains("another `slugrunner watch` (pid \(watcher.pid)) is running for \(h.root)"))
