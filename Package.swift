@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "slugc", targets: ["slugc"]),
         .executable(name: "receive-pack", targets: ["receive-pack"]),
+        .executable(name: "slugrunner", targets: ["slugrunner"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -63,6 +64,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        // The reference runner: consumes the spool. It shares only the spool format (and the C layers) with the
+        // build side, so that a runner can be written from docs/spool.md alone.
+        .target(name: "SlugRunner", dependencies: ["SlipwaySpool", "SlipwayArchive", "CProcessShims"]),
+
         // Executables: argument parsing only.
         .executableTarget(
             name: "slugc",
@@ -75,6 +80,13 @@ let package = Package(
             dependencies: [
                 "SlipwayReceive", "SlipwaySSHServer",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .executableTarget(
+            name: "slugrunner",
+            dependencies: [
+                "SlugRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -97,6 +109,7 @@ let package = Package(
             dependencies: [
                 "SlipwayReceive", "SlipwayTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        .testTarget(name: "SlugRunnerTests", dependencies: ["SlugRunner", "SlipwayTestSupport"]),
         .testTarget(
             name: "SSHServerTests",
             dependencies: ["receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),
@@ -105,7 +118,12 @@ let package = Package(
             dependencies: ["slugc", "SlugCompiler", "SlipwayTestSupport"]),
         .testTarget(
             name: "PushIntegrationTests",
-            dependencies: ["receive-pack", "slugc", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),
+            dependencies: [
+                "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
+            ]),
+        .testTarget(
+            name: "SlugRunnerIntegrationTests",
+            dependencies: ["slugrunner", "slugc", "SlugRunner", "SlipwaySpool", "SlipwayTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

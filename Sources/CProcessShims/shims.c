@@ -22,6 +22,8 @@ int slipway_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path
     return posix_spawn_file_actions_addchdir_np(actions, path);
 }
 
+int slipway_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
+
 int slipway_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }

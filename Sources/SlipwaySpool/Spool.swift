@@ -130,10 +130,15 @@ public struct Spool: Sendable {
     /// Hidden names and anything that is not a folder are left out.
     public func pending() throws -> [String] {
         try requirePrepared()
-        return try POSIX.listDirectory(newDirectory)
+        return try Self.visibleFolders(in: newDirectory)
+    }
+
+    /// The folders in `path` whose names do not start with a dot, sorted by their bytes.
+    private static func visibleFolders(in path: String) throws -> [String] {
+        try POSIX.listDirectory(path)
             .filter { name in
                 guard !name.hasPrefix(".") else { return false }
-                return try POSIX.status("\(newDirectory)/\(name)").map(POSIX.isDirectory) ?? false
+                return try POSIX.status("\(path)/\(name)").map(POSIX.isDirectory) ?? false
             }
             .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
@@ -168,11 +173,70 @@ public struct Spool: Sendable {
         return target
     }
 
+    /// Names of the entries in `cur/` (claimed by a runner), sorted like ``pending()``; hidden names and anything
+    /// that is not a folder are left out. A runner that restarts looks here for what it had claimed.
+    public func claimed() throws -> [String] {
+        try requirePrepared()
+        return try Self.visibleFolders(in: currentDirectory)
+    }
+
+    /// Moves the claimed entry `cur/<name>` aside into `<spool>/<folder>/` (created if missing), for example
+    /// `rejected` for an entry that failed its checks, and returns its new path. The folder is the runner's: the
+    /// server never looks at it. When `<folder>/<name>` is already taken (an entry re-queued by hand and refused
+    /// twice), the entry is kept as `<name>.2`, `<name>.3`…
+    @discardableResult
+    public func setAside(_ name: String, into folder: String) throws -> String {
+        try Self.validate(name: name)
+        try Self.validate(name: folder)
+        guard !["tmp", "new", "cur"].contains(folder) else {
+            throw SpoolError(
+                .invalidName, path: folder,
+                "spool: entries are set aside into a folder of the runner's, not into \(folder)/; pick another name")
+        }
+        try requirePrepared()
+        let aside = "\(directory)/\(folder)"
+        try makeDirectory(aside)
+        let source = "\(currentDirectory)/\(name)"
+        var target = "\(aside)/\(name)"
+        var copy = 1
+        while try POSIX.status(target) != nil {
+            copy += 1
+            target = "\(aside)/\(name).\(copy)"
+        }
+        if rename(source, target) != 0 {
+            let number = errno
+            if number == ENOENT {
+                throw SpoolError(
+                    .notPending, path: source, errorNumber: number,
+                    "spool: \(source) is not in cur/, so it cannot be set aside; claim it first")
+            }
+            throw SpoolError.system("rename", path: source, errno: number)
+        }
+        try POSIX.syncDirectory(aside)
+        try POSIX.syncDirectory(currentDirectory)
+        return target
+    }
+
+    /// Deletes the claimed entry `cur/<name>` (for example once a newer release of its app replaced it). The
+    /// slug is usually a hard link to the server's stored copy, which is left alone: only the link goes.
+    public func remove(claimed name: String) throws {
+        try Self.validate(name: name)
+        try requirePrepared()
+        try POSIX.removeTree("\(currentDirectory)/\(name)")
+        try POSIX.syncDirectory(currentDirectory)
+    }
+
     /// Reads and checks the entry at `path` (in `new/` or `cur/`): decodes `release.json` with
     /// ``ReleaseManifest/decode(_:)`` (which refuses an unknown `schema_version`), then checks that the slug's
     /// size and SHA-256 match the manifest. Returns the manifest and the slug's path.
     public func read(entryAt path: String) throws -> (ReleaseManifest, slugPath: String) {
-        let manifestPath = "\(path)/\(Self.manifestFileName)"
+        try Self.readRelease(manifestAt: "\(path)/\(Self.manifestFileName)")
+    }
+
+    /// Reads and checks a release outside the spool as well, for example `slugc build`'s output: the manifest at
+    /// `manifestPath` and the slug its `slug.path` names in the same folder, checked as ``read(entryAt:)`` does.
+    public static func readRelease(manifestAt manifestPath: String) throws -> (ReleaseManifest, slugPath: String) {
+        let path = parent(of: manifestPath)
         let data: Data
         do {
             data = try POSIX.readFile(manifestPath)
@@ -187,9 +251,9 @@ public struct Spool: Sendable {
         } catch {
             throw SpoolError(
                 .invalidManifest, path: manifestPath,
-                "spool: \(manifestPath) is not a usable release manifest (\(Self.reason(error))); move the entry aside")
+                "spool: \(manifestPath) is not a usable release manifest (\(reason(error))); move the entry aside")
         }
-        guard Self.isPlainName(manifest.slug.path) else {
+        guard isPlainName(manifest.slug.path) else {
             throw SpoolError(
                 .invalidManifest, path: manifestPath,
                 "spool: \(manifestPath) names the slug \(manifest.slug.path), which is not a file in the entry's "
@@ -213,7 +277,7 @@ public struct Spool: Sendable {
                 "spool: the slug \(slugPath) is \(info.st_size) bytes but release.json says \(manifest.slug.size); "
                     + "the entry is damaged: move it aside")
         }
-        let digest = try Self.sha256(ofFile: slugPath)
+        let digest = try sha256(ofFile: slugPath)
         guard digest == manifest.slug.sha256 else {
             throw SpoolError(
                 .slugMismatch, path: slugPath,

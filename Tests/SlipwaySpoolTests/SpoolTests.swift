@@ -341,3 +341,67 @@ final class ResultBox: @unchecked Sendable {
     func add(_ value: String) { lock.withLock { items.append(value) } }
     var values: [String] { lock.withLock { items } }
 }
+
+/// What a runner needs besides claiming: listing `cur/`, setting entries aside, dropping them, and reading a release
+/// outside the spool.
+@Suite struct SpoolRunnerHelperTests {
+    @Test func claimedListsCurSortedWithoutHiddenNamesOrFiles() throws {
+        let fixture = try SpoolFixture()
+        let second = try fixture.publish(version: 2, date: Date(timeIntervalSince1970: 2_000_000_000))
+        let first = try fixture.publish(version: 1, date: Date(timeIntervalSince1970: 1_000_000_000))
+        _ = try fixture.spool.claim(second)
+        _ = try fixture.spool.claim(first)
+        try fixture.scratch.write("root/spool/cur/.hidden/x", "")
+        try fixture.scratch.write("root/spool/cur/a-file", "")
+        #expect(try fixture.spool.claimed() == [first, second])
+    }
+
+    @Test func setAsideMovesAClaimedEntryIntoTheRunnersFolderWithoutClobbering() throws {
+        let fixture = try SpoolFixture()
+        let name = try fixture.publish()
+        _ = try fixture.spool.claim(name)
+        let aside = try fixture.spool.setAside(name, into: "rejected")
+        #expect(aside == "\(fixture.spool.directory)/rejected/\(name)")
+        #expect(try fixture.list("rejected/\(name)") == ["release.json", "slug.tgz"])
+        #expect(try fixture.spool.claimed().isEmpty)
+
+        // The same name refused again (re-queued by hand) is kept next to the first.
+        try FileManager.default.moveItem(atPath: aside, toPath: "\(fixture.spool.directory)/cur/\(name)")
+        try FileManager.default.createDirectory(atPath: aside, withIntermediateDirectories: false)
+        #expect(try fixture.spool.setAside(name, into: "rejected") == "\(aside).2")
+
+        let missing = #expect(throws: SpoolError.self) { try fixture.spool.setAside(name, into: "failed") }
+        #expect(missing?.code == .notPending)
+        for folder in ["new", "cur", "tmp", "../x", ".hidden"] {
+            #expect(throws: SpoolError.self) { try fixture.spool.setAside(name, into: folder) }
+        }
+    }
+
+    @Test func removeDeletesTheClaimedEntryButNotTheServersSlug() throws {
+        let fixture = try SpoolFixture()
+        let name = try fixture.publish()
+        let stored = fixture.scratch.url("store/myapp-1.tgz")
+        _ = try fixture.spool.claim(name)
+        try fixture.spool.remove(claimed: name)
+        #expect(try fixture.spool.claimed().isEmpty)
+        #expect(try String(contentsOfFile: stored, encoding: .utf8) == "slug of myapp v1\n", "the hard link's source stays")
+        #expect(throws: SpoolError.self) { try fixture.spool.remove(claimed: "../new") }
+    }
+
+    @Test func readReleaseChecksAManifestAnywhere() throws {
+        let fixture = try SpoolFixture()
+        let slug = try fixture.scratch.write("out/slug.tgz", "a slug\n")
+        var manifest = try fixture.manifest(slugPath: slug)
+        manifest.version = nil
+        try manifest.encoded().write(to: URL(fileURLWithPath: fixture.scratch.url("out/release.json")))
+        let (read, slugPath) = try Spool.readRelease(manifestAt: fixture.scratch.url("out/release.json"))
+        #expect(read.version == nil, "slugc's own output has no version, and is fine outside the spool")
+        #expect(slugPath == slug)
+
+        try fixture.scratch.write("out/slug.tgz", "b slug\n")
+        let error = #expect(throws: SpoolError.self) {
+            try Spool.readRelease(manifestAt: fixture.scratch.url("out/release.json"))
+        }
+        #expect(error?.code == .slugMismatch)
+    }
+}

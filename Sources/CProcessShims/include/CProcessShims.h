@@ -17,6 +17,9 @@ int slipway_signalfd_read(int fd);
 /// posix_spawn_file_actions_addchdir_np (glibc 2.29+).
 int slipway_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/// POSIX_SPAWN_SETSID (glibc 2.26+): the child starts a session (and process group) of its own.
+int slipway_spawn_setsid_flag(void);
+
 /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34+): the child closes every descriptor from `from` up, so
 /// it inherits nothing but its standard streams (no listening socket, no other connection, no lock).
 int slipway_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);

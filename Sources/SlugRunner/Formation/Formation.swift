@@ -1,0 +1,105 @@
+import Foundation
+
+/// How many processes of each type run for an app: `web=2 worker=1`. Types the release does not declare are
+/// ignored; the `release` type never runs as a regular process (it is the release phase).
+///
+/// Stored per app in `runner/apps/<app>/formation.json` as a JSON object (`{"web": 2, "worker": 1}`); without that
+/// file an app runs `web=1`, as on Heroku.
+public struct Formation: Equatable, Sendable {
+    /// What an app runs until it is scaled.
+    public static let `default` = Formation(["web": 1])
+    /// The most processes of one type (each one is a process group and, for `web`, a port).
+    public static let maximumCount = 100
+
+    /// Process type → count. A type left out runs 0 processes.
+    public private(set) var counts: [String: Int]
+
+    public init(_ counts: [String: Int]) {
+        self.counts = counts
+    }
+
+    /// How many processes of `type` run.
+    public func count(of type: String) -> Int { counts[type] ?? 0 }
+
+    /// This formation with `changes` applied (other types keep their counts).
+    public func applying(_ changes: [String: Int]) -> Formation {
+        Formation(counts.merging(changes) { _, new in new })
+    }
+
+    /// The formation as `web=2 worker=1`, sorted with `web` first; `none` when nothing runs.
+    public var summary: String {
+        let types = counts.keys.sorted { ($0 == "web" ? 0 : 1, $0) < ($1 == "web" ? 0 : 1, $1) }
+        let parts = types.filter { counts[$0] != 0 }.map { "\($0)=\(counts[$0] ?? 0)" }
+        return parts.isEmpty ? "none" : parts.joined(separator: " ")
+    }
+
+    /// Parses `type=count` arguments (`web=2`, `worker=0`). A type may appear once; counts are 0 to
+    /// ``maximumCount``; `release` cannot be scaled.
+    public static func parseChanges(_ arguments: [String]) throws -> [String: Int] {
+        guard !arguments.isEmpty else {
+            throw RunnerError(.usage, "slugrunner: say what to scale, for example `web=2 worker=1`")
+        }
+        var changes: [String: Int] = [:]
+        for argument in arguments {
+            let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, ProcessType.isValid(parts[0]), let count = Int(parts[1]),
+                parts[1].allSatisfy(\.isASCII), (0...maximumCount).contains(count)
+            else {
+                throw RunnerError(
+                    .usage,
+                    "slugrunner: '\(argument)' is not a valid scale: use TYPE=COUNT with a process type from the "
+                        + "Procfile and a count from 0 to \(maximumCount), for example web=2")
+            }
+            guard parts[0] != ProcessType.release else {
+                throw RunnerError(
+                    .usage, "slugrunner: the release process type runs once per deploy and cannot be scaled")
+            }
+            guard changes[parts[0]] == nil else {
+                throw RunnerError(.usage, "slugrunner: \(parts[0]) is given twice; give each process type once")
+            }
+            changes[parts[0]] = count
+        }
+        return changes
+    }
+
+    /// Reads the formation file at `path`; ``default`` when there is none.
+    public static func load(from path: String) throws -> Formation {
+        guard let data = try Files.read(path) else { return .default }
+        guard let counts = try? JSONDecoder().decode([String: Int].self, from: data),
+            counts.allSatisfy({ ProcessType.isValid($0.key) && (0...maximumCount).contains($0.value) })
+        else {
+            throw RunnerError(
+                .usage,
+                "slugrunner: \(path) is not a formation (a JSON object of process type to count); fix it or remove "
+                    + "it and scale again")
+        }
+        return Formation(counts)
+    }
+
+    /// Writes the formation to `path` atomically.
+    public func save(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var data = try encoder.encode(counts)
+        data.append(0x0a)
+        try Files.writeAtomically(data, to: path, mode: 0o644)
+    }
+}
+
+/// Process type names, as the Procfile allows them: `[A-Za-z0-9_-]+` (at most 63 characters here, since they
+/// become dyno names and log labels).
+public enum ProcessType {
+    /// The web process type: gets a port the runner waits on before a release takes over.
+    public static let web = "web"
+    /// Heroku's release phase: runs once before a new release starts.
+    public static let release = "release"
+
+    /// Whether `name` is a valid process type name.
+    public static func isValid(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 63
+            && name.utf8.allSatisfy {
+                (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d
+                    || $0 == 0x5f
+            }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The few file operations the runner's own state needs: whole-file atomic replacement (a reader sees the old file
+/// or the new one) and plain reads, on file descriptors that are never inherited by the apps it starts.
+enum Files {
+    /// The whole file, or nil if it does not exist.
+    static func read(_ path: String) throws -> Data? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw RunnerError.system("open", path, errno: errno)
+        }
+        defer { close(fd) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RunnerError.system("read", path, errno: errno)
+            }
+            if n == 0 { return data }
+            data.append(contentsOf: buffer[0..<n])
+        }
+    }
+
+    /// The file as text without surrounding whitespace, or nil if it does not exist.
+    static func readLine(_ path: String) throws -> String? {
+        try read(path).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    /// Replaces `path` with `data`: a temporary file next to it, fsync, rename over `path`, fsync of the folder.
+    static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o640) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        try makeFolders(folder)
+        let temp = "\(path).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw RunnerError.system("create", temp, errno: errno) }
+        var renamed = false
+        defer { if !renamed { unlink(temp) } }
+        do {
+            defer { close(fd) }
+            try writeAll(fd, data, path: temp)
+            guard fsync(fd) == 0 else { throw RunnerError.system("fsync", temp, errno: errno) }
+        }
+        guard rename(temp, path) == 0 else { throw RunnerError.system("rename", temp, errno: errno) }
+        renamed = true
+        let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderFD >= 0 {
+            fsync(folderFD)
+            close(folderFD)
+        }
+    }
+
+    /// Writes all of `data` to `fd`, retrying short writes and `EINTR`.
+    static func writeAll(_ fd: Int32, _ data: Data, path: String) throws {
+        try data.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, base + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw RunnerError.system("write", path, errno: errno)
+                }
+                offset += n
+            }
+        }
+    }
+
+    /// Creates `path` and its missing parents (mode 0750), as `mkdir -p`.
+    static func makeFolders(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            current += "/" + component
+            if mkdir(current, 0o750) != 0 && errno != EEXIST {
+                throw RunnerError.system("mkdir", current, errno: errno)
+            }
+        }
+    }
+
+    /// Removes `path` and everything under it, without following symlinks; nothing there is fine.
+    static func removeTree(_ path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            // A slug may hold read-only folders; make this one writable so its entries can go.
+            chmod(path, 0o700)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                removeTree("\(path)/\(name)")
+            }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// Whether something (not following a final symlink) exists at `path`.
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    /// Whether `path` is a folder (not following a final symlink).
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The folder names in `path`, sorted by their bytes; hidden names left out; empty if `path` is missing.
+    static func folders(in path: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
+            .filter { !$0.hasPrefix(".") && isDirectory("\(path)/\($0)") }
+            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Appends log lines to `<root>/logs/<app>.log`. When the file passes `maxBytes`, it becomes `<app>.log.1`
+/// (replacing the previous one) and a new file starts, so one app's log never takes more than twice the limit.
+///
+/// Used from one thread (the watcher's loop): each line is one `write(2)` with `O_APPEND`, so lines from many
+/// processes never mix.
+final class AppLog {
+    let path: String
+    let maxBytes: Int64
+    private var fd: Int32 = -1
+    private var size: Int64 = 0
+
+    init(path: String, maxBytes: Int64) {
+        self.path = path
+        self.maxBytes = maxBytes
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Writes `line`; a failure to write (a full disk) is reported once on stderr and the line dropped, since
+    /// logging must never stop the processes.
+    func write(_ line: LogLine) {
+        var text = line.formatted
+        text.append("\n")
+        let data = Data(text.utf8)
+        do {
+            try openIfNeeded()
+            if size > 0 && size + Int64(data.count) > maxBytes { try rotate() }
+            try Files.writeAll(fd, data, path: path)
+            size += Int64(data.count)
+        } catch {
+            if fd >= 0 {
+                close(fd)
+                fd = -1
+            }
+            FileHandle.standardError.write(Data("slugrunner: cannot write \(path): \(error)\n".utf8))
+        }
+    }
+
+    private func openIfNeeded() throws {
+        guard fd < 0 else { return }
+        try Files.makeFolders((path as NSString).deletingLastPathComponent)
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw RunnerError.system("open", path, errno: errno) }
+        var info = stat()
+        size = fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
+    private func rotate() throws {
+        close(fd)
+        fd = -1
+        rename(path, "\(path).1")
+        try openIfNeeded()
+    }
+}

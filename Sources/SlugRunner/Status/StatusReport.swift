@@ -1,0 +1,101 @@
+import Foundation
+
+/// `slugrunner ps`: reads an app's `state.json`, checks that a watcher runs, and renders it, Heroku's way or as
+/// JSON.
+public struct StatusReport: Sendable {
+    public let root: RunnerRoot
+    public let app: String
+
+    public init(root: RunnerRoot, app: String) {
+        self.root = root
+        self.app = app
+    }
+
+    /// The app's status at `now`, with `watcher` and each process's `uptime` filled in. Without a watcher nothing
+    /// runs, whatever the last state file says.
+    public func status(now: Date = Date()) throws -> AppStatus {
+        try AppName.validate(app)
+        let watching = WatchLock.isHeld(path: root.watchLock)
+        guard var status = try AppStatus.load(from: root.state(app)) else {
+            guard Files.isDirectory(root.app(app)) || watching else {
+                throw RunnerError(
+                    .notFound,
+                    "slugrunner: no release of \(app) has reached the runner under \(root.path); push it, and run "
+                        + "`slugrunner watch`")
+            }
+            return AppStatus(
+                app: app, watcher: watching, watcherPid: 0, updatedAt: "", host: nil, release: nil,
+                formation: (try Formation.load(from: root.formation(app))).counts, processes: [], lastDeploy: nil)
+        }
+        status.watcher = watching
+        if !watching { status.processes = [] }
+        for index in status.processes.indices {
+            if let started = status.processes[index].startedAt.flatMap(AppStatus.parseTime),
+                status.processes[index].pid != nil
+            {
+                status.processes[index].uptime = max(0, Int(now.timeIntervalSince(started)))
+            }
+        }
+        return status
+    }
+
+    /// Heroku-style text:
+    ///
+    /// ```
+    /// === myapp v3: Deploy 1a2b3c4 (web=1)
+    /// web.1: up 2026-01-02 03:04:05 +0000 (~ 5m ago), port 5123, pid 4242
+    /// ```
+    public static func text(_ status: AppStatus) -> String {
+        let address = status.host ?? ListenAddress.loopback.host
+        var lines: [String] = []
+        let formation = Formation(status.formation).summary
+        if let release = status.release {
+            lines.append(
+                "=== \(status.app) v\(release.version)" + (release.description.map { ": \($0)" } ?? "")
+                    + " (\(formation))")
+        } else {
+            lines.append("=== \(status.app): no release running (\(formation))")
+        }
+        if status.watcher == false {
+            lines.append("slugrunner watch is not running: nothing runs (start it with `slugrunner watch`)")
+        }
+        for process in status.processes {
+            var line = "\(process.dyno): \(process.state)"
+            if let started = process.startedAt.flatMap(AppStatus.parseTime) {
+                line += " \(clockTime(started)) (~ \(ago(process.uptime ?? 0)) ago)"
+            }
+            if process.type == ProcessType.web { line += ", port \(process.port), http://\(address):\(process.port)/" }
+            if let pid = process.pid { line += ", pid \(pid)" }
+            if let release = status.release, process.release != release.version { line += ", v\(process.release)" }
+            if process.restarts > 0 { line += ", \(process.restarts) restart(s)" }
+            if process.crashLoop { line += ", crash loop" }
+            lines.append(line)
+        }
+        if let deploy = status.lastDeploy, deploy.status != "succeeded" {
+            let prefix = deploy.status == "deploying" ? "" : " !     "
+            lines.append(
+                "\(prefix)v\(deploy.version) \(deploy.status) at \(deploy.at)"
+                    + (deploy.message.isEmpty ? "" : ": \(deploy.message)"))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `2026-01-02 03:04:05 +0000`.
+    static func clockTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss Z"
+        return formatter.string(from: date)
+    }
+
+    /// `12s`, `5m`, `3h`, `2d`.
+    static func ago(_ seconds: Int) -> String {
+        switch seconds {
+        case ..<60: "\(seconds)s"
+        case ..<3600: "\(seconds / 60)m"
+        case ..<86400: "\(seconds / 3600)h"
+        default: "\(seconds / 86400)d"
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One process slot of a release (`web.1`) and the process that fills it, if any.
+final class Dyno {
+    /// What `slugrunner ps` shows.
+    enum State: String {
+        case starting, up, crashed
+    }
+
+    let type: String
+    let index: Int
+    let release: UnpackedRelease
+    let command: String
+    /// `PORT`: kept across restarts while it is free, so a proxy in front keeps working.
+    var port: UInt16
+    /// The running process (also its process group), nil while it waits to restart.
+    var pid: pid_t?
+    var state = State.starting
+    var startedAt: Date?
+    var startedClock: ContinuousClock.Instant?
+    var startTicks: UInt64?
+    var restarts = 0
+    var crashes = CrashTracker()
+    var restartAt: ContinuousClock.Instant?
+
+    init(type: String, index: Int, release: UnpackedRelease, command: String, port: UInt16) {
+        self.type = type
+        self.index = index
+        self.release = release
+        self.command = command
+        self.port = port
+    }
+
+    /// `web.1`.
+    var name: String { "\(type).\(index)" }
+}
+
+/// A new release on its way in.
+final class Deployment {
+    enum Phase {
+        /// The release phase's process runs.
+        case releasePhase(pid: pid_t)
+        /// The release's processes started; waiting for every `web` to accept connections.
+        case booting([Dyno])
+    }
+
+    let release: UnpackedRelease
+    var phase: Phase
+    var deadline: ContinuousClock.Instant
+
+    init(release: UnpackedRelease, phase: Phase, deadline: ContinuousClock.Instant) {
+        self.release = release
+        self.phase = phase
+        self.deadline = deadline
+    }
+
+    /// The dynos started for the release (none during the release phase).
+    var dynos: [Dyno] {
+        if case .booting(let dynos) = phase { return dynos }
+        return []
+    }
+}
+
+/// Everything the watcher knows about one app.
+final class AppRuntime {
+    let name: String
+    /// The release that serves.
+    var current: UnpackedRelease?
+    /// The processes of the current release.
+    var dynos: [Dyno] = []
+    /// A release being deployed.
+    var deployment: Deployment?
+    /// The spool entry being checked and unpacked, off the main loop.
+    var preparing: String?
+    var formation = Formation.default
+    /// The formation file's bytes when last read, to notice `slugrunner scale`.
+    var formationData: Data?
+    var lastDeploy: AppStatus.Deploy?
+    /// Warnings already logged for the current release (so a scale to an undeclared type is said once).
+    var warnings: Set<String> = []
+    /// Replaced or failed releases, whose files go once none of their processes is left.
+    var retiring: [UnpackedRelease] = []
+    /// The status last written to `state.json`.
+    var writtenStatus: AppStatus?
+
+    init(name: String) {
+        self.name = name
+    }
+
+    /// Whether a release is being prepared or deployed.
+    var isBusy: Bool { preparing != nil || deployment != nil }
+}
+
+/// A process the watcher started and has not reaped yet.
+struct Leader {
+    enum Kind {
+        case dyno(Dyno)
+        case releasePhase
+    }
+
+    let app: String
+    let label: String
+    let kind: Kind
+    /// The spool entry of the release it runs.
+    let entry: String
+    /// `v3`: the release, for log lines (old and new releases overlap during a deploy, with the same dyno names).
+    let release: String
+    /// Set once the watcher asked it to stop, so its exit is not taken for a crash.
+    var stopping = false
+}
+
+/// A process group being stopped: SIGTERM was sent; SIGKILL follows at `killAt`.
+struct StopOrder {
+    let pgid: pid_t
+    let app: String
+    let label: String
+    let entry: String
+    let release: String
+    var killAt: ContinuousClock.Instant
+    var killed = false
+}
+
+/// The output pipe of one process, cut into log lines.
+final class OutputStream {
+    let fd: Int32
+    let app: String
+    let label: String
+    var lines = OutputLines()
+
+    init(fd: Int32, app: String, label: String) {
+        self.fd = fd
+        self.app = app
+        self.label = label
+    }
+}
+
+/// Results of the work done off the main loop (checking and unpacking slugs), and a pipe that wakes the loop.
+final class Mailbox: @unchecked Sendable {
+    /// How preparing an entry ended.
+    enum Outcome: Sendable {
+        case ready(UnpackedRelease)
+        case refused(String)
+    }
+
+    struct Result: Sendable {
+        let app: String
+        let entry: String
+        let outcome: Outcome
+    }
+
+    /// Readable when results are waiting.
+    let readFD: Int32
+    private let writeFD: Int32
+    private let lock = NSLock()
+    private var results: [Result] = []
+
+    init() throws {
+        let pipe = try Spawner.outputPipe()
+        readFD = pipe.read
+        writeFD = pipe.write
+        // A full pipe already wakes the loop: the worker must never block on it.
+        _ = fcntl(writeFD, F_SETFL, fcntl(writeFD, F_GETFL) | O_NONBLOCK)
+    }
+
+    deinit {
+        close(readFD)
+        close(writeFD)
+    }
+
+    /// Called from a worker thread.
+    func post(_ result: Result) {
+        lock.withLock { results.append(result) }
+        var byte: UInt8 = 1
+        _ = write(writeFD, &byte, 1)
+    }
+
+    /// The results posted since the last call.
+    func take() -> [Result] {
+        var sink = [UInt8](repeating: 0, count: 64)
+        while sink.withUnsafeMutableBytes({ read(readFD, $0.baseAddress, $0.count) }) > 0 {}
+        return lock.withLock {
+            defer { results.removeAll() }
+            return results
+        }
+    }
+}
+
+/// `/proc` facts about processes.
+enum ProcFS {
+    /// The start time of `pid` in clock ticks since boot (field 22 of `/proc/<pid>/stat`); nil if it is gone.
+    static func startTicks(_ pid: pid_t) -> UInt64? {
+        guard let data = try? Files.read("/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        // The command (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+}

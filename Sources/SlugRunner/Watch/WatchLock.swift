@@ -1,0 +1,48 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One watcher per root: an exclusive `flock(2)` on `runner/watch.lock`, held for the watcher's life and released
+/// by the kernel when it dies (even by SIGKILL). The file holds the holder's pid, for messages.
+final class WatchLock {
+    private let fd: Int32
+
+    /// Takes the lock or throws ``RunnerError/Code/locked`` naming the watcher that holds it.
+    init(root: RunnerRoot) throws {
+        let path = root.watchLock
+        try Files.makeFolders((path as NSString).deletingLastPathComponent)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RunnerError.system("open", path, errno: errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let number = errno
+            let holder = (try? Files.readLine(path)).flatMap { $0 }.map { " (pid \($0))" } ?? ""
+            close(fd)
+            if number == EWOULDBLOCK {
+                throw RunnerError(
+                    .locked,
+                    "slugrunner: another `slugrunner watch`\(holder) is running for \(root.path); stop it first "
+                        + "(one watcher per root)")
+            }
+            throw RunnerError.system("flock", path, errno: number)
+        }
+        ftruncate(fd, 0)
+        try? Files.writeAll(fd, Data("\(getpid())\n".utf8), path: path)
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Whether a watcher holds the lock at `path` right now.
+    static func isHeld(path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK
+    }
+}

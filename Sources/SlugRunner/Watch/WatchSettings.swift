@@ -1,0 +1,22 @@
+/// How `slugrunner watch` runs releases. Every value has a command-line flag; the defaults are Heroku's where it has
+/// one.
+public struct WatchSettings: Sendable {
+    /// Where ports are chosen and `web` is checked (`--host`).
+    public var address: ListenAddress = .loopback
+    /// Between SIGTERM and SIGKILL when stopping a process group (`--grace`; Heroku: 30 s).
+    public var grace: Duration = .seconds(30)
+    /// How long every `web` process of a new release has to accept connections (`--boot-timeout`; Heroku: 60 s).
+    public var bootTimeout: Duration = .seconds(60)
+    /// How long the release phase may run (`--release-timeout`; Heroku: 1 hour).
+    public var releaseTimeout: Duration = .seconds(3600)
+    /// How often the spool and the formations are looked at (`--interval`).
+    public var pollInterval: Duration = .seconds(1)
+    /// When crashed processes start again (`--restart-delay`, `--max-restart-delay`).
+    public var restart = RestartPolicy()
+    /// The stacks this machine provides (`--stack`).
+    public var stacks: [String] = [ReleaseUnpacker.defaultStack]
+    /// The size past which an app's log is rotated (`--log-max-bytes`).
+    public var logMaxBytes: Int64 = 10 * 1024 * 1024
+
+    public init() {}
+}

@@ -1,0 +1,374 @@
+import CProcessShims
+import Foundation
+import SlipwaySpool
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `slugrunner watch`: the daemon that turns spool entries into running processes.
+///
+/// One thread runs a poll loop over a signalfd (stop requests, children's exits), the processes' output pipes and a
+/// wake-up pipe; checking and unpacking a slug (which reads every byte) runs on a worker thread and posts its result.
+/// Each pass of the loop claims new entries, advances deploys (release phase, boot, switch-over), restarts crashed
+/// processes, applies formation changes, stops process groups (SIGTERM, grace, SIGKILL) and writes `state.json`.
+public final class Watcher {
+    let root: RunnerRoot
+    let settings: WatchSettings
+    let spool: Spool
+    let unpacker: ReleaseUnpacker
+    /// Where the runner's own event lines go (stderr).
+    let say: (String) -> Void
+
+    let clock = ContinuousClock()
+    var apps: [String: AppRuntime] = [:]
+    var leaders: [pid_t: Leader] = [:]
+    var outputs: [Int32: OutputStream] = [:]
+    var stopOrders: [StopOrder] = []
+    private var logs: [String: AppLog] = [:]
+    var mailbox: Mailbox?
+    var stopping = false
+    private var nextScan: ContinuousClock.Instant
+
+    public init(root: RunnerRoot, settings: WatchSettings, say: @escaping (String) -> Void) {
+        self.root = root
+        self.settings = settings
+        self.spool = Spool(directory: root.spoolDirectory)
+        self.unpacker = ReleaseUnpacker(stacks: settings.stacks)
+        self.say = say
+        self.nextScan = clock.now
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops every process group it started and returns (exit 0).
+    /// Throws before starting anything if another watcher holds the root or the spool is missing.
+    public func run() throws {
+        // First, before any thread exists: the signals must be blocked in every thread for the signalfd to get them.
+        let inbox = try SignalInbox([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
+        let lock = try WatchLock(root: root)
+        defer { withExtendedLifetime(lock) {} }
+        do {
+            _ = try spool.pending()
+        } catch let error as SpoolError {
+            throw RunnerError(
+                .notFound, "\(error.description) (create it with `receive-pack init --root \(root.path)`)")
+        }
+        // Processes a release leaves behind when their parent exits are re-parented here, so they are reaped.
+        _ = slipway_set_child_subreaper()
+        mailbox = try Mailbox()
+        event(nil, "watch", "Watching \(spool.newDirectory) (pid \(getpid()))")
+        try restore()
+        while true {
+            waitForActivity(inbox: inbox)
+            for signal in inbox.drain() { received(signal) }
+            for (pid, status) in Spawner.reapExited() { exited(pid, status) }
+            for result in mailbox?.take() ?? [] { prepared(result) }
+            if !stopping {
+                if clock.now >= nextScan {
+                    scanSpool()
+                    reloadFormations()
+                    nextScan = clock.now + settings.pollInterval
+                }
+                for app in apps.values {
+                    advanceDeployment(app)
+                    reconcile(app)
+                }
+            }
+            driveStopOrders()
+            cleanUpRetired()
+            writeStates()
+            if stopping && leaders.isEmpty && stopOrders.isEmpty { break }
+        }
+        for stream in Array(outputs.values) {
+            readOutput(stream)
+            if outputs[stream.fd] != nil { closeOutput(stream) }
+        }
+        event(nil, "watch", "Stopped")
+    }
+
+    // MARK: - The loop
+
+    /// Waits up to a tenth of a second for a signal, a worker's result or process output, and logs the output.
+    private func waitForActivity(inbox: SignalInbox) {
+        let streams = Array(outputs.values)
+        var fds = [pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0)]
+        if let mailbox { fds.append(pollfd(fd: mailbox.readFD, events: Int16(POLLIN), revents: 0)) }
+        let first = fds.count
+        fds += streams.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        _ = poll(&fds, nfds_t(fds.count), 100)
+        for (offset, stream) in streams.enumerated() where fds[first + offset].revents != 0 {
+            readOutput(stream)
+        }
+    }
+
+    /// Logs what a process printed; closes the pipe at its end (every process holding it has exited).
+    func readOutput(_ stream: OutputStream) {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // A chatty process gets 1 MiB per pass, so it cannot starve the loop.
+        for _ in 0..<16 {
+            let n = buffer.withUnsafeMutableBytes { read(stream.fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                let lines = buffer.withUnsafeBytes { stream.lines.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                for line in lines { log(stream.app).write(.app(stream.label, line)) }
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else if n < 0 && errno == EAGAIN {
+                return
+            } else {
+                closeOutput(stream)
+                return
+            }
+        }
+    }
+
+    /// Logs an unfinished last line and closes the pipe.
+    func closeOutput(_ stream: OutputStream) {
+        if let last = stream.lines.finish() { log(stream.app).write(.app(stream.label, last)) }
+        close(stream.fd)
+        outputs[stream.fd] = nil
+    }
+
+    private func received(_ signal: Int32) {
+        switch signal {
+        case SIGTERM, SIGINT:
+            if stopping {
+                event(nil, "watch", "\(signalName(signal)) again: stopping the remaining processes with SIGKILL")
+                for index in stopOrders.indices { stopOrders[index].killAt = clock.now }
+            } else {
+                beginShutdown(signal)
+            }
+        case SIGHUP:
+            event(nil, "watch", "SIGHUP ignored (stop with SIGTERM or SIGINT)")
+        default:
+            break  // SIGCHLD: the children are reaped after every wake-up anyway
+        }
+    }
+
+    /// Stops every process group (SIGTERM now, SIGKILL after the grace period); the loop ends once all are gone.
+    private func beginShutdown(_ signal: Int32) {
+        stopping = true
+        let running = apps.values.reduce(0) { count, app in
+            count + app.dynos.filter { $0.pid != nil }.count
+                + (app.deployment?.dynos.filter { $0.pid != nil }.count ?? 0)
+        }
+        event(
+            nil, "watch",
+            "\(signalName(signal)) received: stopping \(running) process(es) (SIGTERM, then SIGKILL after "
+                + "\(Self.seconds(settings.grace)))")
+        for app in apps.values {
+            if let deployment = app.deployment {
+                stopAll(of: deployment, app: app)
+                app.deployment = nil
+            }
+            for dyno in app.dynos { stop(dyno, app: app) }
+            app.dynos = []
+        }
+    }
+
+    // MARK: - Process groups
+
+    /// Asks `dyno`'s process group to stop, if it runs.
+    func stop(_ dyno: Dyno, app: AppRuntime) {
+        guard let pid = dyno.pid else { return }
+        stopGroup(pid, app: app, label: dyno.name, release: dyno.release)
+    }
+
+    /// Stops every process a deployment started.
+    func stopAll(of deployment: Deployment, app: AppRuntime) {
+        switch deployment.phase {
+        case .releasePhase(let pid):
+            stopGroup(pid, app: app, label: "release.1", release: deployment.release)
+        case .booting(let dynos):
+            for dyno in dynos { stop(dyno, app: app) }
+        }
+    }
+
+    /// SIGTERM to the group (and SIGCONT, so a stopped process gets it); SIGKILL follows after the grace period.
+    func stopGroup(_ pgid: pid_t, app: AppRuntime, label: String, release: UnpackedRelease) {
+        guard !stopOrders.contains(where: { $0.pgid == pgid }) else { return }
+        leaders[pgid]?.stopping = true
+        guard ProcessGroup.exists(pgid) else { return }
+        log(app.name, label, "Stopping all processes of \(release.label) with SIGTERM")
+        ProcessGroup.signal(pgid, SIGTERM)
+        ProcessGroup.signal(pgid, SIGCONT)
+        stopOrders.append(
+            StopOrder(
+                pgid: pgid, app: app.name, label: label, entry: release.entry, release: release.label,
+                killAt: clock.now + settings.grace))
+    }
+
+    /// Forgets the groups that are gone; SIGKILLs the ones past their grace period, and gives up on a group that
+    /// survives SIGKILL for another grace period (a process stuck in the kernel, or one that changed its user).
+    private func driveStopOrders() {
+        stopOrders.removeAll { order in
+            guard ProcessGroup.exists(order.pgid) else { return true }
+            guard order.killed && clock.now >= order.killAt + settings.grace else { return false }
+            log(
+                order.app, order.label,
+                "Process group \(order.pgid) of \(order.release) survived SIGKILL; giving up on it")
+            return true
+        }
+        for index in stopOrders.indices where !stopOrders[index].killed && clock.now >= stopOrders[index].killAt {
+            let order = stopOrders[index]
+            log(
+                order.app, order.label,
+                "Error R12 (Exit timeout): processes of \(order.release) still running \(Self.seconds(settings.grace)) "
+                    + "after SIGTERM; stopping them with SIGKILL")
+            ProcessGroup.signal(order.pgid, SIGKILL)
+            stopOrders[index].killed = true
+        }
+    }
+
+    /// A child ended: a crash to restart, the end of a release phase, or one the watcher stopped.
+    private func exited(_ pid: pid_t, _ status: ExitStatus) {
+        guard let leader = leaders.removeValue(forKey: pid), let app = apps[leader.app] else { return }
+        log(app.name, leader.label, "Process of \(leader.release) exited with \(status)")
+        // Whatever it started goes with it: a crashed or finished process leaves nothing behind.
+        if ProcessGroup.exists(pid) && !stopOrders.contains(where: { $0.pgid == pid }) {
+            ProcessGroup.signal(pid, SIGKILL)
+        }
+        switch leader.kind {
+        case .releasePhase:
+            guard !leader.stopping else { return }
+            releasePhaseEnded(app, status: status)
+        case .dyno(let dyno):
+            dyno.pid = nil
+            guard !leader.stopping else { return }
+            if dyno.type == ProcessType.web, let deployment = app.deployment,
+                deployment.dynos.contains(where: { $0 === dyno })
+            {
+                fail(
+                    app,
+                    "\(dyno.name) exited with \(status) before it accepted connections on "
+                        + "\(settings.address):\(dyno.port)")
+            } else {
+                // A process of the current release, or a non-web one of a release still booting (restarted once
+                // the release is current).
+                crashed(dyno, app: app)
+            }
+        }
+    }
+
+    /// Schedules a crashed process's restart with backoff, reporting a crash loop once.
+    private func crashed(_ dyno: Dyno, app: AppRuntime) {
+        let ranFor = dyno.startedClock.map { clock.now - $0 } ?? .zero
+        let decision = dyno.crashes.recordExit(after: ranFor, policy: settings.restart)
+        log(app.name, dyno.name, "State changed from \(dyno.state.rawValue) to crashed")
+        dyno.state = .crashed
+        dyno.restartAt = clock.now + decision.delay
+        if decision.crashLoopStarted {
+            log(
+                app.name, dyno.name,
+                "Crash loop: exited \(dyno.crashes.consecutiveCrashes) times in a row, each within "
+                    + "\(Self.seconds(settings.restart.stableAfter)) of starting; restarting with backoff "
+                    + "(next in \(Self.seconds(decision.delay)), at most every "
+                    + "\(Self.seconds(settings.restart.maximumDelay)))")
+        } else {
+            log(app.name, dyno.name, "Restarting in \(Self.seconds(decision.delay))")
+        }
+    }
+
+    /// Starts the process of `dyno`, on its port when that is still free, else on a new one.
+    func start(_ dyno: Dyno, app: AppRuntime) {
+        let used = Set(allDynos().filter { $0 !== dyno && $0.pid != nil }.map(\.port))
+        if used.contains(dyno.port) || !settings.address.isFree(dyno.port) {
+            dyno.port = (try? freePort()) ?? dyno.port
+        }
+        let launch = ProcessLaunch(
+            home: dyno.release.home, command: dyno.command, configVars: dyno.release.manifest.configVars,
+            port: dyno.port, dyno: dyno.name)
+        log(app.name, dyno.name, "Starting process of \(dyno.release.label) with command `\(dyno.command)`")
+        do {
+            let pid = try spawn(launch, app: app, label: dyno.name, release: dyno.release, dyno: dyno)
+            dyno.pid = pid
+            dyno.startedAt = Date()
+            dyno.startedClock = clock.now
+            dyno.startTicks = ProcFS.startTicks(pid)
+            dyno.restartAt = nil
+            dyno.state = .starting
+            if dyno.type != ProcessType.web { markUp(dyno, app: app) }
+        } catch {
+            log(app.name, dyno.name, "\(error)")
+            crashed(dyno, app: app)
+        }
+    }
+
+    /// Spawns `launch` in a session of its own with its output logged; registers it as a leader.
+    func spawn(_ launch: ProcessLaunch, app: AppRuntime, label: String, release: UnpackedRelease, dyno: Dyno?)
+        throws -> pid_t
+    {
+        for name in launch.skippedVariables {
+            log(app.name, label, "Config var \(name) left out: its name or value cannot be in an environment")
+        }
+        let pipe = try Spawner.outputPipe()
+        defer { close(pipe.write) }
+        let pid: pid_t
+        do {
+            pid = try Spawner.start(launch, stdio: .pipe(write: pipe.write), grouping: .newSession)
+        } catch {
+            close(pipe.read)
+            throw error
+        }
+        outputs[pipe.read] = OutputStream(fd: pipe.read, app: app.name, label: label)
+        leaders[pid] = Leader(
+            app: app.name, label: label, kind: dyno.map { .dyno($0) } ?? .releasePhase, entry: release.entry,
+            release: release.label)
+        return pid
+    }
+
+    func markUp(_ dyno: Dyno, app: AppRuntime) {
+        guard dyno.state != .up else { return }
+        log(app.name, dyno.name, "State changed from \(dyno.state.rawValue) to up")
+        dyno.state = .up
+    }
+
+    /// A port free on the listen address and not given to another process.
+    func freePort() throws -> UInt16 {
+        let used = Set(allDynos().map(\.port))
+        for _ in 0..<20 {
+            let port = try settings.address.freePort()
+            if !used.contains(port) { return port }
+        }
+        return try settings.address.freePort()
+    }
+
+    /// Every dyno the watcher knows, current and deploying.
+    func allDynos() -> [Dyno] {
+        apps.values.flatMap { $0.dynos + ($0.deployment?.dynos ?? []) }
+    }
+
+    // MARK: - Logs
+
+    /// The log of `app`.
+    func log(_ app: String) -> AppLog {
+        if let log = logs[app] { return log }
+        let log = AppLog(path: root.log(app), maxBytes: settings.logMaxBytes)
+        logs[app] = log
+        return log
+    }
+
+    /// A runner event about `component` of `app`: into the app's log and on stderr.
+    func log(_ app: String, _ component: String, _ text: String) {
+        let line = LogLine.runner(component, text)
+        log(app).write(line)
+        say("\(LogLine.timestamp(line.date)) \(app) slugrunner[\(component)]: \(text)")
+    }
+
+    /// A runner event that concerns no app (or an app known only from an entry's name): on stderr only.
+    func event(_ app: String?, _ component: String, _ text: String) {
+        if let app, AppName.isValid(app) {
+            log(app, component, text)
+        } else {
+            say("\(LogLine.timestamp(Date())) slugrunner[\(component)]: \(text)")
+        }
+    }
+
+    /// `30s`, `1.5s`, `0.05s`.
+    static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        guard milliseconds % 1000 != 0 else { return "\(milliseconds / 1000)s" }
+        var text = String(format: "%.3f", Double(milliseconds) / 1000)
+        while text.hasSuffix("0") { text.removeLast() }
+        return text + "s"
+    }
+}

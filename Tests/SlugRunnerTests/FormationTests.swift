@@ -1,0 +1,51 @@
+import Foundation
+import SlipwayTestSupport
+import SlugRunner
+import Testing
+
+@Suite struct FormationTests {
+    @Test func changesParseAndMergeOverTheCurrentFormation() throws {
+        let changes = try Formation.parseChanges(["web=2", "worker=1", "clock_2-x=0"])
+        #expect(changes == ["web": 2, "worker": 1, "clock_2-x": 0])
+        let formation = Formation.default.applying(["worker": 3])
+        #expect(formation.counts == ["web": 1, "worker": 3])
+        #expect(formation.applying(["web": 0]).summary == "worker=3")
+        #expect(Formation(["zeta": 1, "web": 2, "alpha": 1]).summary == "web=2 alpha=1 zeta=1")
+        #expect(Formation([:]).summary == "none")
+    }
+
+    @Test(arguments: [
+        ["web"], ["web="], ["=2"], ["web=-1"], ["web=101"], ["web=2x"], ["we b=1"], ["web.1=1"], ["web=١"],
+        ["release=1"], ["web=1", "web=2"], [],
+    ])
+    func malformedChangesAreRefused(_ arguments: [String]) {
+        let error = #expect(throws: RunnerError.self) { try Formation.parseChanges(arguments) }
+        #expect(error?.code == .usage)
+    }
+
+    @Test func theFormationFileRoundTripsAndDefaultsToOneWeb() throws {
+        let scratch = try ScratchDirectory("formation")
+        let path = scratch.url("apps/myapp/formation.json")
+        #expect(try Formation.load(from: path) == .default)
+        try Formation(["web": 2, "worker": 0]).save(to: path)
+        #expect(try Formation.load(from: path) == Formation(["web": 2, "worker": 0]))
+        try scratch.write("bad.json", "{\"web\": \"two\"}")
+        #expect(throws: RunnerError.self) { try Formation.load(from: scratch.url("bad.json")) }
+    }
+
+    @Test func scalingWritesTheFileTheWatcherReads() throws {
+        let scratch = try ScratchDirectory("scale")
+        let root = RunnerRoot(scratch.path)
+        #expect(try Scaling.scale(root: root, app: "myapp", arguments: ["worker=2"]).counts == ["web": 1, "worker": 2])
+        #expect(try Scaling.scale(root: root, app: "myapp", arguments: ["web=0"]).counts == ["web": 0, "worker": 2])
+        #expect(try Formation.load(from: root.formation("myapp")).summary == "worker=2")
+        #expect(throws: RunnerError.self) { try Scaling.scale(root: root, app: "../etc", arguments: ["web=1"]) }
+    }
+
+    @Test func appNamesFollowHerokusRule() {
+        for good in ["ab", "my-app", "a1", String(repeating: "a", count: 30)] { #expect(AppName.isValid(good)) }
+        for bad in ["a", "1app", "My-app", "my.app", "my/app", "", String(repeating: "a", count: 31), "аpp"] {
+            #expect(!AppName.isValid(bad), "\(bad)")
+        }
+    }
+}
