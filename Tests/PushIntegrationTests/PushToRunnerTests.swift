@@ -41,9 +41,28 @@ import Testing
         #expect(waitUntil(seconds: 60) { kill(-v1.pid, 0) != 0 }, "v1's process group is gone")
         #expect(Self.read("\(h.root)/logs/myapp.log").contains("slugrunner[deploy]: Deployed v2, stopping v1"))
 
+        // A config change is a release with the same slug and the new config: the page changes.
+        let set = try h.ssh("config:set myapp 'GREETING=hi from the config'")
+        #expect(set.status == 0 && set.output.contains("done, v3"), "\(set.output)")
+        let v3 = try #require(try Self.web(h, version: 3), "\(Self.read(log))")
+        #expect(try Self.get(v3.port) == "Hello again from Slipway!\nhi from the config\n")
+        #expect(waitUntil(seconds: 60) { kill(-v2.pid, 0) != 0 }, "v2's process group is gone")
+
+        // A rollback to v1 brings v1's page back (its slug, its config).
+        let rollback = try h.ssh("rollback myapp v1")
+        #expect(rollback.status == 0 && rollback.output.contains("v4"), "\(rollback.output)")
+        let v4 = try #require(try Self.web(h, version: 4), "\(Self.read(log))")
+        #expect(try Self.get(v4.port) == "Hello from Slipway!\n")
+        #expect(waitUntil(seconds: 60) { kill(-v3.pid, 0) != 0 }, "v3's process group is gone")
+
+        // The door serves the runner's log to the app's users.
+        let logs = try h.ssh("logs myapp", merge: false)
+        #expect(logs.status == 0, "\(logs.output)")
+        #expect(logs.stdout.contains("app[web.1]:") && logs.stdout.contains("slugrunner[deploy]: Deployed v4"))
+
         watcher.signal(SIGTERM)
         #expect(watcher.wait(timeout: 60) == 0, "\(Self.read(log))")
-        #expect(kill(-v2.pid, 0) != 0, "SIGTERM to the watcher stops the app")
+        #expect(kill(-v4.pid, 0) != 0, "SIGTERM to the watcher stops the app")
     }
 
     /// Every file under `folder`, by relative path.

@@ -129,7 +129,8 @@ struct Invocation {
 /// The management commands and the code that runs them.
 public enum ManagementCommands {
     /// Every command, in the order `help` lists them.
-    public static let all: [ManagementCommand] = appCommands + configCommands + releaseCommands + buildCommands + [help]
+    public static let all: [ManagementCommand] =
+        appCommands + configCommands + releaseCommands + buildCommands + logCommands + [help]
 
     /// The command called `name`, nil for none.
     public static func named(_ name: String) -> ManagementCommand? {

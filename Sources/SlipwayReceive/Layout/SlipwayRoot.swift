@@ -42,6 +42,8 @@ public struct SlipwayRoot: Sendable, Equatable {
     public var appsDirectory: String { "\(path)/apps" }
     public var spoolDirectory: String { "\(path)/spool" }
     public var tmpDirectory: String { "\(path)/tmp" }
+    /// The apps' logs, written by the runner (`<app>.log`).
+    public var logsDirectory: String { "\(path)/logs" }
     /// Runtime state that means nothing after a restart (build slots).
     public var runDirectory: String { "\(path)/run" }
 
