@@ -55,24 +55,32 @@ public struct Spool: Sendable {
         return "\(padded).\(app).v\(version)"
     }
 
-    /// Publishes one entry atomically and returns its path in `new/`.
+    /// Publishes one entry atomically and returns its path in `new/`: ``prepare(name:manifest:slugPath:)`` then
+    /// ``commit(prepared:)``.
     ///
-    /// Builds `tmp/<name>/` (`release.json` from `manifest`; `slug.tgz` hard-linked from `slugPath` when both are on
-    /// the same file system, else copied), fsyncs each file and the entry's folder, renames `tmp/<name>` to
-    /// `new/<name>` and fsyncs `new/`. If the process dies at any moment, `new/` either has the complete entry or
-    /// nothing; a leftover in `tmp/` is removed by ``sweepTemporary(olderThan:)``.
+    /// If the process dies at any moment, `new/` either has the complete entry or nothing; a leftover in `tmp/` is
+    /// removed by ``sweepTemporary(olderThan:)``.
+    public func publish(name: String, manifest: Data, slugPath: String) throws -> String {
+        try commit(prepared: try prepare(name: name, manifest: manifest, slugPath: slugPath))
+    }
+
+    /// Builds the entry `tmp/<name>/` completely, without publishing it: `release.json` from `manifest`,
+    /// `slug.tgz` hard-linked from `slugPath` when both are on the same file system (else copied), each file and the
+    /// entry's folder fsynced. Returns the name, for ``commit(prepared:)``.
+    ///
+    /// Publishing in two steps lets a server record the release in its own ledger between them: an entry that is
+    /// complete in `tmp/` and recorded in the ledger is committed by the server's recovery after a crash, and one
+    /// that is not recorded is swept. Runners never look in `tmp/`.
     ///
     /// `manifest` must decode as a ``ReleaseManifest`` with `version`, `description` and `user` set, and
     /// `slug.path` equal to `slug.tgz`; its `slug.size` must match the file at `slugPath`. An entry named `name` in
-    /// `new/`, `cur/` or `tmp/` is an error. Should the final fsync of `new/` fail, the error is thrown although
-    /// the entry is already visible there (complete, but perhaps not yet durable).
-    public func publish(name: String, manifest: Data, slugPath: String) throws -> String {
+    /// `new/`, `cur/` or `tmp/` is an error.
+    public func prepare(name: String, manifest: Data, slugPath: String) throws -> String {
         try Self.validate(name: name)
         try requirePrepared()
         let parsed = try Self.checkPublishable(manifest, name: name)
         let work = "\(temporaryDirectory)/\(name)"
-        let target = "\(newDirectory)/\(name)"
-        for existing in [target, "\(currentDirectory)/\(name)"] {
+        for existing in ["\(newDirectory)/\(name)", "\(currentDirectory)/\(name)"] {
             guard try POSIX.status(existing) == nil else {
                 throw SpoolError(
                     .entryExists, path: existing,
@@ -107,23 +115,55 @@ public struct Spool: Sendable {
             try Self.writeNewFile(manifestPath, contents: manifest, mode: 0o640)
             try Self.linkOrCopy(slugPath, to: "\(work)/\(Self.slugFileName)")
             try POSIX.syncDirectory(work)
-            if rename(work, target) != 0 {
-                let number = errno
-                if number == EEXIST || number == ENOTEMPTY {
-                    throw SpoolError(
-                        .entryExists, path: target, errorNumber: number,
-                        "spool: an entry named \(name) was published at \(target) at the same time; publish under "
-                            + "a new name")
-                }
-                throw SpoolError.system("rename", path: work, errno: number, fix: "nothing was published")
-            }
+            try POSIX.syncDirectory(temporaryDirectory)
         } catch {
-            // Only tmp/<name> is ours; it never became visible in new/.
             try? POSIX.removeTree(work)
             throw error
         }
+        return name
+    }
+
+    /// Publishes an entry ``prepare(name:manifest:slugPath:)`` built: renames `tmp/<name>` to `new/<name>` and fsyncs
+    /// `new/`. Returns the path in `new/`. Should the final fsync fail, the error is thrown although the entry is
+    /// already visible there (complete, but perhaps not yet durable).
+    @discardableResult
+    public func commit(prepared name: String) throws -> String {
+        try Self.validate(name: name)
+        let work = "\(temporaryDirectory)/\(name)"
+        let target = "\(newDirectory)/\(name)"
+        guard try POSIX.status("\(currentDirectory)/\(name)") == nil else {
+            throw SpoolError(.entryExists, path: "\(currentDirectory)/\(name)", "spool: \(name) was already claimed")
+        }
+        if rename(work, target) != 0 {
+            let number = errno
+            if number == EEXIST || number == ENOTEMPTY {
+                throw SpoolError(
+                    .entryExists, path: target, errorNumber: number,
+                    "spool: an entry named \(name) was published at \(target) at the same time; publish under "
+                        + "a new name")
+            }
+            throw SpoolError.system("rename", path: work, errno: number, fix: "nothing was published")
+        }
         try POSIX.syncDirectory(newDirectory)
         return target
+    }
+
+    /// Names of the entries in `tmp/` (being written, or left by a publisher that died), sorted.
+    public func temporaryEntries() throws -> [String] {
+        try POSIX.listDirectory(temporaryDirectory).filter { !$0.hasPrefix(".") }.sorted {
+            Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8))
+        }
+    }
+
+    /// Whether an entry called `name` is in `new/` or `cur/` (published, claimed or not).
+    public func isPublished(_ name: String) throws -> Bool {
+        try POSIX.status("\(newDirectory)/\(name)") != nil || POSIX.status("\(currentDirectory)/\(name)") != nil
+    }
+
+    /// Removes the entry `tmp/<name>` (one that must not be published).
+    public func discard(prepared name: String) throws {
+        try Self.validate(name: name)
+        try POSIX.removeTree("\(temporaryDirectory)/\(name)")
     }
 
     /// Names of the entries waiting in `new/`, sorted by their bytes (so by publication time for standard names).

@@ -14,7 +14,7 @@ struct ReceivePack: ParsableCommand {
         commandName: "receive-pack",
         abstract: "Serve `git push` deploys over SSH: keys, apps, the forced command and the git hooks.",
         version: "0.1.0",
-        subcommands: [Init.self, Keys.self, Apps.self, Shell.self, Serve.self, Hook.self] + managementSubcommands)
+        subcommands: [Init.self, Keys.self, Apps.self, Shell.self, Serve.self, Hook.self, Recover.self] + managementSubcommands)
 }
 
 /// `--root`, shared by every command.
@@ -51,6 +51,22 @@ func reporting(_ body: () throws -> Void) throws {
 }
 
 extension ReceivePack {
+    struct Recover: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Finish what killed pushes left: release builds git accepted, hand over recorded releases, remove half-written ones.",
+            discussion: "Every push, config change and rollback does this for its app first; run it after a crash or at boot to do it for all apps at once.")
+        @OptionGroup var root: RootOption
+        @Argument(help: "The apps (default: every app).") var apps: [String] = []
+
+        func run() throws {
+            try reporting {
+                let report = try ReleaseRecovery.recoverAll(
+                    root: root.resolved, apps: apps, waitLimit: AppLock.waitLimit(ProcessInfo.processInfo.environment))
+                print(report.isEmpty ? "Nothing to recover." : report.joined(separator: "\n"))
+            }
+        }
+    }
+
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create the server's folder layout (idempotent) and print the next steps.")

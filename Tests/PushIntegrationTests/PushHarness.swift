@@ -10,14 +10,17 @@ final class PushHarness {
     let sshd: PrivateSSHD
     private(set) var keys: [String: SSHClientKey] = [:]
 
-    init(_ label: String = "push", users: [String] = ["alice"]) throws {
+    /// `sessionEnvironment` is set by sshd for every session (`SetEnv`), and reaches the door.
+    init(_ label: String = "push", users: [String] = ["alice"], sessionEnvironment: [String: String] = [:]) throws {
         let scratch = try ScratchDirectory(label)
         let root = scratch.url("root")
         let initialized = try runTool([TestPaths.product("receive-pack"), "init", "--root", root])
         guard initialized.status == 0 else { throw HarnessError("receive-pack init failed: \(initialized.output)") }
         self.scratch = scratch
         self.root = root
-        sshd = try PrivateSSHD(directory: try scratch.makeDirectory("sshd"), authorizedKeysFile: "\(root)/authorized_keys")
+        sshd = try PrivateSSHD(
+            directory: try scratch.makeDirectory("sshd"), authorizedKeysFile: "\(root)/authorized_keys",
+            environment: sessionEnvironment)
         for user in users { try addUser(user) }
     }
 
@@ -101,9 +104,16 @@ final class PushHarness {
         }
     }
 
+    /// What the spool's tmp/ holds (entries being written, or left by a killed publisher).
+    func spoolTemporaries() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/spool/tmp")) ?? []
+    }
+
     /// The commit the server's repository has for `refs/heads/<branch>` of `app`, nil if none.
     func serverRef(_ app: String = "myapp", _ branch: String = "main") throws -> String? {
-        let result = try git(["rev-parse", "--verify", "-q", "refs/heads/\(branch)"], in: "\(root)/apps/\(app)/repo.git")
+        let repository = "\(root)/apps/\(app)/repo.git"
+        guard FileManager.default.fileExists(atPath: repository) else { return nil }
+        let result = try git(["rev-parse", "--verify", "-q", "refs/heads/\(branch)"], in: repository)
         return result.status == 0 ? result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
     }
 

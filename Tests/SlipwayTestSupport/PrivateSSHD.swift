@@ -26,7 +26,8 @@ public final class PrivateSSHD: @unchecked Sendable {
     public static let executable = "/usr/sbin/sshd"
 
     /// Starts sshd; returns once it accepts TCP connections (or throws, with its log, after 10 seconds).
-    public init(directory: String, authorizedKeysFile: String) throws {
+    /// `environment` is set for every session (`SetEnv`), as an operator's sshd_config could.
+    public init(directory: String, authorizedKeysFile: String, environment: [String: String] = [:]) throws {
         precondition(authorizedKeysFile.hasPrefix("/"), "AuthorizedKeysFile must be absolute")
         // sshd refuses to start without its privilege separation folder, which is on tmpfs and absent in containers.
         try FileManager.default.createDirectory(
@@ -45,8 +46,12 @@ public final class PrivateSSHD: @unchecked Sendable {
         while true {
             attempt += 1
             let port = try freeLoopbackPort()
-            let config = Self.config(
+            var config = Self.config(
                 port: port, hostKey: hostKey, authorizedKeysFile: authorizedKeysFile, pidFile: "\(directory)/sshd.pid")
+            if !environment.isEmpty {
+                config += "SetEnv " + environment.sorted { $0.key < $1.key }.map { "\"\($0.key)=\($0.value)\"" }
+                    .joined(separator: " ") + "\n"
+            }
             try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
             if attempt == 1 {
                 let check = try runTool([Self.executable, "-t", "-f", configPath], timeout: 30)

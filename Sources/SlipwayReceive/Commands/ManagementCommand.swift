@@ -118,11 +118,15 @@ struct Invocation {
 
     /// Takes the app's build lock for `action`, so a config change or rollback never interleaves with a deploy:
     /// waits for a running build (saying what for), gives up after `$SLIPWAY_LOCK_WAIT` seconds or on a signal.
+    /// Once it holds the lock, it finishes what a killed push left (``ReleaseRecovery``), so the change builds on the
+    /// release git accepted.
     func lock(_ app: AppPaths, for action: String) throws -> AppLock {
-        try AppLock.acquire(
+        let lock = try AppLock.acquire(
             app, as: AppLock.Holder(user: actor.name, commit: nil, action: action),
             limit: AppLock.waitLimit(context.environment), say: { say("slipway: \($0)") },
             shouldStop: { context.signals?.poll() != nil || context.connectionClosed() })
+        try ReleaseRecovery.recover(app: app, root: root)
+        return lock
     }
 }
 

@@ -28,7 +28,8 @@ public final class AppLock {
         }
     }
 
-    private let fd: Int32
+    /// The locked descriptor; a child that inherits it holds the lock with this process.
+    let fd: Int32
     private let infoPath: String
 
     private init(fd: Int32, infoPath: String) {

@@ -73,14 +73,18 @@ public struct GitShell {
             let hooks = try Hooks.locate(environment: environment)
             let deployBranch = (try? AppRegistry(root: root).settings(app.name))?.flatMap(\.deployBranch)
             try Hooks.prepareRepository(app: app, root: root, hooksDirectory: hooks, deployBranch: deployBranch)
-            var lock: AppLock?
-            if request.service == .receivePack {
-                lock = try AppLock.acquire(
-                    app, as: AppLock.Holder(user: user, commit: nil), limit: AppLock.waitLimit(environment),
-                    say: { console.raw("slipway: \($0)") }, shouldStop: { signals?.poll() != nil })
-            }
+            guard request.service == .receivePack else { return try runGit(request.service, app: app, lock: nil) }
+            let lock = try AppLock.acquire(
+                app, as: AppLock.Holder(user: user, commit: nil), limit: AppLock.waitLimit(environment),
+                say: { console.raw("slipway: \($0)") }, shouldStop: { signals?.poll() != nil })
             return try withExtendedLifetime(lock) {
-                try runGit(request.service, app: app, lockHeld: lock != nil)
+                // Before the push: finish what a killed push left. After it: release what git accepted if its
+                // post-receive was killed. Both under the lock, which git and the hooks share (it outlives this
+                // process if it is killed).
+                try recover(app)
+                let status = try runGit(request.service, app: app, lock: lock)
+                try recover(app)
+                return status
             }
         } catch let error as DoorError {
             console.raw(error.message)
@@ -91,6 +95,14 @@ public struct GitShell {
         } catch {
             console.raw("slipway: the push failed on the server: \(error)")
             return 1
+        }
+    }
+
+    /// Runs ``ReleaseRecovery`` for `app` and tells the pusher about a release it made.
+    private func recover(_ app: AppPaths) throws {
+        let outcome = try ReleaseRecovery.recover(app: app, root: root)
+        for version in outcome.released {
+            console.raw("-----> Launching... done, v\(version)")
         }
     }
 
@@ -135,7 +147,7 @@ public struct GitShell {
     }
 
     /// Runs git on the repository with the caller's stdio and supervises it until it and its hooks are done.
-    private func runGit(_ service: GitService, app: AppPaths, lockHeld: Bool) throws -> Int32 {
+    private func runGit(_ service: GitService, app: AppPaths, lock: AppLock?) throws -> Int32 {
         let gitPath = which("git", path: environment["PATH"]) ?? "/usr/bin/git"
         // Nothing of the client's environment reaches git or the hooks (no GIT_*, LD_PRELOAD, …): only what the
         // hooks need.
@@ -147,7 +159,7 @@ public struct GitShell {
             "SLIPWAY_APP": app.name,
             "SLIPWAY_USER": user,
         ]
-        if lockHeld { env["SLIPWAY_LOCK_HELD"] = "1" }
+        if lock != nil { env["SLIPWAY_LOCK_HELD"] = "1" }
         for key in ServerSetup.passedVariables {
             if let value = environment[key] { env[key] = value }
         }
@@ -155,7 +167,8 @@ public struct GitShell {
         // Orphaned descendants (the hook, once git is gone) are re-parented to this process, so it can wait for them.
         _ = slipway_set_child_subreaper()
         let pid = try ChildProcess.spawnInheritingStdio(
-            executable: gitPath, arguments: [subcommand, app.repository], environment: env)
+            executable: gitPath, arguments: [subcommand, app.repository], environment: env,
+            inherit: lock.map { [$0.fd] } ?? [])
         return supervise(pid)
     }
 

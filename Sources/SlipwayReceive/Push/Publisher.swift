@@ -8,13 +8,20 @@ struct StagedRelease: Codable {
     var user: String
     /// The defaults of the buildpacks' `bin/release`, kept in the ledger (see ``LedgerEntry/buildpackConfigVars``).
     var buildpackConfigVars: [String: String]?
+    /// The branch the build was pushed to, so recovery can tell whether git took it.
+    var branch: String?
 
     /// `<app>/staged/<commit>.json`.
     static func path(_ app: AppPaths, commit: String) -> String { "\(app.directory)/staged/\(commit).json" }
 }
 
-/// Turns a built slug into a numbered release: appends it to the app's ledger, then hands it to the runner through
-/// the spool. The ledger comes first, so a version number is never reused even if publishing is interrupted.
+/// Turns a built slug into a numbered release: records it in the app's ledger, then hands it to the runner through
+/// the spool.
+///
+/// The ledger line is the commit point, and the spool entry is built on each side of it: complete in `spool/tmp/`
+/// before the line is written, renamed into `spool/new/` after. A crash before the line leaves a `tmp/` entry that
+/// ``ReleaseRecovery`` discards; a crash after it, one that recovery publishes. A version number is never reused,
+/// and a release the ledger records always reaches the runner. Callers hold the app's lock.
 public struct Publisher: Sendable {
     public var root: SlipwayRoot
 
@@ -24,10 +31,13 @@ public struct Publisher: Sendable {
 
     /// Publishes `manifest`'s slug (already stored as `<app>/slugs/<sha256>.tgz`) as the app's next release.
     /// `buildpackConfigVars` are the buildpacks' defaults among the manifest's config vars, recorded in the ledger.
+    /// With a `buildID` that the ledger already records (a retry after a crash), returns that release instead.
     public func publish(
         app: AppPaths, manifest base: ReleaseManifest, description: String, user: String,
-        buildpackConfigVars: [String: String]?
+        buildpackConfigVars: [String: String]?, buildID: String? = nil
     ) throws -> LedgerEntry {
+        let ledger = ReleaseLedger(path: app.ledger)
+        if let buildID, let done = try ledger.entries().last(where: { $0.buildID == buildID }) { return done }
         let spool = Spool(directory: root.spoolDirectory)
         try spool.prepare()
         let slugPath = "\(app.slugs)/\(base.slug.sha256).tgz"
@@ -35,25 +45,26 @@ public struct Publisher: Sendable {
             throw PushError("The slug \(base.slug.sha256.prefix(12)) of \(app.name) is missing; nothing was released.")
         }
         let now = ISO8601DateFormatter().string(from: Date())
-        var published: ReleaseManifest?
-        let entry = try ReleaseLedger(path: app.ledger).append { version in
+        var prepared: String?
+        let entry = try ledger.append { version in
             var manifest = base
             manifest.version = version
             manifest.description = description
             manifest.user = user
             manifest.createdAt = now
             manifest.slug.path = "slug.tgz"
-            published = manifest
+            prepared = try spool.prepare(
+                name: Spool.entryName(app: app.name, version: version), manifest: try manifest.encoded(),
+                slugPath: slugPath)
             return LedgerEntry(
                 version: version, description: description, user: user, sourceVersion: base.sourceVersion,
                 slugSHA256: base.slug.sha256, buildpacks: base.buildpacks, processTypes: base.processTypes,
                 configVars: base.configVars, createdAt: now, stack: base.stack, addons: base.addons,
-                buildpackConfigVars: buildpackConfigVars)
+                buildpackConfigVars: buildpackConfigVars, buildID: buildID)
         }
-        guard let published else { throw PushError("The release ledger of \(app.name) did not record the release.") }
-        _ = try spool.publish(
-            name: Spool.entryName(app: app.name, version: entry.version), manifest: try published.encoded(),
-            slugPath: slugPath)
+        guard let prepared else { throw PushError("The release ledger of \(app.name) did not record the release.") }
+        Failpoint.afterLedger.trigger()
+        try spool.commit(prepared: prepared)
         return entry
     }
 

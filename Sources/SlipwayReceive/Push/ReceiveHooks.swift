@@ -69,6 +69,8 @@ public struct ReceiveHooks {
             lock = try AppLock.acquire(
                 app, as: holder, limit: AppLock.waitLimit(environment), say: { console.step($0) },
                 shouldStop: { signals?.poll() != nil })
+            // In another git server no door ran recovery for this push: finish what a killed push left.
+            try recover(app, root: settings.root)
         }
         defer { withExtendedLifetime(lock) {} }
         let slot = try BuildSlot.acquire(
@@ -164,8 +166,9 @@ public struct ReceiveHooks {
         try Publisher.store(slug: result.slugPath, sha256: result.manifest.slug.sha256, app: app)
         let staged = StagedRelease(
             buildID: log.id, manifest: result.manifest, user: settings.user,
-            buildpackConfigVars: result.buildpackConfigVars)
+            buildpackConfigVars: result.buildpackConfigVars, branch: deploy.branch)
         try StateFiles.writeAtomically(try JSONEncoder().encode(staged), to: StagedRelease.path(app, commit: deploy.new))
+        Failpoint.afterStaging.trigger(environment)
     }
 
     /// The folder to build for an app with a build dir: `<source>/<buildDir>`, which must be a real folder of the
@@ -186,6 +189,14 @@ public struct ReceiveHooks {
 
     private func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// Runs ``ReleaseRecovery`` and says what it released.
+    private func recover(_ app: AppPaths, root: SlipwayRoot) throws {
+        let outcome = try ReleaseRecovery.recover(app: app, root: root)
+        for version in outcome.released {
+            console.step("Released v\(version), which a killed push had left unreleased")
+        }
     }
 
     // MARK: - post-receive
@@ -219,9 +230,10 @@ public struct ReceiveHooks {
                 }
             }
             defer { withExtendedLifetime(lock) {} }
+            Failpoint.beforePublish.trigger(environment)
             let entry = try Publisher(root: settings.root).publish(
                 app: app, manifest: manifest, description: "Deploy \(deploy.new.prefix(7))", user: staged.user,
-                buildpackConfigVars: staged.buildpackConfigVars)
+                buildpackConfigVars: staged.buildpackConfigVars, buildID: staged.buildID)
             unlink(stagedPath)
             BuildRecord.noteRelease(entry.version, app: app, id: staged.buildID)
             // A repository whose HEAD names a branch that was never pushed (master, when the app deploys main)

@@ -10,7 +10,8 @@ public enum ServerSetup {
     /// to the hooks and the build; nothing else of any environment does.
     public static let passedVariables = [
         "SLIPWAY_HOOKS", "SLIPWAY_BUILDPACKS", "SLIPWAY_LOCK_WAIT", "SLIPWAY_MAX_BUILDS", "SLIPWAY_SANDBOX",
-        "SLIPWAY_BUILD_USER", "SLIPWAY_OUTPUT_LIMIT_MB", "SLIPWAY_MIN_FREE_MB", "TMPDIR",
+        "SLIPWAY_BUILD_USER", "SLIPWAY_OUTPUT_LIMIT_MB", "SLIPWAY_MIN_FREE_MB", "SLIPWAY_FAILPOINTS",
+        "TMPDIR",
     ]
 
     /// The values of ``passedVariables`` in `environment`.

@@ -34,11 +34,15 @@ public struct LedgerEntry: Codable, Equatable, Sendable {
     /// The defaults the buildpacks' `bin/release` gave (included in ``configVars`` unless the app set the same
     /// key), so that a config change or a rollback can tell them from the app's own config vars.
     public var buildpackConfigVars: [String: String]?
+    /// The build that made this release, for a deploy: publishing the same build twice (a retry after a crash)
+    /// finds it here and does not make a second release.
+    public var buildID: String?
 
     public init(
         version: Int, description: String, user: String?, sourceVersion: String?, slugSHA256: String,
         buildpacks: [ReleaseManifest.Buildpack], processTypes: [String: String], configVars: [String: String],
-        createdAt: String, stack: String? = nil, addons: [String]? = nil, buildpackConfigVars: [String: String]? = nil
+        createdAt: String, stack: String? = nil, addons: [String]? = nil, buildpackConfigVars: [String: String]? = nil,
+        buildID: String? = nil
     ) {
         self.version = version
         self.description = description
@@ -52,6 +56,7 @@ public struct LedgerEntry: Codable, Equatable, Sendable {
         self.stack = stack
         self.addons = addons
         self.buildpackConfigVars = buildpackConfigVars
+        self.buildID = buildID
     }
 
     enum CodingKeys: String, CodingKey {
@@ -64,6 +69,7 @@ public struct LedgerEntry: Codable, Equatable, Sendable {
         case createdAt = "created_at"
         case stack, addons
         case buildpackConfigVars = "buildpack_config_vars"
+        case buildID = "build_id"
     }
 }
 

@@ -114,10 +114,16 @@ public struct ChildProcess {
 
     /// Starts a program in a new process group with the caller's standard input, output and error, for programs
     /// that speak a protocol on them (`git receive-pack` behind the SSH door). Returns its pid (= its group id).
+    ///
+    /// `inherit` are further descriptors the program gets as 3, 4, … (the door hands git and its hooks the app's
+    /// lock this way, so the lock lasts as long as any of them runs).
     public static func spawnInheritingStdio(
-        executable: String, arguments: [String], environment: [String: String], directory: String? = nil
+        executable: String, arguments: [String], environment: [String: String], directory: String? = nil,
+        inherit: [Int32] = []
     ) throws -> pid_t {
-        try spawn(executable: executable, arguments: arguments, environment: environment, directory: directory, stdio: nil)
+        try spawn(
+            executable: executable, arguments: arguments, environment: environment, directory: directory, stdio: nil,
+            inherit: inherit)
     }
 
     /// Starts a program in a new process group with the given descriptors as its standard input, output and error
@@ -136,8 +142,12 @@ public struct ChildProcess {
     /// descriptors (stdin -1 means /dev/null) or the caller's stdio.
     private static func spawn(
         executable: String, arguments: [String], environment: [String: String], directory: String?,
-        stdio: (stdin: Int32, stdout: Int32, stderr: Int32)?
+        stdio: (stdin: Int32, stdout: Int32, stderr: Int32)?, inherit: [Int32] = []
     ) throws -> pid_t {
+        // Copies above every target number first, so that dup2 never meets a descriptor already in place.
+        let copies = inherit.map { fcntl($0, F_DUPFD_CLOEXEC, 64) }
+        defer { for copy in copies where copy >= 0 { close(copy) } }
+        guard !copies.contains(-1) else { throw ChildProcessError.spawnFailed(path: executable, errno: errno) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -151,8 +161,9 @@ public struct ChildProcess {
             posix_spawn_file_actions_adddup2(&actions, stdio.stderr, 2)
         }
         if let directory { slipway_spawn_addchdir(&actions, directory) }
-        // Nothing but the standard streams is inherited, whatever the parent forgot to mark close-on-exec.
-        slipway_spawn_addclosefrom(&actions, 3)
+        for (index, copy) in copies.enumerated() { posix_spawn_file_actions_adddup2(&actions, copy, Int32(3 + index)) }
+        // Nothing else is inherited, whatever the parent forgot to mark close-on-exec.
+        slipway_spawn_addclosefrom(&actions, Int32(3 + copies.count))
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
