@@ -10,21 +10,37 @@ final class PushHarness {
     let sshd: PrivateSSHD
     private(set) var keys: [String: SSHClientKey] = [:]
 
-    /// `sessionEnvironment` is set by sshd for every session (`SetEnv`), and reaches the door.
-    init(_ label: String = "push", users: [String] = ["alice"], sessionEnvironment: [String: String] = [:]) throws {
+    /// Whether the root is a small tmpfs this harness mounted (and unmounts when released).
+    private var mounted = false
+
+    /// `sessionEnvironment` is set by sshd for every session (`SetEnv`), and reaches the door. With `rootSizeMB`, the
+    /// root is a tmpfs of that size (root only), for disk-full tests.
+    init(
+        _ label: String = "push", users: [String] = ["alice"], sessionEnvironment: [String: String] = [:],
+        rootSizeMB: Int? = nil, sshdExtraConfig: String = ""
+    ) throws {
         let scratch = try ScratchDirectory(label)
         let root = scratch.url("root")
+        if let rootSizeMB {
+            try scratch.makeDirectory("root")
+            let mount = try runTool(["/usr/bin/mount", "-t", "tmpfs", "-o", "size=\(rootSizeMB)m", "tmpfs", root])
+            guard mount.status == 0 else { throw HarnessError("cannot mount a tmpfs: \(mount.output)") }
+            mounted = true
+        }
         let initialized = try runTool([TestPaths.product("receive-pack"), "init", "--root", root])
         guard initialized.status == 0 else { throw HarnessError("receive-pack init failed: \(initialized.output)") }
         self.scratch = scratch
         self.root = root
         sshd = try PrivateSSHD(
             directory: try scratch.makeDirectory("sshd"), authorizedKeysFile: "\(root)/authorized_keys",
-            environment: sessionEnvironment)
+            environment: sessionEnvironment, extraConfig: sshdExtraConfig)
         for user in users { try addUser(user) }
     }
 
-    deinit { sshd.stop() }
+    deinit {
+        sshd.stop()
+        if mounted { _ = try? runTool(["/usr/bin/umount", "-l", root]) }
+    }
 
     /// Generates a key for `user` and authorizes it with `receive-pack keys add`.
     func addUser(_ user: String) throws {

@@ -7,6 +7,14 @@ import Testing
         try AppName.validate(name)
     }
 
+    /// Names that follow the rule but name the server's own folders.
+    @Test(arguments: ["spool", "tmp", "apps", "logs", "cache", "slugs", "run", "runner"])
+    func reservedAppNames(_ name: String) {
+        let error = #expect(throws: DoorError.self) { try AppName.validate(name) }
+        #expect(error?.code == .invalidName)
+        #expect(error?.message == "slipway: '\(name)' is reserved: it names one of the server's own folders; choose another name")
+    }
+
     @Test(arguments: [
         "", "a", "1app", "-app", "App", "myApp", "my_app", "my.app", "my app", "my/app", "..", ".git", "app.git",
         "аpp",  // Cyrillic а

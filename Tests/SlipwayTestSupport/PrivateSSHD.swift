@@ -26,8 +26,11 @@ public final class PrivateSSHD: @unchecked Sendable {
     public static let executable = "/usr/sbin/sshd"
 
     /// Starts sshd; returns once it accepts TCP connections (or throws, with its log, after 10 seconds).
-    /// `environment` is set for every session (`SetEnv`), as an operator's sshd_config could.
-    public init(directory: String, authorizedKeysFile: String, environment: [String: String] = [:]) throws {
+    /// `environment` is set for every session (`SetEnv`), as an operator's sshd_config could; `extraConfig` is
+    /// appended to the config (an operator's own settings, mistakes included).
+    public init(
+        directory: String, authorizedKeysFile: String, environment: [String: String] = [:], extraConfig: String = ""
+    ) throws {
         precondition(authorizedKeysFile.hasPrefix("/"), "AuthorizedKeysFile must be absolute")
         // sshd refuses to start without its privilege separation folder, which is on tmpfs and absent in containers.
         try FileManager.default.createDirectory(
@@ -48,6 +51,7 @@ public final class PrivateSSHD: @unchecked Sendable {
             let port = try freeLoopbackPort()
             var config = Self.config(
                 port: port, hostKey: hostKey, authorizedKeysFile: authorizedKeysFile, pidFile: "\(directory)/sshd.pid")
+            config += extraConfig
             if !environment.isEmpty {
                 config += "SetEnv " + environment.sorted { $0.key < $1.key }.map { "\"\($0.key)=\($0.value)\"" }
                     .joined(separator: " ") + "\n"

@@ -7,10 +7,20 @@ public enum AppName {
     /// The rule, as shown to users.
     public static let rule = "use 2 to 30 lowercase letters, digits and dashes, starting with a letter"
 
-    /// Throws ``DoorError`` (`invalidName`) unless `name` follows the rule.
+    /// Names that follow the rule but name the server's own folders (`<root>/spool`, an app's `cache`, …): no app
+    /// may take them, so no path built from an app name can ever mean one of them.
+    public static let reserved: Set<String> = [
+        "apps", "spool", "tmp", "run", "logs", "runner", "cache", "slugs", "builds", "staged", "repo", "git",
+    ]
+
+    /// Throws ``DoorError`` (`invalidName`) unless `name` follows the rule and is not reserved.
     public static func validate(_ name: String) throws {
         guard NameRule.matches(name, maxLength: 30, minLength: 2, extra: [UInt8(ascii: "-")]) else {
             throw DoorError(.invalidName, "slipway: '\(DoorError.printable(name))' is not a valid app name: \(rule)")
+        }
+        guard !reserved.contains(name) else {
+            throw DoorError(
+                .invalidName, "slipway: '\(name)' is reserved: it names one of the server's own folders; choose another name")
         }
     }
 }

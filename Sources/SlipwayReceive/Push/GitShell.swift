@@ -59,6 +59,8 @@ public struct GitShell {
 
     /// Serves one SSH command; returns the exit status for the client.
     public func run(originalCommand: String?) -> Int32 {
+        // Whatever goes wrong, the client learns nothing of the server's folders.
+        console.redact(root.path)
         guard let originalCommand, !originalCommand.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) else {
             // An interactive login.
             console.raw(

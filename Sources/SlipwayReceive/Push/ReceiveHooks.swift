@@ -43,6 +43,7 @@ public struct ReceiveHooks {
     private func runPreReceive(input: String) throws {
         let repository = try Repository.openFromEnvironment()
         let settings = try PushSettings.resolve(repository: repository, environment: environment)
+        console.redact(settings.root.path)
         try AppName.validate(settings.app)
         let updates = try RefUpdate.parse(input)
         let deploy = settings.deployUpdate(in: updates)
@@ -206,6 +207,7 @@ public struct ReceiveHooks {
         do {
             let repository = try Repository.openFromEnvironment()
             let settings = try PushSettings.resolve(repository: repository, environment: environment)
+            console.redact(settings.root.path)
             try AppName.validate(settings.app)
             guard let deploy = settings.deployUpdate(in: try RefUpdate.parse(input)), !deploy.isDelete else { return 0 }
             let app = settings.root.app(settings.app)

@@ -70,7 +70,22 @@ public final class Console: @unchecked Sendable {
     /// A blank line.
     public func blank() { emit("") }
 
-    private func emit(_ plain: String, styled: String? = nil) {
+    /// Replaces every occurrence of `path` in later lines with `replacement`: the push hook hides the server's root
+    /// from pushers (an error naming a file under it says `<server>/…` instead).
+    public func redact(_ path: String, as replacement: String = "<server>") {
+        guard !path.isEmpty else { return }
+        lock.withLock { redactions.append((path, replacement)) }
+    }
+
+    private var redactions: [(String, String)] = []
+
+    private func emit(_ rawPlain: String, styled rawStyled: String? = nil) {
+        var plain = rawPlain
+        var styled = rawStyled
+        for (path, replacement) in lock.withLock({ redactions }) where plain.contains(path) {
+            plain = plain.replacingOccurrences(of: path, with: replacement)
+            styled = styled?.replacingOccurrences(of: path, with: replacement)
+        }
         let text = (styled ?? plain) + "\n"
         lock.lock()
         let listeners = observers

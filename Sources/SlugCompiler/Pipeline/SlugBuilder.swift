@@ -408,7 +408,7 @@ public final class SlugBuilder {
         } catch let error as BuildError {
             throw error
         } catch {
-            throw BuildError(.packFailed, "Could not write the slug: \(error).", hint: "Check free space in \(output).")
+            throw BuildError(.packFailed, "Could not write the slug: \(error).", hint: freeSpaceHint(output))
         }
         console.step("Compressing... done, \(formatSize(packed.size))")
         if packed.size > limit {
@@ -428,7 +428,7 @@ public final class SlugBuilder {
             guard rename(manifestTemp, manifestPath) == 0 else { throw FileTree.posixError("rename", manifestPath) }
             fsyncDirectory(output)
         } catch {
-            throw BuildError(.packFailed, "Could not write the release: \(error).", hint: "Check free space in \(output).")
+            throw BuildError(.packFailed, "Could not write the release: \(error).", hint: freeSpaceHint(output))
         }
         committed = true
         if !options.pushWording {
@@ -523,6 +523,11 @@ public final class SlugBuilder {
             }
         }
         return nil
+    }
+
+    /// What to do when writing the output failed: a pusher learns nothing of the server's folders.
+    private func freeSpaceHint(_ output: String) -> String {
+        options.pushWording ? "The server may be out of disk space: tell its operator." : "Check free space in \(output)."
     }
 
     private func seconds(_ duration: Duration) -> Double {
