@@ -126,3 +126,31 @@ import Testing
         #expect(result.output.contains("SLIPWAY_SANDBOX is 'jail'"))
     }
 }
+
+/// What a buildpack leaves in the build folder that a slug must not carry.
+@Suite struct SlugContentTests {
+    /// A buildpack sets setuid, setgid and sticky bits: the slug keeps the permission bits only.
+    @Test func setuidSetgidAndStickyBitsAreStripped() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let spy = try SpyBuildpack(
+            in: h.scratch, name: "modes",
+            compile: #"""
+                printf '#!/bin/sh\n' > "$1/tool"; chmod 4755 "$1/tool"
+                printf 'x' > "$1/group"; chmod 2750 "$1/group"
+                mkdir "$1/shared"; chmod 1777 "$1/shared"
+                """#)
+        let result = try h.build(["-b", spy.path])
+        #expect(result.status == 0, "\(result.output)")
+        let listing = try runTool(["/bin/tar", "tvzf", "\(h.output)/slug.tgz"]).stdout
+        let modes = Dictionary(
+            listing.split(separator: "\n").compactMap { line -> (String, String)? in
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard let mode = fields.first, let name = fields.last else { return nil }
+                return (String(name), String(mode))
+            }, uniquingKeysWith: { a, _ in a })
+        #expect(modes["./app/tool"] == "-rwxr-xr-x", "\(listing)")
+        #expect(modes["./app/group"] == "-rwxr-x---" || modes["./app/group"] == "-rw-r-----", "\(listing)")
+        #expect(modes["./app/shared/"] == "drwxrwxrwx", "\(listing)")
+    }
+}
