@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "slugc", targets: ["slugc"]),
         .executable(name: "receive-pack", targets: ["receive-pack"]),
+        .executable(name: "slipway-bench", targets: ["slipway-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,6 +22,10 @@ let package = Package(
             name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         // glibc and Linux calls that Swift's Glibc module leaves out (pipe2, signalfd, posix_spawn chdir).
         .target(name: "CProcessShims"),
@@ -29,7 +34,7 @@ let package = Package(
         .target(name: "SlipwayGit", dependencies: ["CGit2"]),
         .target(
             name: "SlipwayArchive",
-            dependencies: ["CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["CArchive", "CDeflate", "CZlib", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Core: the release manifest and spool format (shared with runners), and the slug compiler pipeline.
         .target(name: "SlipwaySpool"),
@@ -46,17 +51,27 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        // Benchmarks: the deterministic test tree that scripts/bench and the large-tree tests generate.
+        .target(name: "SlipwayBench"),
+
         // Executables: argument parsing only.
         .executableTarget(
             name: "slugc",
             dependencies: [
-                "SlugCompiler",
+                "SlugCompiler", "SlipwaySpool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "receive-pack",
             dependencies: [
                 "SlipwayReceive",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .executableTarget(
+            name: "slipway-bench",
+            dependencies: [
+                "SlipwayBench", "SlugCompiler", "SlipwayGit", "SlipwaySpool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -340,9 +340,10 @@ public final class SlugBuilder {
             throw BuildError(.outputUnwritable, "Cannot create the output folder \(output).", hint: "Pass a writable folder with -o.")
         }
         let token = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        let slugTemp = "\(output)/.slug.tgz.\(token).tmp"
+        let slugName = options.compression.slugFileName
+        let slugTemp = "\(output)/.\(slugName).\(token).tmp"
         let manifestTemp = "\(output)/.release.json.\(token).tmp"
-        let slugPath = "\(output)/slug.tgz"
+        let slugPath = "\(output)/\(slugName)"
         let manifestPath = "\(output)/release.json"
         var renamedSlug = false
         var committed = false
@@ -355,14 +356,13 @@ public final class SlugBuilder {
         }
 
         let limit = Int64(options.maxSlugSizeMB) * 1_048_576
-        let packer = SlugPacker(
-            mtime: mtime, sizeLimit: nil,
-            checkpoint: { [self] in
-                try signals?.check(phase: .pack)
-                if clock.now >= deadline {
-                    throw BuildError(.packFailed, "The build ran past its time limit while packing the slug.")
-                }
-            })
+        var packer = SlugPacker(mtime: mtime, compression: options.compression)
+        packer.checkpoint = { [self] in
+            try signals?.check(phase: .pack)
+            if clock.now >= deadline {
+                throw BuildError(.packFailed, "The build ran past its time limit while packing the slug.")
+            }
+        }
         let packed: SlugPacker.Output
         do {
             packed = try packer.pack(workspace.buildDirectory, into: slugTemp)
@@ -381,7 +381,8 @@ public final class SlugBuilder {
         if packed.size > 300 * 1_048_576 {
             console.error("Warning: Your slug size (\(formatSize(packed.size))) exceeds the soft limit (300M), which may affect boot time.")
         }
-        let manifest = try makeManifest(.init(path: "slug.tgz", size: packed.size, sha256: packed.sha256))
+        let manifest = try makeManifest(
+            .init(path: slugName, size: packed.size, sha256: packed.sha256, compression: options.compression.rawValue))
         do {
             try writeDurably(try manifest.encoded(), to: manifestTemp)
             guard rename(slugTemp, slugPath) == 0 else { throw FileTree.posixError("rename", slugPath) }
@@ -392,6 +393,10 @@ public final class SlugBuilder {
             throw BuildError(.packFailed, "Could not write the release: \(error).", hint: "Check free space in \(output).")
         }
         committed = true
+        // A slug of the other compression left by an earlier build would no longer match release.json.
+        for other in SlugCompression.allCases where other != options.compression {
+            unlink("\(output)/\(other.slugFileName)")
+        }
         console.detail("Slug:     \(slugPath) (sha256 \(packed.sha256.prefix(12)))")
         console.detail("Manifest: \(manifestPath)")
         return BuildResult(manifest: manifest, slugPath: slugPath, manifestPath: manifestPath)
