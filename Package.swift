@@ -77,7 +77,7 @@ let package = Package(
 
         // Tests
         .target(name: "SlipwayTestSupport", dependencies: ["CProcessShims"], path: "Tests/SlipwayTestSupport"),
-        .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayTestSupport"]),
+        .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayArchiveTests", dependencies: ["SlipwayArchive", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwaySpoolTests", dependencies: ["SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(name: "SlugCompilerTests", dependencies: ["SlugCompiler", "SlipwayTestSupport"]),

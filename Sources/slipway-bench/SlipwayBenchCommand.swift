@@ -72,8 +72,11 @@ extension SlipwayBenchCommand {
         @Argument(help: "The empty folder to write into.")
         var directory: String
 
+        @Option(help: "Threads that write files. (default: the processors online)")
+        var threads: Int = Repository.defaultExportThreads
+
         func run() throws {
-            let report = try Repository.open(at: repository).exportTree(of: revision, to: directory)
+            let report = try Repository.open(at: repository).exportTree(of: revision, to: directory, threads: threads)
             print("\(report.fileCount) files, \(report.symlinkCount) symlinks, \(report.byteCount) bytes")
         }
     }
