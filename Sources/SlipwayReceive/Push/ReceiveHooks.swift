@@ -47,7 +47,7 @@ public struct ReceiveHooks {
 
     private func runPreReceive(input: String) throws {
         let repository = try Repository.openFromEnvironment()
-        let settings = try PushSettings.resolve(repository: repository, environment: environment)
+        let settings = try PushSettings.resolve(environment: environment, repository: { repository })
         try AppName.validate(settings.app)
         let updates = try RefUpdate.parse(input)
         let deploy = settings.deployUpdate(in: updates)
@@ -123,6 +123,11 @@ public struct ReceiveHooks {
         builder.failureExtras = [("build id", log.id), ("full log", "builds:output \(settings.app) \(log.id)")]
         let result = try builder.build()
 
+        // A repository whose HEAD names a branch that was never pushed (master, when the app deploys main) would
+        // clone empty: point it at the deploy branch, which exists once git accepts this push.
+        if (try? repository.commit("HEAD")) == nil, let branch = deploy.branch {
+            try? repository.setHead("refs/heads/\(branch)")
+        }
         try Publisher.store(slug: result.slugPath, sha256: result.manifest.slug.sha256, app: app)
         let staged = StagedRelease(buildID: log.id, manifest: result.manifest, user: settings.user)
         try StateFiles.writeAtomically(try JSONEncoder().encode(staged), to: StagedRelease.path(app, commit: deploy.new))
@@ -130,11 +135,12 @@ public struct ReceiveHooks {
 
     // MARK: - post-receive
 
-    /// Runs the post-receive hook: publishes the release staged for the deploy branch's new commit.
+    /// Runs the post-receive hook: publishes the release staged for the deploy branch's new commit. Behind
+    /// `receive-pack shell` it does not open the repository (no libgit2), which keeps it quick.
     public func postReceive(input: String) -> Int32 {
         do {
-            let repository = try Repository.openFromEnvironment()
-            let settings = try PushSettings.resolve(repository: repository, environment: environment)
+            let settings = try PushSettings.resolve(
+                environment: environment, repository: { try Repository.openFromEnvironment() })
             try AppName.validate(settings.app)
             guard let deploy = settings.deployUpdate(in: try RefUpdate.parse(input)), !deploy.isDelete else { return 0 }
             let app = settings.root.app(settings.app)
@@ -147,11 +153,6 @@ public struct ReceiveHooks {
             let entry = try Publisher(root: settings.root).publish(
                 app: app, manifest: staged.manifest, description: "Deploy \(deploy.new.prefix(7))", user: staged.user)
             unlink(stagedPath)
-            // A repository whose HEAD names a branch that was never pushed (master, when the app deploys main)
-            // would clone empty: point it at the deploy branch.
-            if (try? repository.commit("HEAD")) == nil, let branch = deploy.branch {
-                try? repository.setHead("refs/heads/\(branch)")
-            }
             console.step("Launching... done, v\(entry.version)")
             console.detail("Released v\(entry.version)")
             return 0

@@ -208,14 +208,15 @@ public final class SlugBuilder {
             return (chosen, true)
         }
 
+        let candidates = try names.enumerated().map { index, name in
+            try Buildpack.fetch(.builtin(name), into: "\(workspace.buildpacksDirectory)/\(index)", builtins: builtins)
+        }
         var detected: [Buildpack] = []
-        for (index, name) in names.enumerated() {
-            var buildpack = try Buildpack.fetch(
-                .builtin(name), into: "\(workspace.buildpacksDirectory)/\(index)", builtins: builtins)
-            if let shown = try detect(buildpack, workspace, environment: environment) {
-                buildpack.name = shown
-                detected.append(buildpack)
-            }
+        for (candidate, shown) in zip(candidates, try detectAll(candidates, workspace, environment: environment)) {
+            guard let shown else { continue }
+            var buildpack = candidate
+            buildpack.name = shown
+            detected.append(buildpack)
         }
         guard let first = detected.first else {
             throw BuildError(
@@ -235,14 +236,40 @@ public final class SlugBuilder {
 
     /// Runs `bin/detect BUILD_DIR`; returns the name it printed when it accepts the app, nil when it does not.
     private func detect(_ buildpack: Buildpack, _ workspace: Workspace, environment: [String: String]) throws -> String? {
-        let child = ChildProcess(
-            executable: buildpack.detectPath, arguments: [workspace.buildDirectory], environment: environment,
-            directory: workspace.buildDirectory, stdout: .capture(limit: 64 * 1024))
-        let result = try run(child, buildpack: buildpack, phase: .detect, timeoutCode: .detectTimedOut)
-        guard result.status.succeeded else { return nil }
-        let firstLine = String(decoding: result.stdout, as: UTF8.self).split(whereSeparator: \.isNewline)
-            .first.map { $0.trimmingSpaces() }
-        return (firstLine?.isEmpty == false ? firstLine : nil) ?? buildpack.name
+        try detectAll([buildpack], workspace, environment: environment)[0]
+    }
+
+    /// Runs `bin/detect` of every buildpack side by side (detection only reads the app), and returns what each
+    /// said, in order: the name it printed when it accepts the app, nil when it does not.
+    private func detectAll(_ buildpacks: [Buildpack], _ workspace: Workspace, environment: [String: String]) throws
+        -> [String?]
+    {
+        var started: [(Buildpack, ChildProcess.Started)] = []
+        defer { for (_, child) in started { child.cancel() } }
+        for buildpack in buildpacks {
+            let child = configured(
+                ChildProcess(
+                    executable: buildpack.detectPath, arguments: [workspace.buildDirectory], environment: environment,
+                    directory: workspace.buildDirectory, stdout: .capture(limit: 64 * 1024)))
+            started.append((buildpack, try reportingFailures(buildpack, phase: .detect, timeoutCode: .detectTimedOut) {
+                try child.start()
+            }))
+        }
+        var names: [String?] = []
+        while !started.isEmpty {
+            let (buildpack, child) = started.removeFirst()
+            let result = try reportingFailures(buildpack, phase: .detect, timeoutCode: .detectTimedOut) {
+                try child.wait()
+            }
+            guard result.status.succeeded else {
+                names.append(nil)
+                continue
+            }
+            let firstLine = String(decoding: result.stdout, as: UTF8.self).split(whereSeparator: \.isNewline)
+                .first.map { $0.trimmingSpaces() }
+            names.append((firstLine?.isEmpty == false ? firstLine : nil) ?? buildpack.name)
+        }
+        return names
     }
 
     /// Runs `bin/compile BUILD_DIR CACHE_DIR ENV_DIR`, streaming every line it prints.
@@ -426,6 +453,12 @@ public final class SlugBuilder {
     private func run(_ child: ChildProcess, buildpack: Buildpack, phase: BuildPhase, timeoutCode: BuildError.Code) throws
         -> ChildProcess.Result
     {
+        let child = configured(child)
+        return try reportingFailures(buildpack, phase: phase, timeoutCode: timeoutCode) { try child.run() }
+    }
+
+    /// The child with the build's deadline, the signals that cancel it and the keep-alive lines.
+    private func configured(_ child: ChildProcess) -> ChildProcess {
         var child = child
         child.deadline = deadline
         child.signals = signals
@@ -435,8 +468,15 @@ public final class SlugBuilder {
                 console.detail("... still working (\(formatDuration(clock.now - started)) so far)")
             }
         }
+        return child
+    }
+
+    /// Runs `body`, turning spawn failures, timeouts and signals into build errors.
+    private func reportingFailures<T>(
+        _ buildpack: Buildpack, phase: BuildPhase, timeoutCode: BuildError.Code, _ body: () throws -> T
+    ) throws -> T {
         do {
-            return try child.run()
+            return try body()
         } catch ChildProcessError.timedOut {
             throw BuildError(
                 timeoutCode,

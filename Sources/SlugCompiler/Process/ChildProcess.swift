@@ -85,6 +85,33 @@ public struct ChildProcess {
 
     /// Runs the program to its end and returns how it ended.
     public func run() throws -> Result {
+        try start().wait()
+    }
+
+    /// A program that was started and whose output is read by ``wait()``. Starting several before waiting for any
+    /// runs them side by side (their output waits in the pipes).
+    public struct Started {
+        fileprivate let child: ChildProcess
+        fileprivate let pid: pid_t
+        fileprivate let outFD: Int32
+        fileprivate let errFD: Int32
+
+        /// Reads the output until the program ends; the same as the rest of ``ChildProcess/run()``.
+        public func wait() throws -> Result {
+            try child.supervise(pid: pid, outFD: outFD, errFD: errFD)
+        }
+
+        /// Kills the program's process group without reading its output, and reaps it.
+        public func cancel() {
+            kill(-pid, SIGKILL)
+            _ = reap(pid, block: true)
+            close(outFD)
+            if errFD >= 0 { close(errFD) }
+        }
+    }
+
+    /// Starts the program; ``Started/wait()`` or ``Started/cancel()`` must follow.
+    public func start() throws -> Started {
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         guard slipway_pipe_cloexec(&outPipe) == 0 else { throw ChildProcessError.spawnFailed(path: executable, errno: errno) }
@@ -105,7 +132,7 @@ public struct ChildProcess {
         }
         close(outPipe[1])
         if errPipe[1] >= 0 { close(errPipe[1]) }
-        return try supervise(pid: pid, outFD: outPipe[0], errFD: errPipe[0])
+        return Started(child: self, pid: pid, outFD: outPipe[0], errFD: errPipe[0])
     }
 
     /// Starts a program in a new process group with the caller's standard input, output and error, for programs
@@ -166,10 +193,14 @@ public struct ChildProcess {
     }
 
     /// Reads both pipes until the child exits, enforcing the deadline and watching for signals.
-    private func supervise(pid: pid_t, outFD: Int32, errFD: Int32) throws -> Result {
+    fileprivate func supervise(pid: pid_t, outFD: Int32, errFD: Int32) throws -> Result {
         var streams = [Stream(fd: outFD, output: stdout)]
         if errFD >= 0, let stderr { streams.append(Stream(fd: errFD, output: stderr)) }
         defer { for stream in streams where stream.fd >= 0 { close(stream.fd) } }
+        // Readable once the child has exited, so its end is noticed at once, not at the next poll timeout (a
+        // program usually closes its pipes a moment before it can be reaped).
+        let exitFD = slipway_pidfd_open(pid)
+        defer { if exitFD >= 0 { close(exitFD) } }
 
         var exitStatus: ExitStatus?
         var lastOutput = ContinuousClock.now
@@ -198,8 +229,10 @@ public struct ChildProcess {
 
             var fds = open.map { pollfd(fd: streams[$0].fd, events: Int16(POLLIN), revents: 0) }
             if let signals, signals.fd >= 0 { fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)) }
-            // Short waits keep the loop noticing the child's exit even while a descendant holds a pipe open.
-            let ready = poll(&fds, nfds_t(fds.count), 100)
+            if exitStatus == nil, exitFD >= 0 { fds.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)) }
+            // Short waits keep the loop noticing the child's exit even while a descendant holds a pipe open (and
+            // without a pidfd, on kernels before 5.3).
+            let ready = poll(&fds, nfds_t(fds.count), exitFD >= 0 || !open.isEmpty ? 100 : 5)
             if ready < 0 && errno != EINTR { throw abort(.spawnFailed(path: executable, errno: errno)) }
 
             var sawOutput = false
