@@ -234,6 +234,11 @@ private final class BlockCompressor: @unchecked Sendable {
         guard let compressor = libdeflate_alloc_compressor(level) else {
             throw ArchiveError("libdeflate_alloc_compressor", "out of memory or invalid level \(level)")
         }
+        let bound = libdeflate_deflate_compress_bound(compressor, GzipWriter.blockSize) + DeflateJoiner.spareBytes
+        guard bound <= CompressionBlock.outputCapacity else {
+            libdeflate_free_compressor(compressor)
+            throw ArchiveError("libdeflate_deflate_compress_bound", "a block may need \(bound) bytes")
+        }
         self.compressor = compressor
         do {
             joiner = try DeflateJoiner()
