@@ -89,16 +89,19 @@ import Testing
         #expect(digests.count == 1)
     }
 
-    @Test func zstdDecompressesToTheInputAndDoesNotDependOnThreads() throws {
+    @Test func zstdDecompressesToTheInputAndDoesNotDependOnThreadsOrPieces() throws {
         let scratch = try ScratchDirectory("zstd")
         let data = Self.sample(size: 5_000_000)
         var digests: Set<String> = []
-        for threads in [1, 2, 4] {
-            digests.insert(try compress(data, to: scratch.url("t\(threads).zst")) { try ZstdWriter(threads: threads, to: $0) })
+        for (threads, piece) in [(1, 10_000), (2, 10_000), (4, 10_000), (2, 1 << 20)] {
+            digests.insert(
+                try compress(data, to: scratch.url("t\(threads)-\(piece).zst"), pieceSize: piece) {
+                    try ZstdWriter(threads: threads, to: $0)
+                })
         }
         #expect(digests.count == 1)
         let zstd = try #require(which("zstd"), "zstd is installed by scripts/setup")
-        #expect(try runTool([zstd, "-q", "-d", scratch.url("t2.zst"), "-o", scratch.url("out")]).status == 0)
+        #expect(try runTool([zstd, "-q", "-d", scratch.url("t2-10000.zst"), "-o", scratch.url("out")]).status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.url("out"))) == Data(data))
     }
 
