@@ -105,6 +105,22 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.url("out"))) == Data(data))
     }
 
+    @Test func aThreadedSinkPassesTheSameBytesAndTheCompressorsFailure() throws {
+        let scratch = try ScratchDirectory("threaded")
+        let data = Self.sample(size: 3_000_000)
+        let direct = try compress(data, to: scratch.url("direct.zst")) { try ZstdWriter(threads: 2, to: $0) }
+        let threaded = try compress(data, to: scratch.url("threaded.zst")) { ThreadedSink(try ZstdWriter(threads: 2, to: $0)) }
+        #expect(threaded == direct)
+
+        // The file takes 1000 bytes only: the compressing thread fails, and the writer hears of it.
+        let limited = try HashingFileOutput(path: scratch.url("limited.gz"), limit: 1000)
+        let sink = ThreadedSink(try GzipWriter(threads: 2, to: limited))
+        #expect(throws: OutputLimitExceeded.self) {
+            try data.withUnsafeBytes { try sink.write($0) }
+            try sink.finish()
+        }
+    }
+
     @Test func aBadLevelIsRefused() {
         let sink = DiscardingSink()
         #expect(throws: ArchiveError.self) { try GzipWriter(level: 0, to: sink) }

@@ -45,7 +45,9 @@ public struct SlugPacker {
         let compressor: CompressingSink =
             switch compression {
             case .gzip: try GzipWriter(level: 6, threads: threads, to: file)
-            case .zstd: try ZstdWriter(level: 3, threads: threads, to: file)
+            // libzstd is fed from a thread of its own, so reading files and formatting tar go on while it copies
+            // input, waits for a worker or writes its output: the in-process form of `tar | zstd -T0`.
+            case .zstd: ThreadedSink(try ZstdWriter(level: 3, threads: threads, to: file))
             }
         let tar = try TarWriter(to: compressor)
         let root = try FileTree.openDirectory(path: directory)
