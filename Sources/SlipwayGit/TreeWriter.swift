@@ -40,8 +40,9 @@ struct ExportPlan {
 /// Each thread reads blobs through its own repository handle; a batch owns a duplicate of its folder's descriptor,
 /// so every file is still created relative to its parent with `O_NOFOLLOW | O_EXCL`.
 struct TreeWriter {
-    /// The files of one batch: enough to spread small files over the threads without a lock per file.
-    static let batchSize = 32
+    /// The most files in one batch. A batch holds the files of one folder, so two threads seldom create files in the
+    /// same folder at once (creating a file locks its folder); only a folder with more files than this is split.
+    static let batchSize = 256
 
     var plan: ExportPlan
     var repository: Repository
