@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "slugc", targets: ["slugc"]),
         .executable(name: "receive-pack", targets: ["receive-pack"]),
         .executable(name: "slugrunner", targets: ["slugrunner"]),
+        .executable(name: "slipway-bench", targets: ["slipway-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +27,10 @@ let package = Package(
             name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         // glibc and Linux calls that Swift's Glibc module leaves out (pipe2, signalfd, posix_spawn chdir).
         .target(name: "CProcessShims"),
@@ -34,7 +39,7 @@ let package = Package(
         .target(name: "SlipwayGit", dependencies: ["CGit2"]),
         .target(
             name: "SlipwayArchive",
-            dependencies: ["CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["CArchive", "CDeflate", "CZlib", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Core: the release manifest and spool format (shared with runners), and the slug compiler pipeline.
         .target(name: "SlipwaySpool"),
@@ -68,11 +73,14 @@ let package = Package(
         // build side, so that a runner can be written from docs/spool.md alone.
         .target(name: "SlugRunner", dependencies: ["SlipwaySpool", "SlipwayArchive", "CProcessShims"]),
 
+        // Benchmarks: the deterministic test tree that scripts/bench and the large-tree tests generate.
+        .target(name: "SlipwayBench"),
+
         // Executables: argument parsing only.
         .executableTarget(
             name: "slugc",
             dependencies: [
-                "SlugCompiler",
+                "SlugCompiler", "SlipwaySpool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -90,12 +98,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        .executableTarget(
+            name: "slipway-bench",
+            dependencies: [
+                "SlipwayBench", "SlugCompiler", "SlipwayGit", "SlipwaySpool",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
         // Tests
         .target(
             name: "SlipwayTestSupport",
             dependencies: ["CProcessShims", .product(name: "PropertyBased", package: "swift-property-based")],
             path: "Tests/SlipwayTestSupport"),
-        .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayTestSupport"]),
+        .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayArchiveTests", dependencies: ["SlipwayArchive", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwaySpoolTests", dependencies: ["SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int slipway_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
@@ -34,4 +35,14 @@ int slipway_is_child_subreaper(void) {
     int value = 0;
     if (prctl(PR_GET_CHILD_SUBREAPER, &value, 0, 0, 0) != 0) return 0;
     return value;
+}
+
+int slipway_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    int fd = (int)syscall(434, pid, 0);  // __NR_pidfd_open, the same on every architecture (Linux 5.3)
+#endif
+    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
 }

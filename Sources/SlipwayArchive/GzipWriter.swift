@@ -1,78 +1,275 @@
+import CDeflate
 import CZlib
+import Dispatch
+import Foundation
 
-/// Compresses a byte stream into gzip format with zlib and passes the result to the next ``ByteSink``.
+/// Compresses a byte stream into one gzip member on several threads and passes the result to the next ``ByteSink``.
 ///
-/// The gzip header carries no file name and a zero timestamp, so the same input always gives the same bytes.
-/// Call ``finish()`` to write the trailer; a writer released without `finish()` frees zlib's state only.
-public final class GzipWriter: ByteSink {
-    /// zlib keeps internal pointers into the stream struct, so it lives on the heap at a fixed address.
-    private let stream: UnsafeMutablePointer<z_stream>
-    private let next: ByteSink
-    private var outBuffer: [UInt8]
-    private var finished = false
+/// The stream is cut into blocks of exactly ``blockSize`` bytes (the last one may be shorter). Each block is
+/// compressed on its own by libdeflate, which at level 6 is about twice as fast as zlib and compresses a little
+/// better; a ``DeflateJoiner`` then turns every block but the last into a stream that continues (pigz's method), so
+/// the blocks join into **one** deflate stream inside **one** gzip member, which every gzip reader accepts (some,
+/// such as Rust's `GzDecoder`, read only the first member of a multi-member file). Each block's CRC-32 is computed
+/// beside its compression and the CRCs are joined in order with zlib's `crc32_combine`.
+///
+/// The output depends only on the input and the level (and libdeflate's version), never on the number of threads
+/// or on timing: the same input always gives the same bytes. The gzip header carries no file name, a zero
+/// timestamp and the Unix OS byte. At most `2 × threads + 2` blocks are in flight, so memory stays at a few MiB
+/// whatever the size of the input. With `threads: 1` every block is compressed on the caller's thread.
+///
+/// Call ``finish()`` to write the trailer; a writer released without `finish()` only frees its memory.
+public final class GzipWriter: CompressingSink {
+    /// The size of the blocks the stream is cut into. Larger blocks compress a little better and hold more memory.
+    public static let blockSize = 256 * 1024
 
-    /// Creates a writer at compression `level` (zlib's 0–9; 6 is gzip's and tar's default).
-    public init(level: Int32 = 6, to next: ByteSink, bufferSize: Int = 256 * 1024) throws {
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
+    private let next: ByteSink
+    private let level: Int32
+    /// The compressor used on the caller's thread when there is one thread; nil otherwise.
+    private let inline: BlockCompressor?
+    /// The compressing threads; nil when there is one thread.
+    private let pool: CompressorPool?
+    private let maximumInFlight: Int
+    /// The block being filled.
+    private var current: CompressionBlock
+    /// Blocks handed to the pool, oldest first; written out in this order.
+    private var pending: [CompressionBlock] = []
+    private var spare: [CompressionBlock] = []
+    private var crc: uLong = crc32(0, nil, 0)
+    private var length: UInt64 = 0
+    private var finished = false
+    private var failed = false
+
+    /// The number of threads used when none is given: the processors online.
+    public static var defaultThreads: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    /// Creates a writer at compression `level` (1–12; 6 is gzip's and tar's default) that compresses on `threads`
+    /// threads, and writes the gzip header.
+    public init(level: Int32 = 6, threads: Int = GzipWriter.defaultThreads, to next: ByteSink) throws {
+        guard (1...12).contains(level) else { throw ArchiveError("libdeflate", "compression level \(level) is not 1–12") }
         self.next = next
-        outBuffer = [UInt8](repeating: 0, count: bufferSize)
-        // windowBits 15 + 16 asks zlib for a gzip wrapper instead of a zlib one.
-        let rc = slipway_deflateInit2(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
-        guard rc == Z_OK else {
-            stream.deallocate()
-            throw ArchiveError("deflateInit2", zlibMessage(rc, nil))
+        self.level = level
+        let threads = max(1, threads)
+        if threads == 1 {
+            inline = try BlockCompressor(level: level)
+            pool = nil
+        } else {
+            inline = nil
+            pool = try CompressorPool(threads: threads, level: level)
         }
+        maximumInFlight = 2 * threads + 2
+        current = CompressionBlock()
+        try writeHeader()
     }
 
     deinit {
-        deflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        pool?.close()
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard !finished else { throw ArchiveError("deflate", "write after finish") }
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        stream.pointee.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-        stream.pointee.avail_in = uInt(bytes.count)
-        try pump(flush: Z_NO_FLUSH)
+        guard !finished, !failed else { throw ArchiveError("deflate", "write after finish or after an error") }
+        guard let base = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            // A full block is sent only once more input arrives, so the last block is never empty (unless the
+            // whole stream is) and the cuts fall at the same offsets however the input is split into writes.
+            if current.inputCount == Self.blockSize { try send(last: false) }
+            let count = min(Self.blockSize - current.inputCount, bytes.count - offset)
+            (current.input.baseAddress! + current.inputCount).copyMemory(from: base + offset, byteCount: count)
+            current.inputCount += count
+            offset += count
+        }
     }
 
-    /// Writes the remaining compressed data and the gzip trailer (CRC and length).
+    /// Compresses what is left, waits for every block, and writes the gzip trailer (CRC-32 and length).
     public func finish() throws {
         guard !finished else { return }
+        guard !failed else { throw ArchiveError("deflate", "finish after an error") }
         finished = true
-        stream.pointee.next_in = nil
-        stream.pointee.avail_in = 0
-        try pump(flush: Z_FINISH)
+        try send(last: true)
+        while !pending.isEmpty { try collectOldest() }
+        var trailer = [UInt8](repeating: 0, count: 8)
+        for index in 0..<4 {
+            trailer[index] = UInt8(truncatingIfNeeded: UInt64(crc) >> (8 * index))
+            trailer[4 + index] = UInt8(truncatingIfNeeded: length >> (8 * index))
+        }
+        try emit(trailer)
     }
 
-    /// Runs deflate until it has consumed all input (or, with Z_FINISH, written the end of the stream).
-    private func pump(flush: Int32) throws {
-        try outBuffer.withUnsafeMutableBytes { out in
-            let outBase = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
-            while true {
-                stream.pointee.next_out = outBase
-                stream.pointee.avail_out = uInt(out.count)
-                let rc = deflate(stream, flush)
-                if rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR {
-                    throw ArchiveError("deflate", zlibMessage(rc, stream.pointee.msg))
-                }
-                let produced = out.count - Int(stream.pointee.avail_out)
-                if produced > 0 { try next.write(UnsafeRawBufferPointer(rebasing: out[0..<produced])) }
-                if flush == Z_FINISH {
-                    if rc == Z_STREAM_END { return }
-                } else if stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0 {
-                    return
-                }
-            }
+    /// Sends the current block to be compressed and starts an empty one.
+    private func send(last: Bool) throws {
+        let block = current
+        block.isLast = last
+        if !last {
+            current = spare.popLast() ?? CompressionBlock()
+            current.inputCount = 0
+        }
+        if let inline {
+            inline.compress(block)
+            try write(block)
+            spare.append(block)
+            return
+        }
+        pending.append(block)
+        pool?.submit(block)
+        if pending.count >= maximumInFlight { try collectOldest() }
+    }
+
+    /// Waits for the oldest block in flight and writes it out.
+    private func collectOldest() throws {
+        let block = pending.removeFirst()
+        block.done.wait()
+        try write(block)
+        spare.append(block)
+    }
+
+    /// Folds a compressed block into the CRC and length and passes its bytes on.
+    private func write(_ block: CompressionBlock) throws {
+        if let error = block.error {
+            failed = true
+            throw error
+        }
+        crc = crc32_combine(crc, uLong(block.crc), Int(block.inputCount))
+        length += UInt64(block.inputCount)
+        do {
+            try next.write(UnsafeRawBufferPointer(start: block.output, count: block.outputCount))
+        } catch {
+            failed = true
+            throw error
+        }
+    }
+
+    /// The ten-byte gzip header: no name, mtime 0, XFL from the level as zlib sets it, OS 3 (Unix).
+    private func writeHeader() throws {
+        let extraFlags: UInt8 = level >= 9 ? 2 : (level < 2 ? 4 : 0)
+        try emit([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, extraFlags, 3])
+    }
+
+    private func emit(_ bytes: [UInt8]) throws {
+        do {
+            try bytes.withUnsafeBytes { try next.write($0) }
+        } catch {
+            failed = true
+            throw error
         }
     }
 }
 
-func zlibMessage(_ rc: Int32, _ msg: UnsafePointer<CChar>?) -> String {
-    if let msg { return String(cString: msg) }
-    if let text = zError(rc) { return String(cString: text) }
-    return "zlib error \(rc)"
+/// The blocks waiting to be compressed, and the threads that compress them: each takes the oldest waiting block,
+/// so a thread that finishes early never waits behind a slow one. Each thread has its own compressor.
+private final class CompressorPool: @unchecked Sendable {
+    private let condition = NSCondition()
+    /// Guarded by `condition`.
+    private var waiting: [CompressionBlock] = []
+    /// Guarded by `condition`.
+    private var closed = false
+
+    init(threads: Int, level: Int32) throws {
+        let compressors = try (0..<threads).map { _ in try BlockCompressor(level: level) }
+        for (index, compressor) in compressors.enumerated() {
+            let thread = Thread { [self] in
+                while let block = take() {
+                    compressor.compress(block)
+                    block.done.signal()
+                }
+            }
+            thread.name = "slipway-gzip-\(index)"
+            thread.start()
+        }
+    }
+
+    /// Queues `block`; its `done` semaphore is signalled once it is compressed.
+    func submit(_ block: CompressionBlock) {
+        condition.lock()
+        waiting.append(block)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Lets the threads end once the queue is empty.
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The oldest waiting block, or nil once the pool is closed and empty.
+    private func take() -> CompressionBlock? {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting.isEmpty && !closed { condition.wait() }
+        return waiting.isEmpty ? nil : waiting.removeFirst()
+    }
+}
+
+/// One block of input and its compressed form.
+///
+/// The writer owns a block, except between submitting it to the pool and waiting on ``done``: then only the thread
+/// that compresses it touches it. The pool's lock and the semaphore order the two.
+private final class CompressionBlock: @unchecked Sendable {
+    /// Room for a block that does not compress (stored blocks add 5 bytes per 64 KiB) plus the joining marker.
+    static let outputCapacity = GzipWriter.blockSize + GzipWriter.blockSize / 1024 + 1024
+
+    let input = UnsafeMutableRawBufferPointer.allocate(byteCount: GzipWriter.blockSize, alignment: 16)
+    var inputCount = 0
+    var isLast = false
+    let output = UnsafeMutablePointer<UInt8>.allocate(capacity: CompressionBlock.outputCapacity)
+    var outputCount = 0
+    var crc: UInt32 = 0
+    var error: ArchiveError?
+    let done = DispatchSemaphore(value: 0)
+
+    deinit {
+        input.deallocate()
+        output.deallocate()
+    }
+}
+
+/// A libdeflate compressor and the joiner that makes its output continuable. Not thread-safe: one thread uses it.
+private final class BlockCompressor: @unchecked Sendable {
+    private let compressor: OpaquePointer
+    private let joiner: DeflateJoiner
+
+    init(level: Int32) throws {
+        guard let compressor = libdeflate_alloc_compressor(level) else {
+            throw ArchiveError("libdeflate_alloc_compressor", "out of memory or invalid level \(level)")
+        }
+        let bound = libdeflate_deflate_compress_bound(compressor, GzipWriter.blockSize) + DeflateJoiner.spareBytes
+        guard bound <= CompressionBlock.outputCapacity else {
+            libdeflate_free_compressor(compressor)
+            throw ArchiveError("libdeflate_deflate_compress_bound", "a block may need \(bound) bytes")
+        }
+        self.compressor = compressor
+        do {
+            joiner = try DeflateJoiner()
+        } catch {
+            libdeflate_free_compressor(compressor)
+            throw ArchiveError("DeflateJoiner", "\(error)")
+        }
+    }
+
+    deinit {
+        libdeflate_free_compressor(compressor)
+    }
+
+    /// Compresses `block` into its output and computes its CRC-32; a failure is left in `block.error`.
+    func compress(_ block: CompressionBlock) {
+        block.error = nil
+        block.crc = libdeflate_crc32(0, block.input.baseAddress, block.inputCount)
+        let room = CompressionBlock.outputCapacity - DeflateJoiner.spareBytes
+        let size = libdeflate_deflate_compress(compressor, block.input.baseAddress, block.inputCount, block.output, room)
+        guard size > 0 else {
+            block.error = ArchiveError("libdeflate_deflate_compress", "the compressed block did not fit \(room) bytes")
+            return
+        }
+        if block.isLast {
+            block.outputCount = size
+            return
+        }
+        do {
+            block.outputCount = try joiner.makeContinuable(block.output, count: size)
+        } catch {
+            block.error = ArchiveError("DeflateJoiner", "\(error)")
+        }
+    }
 }

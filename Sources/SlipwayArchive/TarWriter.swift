@@ -30,6 +30,9 @@ public final class TarWriter {
         self.next = next
         try check(archive_write_set_format_pax_restricted(archive), "archive_write_set_format_pax_restricted")
         try check(archive_write_add_filter_none(archive), "archive_write_add_filter_none")
+        // Hand the next stage 256 KiB at a time rather than libarchive's default 10 KiB: a compressor's call costs
+        // the same for little data as for much (for libzstd's threads, a lock and a look at its jobs each time).
+        try check(archive_write_set_bytes_per_block(archive, 256 * 1024), "archive_write_set_bytes_per_block")
         // No padding of the last block beyond the tar format's own 512-byte records.
         try check(archive_write_set_bytes_in_last_block(archive, 1), "archive_write_set_bytes_in_last_block")
         let client = Unmanaged.passUnretained(self).toOpaque()

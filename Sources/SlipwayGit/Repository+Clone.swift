@@ -34,7 +34,7 @@ extension Repository {
         var repo: OpaquePointer?
         let code = git_clone(&repo, url, path, &options)
         if code < 0 { throw cloneError(code, url: url) }
-        let repository = try Repository(owning: repo, "git_clone")
+        let repository = try Repository(owning: repo, "git_clone", origin: .path(path))
         if let reference {
             try repository.checkOutDetached(reference)
         }

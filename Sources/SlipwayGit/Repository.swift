@@ -7,9 +7,28 @@ import CGit2
 public final class Repository {
     /// The `git_repository*`; owned by this instance alone.
     let handle: OpaquePointer
+    /// How the repository was opened, so ``Origin/open()`` can give another thread a handle of its own.
+    let origin: Origin
 
-    private init(handle: OpaquePointer) {
+    /// How to open the same repository again, with the same view of its objects.
+    enum Origin: Sendable {
+        /// `git_repository_open` of a path.
+        case path(String)
+        /// `git_repository_open_ext` with `GIT_REPOSITORY_OPEN_FROM_ENV` (the hook's quarantine included).
+        case environment(String?)
+
+        /// Opens a new handle on the repository.
+        func open() throws -> Repository {
+            switch self {
+            case .path(let path): try Repository.open(at: path)
+            case .environment(let path): try Repository.openFromEnvironment(at: path)
+            }
+        }
+    }
+
+    private init(handle: OpaquePointer, origin: Origin) {
         self.handle = handle
+        self.origin = origin
     }
 
     deinit {
@@ -23,7 +42,7 @@ public final class Repository {
         try LibGit2.ready()
         var repo: OpaquePointer?
         try check(git_repository_open(&repo, path), "git_repository_open", subject: path)
-        return try Repository(owning: repo, "git_repository_open")
+        return try Repository(owning: repo, "git_repository_open", origin: .path(path))
     }
 
     /// Opens a repository the way the git command-line tools do inside a hook, honouring git's environment.
@@ -49,7 +68,7 @@ public final class Repository {
         try check(
             git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_FROM_ENV.rawValue, nil),
             "git_repository_open_ext", subject: path ?? "$GIT_DIR")
-        return try Repository(owning: repo, "git_repository_open_ext")
+        return try Repository(owning: repo, "git_repository_open_ext", origin: .environment(path))
     }
 
     /// Creates a bare repository at `path`, making missing parent folders; on an existing repository it only
@@ -61,15 +80,15 @@ public final class Repository {
         try LibGit2.ready()
         var repo: OpaquePointer?
         try check(git_repository_init(&repo, path, 1), "git_repository_init", subject: path)
-        return try Repository(owning: repo, "git_repository_init")
+        return try Repository(owning: repo, "git_repository_init", origin: .path(path))
     }
 
     /// Wraps a handle a libgit2 constructor just returned.
-    convenience init(owning handle: OpaquePointer?, _ function: String) throws {
+    convenience init(owning handle: OpaquePointer?, _ function: String, origin: Origin) throws {
         guard let handle else {
             throw GitError(kind: .library, function: function, returnCode: -1, message: "returned no repository")
         }
-        self.init(handle: handle)
+        self.init(handle: handle, origin: origin)
     }
 
     /// The repository's git folder (for a bare repository, the repository itself), absolute, without a trailing

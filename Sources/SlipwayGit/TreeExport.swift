@@ -40,130 +40,61 @@ extension Repository {
     /// ``GitError`` of kind ``GitError/Kind/unsafeTreeEntry`` naming its path. Every file and folder is then created
     /// relative to its parent's file descriptor with `O_NOFOLLOW` and `O_EXCL`, so no symlink, whether in the tree
     /// or raced in, can redirect a write. On any other failure the directory may be left partly filled.
-    public func exportTree(of revision: String, to directory: String) throws -> ExportReport {
+    ///
+    /// Folders and symlinks are created on the calling thread in tree order; regular files are read and written by
+    /// `threads` threads, each with its own handle on the repository (libgit2 objects are not shared between
+    /// threads). The result does not depend on the number of threads.
+    public func exportTree(
+        of revision: String, to directory: String, threads: Int = Repository.defaultExportThreads
+    ) throws -> ExportReport {
         let tree = try lookupTree(revision)
         defer { git_tree_free(tree) }
-        try checkTree(tree, path: "", depth: 0)
+        var plan = ExportPlan()
+        try addToPlan(tree, plan: &plan, path: "", depth: 0)
 
         let root = openDirectory(directory)
         guard root >= 0 else { throw GitError.system("open", errno, path: directory) }
         defer { close(root) }
         try requireEmpty(root, path: directory)
 
-        var report = ExportReport()
-        try writeTree(tree, into: root, path: "", depth: 0, report: &report)
-        return report
+        return try TreeWriter(plan: plan, repository: self, threads: threads).write(into: root)
     }
+
+    /// The number of threads ``exportTree(of:to:threads:)`` uses when none is given: the processors online.
+    public static var defaultExportThreads: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     /// Folders deeper than this are refused: each level holds a file descriptor and a stack frame.
     static var maximumTreeDepth: Int { 256 }
 
-    /// Rejects, before anything is written, any entry that ``writeTree(_:into:path:depth:report:)`` would refuse.
-    private func checkTree(_ tree: OpaquePointer, path: String, depth: Int) throws {
+    /// Checks every entry of `tree` and, below it, of its subtrees, and appends what to write to `plan`, in tree
+    /// order. Nothing is written here, so a refused entry anywhere means nothing at all is written.
+    private func addToPlan(_ tree: OpaquePointer, plan: inout ExportPlan, path: String, depth: Int) throws {
         try checkDepth(depth, path: path)
         for index in 0..<git_tree_entrycount(tree) {
-            guard let entry = git_tree_entry_byindex(tree, index) else { continue }
-            let entryPath = try checkedPath(entry, in: path)
-            switch git_tree_entry_filemode(entry) {
-            case GIT_FILEMODE_TREE:
-                let subtree = try lookupTree(entry, path: entryPath)
-                defer { git_tree_free(subtree) }
-                try checkTree(subtree, path: entryPath, depth: depth + 1)
-            case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_EXECUTABLE, GIT_FILEMODE_LINK, GIT_FILEMODE_COMMIT:
-                break
-            default:
-                throw unsupportedMode(entry, path: entryPath)
-            }
-        }
-    }
-
-    /// Writes every entry of `tree` into the folder open as `directory`.
-    private func writeTree(
-        _ tree: OpaquePointer, into directory: Int32, path: String, depth: Int, report: inout ExportReport
-    ) throws {
-        try checkDepth(depth, path: path)
-        for index in 0..<git_tree_entrycount(tree) {
-            guard let entry = git_tree_entry_byindex(tree, index), let name = git_tree_entry_name(entry) else {
+            guard let entry = git_tree_entry_byindex(tree, index), let cName = git_tree_entry_name(entry) else {
                 continue
             }
-            // Checked again here, so this function is safe on its own, not only after checkTree.
             let entryPath = try checkedPath(entry, in: path)
+            let name = Array(UnsafeBufferPointer(start: cName, count: strlen(cName) + 1))
             switch git_tree_entry_filemode(entry) {
             case GIT_FILEMODE_TREE:
                 let subtree = try lookupTree(entry, path: entryPath)
                 defer { git_tree_free(subtree) }
-                guard mkdirat(directory, name, 0o755) == 0 else {
-                    throw GitError.system("mkdirat", errno, path: entryPath)
-                }
-                let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                guard child >= 0 else { throw GitError.system("openat", errno, path: entryPath) }
-                defer { close(child) }
-                guard fchmod(child, 0o755) == 0 else { throw GitError.system("fchmod", errno, path: entryPath) }
-                report.directoryCount += 1
-                try writeTree(subtree, into: child, path: entryPath, depth: depth + 1, report: &report)
+                plan.steps.append(.enterFolder(name: name, path: entryPath))
+                try addToPlan(subtree, plan: &plan, path: entryPath, depth: depth + 1)
+                plan.steps.append(.leaveFolder)
             case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_EXECUTABLE:
-                let mode: mode_t = git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB_EXECUTABLE ? 0o755 : 0o644
-                let blob = try lookupBlob(entry, path: entryPath)
-                defer { git_blob_free(blob) }
-                let size = Int(git_blob_rawsize(blob))
-                let content = UnsafeRawBufferPointer(start: git_blob_rawcontent(blob), count: size)
-                try writeFile(content, named: name, in: directory, mode: mode, path: entryPath)
-                report.fileCount += 1
-                report.byteCount += Int64(size)
-                if Self.isLFSPointer(content) { report.lfsPointers.append(entryPath) }
+                let executable = git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB_EXECUTABLE
+                plan.steps.append(
+                    .file(ExportPlan.File(name: name, path: entryPath, id: git_tree_entry_id(entry).pointee, mode: executable ? 0o755 : 0o644)))
             case GIT_FILEMODE_LINK:
-                let blob = try lookupBlob(entry, path: entryPath)
-                defer { git_blob_free(blob) }
-                let content = UnsafeRawBufferPointer(
-                    start: git_blob_rawcontent(blob), count: Int(git_blob_rawsize(blob)))
-                try makeSymlink(to: content, named: name, in: directory, path: entryPath)
-                report.symlinkCount += 1
+                plan.steps.append(.symlink(name: name, path: entryPath, id: git_tree_entry_id(entry).pointee))
             case GIT_FILEMODE_COMMIT:
-                report.skippedSubmodules.append(entryPath)
+                plan.steps.append(.submodule(path: entryPath))
             default:
                 throw unsupportedMode(entry, path: entryPath)
             }
         }
-    }
-
-    /// Creates a new file (never replacing or following anything) and writes `content` with as few `write`s as
-    /// the kernel allows.
-    private func writeFile(
-        _ content: UnsafeRawBufferPointer, named name: UnsafePointer<CChar>, in directory: Int32, mode: mode_t,
-        path: String
-    ) throws {
-        let fd = openat(directory, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw GitError.system("openat", errno, path: path) }
-        var closed = false
-        defer { if !closed { close(fd) } }
-        guard fchmod(fd, mode) == 0 else { throw GitError.system("fchmod", errno, path: path) }
-        var offset = 0
-        while offset < content.count, let base = content.baseAddress {
-            // Linux writes at most about 2 GiB per call; ask for 1 GiB at a time.
-            let written = write(fd, base + offset, min(content.count - offset, 1 << 30))
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw GitError.system("write", errno, path: path)
-            }
-            offset += written
-        }
-        closed = true
-        guard close(fd) == 0 else { throw GitError.system("close", errno, path: path) }
-    }
-
-    /// Creates a symlink whose target is `target`'s bytes, exactly, without ever resolving it.
-    private func makeSymlink(
-        to target: UnsafeRawBufferPointer, named name: UnsafePointer<CChar>, in directory: Int32, path: String
-    ) throws {
-        // A C string cannot hold a NUL; cutting the target there would make a different link than git's.
-        guard !target.isEmpty, !target.contains(0) else {
-            throw GitError(
-                kind: .unsafeTreeEntry, function: "exportTree", returnCode: -1,
-                message: "symlink '\(path)' has an empty target or one containing a NUL byte")
-        }
-        var cTarget = [CChar](repeating: 0, count: target.count + 1)
-        cTarget.withUnsafeMutableBytes { $0.copyMemory(from: target) }
-        guard symlinkat(cTarget, directory, name) == 0 else { throw GitError.system("symlinkat", errno, path: path) }
     }
 
     /// Throws unless the folder open as `fd` has no entries besides `.` and `..`.
@@ -249,14 +180,6 @@ extension Repository {
         try check(git_tree_lookup(&tree, handle, git_tree_entry_id(entry)), "git_tree_lookup", subject: path)
         guard let tree else { throw GitError.library("git_tree_lookup", -1, subject: path) }
         return tree
-    }
-
-    /// The blob an entry points at; the caller frees it with `git_blob_free`.
-    private func lookupBlob(_ entry: OpaquePointer, path: String) throws -> OpaquePointer {
-        var blob: OpaquePointer?
-        try check(git_blob_lookup(&blob, handle, git_tree_entry_id(entry)), "git_blob_lookup", subject: path)
-        guard let blob else { throw GitError.library("git_blob_lookup", -1, subject: path) }
-        return blob
     }
 
     /// Whether a file's content is a Git LFS pointer (the first line of the pointer format).

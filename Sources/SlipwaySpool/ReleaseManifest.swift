@@ -29,7 +29,8 @@ public struct ReleaseManifest: Codable, Equatable, Sendable {
         public var size: Int64
         /// Hex SHA-256 of the compressed file.
         public var sha256: String
-        /// The compression of the tar stream: `gzip`.
+        /// The compression of the tar stream: a ``SlugCompression`` raw value, `gzip` or `zstd`. A string, so a
+        /// reader can name a value it does not know instead of failing to decode the manifest.
         public var compression: String
 
         public init(path: String, size: Int64, sha256: String, compression: String = "gzip") {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SlipwaySpool
 import SlugCompiler
 
 /// `slugc`: the slug compiler. Thin: it parses arguments and calls ``SlugBuilder``.
@@ -85,15 +86,21 @@ struct AppOptions: ParsableArguments {
 extension Slugc {
     struct Build: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Build a slug (slug.tgz) and a release manifest (release.json) from an app folder.")
+            abstract: "Build a slug (slug.tgz, or slug.tar.zst) and a release manifest (release.json) from an app folder.")
 
         @OptionGroup var app: AppOptions
 
         @Option(help: ArgumentHelp("Kept between builds; created if missing. (default: ~/.cache/slipway/<app>)", valueName: "dir"))
         var cacheDir: String?
 
-        @Option(name: [.short, .long], help: ArgumentHelp("Where slug.tgz and release.json are written.", valueName: "dir"))
+        @Option(name: [.short, .long], help: ArgumentHelp("Where the slug and release.json are written.", valueName: "dir"))
         var output: String = "./slug"
+
+        @Option(
+            help: ArgumentHelp(
+                "How the slug is compressed: gzip (slug.tgz, read by every runner) or zstd (slug.tar.zst, faster and smaller, for runners that read it).",
+                valueName: "gzip|zstd"))
+        var compression: SlugCompression = .gzip
 
         @Option(help: ArgumentHelp("The commit being built, recorded in the manifest. (default: the app folder's git HEAD, if any)", valueName: "sha"))
         var sourceVersion: String?
@@ -132,6 +139,7 @@ extension Slugc {
                 options.timeout = .seconds(timeout)
                 options.maxSlugSizeMB = maxSlugSize
                 options.includeConfigInManifest = includeEnv
+                options.compression = compression
                 if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let value = Int64(epoch) {
                     options.sourceDateEpoch = value
                 }
@@ -165,3 +173,4 @@ extension Slugc {
 }
 
 extension Sandbox.Mode: ExpressibleByArgument {}
+extension SlugCompression: ExpressibleByArgument {}

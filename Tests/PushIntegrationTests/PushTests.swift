@@ -218,6 +218,30 @@ import Testing
         #expect(!next.output.contains("Waiting for"))
     }
 
+    @Test func aTamperedHookOrSettingIsPutBackOnTheNextPush() throws {
+        let h = try PushHarness("push-upkeep")
+        let bp = try h.buildpack()
+        let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
+        #expect(try h.push(repo).status == 0)
+        let bare = "\(h.root)/apps/myapp/repo.git"
+        // The door records what it set up; a hook that no longer matches the shipped script is replaced anyway.
+        #expect(FileManager.default.fileExists(atPath: "\(bare)/slipway-settings"))
+        try Data("#!/bin/sh\nexit 1\n".utf8).write(to: URL(fileURLWithPath: "\(bare)/hooks/post-receive"))
+        try h.commit(repo, "README", "second")
+        let second = try h.push(repo)
+        #expect(second.status == 0, "\(second.output)")
+        #expect(second.output.contains("Launching... done, v2"))
+        let shipped = try Data(contentsOf: URL(fileURLWithPath: "\(TestPaths.repositoryRoot)/hooks/post-receive"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(bare)/hooks/post-receive")) == shipped)
+
+        // A setting changed behind the door's back is written again once its record no longer matches.
+        try git(["config", "receive.fsckObjects", "false"], in: bare)
+        try Data("stale\n".utf8).write(to: URL(fileURLWithPath: "\(bare)/slipway-settings"))
+        try h.commit(repo, "README", "third")
+        #expect(try h.push(repo).status == 0)
+        #expect(try git(["config", "--get", "receive.fsckObjects"], in: bare).stdout == "true\n")
+    }
+
     @Test func hookInAPlainBareRepositoryOverFile() throws {
         let scratch = try ScratchDirectory("plain")
         let plain = try PlainRepository(scratch, compile: "echo '-----> plain repo build'")

@@ -88,6 +88,11 @@ import Testing
             "full": String(decoding: try full().encoded(), as: UTF8.self),
             "future-field": try edited { $0["runtime_hints"] = ["anything": true] },
             "null-optional": try edited { $0["source_version"] = NSNull() },
+            "zstd": try edited {
+                $0["slug"] = [
+                    "path": "slug.tar.zst", "size": 1, "sha256": String(repeating: "0", count: 64), "compression": "zstd",
+                ]
+            },
         ]
         let invalid: [String: String] = [
             "no-app": try edited { $0["app"] = nil },
@@ -99,6 +104,11 @@ import Testing
             "bad-size": try edited {
                 $0["slug"] = [
                     "path": "slug.tgz", "size": "1", "sha256": String(repeating: "0", count: 64), "compression": "gzip",
+                ]
+            },
+            "bad-compression": try edited {
+                $0["slug"] = [
+                    "path": "slug.tar.xz", "size": 1, "sha256": String(repeating: "0", count: 64), "compression": "xz",
                 ]
             },
             "bad-config": try edited { $0["config_vars"] = ["PORT": 5000] },

@@ -286,4 +286,29 @@ import Testing
         #expect(!result.output.contains("\u{1B}["))
         #expect(result.output.contains("-----> Spy app detected"))
     }
+
+    @Test func zstdCompressionWritesSlugTarZstAndSaysSoInTheManifest() throws {
+        let h = try SlugcHarness("slugc-zstd")
+        try h.app("Procfile", "web: ./run\n")
+        try h.app("run", "#!/bin/sh\necho hi\n", mode: 0o755)
+        #expect(try h.build().status == 0)
+        #expect(FileManager.default.fileExists(atPath: "\(h.output)/slug.tgz"))
+
+        let built = try h.build(["--compression", "zstd"])
+        #expect(built.status == 0, "\(built.output)")
+        let slug = try #require(try h.manifest()["slug"] as? [String: Any])
+        #expect(slug["compression"] as? String == "zstd")
+        #expect(slug["path"] as? String == "slug.tar.zst")
+        let path = "\(h.output)/slug.tar.zst"
+        let sha = try runTool(["/usr/bin/sha256sum", path]).stdout.prefix(64)
+        #expect(slug["sha256"] as? String == String(sha))
+        #expect(!FileManager.default.fileExists(atPath: "\(h.output)/slug.tgz"), "the older gzip slug is removed")
+        try h.scratch.makeDirectory("unpacked")
+        #expect(try runTool(["/bin/tar", "--zstd", "-xf", path, "-C", h.scratch.url("unpacked")]).status == 0)
+        #expect(try h.scratch.read("unpacked/app/run") == "#!/bin/sh\necho hi\n")
+
+        let refused = try h.build(["--compression", "xz"])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("compression"))
+    }
 }

@@ -2,6 +2,7 @@
 #define SLIPWAY_CPROCESS_SHIMS_H
 #include <signal.h>
 #include <spawn.h>
+#include <sys/types.h>
 
 // Linux and glibc calls that Swift's Glibc module does not expose (they need _GNU_SOURCE), wrapped as plain functions.
 
@@ -23,6 +24,10 @@ int slipway_spawn_setsid_flag(void);
 /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34+): the child closes every descriptor from `from` up, so
 /// it inherits nothing but its standard streams (no listening socket, no other connection, no lock).
 int slipway_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
+
+/// pidfd_open(pid, 0) (Linux 5.3+), close-on-exec: a descriptor that poll() reports readable once the process has
+/// exited. -1 with errno on failure (ENOSYS on older kernels).
+int slipway_pidfd_open(pid_t pid);
 
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to this process instead of init.
 int slipway_set_child_subreaper(void);

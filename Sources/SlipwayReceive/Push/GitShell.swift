@@ -160,6 +160,8 @@ public struct GitShell {
             "SLIPWAY_ROOT": root.path,
             "SLIPWAY_APP": app.name,
             "SLIPWAY_USER": user,
+            // The hooks exec this instead of asking git config where receive-pack is.
+            "SLIPWAY_RECEIVE_PACK": currentExecutable(),
         ]
         if lock != nil { env["SLIPWAY_LOCK_HELD"] = "1" }
         for key in ServerSetup.passedVariables {
@@ -182,18 +184,28 @@ public struct GitShell {
 
     /// Waits for git; on a hang-up or a signal, stops git and its hooks, then waits for every descendant.
     private func supervise(_ pid: pid_t) -> Int32 {
+        // Readable once git has exited, so the push ends at once rather than at the next poll timeout.
+        var exitFD = slipway_pidfd_open(pid)
+        defer { if exitFD >= 0 { close(exitFD) } }
         var status: Int32 = 0
         var stopping = false
         var stopDeadline = Date.distantFuture
         while true {
             var raw: Int32 = 0
             let reaped = waitpid(-1, &raw, WNOHANG)
-            if reaped == pid { status = decode(raw) }
+            if reaped == pid {
+                status = decode(raw)
+                if exitFD >= 0 {
+                    close(exitFD)
+                    exitFD = -1
+                }
+            }
             if reaped < 0 && errno == ECHILD { break }
             if reaped > 0 { continue }
             if !stopping {
                 var fds = [pollfd(fd: 1, events: 0, revents: 0)]
                 if let signals { fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)) }
+                if exitFD >= 0 { fds.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)) }
                 _ = poll(&fds, nfds_t(fds.count), 100)
                 let hungUp = fds[0].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0
                 if hungUp || signals?.poll() != nil {

@@ -23,7 +23,9 @@ public enum Hooks {
     }
 
     /// Creates the app's bare repository if it does not exist (atomically: built aside, then renamed into place),
-    /// and (re)installs the hooks and settings. Safe to call on every push.
+    /// and (re)installs the hooks and settings. Safe to call on every push, and quick when nothing changed: the
+    /// settings last written are recorded in `<repo>/slipway-settings`, so a push whose hooks and settings are
+    /// already in place reads three small files and does not start libgit2.
     public static func prepareRepository(
         app: AppPaths, root: SlipwayRoot, hooksDirectory: String, deployBranch: String? = nil
     ) throws {
@@ -43,31 +45,64 @@ public enum Hooks {
                 try? fm.removeItem(atPath: temp)  // another push created it first
             }
         }
+        let stamp = "\(app.repository)/slipway-settings"
+        let expected = Data(settingsRecord(app: app, root: root).utf8)
+        if FileManager.default.contents(atPath: stamp) == expected,
+            try hooksInstalled(in: app.repository, from: hooksDirectory)
+        {
+            return
+        }
         let repository = try Repository.open(at: app.repository)
         try configure(repository, app: app, root: root, hooksDirectory: hooksDirectory)
+        try StateFiles.writeAtomically(expected, to: stamp)
     }
 
-    /// Sets the repository's Slipway settings and installs the hooks.
+    /// The settings ``configure(_:app:root:hooksDirectory:)`` writes, one `key=value` line each.
+    static func settingsRecord(app: AppPaths, root: SlipwayRoot) -> String {
+        "receive.fsckObjects=true\nslipway.root=\(root.path)\nslipway.app=\(app.name)\nslipway.bin=\(currentExecutable())\n"
+    }
+
+    /// Sets the repository's Slipway settings and installs the hooks. Only what differs is written, so the usual
+    /// push, where everything is already in place, writes (and fsyncs) nothing.
     static func configure(_ repository: Repository, app: AppPaths, root: SlipwayRoot, hooksDirectory: String) throws {
         // fsck on receive refuses trees with '..', '.git' and other malformed entries before any hook runs.
-        try repository.setConfig("receive.fsckObjects", true)
-        try repository.setConfig("slipway.root", root.path)
-        try repository.setConfig("slipway.app", app.name)
-        try repository.setConfig("slipway.bin", currentExecutable())
+        if try repository.configString("receive.fsckObjects") != "true" {
+            try repository.setConfig("receive.fsckObjects", true)
+        }
+        for (key, value) in [("slipway.root", root.path), ("slipway.app", app.name), ("slipway.bin", currentExecutable())] {
+            if try repository.configString(key) != value { try repository.setConfig(key, value) }
+        }
         try install(into: repository.path, from: hooksDirectory)
     }
 
-    /// Copies the hook scripts into `<gitDir>/hooks/`, each replaced atomically.
+    /// Copies the hook scripts into `<gitDir>/hooks/`, each replaced atomically unless it is already in place.
     public static func install(into gitDirectory: String, from hooksDirectory: String) throws {
         let target = "\(gitDirectory)/hooks"
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         for name in names {
-            guard let data = FileManager.default.contents(atPath: "\(hooksDirectory)/\(name)") else {
-                throw PushError("The hook script \(hooksDirectory)/\(name) is missing.")
-            }
-            try StateFiles.writeAtomically(data, to: "\(target)/\(name)", mode: 0o755)
-            chmod("\(target)/\(name)", 0o755)
+            let data = try script(name, in: hooksDirectory)
+            let path = "\(target)/\(name)"
+            if isInstalled(data, at: path) { continue }
+            try StateFiles.writeAtomically(data, to: path, mode: 0o755)
+            chmod(path, 0o755)
         }
+    }
+
+    /// Whether every hook script is in `<gitDir>/hooks/`, identical and executable.
+    static func hooksInstalled(in gitDirectory: String, from hooksDirectory: String) throws -> Bool {
+        try names.allSatisfy { isInstalled(try script($0, in: hooksDirectory), at: "\(gitDirectory)/hooks/\($0)") }
+    }
+
+    private static func script(_ name: String, in hooksDirectory: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: "\(hooksDirectory)/\(name)") else {
+            throw PushError("The hook script \(hooksDirectory)/\(name) is missing.")
+        }
+        return data
+    }
+
+    private static func isInstalled(_ data: Data, at path: String) -> Bool {
+        var info = stat()
+        return FileManager.default.contents(atPath: path) == data && stat(path, &info) == 0 && info.st_mode & 0o777 == 0o755
     }
 }
 

@@ -12,14 +12,30 @@ public struct PushSettings: Sendable {
     /// Whether `receive-pack shell` already holds the app's lock for this push.
     public var lockHeld: Bool
 
-    /// Reads the settings for a hook running in `repository`.
+    /// Reads the settings for a hook.
     ///
-    /// `SLIPWAY_ROOT`, `SLIPWAY_APP` and `SLIPWAY_USER` come first (set by `receive-pack shell`); otherwise
-    /// `git config slipway.root` (required) and `slipway.app` (default: the repository folder's name without `.git`);
-    /// the user is `$GL_USER` (gitolite), `$GITEA_PUSHER_NAME` (Gitea), else `$USER`.
-    public static func resolve(repository: Repository, environment: [String: String]) throws -> PushSettings {
+    /// When `receive-pack shell` runs the push (`SLIPWAY_APP` is set), everything comes from `SLIPWAY_ROOT`,
+    /// `SLIPWAY_APP`, `SLIPWAY_USER` and the app registry, and `repository` is never called: opening one starts
+    /// libgit2, which costs a push several milliseconds. Otherwise (the hook dropped into a repository of another
+    /// git server) `git config slipway.root` (required), `slipway.app` (default: the repository folder's name
+    /// without `.git`) and `slipway.deployBranch` of `repository()` count; the user is `$GL_USER` (gitolite),
+    /// `$GITEA_PUSHER_NAME` (Gitea), else `$USER`.
+    public static func resolve(environment: [String: String], repository: () throws -> Repository) throws -> PushSettings {
+        func nonEmpty(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        let user =
+            ["SLIPWAY_USER", "GL_USER", "GITEA_PUSHER_NAME", "USER"].lazy.compactMap { environment[$0] }
+            .first { !$0.isEmpty } ?? "unknown"
+        let lockHeld = environment["SLIPWAY_LOCK_HELD"] == "1"
+        if let rootPath = nonEmpty("SLIPWAY_ROOT"), let app = nonEmpty("SLIPWAY_APP") {
+            let root = SlipwayRoot(rootPath)
+            let registered = try? AppRegistry(root: root).settings(app)
+            return PushSettings(
+                root: root, app: app, user: user, deployBranch: registered?.deployBranch, lockHeld: lockHeld)
+        }
+
+        let repository = try repository()
         func config(_ key: String) -> String? { (try? repository.configString(key)).flatMap { $0?.isEmpty == false ? $0 : nil } }
-        guard let rootPath = environment["SLIPWAY_ROOT"].flatMap({ $0.isEmpty ? nil : $0 }) ?? config("slipway.root") else {
+        guard let rootPath = nonEmpty("SLIPWAY_ROOT") ?? config("slipway.root") else {
             throw PushError(
                 "Slipway is not configured for this repository.",
                 "Set its root: git config slipway.root /var/lib/slipway")
@@ -29,16 +45,12 @@ public struct PushSettings: Sendable {
         if folder == "repo" || folder.isEmpty {
             folder = URL(fileURLWithPath: repository.path).deletingLastPathComponent().lastPathComponent
         }
-        let app = environment["SLIPWAY_APP"].flatMap { $0.isEmpty ? nil : $0 } ?? config("slipway.app") ?? folder
-        let user =
-            ["SLIPWAY_USER", "GL_USER", "GITEA_PUSHER_NAME", "USER"].lazy.compactMap { environment[$0] }
-            .first { !$0.isEmpty } ?? "unknown"
+        let app = nonEmpty("SLIPWAY_APP") ?? config("slipway.app") ?? folder
         let root = SlipwayRoot(rootPath)
         let registered = try? AppRegistry(root: root).settings(app)
         return PushSettings(
             root: root, app: app, user: user,
-            deployBranch: registered?.deployBranch ?? config("slipway.deployBranch"),
-            lockHeld: environment["SLIPWAY_LOCK_HELD"] == "1")
+            deployBranch: registered?.deployBranch ?? config("slipway.deployBranch"), lockHeld: lockHeld)
     }
 
     /// The update that deploys, if this push has one: the deploy branch, or `main` before `master` when none is set.

@@ -42,7 +42,7 @@ public struct ReceiveHooks {
 
     private func runPreReceive(input: String) throws {
         let repository = try Repository.openFromEnvironment()
-        let settings = try PushSettings.resolve(repository: repository, environment: environment)
+        let settings = try PushSettings.resolve(environment: environment, repository: { repository })
         console.redact(settings.root.path)
         try AppName.validate(settings.app)
         let updates = try RefUpdate.parse(input)
@@ -164,6 +164,11 @@ public struct ReceiveHooks {
             throw PushError("Push rejected: \(cancelled() ?? "The build was interrupted.") Nothing was released.")
         }
 
+        // A repository whose HEAD names a branch that was never pushed (master, when the app deploys main) would
+        // clone empty: point it at the deploy branch, which exists once git accepts this push.
+        if (try? repository.commit("HEAD")) == nil, let branch = deploy.branch {
+            try? repository.setHead("refs/heads/\(branch)")
+        }
         try Publisher.store(slug: result.slugPath, sha256: result.manifest.slug.sha256, app: app)
         let staged = StagedRelease(
             buildID: log.id, manifest: result.manifest, user: settings.user,
@@ -202,11 +207,12 @@ public struct ReceiveHooks {
 
     // MARK: - post-receive
 
-    /// Runs the post-receive hook: publishes the release staged for the deploy branch's new commit.
+    /// Runs the post-receive hook: publishes the release staged for the deploy branch's new commit. Behind
+    /// `receive-pack shell` it does not open the repository (no libgit2), which keeps it quick.
     public func postReceive(input: String) -> Int32 {
         do {
-            let repository = try Repository.openFromEnvironment()
-            let settings = try PushSettings.resolve(repository: repository, environment: environment)
+            let settings = try PushSettings.resolve(
+                environment: environment, repository: { try Repository.openFromEnvironment() })
             console.redact(settings.root.path)
             try AppName.validate(settings.app)
             guard let deploy = settings.deployUpdate(in: try RefUpdate.parse(input)), !deploy.isDelete else { return 0 }
@@ -238,11 +244,6 @@ public struct ReceiveHooks {
                 buildpackConfigVars: staged.buildpackConfigVars, buildID: staged.buildID)
             unlink(stagedPath)
             BuildRecord.noteRelease(entry.version, app: app, id: staged.buildID)
-            // A repository whose HEAD names a branch that was never pushed (master, when the app deploys main)
-            // would clone empty: point it at the deploy branch.
-            if (try? repository.commit("HEAD")) == nil, let branch = deploy.branch {
-                try? repository.setHead("refs/heads/\(branch)")
-            }
             console.step("Launching... done, v\(entry.version)")
             console.detail("Released v\(entry.version)")
             return 0

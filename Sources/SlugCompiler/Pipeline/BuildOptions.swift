@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySpool
 
 /// Everything a build needs to know; `slugc build` fills it from its flags, the push hook from the app's settings.
 public struct BuildOptions: Sendable {
@@ -10,8 +11,10 @@ public struct BuildOptions: Sendable {
     public var configVars: [String: String] = [:]
     /// Kept between builds of the app; created if missing.
     public var cacheDirectory: String
-    /// Where `slug.tgz` and `release.json` are written.
+    /// Where the slug (`slug.tgz`, or `slug.tar.zst` with zstd) and `release.json` are written.
     public var outputDirectory: String
+    /// How the slug is compressed: gzip (the default, which every runner reads) or zstd.
+    public var compression: SlugCompression = .gzip
     /// The app's name.
     public var appName: String
     /// The commit being built, when known.

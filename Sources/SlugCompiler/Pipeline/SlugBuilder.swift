@@ -240,15 +240,18 @@ public final class SlugBuilder {
             return (chosen, true)
         }
 
-        var detected: [Buildpack] = []
-        for (index, name) in names.enumerated() {
-            var buildpack = try Buildpack.fetch(
+        let candidates = try names.enumerated().map { index, name in
+            let buildpack = try Buildpack.fetch(
                 .builtin(name), into: "\(workspace.buildpacksDirectory)/\(index)", builtins: builtins)
             try handOver(buildpack)
-            if let shown = try detect(buildpack, workspace, environment: environment) {
-                buildpack.name = shown
-                detected.append(buildpack)
-            }
+            return buildpack
+        }
+        var detected: [Buildpack] = []
+        for (candidate, shown) in zip(candidates, try detectAll(candidates, workspace, environment: environment)) {
+            guard let shown else { continue }
+            var buildpack = candidate
+            buildpack.name = shown
+            detected.append(buildpack)
         }
         guard let first = detected.first else {
             throw BuildError(
@@ -274,14 +277,40 @@ public final class SlugBuilder {
 
     /// Runs `bin/detect BUILD_DIR`; returns the name it printed when it accepts the app, nil when it does not.
     private func detect(_ buildpack: Buildpack, _ workspace: Workspace, environment: [String: String]) throws -> String? {
-        let child = ChildProcess(
-            executable: buildpack.detectPath, arguments: [workspace.buildDirectory], environment: environment,
-            directory: workspace.buildDirectory, stdout: .capture(limit: 64 * 1024))
-        let result = try run(child, buildpack: buildpack, phase: .detect, timeoutCode: .detectTimedOut)
-        guard result.status.succeeded else { return nil }
-        let firstLine = String(decoding: result.stdout, as: UTF8.self).split(whereSeparator: \.isNewline)
-            .first.map { $0.trimmingSpaces() }
-        return (firstLine?.isEmpty == false ? firstLine : nil) ?? buildpack.name
+        try detectAll([buildpack], workspace, environment: environment)[0]
+    }
+
+    /// Runs `bin/detect` of every buildpack side by side (detection only reads the app), and returns what each
+    /// said, in order: the name it printed when it accepts the app, nil when it does not.
+    private func detectAll(_ buildpacks: [Buildpack], _ workspace: Workspace, environment: [String: String]) throws
+        -> [String?]
+    {
+        var started: [(Buildpack, ChildProcess.Started)] = []
+        defer { for (_, child) in started { child.cancel() } }
+        for buildpack in buildpacks {
+            let child = configured(
+                ChildProcess(
+                    executable: buildpack.detectPath, arguments: [workspace.buildDirectory], environment: environment,
+                    directory: workspace.buildDirectory, stdout: .capture(limit: 64 * 1024)))
+            started.append((buildpack, try reportingFailures(buildpack, phase: .detect, timeoutCode: .detectTimedOut) {
+                try child.start()
+            }))
+        }
+        var names: [String?] = []
+        while !started.isEmpty {
+            let (buildpack, child) = started.removeFirst()
+            let result = try reportingFailures(buildpack, phase: .detect, timeoutCode: .detectTimedOut) {
+                try child.wait()
+            }
+            guard result.status.succeeded else {
+                names.append(nil)
+                continue
+            }
+            let firstLine = String(decoding: result.stdout, as: UTF8.self).split(whereSeparator: \.isNewline)
+                .first.map { $0.trimmingSpaces() }
+            names.append((firstLine?.isEmpty == false ? firstLine : nil) ?? buildpack.name)
+        }
+        return names
     }
 
     /// Runs `bin/compile BUILD_DIR CACHE_DIR ENV_DIR`, streaming every line it prints.
@@ -379,9 +408,10 @@ public final class SlugBuilder {
             throw BuildError(.outputUnwritable, "Cannot create the output folder \(output).", hint: "Pass a writable folder with -o.")
         }
         let token = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        let slugTemp = "\(output)/.slug.tgz.\(token).tmp"
+        let slugName = options.compression.slugFileName
+        let slugTemp = "\(output)/.\(slugName).\(token).tmp"
         let manifestTemp = "\(output)/.release.json.\(token).tmp"
-        let slugPath = "\(output)/slug.tgz"
+        let slugPath = "\(output)/\(slugName)"
         let manifestPath = "\(output)/release.json"
         var renamedSlug = false
         var committed = false
@@ -394,14 +424,13 @@ public final class SlugBuilder {
         }
 
         let limit = Int64(options.maxSlugSizeMB) * 1_048_576
-        let packer = SlugPacker(
-            mtime: mtime, sizeLimit: nil,
-            checkpoint: { [self] in
-                try signals?.check(phase: .pack)
-                if clock.now >= deadline {
-                    throw BuildError(.packFailed, "The build ran past its time limit while packing the slug.")
-                }
-            })
+        var packer = SlugPacker(mtime: mtime, compression: options.compression)
+        packer.checkpoint = { [self] in
+            try signals?.check(phase: .pack)
+            if clock.now >= deadline {
+                throw BuildError(.packFailed, "The build ran past its time limit while packing the slug.")
+            }
+        }
         let packed: SlugPacker.Output
         do {
             packed = try packer.pack(workspace.buildDirectory, into: slugTemp)
@@ -420,7 +449,8 @@ public final class SlugBuilder {
         if packed.size > 300 * 1_048_576 {
             console.error("Warning: Your slug size (\(formatSize(packed.size))) exceeds the soft limit (300M), which may affect boot time.")
         }
-        let manifest = try makeManifest(.init(path: "slug.tgz", size: packed.size, sha256: packed.sha256))
+        let manifest = try makeManifest(
+            .init(path: slugName, size: packed.size, sha256: packed.sha256, compression: options.compression.rawValue))
         do {
             try writeDurably(try manifest.encoded(), to: manifestTemp)
             guard rename(slugTemp, slugPath) == 0 else { throw FileTree.posixError("rename", slugPath) }
@@ -431,6 +461,10 @@ public final class SlugBuilder {
             throw BuildError(.packFailed, "Could not write the release: \(error).", hint: freeSpaceHint(output))
         }
         committed = true
+        // A slug of the other compression left by an earlier build would no longer match release.json.
+        for other in SlugCompression.allCases where other != options.compression {
+            unlink("\(output)/\(other.slugFileName)")
+        }
         if !options.pushWording {
             // A pusher has no use for the server's paths (and should not learn them).
             console.detail("Slug:     \(slugPath) (sha256 \(packed.sha256.prefix(12)))")
@@ -474,6 +508,12 @@ public final class SlugBuilder {
     private func run(_ child: ChildProcess, buildpack: Buildpack, phase: BuildPhase, timeoutCode: BuildError.Code) throws
         -> ChildProcess.Result
     {
+        let child = configured(child)
+        return try reportingFailures(buildpack, phase: phase, timeoutCode: timeoutCode) { try child.run() }
+    }
+
+    /// The child with the build's deadline, the signals that cancel it and the keep-alive lines.
+    private func configured(_ child: ChildProcess) -> ChildProcess {
         var child = child
         child.deadline = deadline
         child.signals = signals
@@ -488,8 +528,15 @@ public final class SlugBuilder {
                 console.detail("... still working (\(formatDuration(clock.now - started)) so far)")
             }
         }
+        return child
+    }
+
+    /// Runs `body`, turning spawn failures, timeouts and signals into build errors.
+    private func reportingFailures<T>(
+        _ buildpack: Buildpack, phase: BuildPhase, timeoutCode: BuildError.Code, _ body: () throws -> T
+    ) throws -> T {
         do {
-            return try child.run()
+            return try body()
         } catch ChildProcessError.timedOut {
             throw BuildError(
                 timeoutCode,

@@ -89,6 +89,33 @@ public struct ChildProcess {
 
     /// Runs the program to its end and returns how it ended.
     public func run() throws -> Result {
+        try start().wait()
+    }
+
+    /// A program that was started and whose output is read by ``wait()``. Starting several before waiting for any
+    /// runs them side by side (their output waits in the pipes).
+    public struct Started {
+        fileprivate let child: ChildProcess
+        fileprivate let pid: pid_t
+        fileprivate let outFD: Int32
+        fileprivate let errFD: Int32
+
+        /// Reads the output until the program ends; the same as the rest of ``ChildProcess/run()``.
+        public func wait() throws -> Result {
+            try child.supervise(pid: pid, outFD: outFD, errFD: errFD)
+        }
+
+        /// Kills the program's process group without reading its output, and reaps it.
+        public func cancel() {
+            kill(-pid, SIGKILL)
+            _ = reap(pid, block: true)
+            close(outFD)
+            if errFD >= 0 { close(errFD) }
+        }
+    }
+
+    /// Starts the program; ``Started/wait()`` or ``Started/cancel()`` must follow.
+    public func start() throws -> Started {
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         guard slipway_pipe_cloexec(&outPipe) == 0 else { throw ChildProcessError.spawnFailed(path: executable, errno: errno) }
@@ -109,7 +136,8 @@ public struct ChildProcess {
         }
         close(outPipe[1])
         if errPipe[1] >= 0 { close(errPipe[1]) }
-        return try supervise(pid: pid, outFD: outPipe[0], errFD: errPipe[0])
+        SupervisedChildren.shared.insert(pid)
+        return Started(child: self, pid: pid, outFD: outPipe[0], errFD: errPipe[0])
     }
 
     /// Starts a program in a new process group with the caller's standard input, output and error, for programs
@@ -199,10 +227,14 @@ public struct ChildProcess {
     }
 
     /// Reads both pipes until the child exits, enforcing the deadline and watching for signals.
-    private func supervise(pid: pid_t, outFD: Int32, errFD: Int32) throws -> Result {
+    fileprivate func supervise(pid: pid_t, outFD: Int32, errFD: Int32) throws -> Result {
         var streams = [Stream(fd: outFD, output: stdout)]
         if errFD >= 0, let stderr { streams.append(Stream(fd: errFD, output: stderr)) }
         defer { for stream in streams where stream.fd >= 0 { close(stream.fd) } }
+        // Readable once the child has exited, so its end is noticed at once, not at the next poll timeout (a
+        // program usually closes its pipes a moment before it can be reaped).
+        let exitFD = slipway_pidfd_open(pid)
+        defer { if exitFD >= 0 { close(exitFD) } }
 
         var exitStatus: ExitStatus?
         var lastOutput = ContinuousClock.now
@@ -239,8 +271,10 @@ public struct ChildProcess {
 
             var fds = open.map { pollfd(fd: streams[$0].fd, events: Int16(POLLIN), revents: 0) }
             if let signals, signals.fd >= 0 { fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)) }
-            // Short waits keep the loop noticing the child's exit even while a descendant holds a pipe open.
-            let ready = poll(&fds, nfds_t(fds.count), 100)
+            if exitStatus == nil, exitFD >= 0 { fds.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)) }
+            // Short waits keep the loop noticing the child's exit even while a descendant holds a pipe open (and
+            // without a pidfd, on kernels before 5.3).
+            let ready = poll(&fds, nfds_t(fds.count), exitFD >= 0 || !open.isEmpty ? 100 : 5)
             if ready < 0 && errno != EINTR { throw abort(.spawnFailed(path: executable, errno: errno)) }
 
             var sawOutput = false
@@ -306,11 +340,12 @@ extension ChildProcess {
     }
 
     /// Kills and reaps every child this process has adopted (see ``adoptOrphans()``); nothing when it adopts none.
+    /// Children it started itself and still supervises (detect scripts run side by side) are not orphans.
     static func killOrphans() {
         guard slipway_is_child_subreaper() == 1 else { return }
         let me = getpid()
         for _ in 0..<100 {
-            let orphans = childProcesses(of: me)
+            let orphans = childProcesses(of: me).filter { !SupervisedChildren.shared.contains($0) }
             if orphans.isEmpty { return }
             for pid in orphans {
                 kill(pid, SIGKILL)
@@ -337,6 +372,17 @@ extension ChildProcess {
     }
 }
 
+/// The children this process started with ``ChildProcess/start()`` and has not reaped yet.
+final class SupervisedChildren: @unchecked Sendable {
+    static let shared = SupervisedChildren()
+    private let lock = NSLock()
+    private var pids: Set<pid_t> = []
+
+    func insert(_ pid: pid_t) { lock.withLock { _ = pids.insert(pid) } }
+    func remove(_ pid: pid_t) { lock.withLock { _ = pids.remove(pid) } }
+    func contains(_ pid: pid_t) -> Bool { lock.withLock { pids.contains(pid) } }
+}
+
 /// Reaps `pid` if it has exited (or waits for it when `block`), returning how it ended.
 func reap(_ pid: pid_t, block: Bool) -> ExitStatus? {
     var status: Int32 = 0
@@ -345,10 +391,12 @@ func reap(_ pid: pid_t, block: Bool) -> ExitStatus? {
         if rc == 0 { return nil }
         if rc < 0 {
             if errno == EINTR { continue }
+            SupervisedChildren.shared.remove(pid)
             return .exited(127)
         }
         break
     }
+    SupervisedChildren.shared.remove(pid)
     // WIFEXITED / WEXITSTATUS / WTERMSIG are macros; decode the status word by hand.
     let low = status & 0x7f
     if low == 0 { return .exited((status >> 8) & 0xff) }

@@ -1,39 +1,61 @@
 import SlipwayArchive
+import SlipwaySpool
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Packs a build directory into a slug: a gzip-compressed tar whose entries all sit under `./app/`.
+/// Packs a build directory into a slug: a compressed tar (gzip by default, or zstd) whose entries all sit under
+/// `./app/`.
 ///
 /// The result is reproducible: entries in byte order of their names, owner 0:0 with empty names, every mtime set to
-/// the given time, permission bits kept (setuid, setgid and sticky removed), symlinks stored as symlinks. The tree is
-/// streamed from disk through libarchive and zlib into the file, so memory does not grow with the slug's size.
-struct SlugPacker {
+/// the given time, permission bits kept (setuid, setgid and sticky removed), symlinks stored as symlinks, and the
+/// same compressed bytes whatever the number of threads. The tree is streamed from disk through libarchive and the
+/// compressor into the file, so memory does not grow with the slug's size.
+public struct SlugPacker {
     /// The mtime written on every entry.
-    var mtime: Int64
+    public var mtime: Int64
+    /// gzip at level 6 (gzip's and tar's default) or zstd at level 3 (zstd's default).
+    public var compression: SlugCompression
+    /// How many threads compress; the output does not depend on it.
+    public var threads: Int
     /// The compressed size limit in bytes; past it, packing stops.
     var sizeLimit: Int64?
     /// Called before every entry; throws to stop (a timeout or a signal).
     var checkpoint: () throws -> Void = {}
 
+    /// A packer whose entries all get `mtime`.
+    public init(mtime: Int64, compression: SlugCompression = .gzip, threads: Int = GzipWriter.defaultThreads) {
+        self.mtime = mtime
+        self.compression = compression
+        self.threads = threads
+    }
+
     /// The packed slug's size and digest.
-    struct Output {
-        var size: Int64
-        var sha256: String
+    public struct Output: Sendable {
+        /// Size in bytes of the compressed file.
+        public var size: Int64
+        /// Hex SHA-256 of the compressed file.
+        public var sha256: String
     }
 
     /// Packs `directory` into the new file `slugPath`.
-    func pack(_ directory: String, into slugPath: String) throws -> Output {
+    public func pack(_ directory: String, into slugPath: String) throws -> Output {
         let file = try HashingFileOutput(path: slugPath, limit: sizeLimit)
-        let gzip = try GzipWriter(level: 6, to: file)
-        let tar = try TarWriter(to: gzip)
+        let compressor: CompressingSink =
+            switch compression {
+            case .gzip: try GzipWriter(level: 6, threads: threads, to: file)
+            // libzstd is fed from a thread of its own, so reading files and formatting tar go on while it copies
+            // input, waits for a worker or writes its output: the in-process form of `tar | zstd -T0`.
+            case .zstd: ThreadedSink(try ZstdWriter(level: 3, threads: threads, to: file))
+            }
+        let tar = try TarWriter(to: compressor)
         let root = try FileTree.openDirectory(path: directory)
         defer { close(root) }
         try tar.addDirectory("./app/", mode: 0o755, mtime: mtime)
         try addContents(root, prefix: "./app/", tar: tar)
         try tar.finish()
-        try gzip.finish()
+        try compressor.finish()
         let digest = try file.finish()
         return Output(size: file.byteCount, sha256: digest)
     }
