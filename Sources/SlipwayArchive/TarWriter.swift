@@ -47,14 +47,26 @@ public final class TarWriter {
 
     /// Adds a directory entry.
     public func addDirectory(_ path: String, mode: UInt32, mtime: Int64) throws {
+        try addDirectory(Array(path.utf8), mode: mode, mtime: mtime)
+    }
+
+    /// Adds a directory entry whose name is `path`'s bytes, stored as they are (a name need not be UTF-8).
+    public func addDirectory(_ path: [UInt8], mode: UInt32, mtime: Int64) throws {
         prepare(path, type: SLIPWAY_AE_IFDIR, mode: mode, mtime: mtime)
         try writeHeader(path)
     }
 
     /// Adds a symbolic link to `target`; the link itself is stored, never what it points to.
     public func addSymlink(_ path: String, target: String, mtime: Int64) throws {
+        try addSymlink(Array(path.utf8), target: Array(target.utf8), mtime: mtime)
+    }
+
+    /// Adds a symbolic link, its name and target byte for byte.
+    public func addSymlink(_ path: [UInt8], target: [UInt8], mtime: Int64) throws {
         prepare(path, type: SLIPWAY_AE_IFLNK, mode: 0o777, mtime: mtime)
-        archive_entry_set_symlink(entry, target)
+        (target + [0]).withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { archive_entry_set_symlink(entry, $0.baseAddress) }
+        }
         try writeHeader(path)
     }
 
@@ -62,6 +74,12 @@ public final class TarWriter {
     ///
     /// The contents are streamed in fixed-size chunks; a file that changes size while being read is an error.
     public func addFile(_ path: String, mode: UInt32, mtime: Int64, size: Int64, contentsOf fd: Int32) throws {
+        try addFile(Array(path.utf8), mode: mode, mtime: mtime, size: size, contentsOf: fd)
+    }
+
+    /// Adds a regular file whose name is `path`'s bytes.
+    public func addFile(_ path: [UInt8], mode: UInt32, mtime: Int64, size: Int64, contentsOf fd: Int32) throws {
+        let shown = String(decoding: path, as: UTF8.self)
         prepare(path, type: SLIPWAY_AE_IFREG, mode: mode, mtime: mtime)
         archive_entry_set_size(entry, la_int64_t(size))
         try writeHeader(path)
@@ -72,9 +90,9 @@ public final class TarWriter {
                 let got = read(fd, chunk.baseAddress, want)
                 if got < 0 {
                     if errno == EINTR { continue }
-                    throw ArchiveError("read", "\(path): \(String(cString: strerror(errno)))")
+                    throw ArchiveError("read", "\(shown): \(String(cString: strerror(errno)))")
                 }
-                if got == 0 { throw ArchiveError("read", "\(path): file shrank while it was being packed") }
+                if got == 0 { throw ArchiveError("read", "\(shown): file shrank while it was being packed") }
                 let written = archive_write_data(archive, chunk.baseAddress, got)
                 if written < 0 { try fail("archive_write_data") }
                 remaining -= Int64(got)
@@ -89,9 +107,11 @@ public final class TarWriter {
         try check(archive_write_close(archive), "archive_write_close")
     }
 
-    private func prepare(_ path: String, type: UInt32, mode: UInt32, mtime: Int64) {
+    private func prepare(_ path: [UInt8], type: UInt32, mode: UInt32, mtime: Int64) {
         archive_entry_clear(entry)
-        archive_entry_set_pathname(entry, path)
+        (path + [0]).withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { archive_entry_set_pathname(entry, $0.baseAddress) }
+        }
         archive_entry_set_filetype(entry, type)
         archive_entry_set_perm(entry, mode_t(mode & 0o7777))
         archive_entry_set_mtime(entry, time_t(mtime), 0)
@@ -101,10 +121,10 @@ public final class TarWriter {
         archive_entry_set_gname(entry, "")
     }
 
-    private func writeHeader(_ path: String) throws {
+    private func writeHeader(_ path: [UInt8]) throws {
         let rc = archive_write_header(archive, entry)
         // ARCHIVE_WARN: the entry was written (for example a name that is not valid UTF-8, stored byte for byte).
-        if rc < ARCHIVE_WARN { try fail("archive_write_header", path) }
+        if rc < ARCHIVE_WARN { try fail("archive_write_header", String(decoding: path, as: UTF8.self)) }
     }
 
     private func check(_ rc: Int32, _ function: String) throws {

@@ -23,6 +23,8 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
         case unsafeTreeEntry
         /// The caller passed something unusable, such as a non-empty export directory.
         case invalidArgument
+        /// The tree is larger than an ``ExportLimits`` allows (files, path length, depth, bytes).
+        case limitExceeded
     }
 
     /// What kind of failure this is.

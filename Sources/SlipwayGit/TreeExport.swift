@@ -27,6 +27,33 @@ public struct ExportReport: Sendable, Equatable {
     public init() {}
 }
 
+/// The most a pushed tree may hold. Each is checked before anything is written, so a tree over a limit writes
+/// nothing; each refusal names the limit and the setting that raises it.
+public struct ExportLimits: Sendable, Equatable {
+    /// Files and symlinks.
+    public var files = 200_000
+    /// Bytes of one entry's path inside the tree.
+    public var pathBytes = 1024
+    /// Folders nested in one another (at most 256, which bounds the export's descriptors and stack).
+    public var depth = 64
+    /// Bytes of all files together.
+    public var totalBytes: Int64 = 4 << 30
+
+    public init() {}
+
+    /// The limits as the environment sets them: `SLIPWAY_MAX_TREE_FILES`, `SLIPWAY_MAX_TREE_PATH`,
+    /// `SLIPWAY_MAX_TREE_DEPTH`, `SLIPWAY_MAX_TREE_MB`; unset or malformed values keep the defaults.
+    public static func fromEnvironment(_ environment: [String: String]) -> ExportLimits {
+        var limits = ExportLimits()
+        func number(_ key: String) -> Int? { environment[key].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } }
+        if let value = number("SLIPWAY_MAX_TREE_FILES") { limits.files = value }
+        if let value = number("SLIPWAY_MAX_TREE_PATH") { limits.pathBytes = value }
+        if let value = number("SLIPWAY_MAX_TREE_DEPTH") { limits.depth = min(value, 256) }
+        if let value = number("SLIPWAY_MAX_TREE_MB") { limits.totalBytes = Int64(value) << 20 }
+        return limits
+    }
+}
+
 extension Repository {
     /// Writes the tree of `revision` (a commit, or anything that peels to a tree) into `directory`, which must
     /// exist and be empty.
@@ -44,13 +71,21 @@ extension Repository {
     /// Folders and symlinks are created on the calling thread in tree order; regular files are read and written by
     /// `threads` threads, each with its own handle on the repository (libgit2 objects are not shared between
     /// threads). The result does not depend on the number of threads.
+    ///
+    /// A tree over one of `limits` throws a ``GitError`` of kind ``GitError/Kind/limitExceeded`` before anything is
+    /// written.
     public func exportTree(
-        of revision: String, to directory: String, threads: Int = Repository.defaultExportThreads
+        of revision: String, to directory: String, threads: Int = Repository.defaultExportThreads,
+        limits: ExportLimits = ExportLimits()
     ) throws -> ExportReport {
         let tree = try lookupTree(revision)
         defer { git_tree_free(tree) }
+        var odb: OpaquePointer?
+        try check(git_repository_odb(&odb, handle), "git_repository_odb", subject: path)
+        defer { git_odb_free(odb) }
         var plan = ExportPlan()
-        try addToPlan(tree, plan: &plan, path: "", depth: 0)
+        var tally = Tally(limits: limits, odb: odb)
+        try addToPlan(tree, plan: &plan, path: "", depth: 0, tally: &tally)
 
         let root = openDirectory(directory)
         guard root >= 0 else { throw GitError.system("open", errno, path: directory) }
@@ -68,32 +103,84 @@ extension Repository {
 
     /// Checks every entry of `tree` and, below it, of its subtrees, and appends what to write to `plan`, in tree
     /// order. Nothing is written here, so a refused entry anywhere means nothing at all is written.
-    private func addToPlan(_ tree: OpaquePointer, plan: inout ExportPlan, path: String, depth: Int) throws {
+    private func addToPlan(
+        _ tree: OpaquePointer, plan: inout ExportPlan, path: String, depth: Int, tally: inout Tally
+    ) throws {
         try checkDepth(depth, path: path)
+        try tally.folder(depth: depth, path: path)
         for index in 0..<git_tree_entrycount(tree) {
             guard let entry = git_tree_entry_byindex(tree, index), let cName = git_tree_entry_name(entry) else {
                 continue
             }
             let entryPath = try checkedPath(entry, in: path)
+            try tally.path(entryPath)
             let name = Array(UnsafeBufferPointer(start: cName, count: strlen(cName) + 1))
             switch git_tree_entry_filemode(entry) {
             case GIT_FILEMODE_TREE:
                 let subtree = try lookupTree(entry, path: entryPath)
                 defer { git_tree_free(subtree) }
                 plan.steps.append(.enterFolder(name: name, path: entryPath))
-                try addToPlan(subtree, plan: &plan, path: entryPath, depth: depth + 1)
+                try addToPlan(subtree, plan: &plan, path: entryPath, depth: depth + 1, tally: &tally)
                 plan.steps.append(.leaveFolder)
             case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_EXECUTABLE:
                 let executable = git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB_EXECUTABLE
+                try tally.file(git_tree_entry_id(entry), path: entryPath)
                 plan.steps.append(
                     .file(ExportPlan.File(name: name, path: entryPath, id: git_tree_entry_id(entry).pointee, mode: executable ? 0o755 : 0o644)))
             case GIT_FILEMODE_LINK:
+                try tally.file(nil, path: entryPath)
                 plan.steps.append(.symlink(name: name, path: entryPath, id: git_tree_entry_id(entry).pointee))
             case GIT_FILEMODE_COMMIT:
                 plan.steps.append(.submodule(path: entryPath))
             default:
                 throw unsupportedMode(entry, path: entryPath)
             }
+        }
+    }
+
+    /// Counts what the plan holds against the limits.
+    struct Tally {
+        let limits: ExportLimits
+        let odb: OpaquePointer?
+        var files = 0
+        var bytes: Int64 = 0
+
+        mutating func folder(depth: Int, path: String) throws {
+            guard depth <= limits.depth else {
+                throw Self.over(
+                    "folders are nested more than \(limits.depth) deep (at '\(path)')", setting: "SLIPWAY_MAX_TREE_DEPTH")
+            }
+        }
+
+        func path(_ path: String) throws {
+            guard path.utf8.count <= limits.pathBytes else {
+                throw Self.over(
+                    "the path '\(path.prefix(80))…' is longer than \(limits.pathBytes) bytes", setting: "SLIPWAY_MAX_TREE_PATH")
+            }
+        }
+
+        /// Counts a file or symlink; a blob's size (`id`) counts towards the total, read from its header only.
+        mutating func file(_ id: UnsafePointer<git_oid>?, path: String) throws {
+            files += 1
+            guard files <= limits.files else {
+                throw Self.over("it has more than \(limits.files) files", setting: "SLIPWAY_MAX_TREE_FILES")
+            }
+            guard let id, let odb else { return }
+            var size = 0
+            var type = GIT_OBJECT_ANY
+            guard git_odb_read_header(&size, &type, odb, id) == 0 else { return }
+            bytes += Int64(size)
+            guard bytes <= limits.totalBytes else {
+                throw Self.over(
+                    "its files hold more than \(limits.totalBytes >> 20) MB", setting: "SLIPWAY_MAX_TREE_MB")
+            }
+        }
+
+        static func over(_ what: String, setting: String) -> GitError {
+            GitError(
+                kind: .limitExceeded, function: "exportTree", returnCode: -1,
+                message: "the pushed tree is too large: \(what); make it smaller (.slugignore does not help here: "
+                    + "the whole tree is extracted first), or ask the operator to raise \(setting)")
         }
     }
 

@@ -104,6 +104,43 @@ import Testing
         #expect(survivors.isEmpty, "a child of the buildpack survived the timeout, even one that left its group")
     }
 
+    /// FIFOs, device nodes and hard links to files outside the build folder never reach a slug. (Without the
+    /// sandbox and as root, which lets a buildpack make them; a sandboxed one cannot even link across its mounts.)
+    @Test(.enabled(if: geteuid() == 0), arguments: [
+        ("mkfifo \"$1/pipe\"", "pipe is a FIFO"),
+        ("mknod \"$1/null\" c 1 3", "null is a device node"),
+        ("ln /etc/hostname \"$1/hosts-link\"", "hosts-link is a hard link to a file outside the build folder"),
+    ])
+    func specialFilesAreRefusedWithTheirPath(_ script: String, _ message: String) throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let spy = try SpyBuildpack(in: h.scratch, name: "special", compile: script)
+        let result = try h.build(["-b", spy.path, "--sandbox", "none"], env: ["SLIPWAY_BUILD_USER": ""])
+        expectCleanFailure(h, result, exit: 72, message: message)
+    }
+
+    /// An app file the builder cannot read is named, with what to do. (Run as an unprivileged user: root reads
+    /// everything.)
+    @Test(.enabled(if: geteuid() == 0)) func anUnreadableFileIsNamed() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        try h.app("config/secret.key", "k", mode: 0o000)
+        for folder in [h.scratch.path, h.app, h.app + "/config"] { chmod(folder, 0o755) }
+        for folder in [h.output, h.cache, h.tmp] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            chmod(folder, 0o777)
+        }
+        let result = try runTool(
+            ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+                + h.buildArguments(["-b", "procfile", "--sandbox", "none"]),
+            environment: h.environment(["SLIPWAY_BUILD_USER": "", "HOME": h.tmp]), mergeOutput: true)
+        #expect(result.status == 10, "\(result.output)")
+        #expect(result.output.contains("config/secret.key"), "\(result.output)")
+        #expect(result.output.contains("Permission denied"))
+        #expect(result.output.contains("Make every file in the app readable."))
+        #expect(h.outputIsEmpty)
+    }
+
     @Test func slugLargerThanTheLimit() throws {
         let h = try SlugcHarness()
         try h.app("Procfile", "web: x\n")

@@ -117,7 +117,9 @@ public struct ReceiveHooks {
         let commit = try repository.commit(deploy.new)
         let report: ExportReport
         do {
-            report = try repository.exportTree(of: deploy.new, to: source)
+            report = try repository.exportTree(of: deploy.new, to: source, limits: .fromEnvironment(environment))
+        } catch let error as GitError where error.kind == .limitExceeded || error.kind == .unsafeTreeEntry {
+            throw PushError("Push rejected: \(printable(error.message, limit: 400)).")
         } catch {
             throw PushError("Push rejected: the pushed tree cannot be extracted: \(error)")
         }
@@ -258,9 +260,9 @@ public struct ReceiveHooks {
 }
 
 /// A name from the pusher made safe to print: control characters escaped, at most 100 characters.
-func printable(_ text: String) -> String {
+func printable(_ text: String, limit: Int = 100) -> String {
     var out = ""
-    for scalar in text.unicodeScalars.prefix(100) {
+    for scalar in text.unicodeScalars.prefix(limit) {
         if scalar.value < 0x20 || scalar.value == 0x7f {
             out += String(format: "\\x%02x", scalar.value)
         } else {

@@ -34,24 +34,27 @@ struct AppCopier {
         defer { close(from) }
         let to = try FileTree.openDirectory(path: destination)
         defer { close(to) }
-        try copyContents(from, to, prefix: "")
+        try copyContents(from, to, prefix: [])
     }
 
-    private mutating func copyContents(_ from: Int32, _ to: Int32, prefix: String) throws {
+    private mutating func copyContents(_ from: Int32, _ to: Int32, prefix: FileTree.Name) throws {
         for name in try FileTree.sortedEntries(from) {
-            if name == ".git" { continue }
-            let relative = prefix.isEmpty ? name : "\(prefix)/\(name)"
+            if name == Array(".git".utf8) { continue }
+            let relative = prefix.isEmpty ? name : prefix + [UInt8(ascii: "/")] + name
+            let shown = FileTree.shown(relative)
             let st = try FileTree.lstatAt(from, name)
             let type = st.st_mode & S_IFMT
             let mode = st.st_mode & 0o777
-            if ignore.ignores(relative, isDirectory: type == S_IFDIR) {
+            if ignore.ignores(bytes: relative, isDirectory: type == S_IFDIR) {
                 ignoredCount += 1
                 continue
             }
             switch type {
             case S_IFDIR:
                 if excluded.contains(FolderIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) { continue }
-                guard mkdirat(to, name, 0o700) == 0 else { throw FileTree.posixError("create folder", relative) }
+                guard FileTree.withCName(name, { mkdirat(to, $0, 0o700) }) == 0 else {
+                    throw FileTree.posixError("create folder", shown)
+                }
                 let sub = try FileTree.openDirectory(from, name)
                 defer { close(sub) }
                 let subTo = try FileTree.openDirectory(to, name)
@@ -62,13 +65,14 @@ struct AppCopier {
                 do {
                     try FileTree.copyFile(name, from: from, to: to, mode: mode)
                 } catch let error as FileTreeError {
-                    throw FileTreeError(operation: error.operation, path: relative, code: error.code)
+                    throw FileTreeError(operation: error.operation, path: shown, code: error.code)
                 }
             case S_IFLNK:
                 let target = try FileTree.readLink(from, name)
-                guard symlinkat(target, to, name) == 0 else { throw FileTree.posixError("create symlink", relative) }
+                let made = FileTree.withCName(target) { cTarget in FileTree.withCName(name) { symlinkat(cTarget, to, $0) } }
+                guard made == 0 else { throw FileTree.posixError("create symlink", shown) }
             default:
-                skipped.append(relative)
+                skipped.append(shown)
             }
         }
     }

@@ -9,8 +9,12 @@ import Foundation
 /// Every call works relative to an open directory descriptor (`openat`, `fstatat` with `AT_SYMLINK_NOFOLLOW`), so a
 /// symlink in an app's tree (to `/etc`, to `../../spool`) is handled as a link and never as what it points to.
 enum FileTree {
+    /// A name in a folder, byte for byte: Linux names need not be UTF-8, and a name that is not must still reach the
+    /// slug unchanged, so names are never turned into `String`s except to be shown.
+    typealias Name = [UInt8]
+
     /// The entries of the open directory `dirFD`, sorted by their bytes (so walks are reproducible).
-    static func sortedEntries(_ dirFD: Int32) throws -> [String] {
+    static func sortedEntries(_ dirFD: Int32) throws -> [Name] {
         let dup = fcntl(dirFD, F_DUPFD_CLOEXEC, 0)
         guard dup >= 0, let dir = fdopendir(dup) else { throw posixError("fdopendir", "") }
         defer { closedir(dir) }
@@ -23,20 +27,32 @@ enum FileTree {
             names.append(name)
         }
         names.sort { $0.lexicographicallyPrecedes($1) }
-        return names.map { String(decoding: $0, as: UTF8.self) }
+        return names
     }
 
+    /// Calls `body` with `name` as a NUL-terminated C string.
+    static func withCName<T>(_ name: Name, _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
+        try (name + [0]).withUnsafeBufferPointer { bytes in
+            try bytes.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
+        }
+    }
+
+    /// `name` for messages (not UTF-8 bytes shown as U+FFFD).
+    static func shown(_ name: Name) -> String { String(decoding: name, as: UTF8.self) }
+
     /// `fstatat` without following symlinks.
-    static func lstatAt(_ dirFD: Int32, _ name: String) throws -> stat {
+    static func lstatAt(_ dirFD: Int32, _ name: Name) throws -> stat {
         var st = stat()
-        guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw posixError("stat", name) }
+        guard withCName(name, { fstatat(dirFD, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+            throw posixError("stat", shown(name))
+        }
         return st
     }
 
     /// Opens the subdirectory `name` of `dirFD`, refusing to follow a symlink.
-    static func openDirectory(_ dirFD: Int32, _ name: String) throws -> Int32 {
-        let fd = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw posixError("open", name) }
+    static func openDirectory(_ dirFD: Int32, _ name: Name) throws -> Int32 {
+        let fd = withCName(name) { openat(dirFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else { throw posixError("open", shown(name)) }
         return fd
     }
 
@@ -48,20 +64,20 @@ enum FileTree {
     }
 
     /// The target of the symlink `name` in `dirFD`, byte for byte.
-    static func readLink(_ dirFD: Int32, _ name: String) throws -> String {
+    static func readLink(_ dirFD: Int32, _ name: Name) throws -> Name {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlinkat(dirFD, name, &buffer, buffer.count - 1)
-        guard n >= 0 else { throw posixError("readlink", name) }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let n = withCName(name) { readlinkat(dirFD, $0, &buffer, buffer.count - 1) }
+        guard n >= 0 else { throw posixError("readlink", shown(name)) }
+        return buffer[0..<n].map { UInt8(bitPattern: $0) }
     }
 
     /// Copies the regular file `name` from `fromFD` to a new file in `toFD`, keeping `mode`.
-    static func copyFile(_ name: String, from fromFD: Int32, to toFD: Int32, mode: mode_t) throws {
-        let src = openat(fromFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard src >= 0 else { throw posixError("open", name) }
+    static func copyFile(_ name: Name, from fromFD: Int32, to toFD: Int32, mode: mode_t) throws {
+        let src = withCName(name) { openat(fromFD, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        guard src >= 0 else { throw posixError("open", shown(name)) }
         defer { close(src) }
-        let dst = openat(toFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard dst >= 0 else { throw posixError("create", name) }
+        let dst = withCName(name) { openat(toFD, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) }
+        guard dst >= 0 else { throw posixError("create", shown(name)) }
         defer { close(dst) }
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         while true {
@@ -69,14 +85,14 @@ enum FileTree {
             if n == 0 { break }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw posixError("read", name)
+                throw posixError("read", shown(name))
             }
             var offset = 0
             while offset < n {
                 let w = buffer.withUnsafeBytes { write(dst, $0.baseAddress! + offset, n - offset) }
                 if w < 0 {
                     if errno == EINTR { continue }
-                    throw posixError("write", name)
+                    throw posixError("write", shown(name))
                 }
                 offset += w
             }
@@ -104,14 +120,14 @@ enum FileTree {
     private static func removeContents(_ dirFD: Int32) {
         for name in (try? sortedEntries(dirFD)) ?? [] {
             if let st = try? lstatAt(dirFD, name), (st.st_mode & S_IFMT) == S_IFDIR {
-                fchmodat(dirFD, name, 0o700, 0)
+                withCName(name) { _ = fchmodat(dirFD, $0, 0o700, 0) }
                 if let sub = try? openDirectory(dirFD, name) {
                     removeContents(sub)
                     close(sub)
                 }
-                unlinkat(dirFD, name, AT_REMOVEDIR)
+                withCName(name) { _ = unlinkat(dirFD, $0, AT_REMOVEDIR) }
             } else {
-                unlinkat(dirFD, name, 0)
+                withCName(name) { _ = unlinkat(dirFD, $0, 0) }
             }
         }
     }
@@ -133,14 +149,14 @@ enum FileTree {
         for name in try sortedEntries(dirFD) {
             let st = try lstatAt(dirFD, name)
             if st.st_uid != uid || st.st_gid != gid {
-                guard fchownat(dirFD, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 else {
-                    throw posixError("change the owner of", "\(prefix)/\(name)")
+                guard withCName(name, { fchownat(dirFD, $0, uid, gid, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+                    throw posixError("change the owner of", "\(prefix)/\(shown(name))")
                 }
             }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 let sub = try openDirectory(dirFD, name)
                 defer { close(sub) }
-                try changeOwner(in: sub, prefix: "\(prefix)/\(name)", uid: uid, gid: gid)
+                try changeOwner(in: sub, prefix: "\(prefix)/\(shown(name))", uid: uid, gid: gid)
             }
         }
     }

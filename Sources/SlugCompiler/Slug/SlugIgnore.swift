@@ -43,7 +43,11 @@ public struct SlugIgnore: Sendable {
 
     /// Whether the entry at `path` (relative to the app's root, `/`-separated, no leading `./`) is ignored.
     public func ignores(_ path: String, isDirectory: Bool) -> Bool {
-        let full = Array(path.utf8)
+        ignores(bytes: Array(path.utf8), isDirectory: isDirectory)
+    }
+
+    /// ``ignores(_:isDirectory:)`` for a path given as bytes (a name need not be UTF-8).
+    public func ignores(bytes full: [UInt8], isDirectory: Bool) -> Bool {
         let name = full.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? full
         for rule in rules {
             if rule.directoryOnly && !isDirectory { continue }

@@ -53,28 +53,57 @@ public struct SlugPacker {
         let root = try FileTree.openDirectory(path: directory)
         defer { close(root) }
         try tar.addDirectory("./app/", mode: 0o755, mtime: mtime)
-        try addContents(root, prefix: "./app/", tar: tar)
+        var links: [HardLink.Key: HardLink] = [:]
+        try addContents(root, prefix: Array("./app/".utf8), tar: tar, links: &links)
+        // A file with more links than the build folder holds is linked to something outside it (a buildpack that
+        // ran `ln /etc/shadow app/x`): its content is not the app's to ship.
+        if let outside = links.values.filter({ $0.seen < $0.total }).min(by: { $0.firstPath < $1.firstPath }) {
+            throw BuildError(
+                .unsupportedFile,
+                "\(outside.firstPath) is a hard link to a file outside the build folder (\(outside.total) links, "
+                    + "\(outside.seen) inside); a slug only holds the app's own files.",
+                hint: "Copy the file instead of linking it in the buildpack, or list it in .slugignore.")
+        }
         try tar.finish()
         try compressor.finish()
         let digest = try file.finish()
         return Output(size: file.byteCount, sha256: digest)
     }
 
-    private func addContents(_ dirFD: Int32, prefix: String, tar: TarWriter) throws {
+    /// A regular file with several links: how many of them the build folder holds.
+    struct HardLink {
+        struct Key: Hashable {
+            var device: UInt64
+            var inode: UInt64
+        }
+        var total: Int
+        var seen: Int
+        var firstPath: String
+    }
+
+    private func addContents(
+        _ dirFD: Int32, prefix: FileTree.Name, tar: TarWriter, links: inout [HardLink.Key: HardLink]
+    ) throws {
         for name in try FileTree.sortedEntries(dirFD) {
             try checkpoint()
             let path = prefix + name
+            // For messages: the path inside the app, as `app/…`.
+            let shown = FileTree.shown(Array(path.dropFirst(2)))
             let st = try FileTree.lstatAt(dirFD, name)
             let mode = UInt32(st.st_mode & 0o777)
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
-                try tar.addDirectory(path + "/", mode: mode, mtime: mtime)
+                try tar.addDirectory(path + [UInt8(ascii: "/")], mode: mode, mtime: mtime)
                 let sub = try FileTree.openDirectory(dirFD, name)
                 defer { close(sub) }
-                try addContents(sub, prefix: path + "/", tar: tar)
+                try addContents(sub, prefix: path + [UInt8(ascii: "/")], tar: tar, links: &links)
             case S_IFREG:
-                let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-                guard fd >= 0 else { throw FileTree.posixError("read", String(path.dropFirst(2))) }
+                if st.st_nlink > 1 {
+                    let key = HardLink.Key(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+                    links[key, default: HardLink(total: Int(st.st_nlink), seen: 0, firstPath: shown)].seen += 1
+                }
+                let fd = FileTree.withCName(name) { openat(dirFD, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+                guard fd >= 0 else { throw FileTree.posixError("read", shown) }
                 defer { close(fd) }
                 try tar.addFile(path, mode: mode, mtime: mtime, size: Int64(st.st_size), contentsOf: fd)
             case S_IFLNK:
@@ -88,7 +117,7 @@ public struct SlugPacker {
                     default: "not a regular file"
                     }
                 throw BuildError(
-                    .unsupportedFile, "\(path.dropFirst(2)) is \(kind); a slug can only hold files, folders and symlinks.",
+                    .unsupportedFile, "\(shown) is \(kind); a slug can only hold files, folders and symlinks.",
                     hint: "Remove it in the buildpack, or list it in .slugignore.")
             }
         }
