@@ -106,10 +106,7 @@ let package = Package(
             ]),
 
         // Tests
-        .target(
-            name: "SlipwayTestSupport",
-            dependencies: ["CProcessShims", .product(name: "PropertyBased", package: "swift-property-based")],
-            path: "Tests/SlipwayTestSupport"),
+        .target(name: "SlipwayTestSupport", dependencies: ["CProcessShims"], path: "Tests/SlipwayTestSupport"),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayArchiveTests", dependencies: ["SlipwayArchive", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwaySpoolTests", dependencies: ["SlipwaySpool", "SlipwayTestSupport"]),

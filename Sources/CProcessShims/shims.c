@@ -46,3 +46,8 @@ int slipway_pidfd_open(pid_t pid) {
     if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
     return fd;
 }
+
+int slipway_set_parent_death_signal(int sig, pid_t expected_parent) {
+    if (prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0) return -1;
+    return getppid() != expected_parent ? 1 : 0;
+}

@@ -112,6 +112,7 @@ extension ReceivePack {
         func run() throws {
             let signals = SignalWatcher()
             ChildProcess.adoptOrphans()
+            ChildProcess.stopWithParent()
             signal(SIGPIPE, SIG_IGN)
             let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             let hooks = ReceiveHooks(console: Console(.nonBlockingFileDescriptor(2)), signals: signals)

@@ -167,6 +167,26 @@ import Testing
         }
     }
 
+    /// A session that crashes (its `receive-pack shell` killed) ends that push only: the server goes on serving.
+    @Test func aCrashedSessionDoesNotTakeTheServerDown() throws {
+        let h = try ServerHarness()
+        let marker = uniqueSleep()
+        let slow = try h.buildpack("slow", compile: "echo '-----> waiting'; sleep \(marker)")
+        let push = try h.startPush(
+            try h.makeApp("one", files: ["Procfile": "web: x\n", ".buildpacks": "\(slow)\n"]), app: "app-one")
+        #expect(push.waitFor("-----> waiting", timeout: 60), "\(push.text)")
+        let sessions = processes(matching: "receive-pack shell --root \(h.root) ")
+        #expect(!sessions.isEmpty)
+        for pid in sessions { kill(pid, SIGKILL) }
+        #expect(push.wait(timeout: 60) != 0)
+        #expect(waitUntil { processes(matching: marker).isEmpty }, "the crashed session's build was stopped")
+        #expect(h.server.isRunning)
+        let quick = try h.buildpack("quick")
+        let next = try h.push(try h.makeApp("two", files: ["Procfile": "web: x\n", ".buildpacks": "\(quick)\n"]), app: "app-two")
+        #expect(next.status == 0, "\(next.output)\n\(h.log)")
+        #expect(try h.spoolEntries().map(\.manifest.app) == ["app-two"])
+    }
+
     @Test func hostKeyIsCreatedOnceAndReused() throws {
         let h = try ServerHarness()
         let keyPath = "\(h.root)/ssh_host_ed25519_key"

@@ -71,3 +71,11 @@ import Testing
         }
     }
 }
+
+/// Property-test inputs that look like what an attacker sends: ``hostileFragments`` glued together, with the words
+/// the parser under test cares about (`extra`) mixed in.
+func hostileText(_ extra: [String] = [], fragments length: ClosedRange<Int> = 0...24)
+    -> Generator<String, some Sequence & SendableMetatype>
+{
+    Gen<String?>.element(of: hostileFragments + extra).map { $0 ?? "" }.array(of: length).map { $0.joined() }
+}

@@ -32,6 +32,10 @@ int slipway_pidfd_open(pid_t pid);
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to this process instead of init.
 int slipway_set_child_subreaper(void);
 
+/// prctl(PR_SET_PDEATHSIG, sig): `sig` arrives when the parent exits. Returns 1 when the parent is already gone
+/// (the process was re-parented before the call), 0 when set, -1 on failure.
+int slipway_set_parent_death_signal(int sig, pid_t expected_parent);
+
 /// prctl(PR_GET_CHILD_SUBREAPER): 1 when this process adopts orphaned descendants, else 0.
 int slipway_is_child_subreaper(void);
 #endif

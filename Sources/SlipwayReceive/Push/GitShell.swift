@@ -151,6 +151,9 @@ public struct GitShell {
     /// Runs git on the repository with the caller's stdio and supervises it until it and its hooks are done.
     private func runGit(_ service: GitService, app: AppPaths, lock: AppLock?) throws -> Int32 {
         let gitPath = which("git", path: environment["PATH"]) ?? "/usr/bin/git"
+        // git gets SIGTERM if this process dies (killed, or its session crashed), and its hooks get it when git
+        // dies, so a push whose door is gone stops its build and frees the app's lock instead of running on.
+        let setpriv = "/usr/bin/setpriv"
         // Nothing of the client's environment reaches git or the hooks (no GIT_*, LD_PRELOAD, …): only what the
         // hooks need.
         var env: [String: String] = [
@@ -171,7 +174,8 @@ public struct GitShell {
         // Orphaned descendants (the hook, once git is gone) are re-parented to this process, so it can wait for them.
         _ = slipway_set_child_subreaper()
         let pid = try ChildProcess.spawnInheritingStdio(
-            executable: gitPath, arguments: [subcommand, app.repository], environment: env,
+            executable: setpriv, arguments: ["--pdeathsig", "TERM", "--", gitPath, subcommand, app.repository],
+            environment: env,
             inherit: lock.map { [$0.fd] } ?? [])
         return supervise(pid)
     }

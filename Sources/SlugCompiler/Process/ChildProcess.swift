@@ -339,6 +339,12 @@ extension ChildProcess {
         _ = slipway_set_child_subreaper()
     }
 
+    /// Asks for SIGTERM when this process's parent exits (a hook whose `git receive-pack` died: its push can no
+    /// longer land, so its build stops). Sends it at once if the parent is already gone.
+    public static func stopWithParent() {
+        if slipway_set_parent_death_signal(SIGTERM, getppid()) == 1 { kill(getpid(), SIGTERM) }
+    }
+
     /// Kills and reaps every child this process has adopted (see ``adoptOrphans()``); nothing when it adopts none.
     /// Children it started itself and still supervises (detect scripts run side by side) are not orphans.
     static func killOrphans() {
