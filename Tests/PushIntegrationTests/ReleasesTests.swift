@@ -1,5 +1,6 @@
 import Foundation
 import SlipwaySpool
+import SlipwayReceive
 import SlipwayTestSupport
 import Testing
 
@@ -76,5 +77,16 @@ import Testing
         #expect(apps.stdout == "NAME   RELEASE  OWNER  COLLABORATORS\nmyapp  v2       alice\n", "\(apps.output)")
         #expect(try h.receivePack(["config", "nosuchapp"]).stderr.hasPrefix("slipway: no app nosuchapp"))
         #expect(try h.ssh("apps", merge: false).stdout == "=== Apps alice can push to\nNAME   RELEASE  OWNER  COLLABORATORS\nmyapp  v2       alice\n")
+    }
+}
+
+/// Every command the table marks as served locally exists as `receive-pack <command>` for the operator.
+@Suite struct OperatorCommandTests {
+    @Test func everyLocalCommandIsASubcommand() throws {
+        for command in ManagementCommands.all where command.servedLocally {
+            let help = try runTool([TestPaths.product("receive-pack"), command.name, "--help"])
+            #expect(help.status == 0, "receive-pack \(command.name): \(help.output)")
+            #expect(help.stdout.contains("USAGE: receive-pack \(command.name)"), "\(help.stdout)")
+        }
     }
 }
