@@ -8,12 +8,15 @@ import Testing
 #endif
 
 /// Pushes killed at random moments: the door (`receive-pack shell`), `git receive-pack`, a hook, or the buildpack
-/// gets SIGKILL. After each push, whatever was killed: the branch moved only if the release was published, the spool
-/// holds complete entries only, the ledger is consistent, and the next push works (no stale lock).
+/// gets SIGKILL; and git is also killed inside its ref update, while it holds `refs/heads/main.lock`. After each
+/// push, whatever was killed: the branch moved only if the release was published, the spool holds complete entries
+/// only, the ledger is consistent, no git lock file is left, and the next push works (no stale lock).
 /// `SLIPWAY_FAULT_PUSHES` sets the number of pushes (default 50); `SLIPWAY_FAULT_SEED` replays a run.
 @Suite(.serialized) struct FaultInjectionTests {
     enum Victim: String, CaseIterable {
         case door, git, hook, buildpack
+        /// git, held inside its ref transaction (``RefUpdateTrap``) and killed there.
+        case refUpdate
     }
 
     @Test func killingAnyPartOfAPushKeepsEverythingConsistent() throws {
@@ -29,16 +32,29 @@ import Testing
         var rng = SeededGenerator(seed: seed)
         var killed: [Victim: Int] = [:]
         var published = 0
+        let repository = "\(h.root)/apps/myapp/repo.git"
+        var trap: RefUpdateTrap?
 
         for index in 0..<pushes {
             try h.commit(repo, "change", "push \(index)\n")
             let sha = try git(["rev-parse", "HEAD"], in: repo).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             var env = ProcessInfo.processInfo.environment
             env.merge(h.gitEnvironment(as: "alice")) { _, new in new }
-            let push = try StreamingProcess([which("git")!, "push", "-f", h.remote("myapp"), "main"], environment: env, directory: repo)
             let victim = Victim.allCases.randomElement(using: &rng)!
-            usleep(UInt32.random(in: 0...1_200_000, using: &rng))
-            if kill(victim, h: h, marker: marker) { killed[victim, default: 0] += 1 }
+            if trap == nil, FileManager.default.fileExists(atPath: repository) {
+                trap = try RefUpdateTrap(repository: repository, scratch: h.scratch)
+            }
+            if victim == .refUpdate { trap?.arm() }
+            let push = try StreamingProcess([which("git")!, "push", "-f", h.remote("myapp"), "main"], environment: env, directory: repo)
+            if victim == .refUpdate, let trap {
+                // Until git holds the ref's lock, or the push ended first (a failpoint).
+                _ = waitUntil(seconds: 120) { trap.isSprung || !processIsAlive(push.pid) }
+                if trap.isSprung, kill(.git, h: h, marker: marker) { killed[victim, default: 0] += 1 }
+                trap.disarm()
+            } else {
+                usleep(UInt32.random(in: 0...1_200_000, using: &rng))
+                if kill(victim, h: h, marker: marker) { killed[victim, default: 0] += 1 }
+            }
             let status = push.wait(timeout: 120)
             #expect(waitUntil(seconds: 60) { pushProcesses(h).isEmpty }, "push \(index) (seed \(seed)) left processes")
             // What the next push (or config change, or the operator at boot) does first; it may itself have been
@@ -48,6 +64,8 @@ import Testing
 
             // The invariants.
             let context = "push \(index), \(victim) killed, seed \(seed): \(push.text)"
+            #expect(!push.text.contains("cannot lock ref"), "no push fails on a lock a killed git left: \(context)")
+            #expect(gitLockFiles(repository).isEmpty, "recovery left no git lock file: \(context)")
             let ledger = try ledgerEntries(h)
             #expect(ledger.map(\.version) == Array(1..<(ledger.count + 1)), "versions 1, 2, … without a gap: \(context)")
             let entries = try h.spoolEntries()
@@ -84,7 +102,7 @@ import Testing
         let pids: [Int32]
         switch victim {
         case .door: pids = processes(matching: "receive-pack shell --root \(h.root) ")
-        case .git: pids = processes(matching: "git receive-pack \(h.root)/")
+        case .git, .refUpdate: pids = processes(matching: "git receive-pack \(h.root)/")
         case .hook:
             pids = processes(matching: "receive-pack hook ").filter {
                 ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/cwd")) ?? "").hasPrefix(h.root)
@@ -95,6 +113,13 @@ import Testing
         }
         for pid in pids { Glibc.kill(pid, SIGKILL) }
         return !pids.isEmpty
+    }
+
+    /// git's lock files in the refs of `repository` and beside them.
+    private func gitLockFiles(_ repository: String) -> [String] {
+        let refs = FileManager.default.enumerator(atPath: "\(repository)/refs")?.compactMap { $0 as? String } ?? []
+        return refs.filter { $0.hasSuffix(".lock") }
+            + ["HEAD.lock", "packed-refs.lock", "config.lock"].filter { FileManager.default.fileExists(atPath: "\(repository)/\($0)") }
     }
 
     private func pushProcesses(_ h: PushHarness) -> [Int32] {

@@ -2,6 +2,10 @@ import Foundation
 import SlipwaySpool
 import SlipwayTestSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A private Slipway server for one test: a root made by `receive-pack init`, keys added with `receive-pack keys add`,
 /// and a real OpenSSH sshd on a free loopback port using that authorized_keys file. Stopped when released.
 final class PushHarness {
@@ -171,6 +175,45 @@ struct PlainRepository {
     func push() throws -> ToolResult {
         try git(["push", "file://\(bare)", "main"], in: work, mergeOutput: true)
     }
+}
+
+/// Holds a git inside its ref update, to kill it there: a `reference-transaction` hook in the server's repository
+/// that, when armed, stops git once it has locked the refs on disk (state `prepared`: `refs/heads/main.lock` exists)
+/// and waits until git is gone. Armed for one push at a time; unarmed, it lets git through at once.
+struct RefUpdateTrap {
+    let armedFile: String
+    let insideFile: String
+
+    /// Installs the hook into `repository` (the app's `repo.git`), its marker files in `scratch`.
+    init(repository: String, scratch: ScratchDirectory) throws {
+        let folder = try scratch.makeDirectory("trap")
+        armedFile = "\(folder)/armed"
+        insideFile = "\(folder)/inside"
+        let hook = """
+            #!/bin/sh
+            [ "$1" = prepared ] && [ -e '\(armedFile)' ] || exit 0
+            rm -f '\(armedFile)'
+            : > '\(insideFile)'
+            while kill -0 "$PPID" 2>/dev/null; do sleep 0.05; done
+            exit 1
+
+            """
+        let path = "\(repository)/hooks/reference-transaction"
+        try hook.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+    }
+
+    /// The next ref update stops inside its transaction.
+    func arm() {
+        unlink(insideFile)
+        _ = FileManager.default.createFile(atPath: armedFile, contents: nil)
+    }
+
+    /// No further ref update stops.
+    func disarm() { unlink(armedFile) }
+
+    /// Whether a git is (or was) held inside its ref update since ``arm()``.
+    var isSprung: Bool { FileManager.default.fileExists(atPath: insideFile) }
 }
 
 struct HarnessError: Error, CustomStringConvertible {

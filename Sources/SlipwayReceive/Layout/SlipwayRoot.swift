@@ -18,6 +18,7 @@ import Foundation
 ///   spool/{tmp,new,cur}/     the hand-off to the runner (docs/spool.md)
 ///   tmp/                     work folders of running builds; leftovers of killed ones are swept
 ///   run/build-slots/         flock(2) files capping builds at once (receive-pack serve --max-builds)
+///   server.log               what recovery repaired (stale git locks), one line each
 ///   ssh_host_ed25519_key     the built-in server's host key (receive-pack serve)
 /// ```
 public struct SlipwayRoot: Sendable, Equatable {
@@ -44,6 +45,8 @@ public struct SlipwayRoot: Sendable, Equatable {
     public var tmpDirectory: String { "\(path)/tmp" }
     /// The apps' logs, written by the runner (`<app>.log`).
     public var logsDirectory: String { "\(path)/logs" }
+    /// The operator's log of what the server repaired on its own (``ServerLog``).
+    public var serverLog: String { "\(path)/server.log" }
     /// Runtime state that means nothing after a restart (build slots).
     public var runDirectory: String { "\(path)/run" }
 

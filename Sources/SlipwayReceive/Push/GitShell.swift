@@ -173,11 +173,23 @@ public struct GitShell {
         let subcommand = service == .receivePack ? "receive-pack" : "upload-pack"
         // Orphaned descendants (the hook, once git is gone) are re-parented to this process, so it can wait for them.
         _ = slipway_set_child_subreaper()
-        let pid = try ChildProcess.spawnInheritingStdio(
-            executable: setpriv, arguments: ["--pdeathsig", "TERM", "--", gitPath, subcommand, app.repository],
-            environment: env,
-            inherit: lock.map { [$0.fd] } ?? [])
-        return supervise(pid)
+        // git names files by their absolute paths in its errors, so what it and its hooks say reaches the pusher
+        // through this process, which hides the server's folders. upload-pack's stdout is the pack the client asked
+        // for (raw, without side-band, for old clients) and goes to it directly.
+        var output = try GitOutput(
+            redactions: .door(repository: app.repository, root: root.path), filterStdout: service == .receivePack)
+        let pid: pid_t
+        do {
+            defer { output.closeWriteEnds() }
+            pid = try ChildProcess.spawn(
+                executable: setpriv, arguments: ["--pdeathsig", "TERM", "--", gitPath, subcommand, app.repository],
+                environment: env, stdin: 0, stdout: output.stdoutWriteEnd, stderr: output.stderrWriteEnd,
+                inherit: lock.map { [$0.fd] } ?? [])
+        } catch {
+            output.closeReadEnds()
+            throw error
+        }
+        return supervise(pid, output: &output)
     }
 
     /// Whether the client hung up: stdout, the SSH channel, reports an error or a hang-up.
@@ -186,8 +198,10 @@ public struct GitShell {
         return poll(&fds, 1, 0) > 0 && fds[0].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0
     }
 
-    /// Waits for git; on a hang-up or a signal, stops git and its hooks, then waits for every descendant.
-    private func supervise(_ pid: pid_t) -> Int32 {
+    /// Waits for git, passing on what it prints; on a hang-up or a signal, stops git and its hooks, then waits for
+    /// every descendant.
+    private func supervise(_ pid: pid_t, output: inout GitOutput) -> Int32 {
+        defer { output.finish() }
         // Readable once git has exited, so the push ends at once rather than at the next poll timeout.
         var exitFD = slipway_pidfd_open(pid)
         defer { if exitFD >= 0 { close(exitFD) } }
@@ -210,7 +224,10 @@ public struct GitShell {
                 var fds = [pollfd(fd: 1, events: 0, revents: 0)]
                 if let signals { fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)) }
                 if exitFD >= 0 { fds.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)) }
+                let outputFDs = output.pollDescriptors
+                fds += outputFDs
                 _ = poll(&fds, nfds_t(fds.count), 100)
+                output.pass(ready: Array(fds.suffix(outputFDs.count)))
                 let hungUp = fds[0].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0
                 if hungUp || signals?.poll() != nil {
                     stopping = true
@@ -220,7 +237,9 @@ public struct GitShell {
                 }
             } else {
                 if Date() > stopDeadline { kill(-pid, SIGKILL) }
-                usleep(50_000)
+                var fds = output.pollDescriptors
+                _ = poll(&fds, nfds_t(fds.count), 50)
+                output.pass(ready: fds)
             }
         }
         return status

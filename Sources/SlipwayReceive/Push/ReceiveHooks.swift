@@ -70,8 +70,9 @@ public struct ReceiveHooks {
             lock = try AppLock.acquire(
                 app, as: holder, limit: AppLock.waitLimit(environment), say: { console.step($0) },
                 shouldStop: { signals?.poll() != nil })
-            // In another git server no door ran recovery for this push: finish what a killed push left.
-            try recover(app, root: settings.root)
+            // In another git server no door ran recovery for this push: finish what a killed push left. git runs
+            // there without Slipway's lock, so only its old lock files are known to be stale.
+            try recover(app, root: settings.root, repository: .foreign(repository.path))
         }
         defer { withExtendedLifetime(lock) {} }
         let slot = try BuildSlot.acquire(
@@ -200,8 +201,8 @@ public struct ReceiveHooks {
     }
 
     /// Runs ``ReleaseRecovery`` and says what it released.
-    private func recover(_ app: AppPaths, root: SlipwayRoot) throws {
-        let outcome = try ReleaseRecovery.recover(app: app, root: root)
+    private func recover(_ app: AppPaths, root: SlipwayRoot, repository: StaleGitLocks.Scope) throws {
+        let outcome = try ReleaseRecovery.recover(app: app, root: root, repository: repository)
         for version in outcome.released {
             console.step("Released v\(version), which a killed push had left unreleased")
         }

@@ -36,10 +36,20 @@ public enum Sweeper {
         return flock(fd, LOCK_SH | LOCK_NB) != 0
     }
 
-    /// Removes what killed builds left behind. Returns how many things were removed.
+    /// What a sweep removed.
+    public struct Outcome: Sendable, Equatable {
+        /// Work folders of builds that were killed.
+        public var buildFolders = 0
+        /// Staged builds older than the limit.
+        public var staged = 0
+        /// Spool entries left half-written in `spool/tmp/` for an hour.
+        public var spoolEntries = 0
+    }
+
+    /// Removes what killed builds left behind.
     @discardableResult
-    public static func sweep(root: SlipwayRoot, stagedOlderThan age: TimeInterval = 24 * 3600) -> Int {
-        var removed = 0
+    public static func sweep(root: SlipwayRoot, stagedOlderThan age: TimeInterval = 24 * 3600) -> Outcome {
+        var outcome = Outcome()
         let fm = FileManager.default
         for name in (try? fm.contentsOfDirectory(atPath: root.tmpDirectory)) ?? [] where name.hasPrefix("build-") {
             let folder = "\(root.tmpDirectory)/\(name)"
@@ -53,7 +63,7 @@ public enum Sweeper {
                 continue  // being created right now
             }
             removeTree(folder)
-            removed += 1
+            outcome.buildFolders += 1
         }
         for app in (try? fm.contentsOfDirectory(atPath: root.appsDirectory)) ?? [] {
             let staged = "\(root.appsDirectory)/\(app)/staged"
@@ -63,12 +73,12 @@ public enum Sweeper {
                     Date().timeIntervalSince(modified) > age
                 {
                     unlink(path)
-                    removed += 1
+                    outcome.staged += 1
                 }
             }
         }
-        removed += (try? Spool(directory: root.spoolDirectory).sweepTemporary(olderThan: 3600)) ?? 0
-        return removed
+        outcome.spoolEntries = (try? Spool(directory: root.spoolDirectory).sweepTemporary(olderThan: 3600)) ?? 0
+        return outcome
     }
 
     /// Removes a folder tree (never following symlinks).

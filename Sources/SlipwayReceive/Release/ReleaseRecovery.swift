@@ -15,6 +15,8 @@ import SlipwaySpool
 /// - A staged build (`<app>/staged/<commit>.json`, written by pre-receive) whose commit the deploy branch now points
 ///   at was accepted by git but not released (post-receive was killed): it is released now, once (the ledger
 ///   remembers its build id). A staged build whose commit git did not take is discarded once it is ten minutes old.
+/// - Lock files a killed git left in the repository (``StaleGitLocks``) are removed, and the removal is noted in
+///   the server's log (``ServerLog``).
 public enum ReleaseRecovery {
     /// What recovery did, for the caller to report.
     public struct Outcome: Sendable, Equatable {
@@ -24,13 +26,26 @@ public enum ReleaseRecovery {
         public var republished: [Int] = []
         /// Half-written spool entries and staged builds removed.
         public var discarded = 0
+        /// Lock files a killed git left, removed (relative to the repository).
+        public var gitLocks: [String] = []
 
         public init() {}
     }
 
+    /// Recovers `app`; `repository` says which repository's git locks to clean (``StaleGitLocks/Scope``).
     @discardableResult
-    public static func recover(app: AppPaths, root: SlipwayRoot) throws -> Outcome {
+    public static func recover(app: AppPaths, root: SlipwayRoot, repository: StaleGitLocks.Scope = .own) throws -> Outcome {
         var outcome = Outcome()
+        // 0. git's lock files. Before anything reads the branch, so that what follows sees git's state as it is.
+        switch repository {
+        case .own: outcome.gitLocks = StaleGitLocks.remove(in: app.repository)
+        case .foreign(let path): outcome.gitLocks = StaleGitLocks.remove(in: path, olderThan: StaleGitLocks.foreignAge)
+        }
+        if !outcome.gitLocks.isEmpty {
+            ServerLog.note(
+                "\(app.name): recovery removed git's stale lock files \(outcome.gitLocks.joined(separator: ", ")) "
+                    + "(left by a killed git)", root: root)
+        }
         let ledger = ReleaseLedger(path: app.ledger)
         let spool = Spool(directory: root.spoolDirectory)
         try spool.prepare()
@@ -89,6 +104,12 @@ public enum ReleaseRecovery {
         let registry = AppRegistry(root: root)
         let apps = names.isEmpty ? try registry.list().map(\.name) : names
         var report: [String] = []
+        // Work folders of killed builds, whichever app they built (each is locked by its build while it runs).
+        let swept = Sweeper.sweep(root: root)
+        if swept.buildFolders > 0 { report.append("removed \(swept.buildFolders) build folder(s) of killed pushes") }
+        if swept.staged + swept.spoolEntries > 0 {
+            report.append("removed \(swept.staged + swept.spoolEntries) old staged build(s) and spool leftover(s)")
+        }
         for name in apps {
             try AppName.validate(name)
             guard try registry.settings(name) != nil else {
@@ -100,6 +121,9 @@ public enum ReleaseRecovery {
                 say: { report.append("\(name): \($0)") })
             let outcome = try withExtendedLifetime(lock) { try recover(app: app, root: root) }
             var done: [String] = []
+            if !outcome.gitLocks.isEmpty {
+                done.append("removed git's stale lock files " + outcome.gitLocks.joined(separator: ", "))
+            }
             if !outcome.released.isEmpty { done.append("released " + outcome.released.map { "v\($0)" }.joined(separator: ", ")) }
             if !outcome.republished.isEmpty {
                 done.append("handed over " + outcome.republished.map { "v\($0)" }.joined(separator: ", ") + " to the spool")

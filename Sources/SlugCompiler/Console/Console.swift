@@ -128,7 +128,7 @@ func writeWithin(_ fd: Int32, _ bytes: [UInt8], milliseconds: Int32) -> Bool {
 
 /// Writes every byte to `fd`, retrying short writes and EINTR. Errors (a closed pipe) are ignored: losing the
 /// audience must not stop the build's own cleanup.
-func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+public func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
     bytes.withUnsafeBytes { raw in
         var offset = 0
         while offset < raw.count {

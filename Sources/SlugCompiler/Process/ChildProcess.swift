@@ -155,15 +155,15 @@ public struct ChildProcess {
     }
 
     /// Starts a program in a new process group with the given descriptors as its standard input, output and error
-    /// (the built-in SSH server connects a session's channel this way). Returns its pid (= its group id); the
-    /// caller reaps it.
+    /// (the built-in SSH server connects a session's channel this way), and `inherit` as 3, 4, …. Returns its pid
+    /// (= its group id); the caller reaps it.
     public static func spawn(
         executable: String, arguments: [String], environment: [String: String], directory: String? = nil,
-        stdin: Int32, stdout: Int32, stderr: Int32
+        stdin: Int32, stdout: Int32, stderr: Int32, inherit: [Int32] = []
     ) throws -> pid_t {
         try spawn(
             executable: executable, arguments: arguments, environment: environment, directory: directory,
-            stdio: (stdin: stdin, stdout: stdout, stderr: stderr))
+            stdio: (stdin: stdin, stdout: stdout, stderr: stderr), inherit: inherit)
     }
 
     /// posix_spawn with its own process group, the default signal mask and dispositions, and either the given
