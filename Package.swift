@@ -54,7 +54,9 @@ let package = Package(
             dependencies: [
                 "SlugCompiler", "SlipwayGit", "SlipwaySpool", "CProcessShims",
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]),
+            ],
+            // The fault-injection tests' failpoints exist in debug (test) builds only, never in a release build.
+            swiftSettings: [.define("SLIPWAY_FAILPOINTS", .when(configuration: .debug))]),
 
         // The built-in SSH server (swift-nio-ssh): authenticates keys, runs each session as `receive-pack shell`.
         .target(

@@ -10,10 +10,10 @@ public enum ServerSetup {
     /// to the hooks and the build; nothing else of any environment does.
     public static let passedVariables = [
         "SLIPWAY_HOOKS", "SLIPWAY_BUILDPACKS", "SLIPWAY_LOCK_WAIT", "SLIPWAY_MAX_BUILDS", "SLIPWAY_SANDBOX",
-        "SLIPWAY_BUILD_USER", "SLIPWAY_OUTPUT_LIMIT_MB", "SLIPWAY_MIN_FREE_MB", "SLIPWAY_FAILPOINTS",
+        "SLIPWAY_BUILD_USER", "SLIPWAY_OUTPUT_LIMIT_MB", "SLIPWAY_MIN_FREE_MB",
         "SLIPWAY_MAX_TREE_FILES", "SLIPWAY_MAX_TREE_PATH", "SLIPWAY_MAX_TREE_DEPTH", "SLIPWAY_MAX_TREE_MB",
         "TMPDIR",
-    ]
+    ] + Failpoint.passedVariables
 
     /// The values of ``passedVariables`` in `environment`.
     public static func passedEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
