@@ -42,7 +42,7 @@ let package = Package(
             dependencies: ["CArchive", "CDeflate", "CZlib", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Core: the release manifest and spool format (shared with runners), and the slug compiler pipeline.
-        .target(name: "SlipwaySpool"),
+        .target(name: "SlipwaySpool", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "SlugCompiler",
             dependencies: [
