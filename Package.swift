@@ -35,6 +35,10 @@ let package = Package(
         // glibc and Linux calls that Swift's Glibc module leaves out (pipe2, signalfd, posix_spawn chdir).
         .target(name: "CProcessShims"),
 
+        // The system layer, at the bottom of the graph: spawning and supervising children, signals, line splitting,
+        // writing to descriptors. Every other target uses it rather than calling POSIX again.
+        .target(name: "SlipwaySystem", dependencies: ["CProcessShims"]),
+
         // Safe Swift layers over the C libraries: one owner per handle, C errors as Swift errors.
         .target(name: "SlipwayGit", dependencies: ["CGit2"]),
         .target(
@@ -46,13 +50,13 @@ let package = Package(
         .target(
             name: "SlugCompiler",
             dependencies: [
-                "SlipwayGit", "SlipwayArchive", "SlipwaySpool", "CProcessShims",
+                "SlipwaySystem", "SlipwayGit", "SlipwayArchive", "SlipwaySpool", "CProcessShims",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .target(
             name: "SlipwayReceive",
             dependencies: [
-                "SlugCompiler", "SlipwayGit", "SlipwaySpool", "CProcessShims",
+                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "CProcessShims",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             // The fault-injection tests' failpoints exist in debug (test) builds only, never in a release build.
@@ -62,7 +66,7 @@ let package = Package(
         .target(
             name: "SlipwaySSHServer",
             dependencies: [
-                "SlipwayReceive", "SlugCompiler", "CProcessShims",
+                "SlipwaySystem", "SlipwayReceive", "SlugCompiler", "CProcessShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -88,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "receive-pack",
             dependencies: [
-                "SlipwayReceive", "SlipwaySSHServer",
+                "SlipwaySystem", "SlipwayReceive", "SlipwaySSHServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -109,6 +113,7 @@ let package = Package(
 
         // Tests
         .target(name: "SlipwayTestSupport", dependencies: ["CProcessShims"], path: "Tests/SlipwayTestSupport"),
+        .testTarget(name: "SlipwaySystemTests", dependencies: ["SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayArchiveTests", dependencies: ["SlipwayArchive", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwaySpoolTests", dependencies: ["SlipwaySpool", "SlipwayTestSupport"]),

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import NIOSSH
 import SlipwayReceive
+import SlipwaySystem
 import SlugCompiler
 
 #if canImport(Glibc)

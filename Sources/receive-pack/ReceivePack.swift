@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SlipwayReceive
+import SlipwaySystem
 import SlugCompiler
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SlipwaySpool
+import SlipwaySystem
 import SlugCompiler
 
 /// `slugc`: the slug compiler. Thin: it parses arguments and calls ``SlugBuilder``.

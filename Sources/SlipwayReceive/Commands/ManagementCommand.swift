@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 import SlugCompiler
 
 /// Who runs a management command.

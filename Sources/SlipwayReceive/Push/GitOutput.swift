@@ -1,5 +1,6 @@
 import CProcessShims
 import Foundation
+import SlipwaySystem
 import SlugCompiler
 
 #if canImport(Glibc)

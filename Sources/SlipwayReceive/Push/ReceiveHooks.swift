@@ -1,6 +1,7 @@
 import Foundation
 import SlipwayGit
 import SlipwaySpool
+import SlipwaySystem
 import SlugCompiler
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 /// Where build output goes, line by line, in Heroku's format.
 ///
@@ -101,43 +102,5 @@ public final class Console: @unchecked Sendable {
         }
         lock.unlock()
         for listener in listeners { listener(plain) }
-    }
-}
-
-/// Writes `bytes` to a non-blocking `fd`, waiting at most `milliseconds` in all for room; false if they did not fit.
-func writeWithin(_ fd: Int32, _ bytes: [UInt8], milliseconds: Int32) -> Bool {
-    var remaining = milliseconds
-    return bytes.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if n >= 0 {
-                offset += n
-                continue
-            }
-            if errno == EINTR { continue }
-            guard errno == EAGAIN, remaining > 0 else { return false }
-            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            let started = DispatchTime.now()
-            if poll(&pfd, 1, remaining) <= 0 || pfd.revents & Int16(POLLERR | POLLHUP) != 0 { return false }
-            remaining -= Int32((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
-        }
-        return true
-    }
-}
-
-/// Writes every byte to `fd`, retrying short writes and EINTR. Errors (a closed pipe) are ignored: losing the
-/// audience must not stop the build's own cleanup.
-public func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += n
-        }
     }
 }

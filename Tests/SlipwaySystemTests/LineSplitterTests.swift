@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SlugCompiler
+@testable import SlipwaySystem
 
 @Suite struct LineSplitterTests {
     func feed(_ splitter: inout LineSplitter, _ text: String) -> [String] {

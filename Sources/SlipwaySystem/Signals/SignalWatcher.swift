@@ -4,8 +4,9 @@ import CProcessShims
     import Glibc
 #endif
 
-/// Turns SIGINT, SIGTERM and SIGHUP into a readable file descriptor (Linux `signalfd`), so a build can notice them
-/// between two reads, kill its buildpack's process group and clean up, instead of dying with files half-written.
+/// Turns SIGINT, SIGTERM and SIGHUP into a readable file descriptor (Linux `signalfd`), so a build or a push can
+/// notice them between two reads, kill its children's process group and clean up, instead of dying with files
+/// half-written. (Kept over swift-subprocess and Foundation: neither offers a signalfd to poll beside pipes.)
 ///
 /// Create it before any thread is started: it blocks those signals in the calling thread, and threads created later
 /// inherit the mask. Children are spawned with the default mask and dispositions restored.
@@ -40,16 +41,10 @@ public final class SignalWatcher: @unchecked Sendable {
         return received
     }
 
-    /// Throws ``BuildError/Code/interrupted(signal:)`` if a cancelling signal has arrived.
-    public func check(phase: BuildPhase) throws {
-        if let signal = poll() {
-            throw BuildError(.interrupted(signal: signal), "The build was interrupted (\(signalName(signal))).", phase: phase)
-        }
-    }
 }
 
 /// `SIGINT`, `SIGTERM`… for messages.
-func signalName(_ signal: Int32) -> String {
+public func signalName(_ signal: Int32) -> String {
     switch signal {
     case SIGINT: "SIGINT"
     case SIGTERM: "SIGTERM"

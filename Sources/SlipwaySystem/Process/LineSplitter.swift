@@ -2,16 +2,16 @@
 ///
 /// Lines are decoded as UTF-8 (invalid bytes become U+FFFD). A line longer than `maxLineLength` is cut into pieces
 /// of that length, so a buildpack that never prints a newline cannot make memory grow.
-struct LineSplitter {
+public struct LineSplitter: Sendable {
     private var pending: [UInt8] = []
-    let maxLineLength: Int
+    public let maxLineLength: Int
 
-    init(maxLineLength: Int = 64 * 1024) {
+    public init(maxLineLength: Int = 64 * 1024) {
         self.maxLineLength = maxLineLength
     }
 
     /// Adds `bytes` and returns every line completed by them, without their newlines.
-    mutating func append(_ bytes: UnsafeRawBufferPointer) -> [String] {
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) -> [String] {
         var lines: [String] = []
         for byte in bytes {
             if byte == 0x0a {
@@ -29,7 +29,7 @@ struct LineSplitter {
     }
 
     /// Returns the last, unterminated line, if any.
-    mutating func flush() -> String? {
+    public mutating func flush() -> String? {
         guard !pending.isEmpty else { return nil }
         defer { pending.removeAll() }
         return Self.decode(pending)
