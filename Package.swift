@@ -75,9 +75,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
-        // The reference runner: consumes the spool. It shares only the spool format (and the C layers) with the
-        // build side, so that a runner can be written from docs/spool.md alone.
-        .target(name: "SlugRunner", dependencies: ["SlipwaySpool", "SlipwayArchive", "CProcessShims"]),
+        // The reference runner: consumes the spool. It shares only the spool format, the system layer and the C
+        // layers with the build side, so that a runner can be written from docs/spool.md alone.
+        .target(name: "SlugRunner", dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "CProcessShims"]),
 
         // Benchmarks: the deterministic test tree that scripts/bench and the large-tree tests generate.
         .target(name: "SlipwayBench"),

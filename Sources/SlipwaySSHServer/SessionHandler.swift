@@ -221,8 +221,7 @@ final class SessionHandler: ChannelInboundHandler {
         Thread.detachNewThread {
             var raw: Int32 = 0
             while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-            let low = raw & 0x7f
-            let status = low == 0 ? (raw >> 8) & 0xff : 128 + low
+            let status = ExitStatus(waitStatus: raw).code
             eventLoop.execute { bound.value.childExited(status) }
         }
     }

@@ -246,10 +246,7 @@ public struct GitShell {
         return status
     }
 
-    private func decode(_ raw: Int32) -> Int32 {
-        let low = raw & 0x7f
-        return low == 0 ? (raw >> 8) & 0xff : 128 + low
-    }
+    private func decode(_ raw: Int32) -> Int32 { ExitStatus(waitStatus: raw).code }
 }
 
 /// The absolute path of `program` on `path`.

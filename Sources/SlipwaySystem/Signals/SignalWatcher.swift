@@ -51,6 +51,9 @@ public func signalName(_ signal: Int32) -> String {
     case SIGHUP: "SIGHUP"
     case SIGKILL: "SIGKILL"
     case SIGPIPE: "SIGPIPE"
+    case SIGQUIT: "SIGQUIT"
+    case SIGSEGV: "SIGSEGV"
+    case SIGABRT: "SIGABRT"
     default: "signal \(signal)"
     }
 }

@@ -1,52 +1,10 @@
 import CProcessShims
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// How a child process ended.
-public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
-    case exited(Int32)
-    case signaled(Int32)
-
-    /// The status as a shell reports it: the exit code, or 128 + the signal.
-    public var code: Int32 {
-        switch self {
-        case .exited(let code): code
-        case .signaled(let signal): 128 + signal
-        }
-    }
-
-    /// `status 1`, `SIGKILL`: how logs say it.
-    public var description: String {
-        switch self {
-        case .exited(let code): "status \(code)"
-        case .signaled(let signal): signalName(signal)
-        }
-    }
-
-    /// Decodes a `waitpid` status word (`WIFEXITED` and friends are macros Swift cannot import).
-    init(waitStatus status: Int32) {
-        let low = status & 0x7f
-        self = low == 0 ? .exited((status >> 8) & 0xff) : .signaled(low)
-    }
-}
-
-/// `SIGTERM`, `SIGKILL`… for messages.
-public func signalName(_ signal: Int32) -> String {
-    switch signal {
-    case SIGINT: "SIGINT"
-    case SIGTERM: "SIGTERM"
-    case SIGHUP: "SIGHUP"
-    case SIGKILL: "SIGKILL"
-    case SIGPIPE: "SIGPIPE"
-    case SIGQUIT: "SIGQUIT"
-    case SIGSEGV: "SIGSEGV"
-    case SIGABRT: "SIGABRT"
-    default: "signal \(signal)"
-    }
-}
 
 /// Starts release processes with `posix_spawn`: an explicit environment and working folder, the default signal mask
 /// and dispositions, no inherited descriptors beyond 0–2, and a process group of its own so that one

@@ -1,6 +1,7 @@
 import CProcessShims
 import Foundation
 import SlipwaySpool
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc

@@ -1,0 +1,82 @@
+import CProcessShims
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension ChildProcess {
+    /// Makes this process adopt the orphans of the programs it runs (`PR_SET_CHILD_SUBREAPER`), so that a program
+    /// that leaves its process group (`setsid`, a double fork) is still stopped when its run ends. For the build
+    /// commands (`slugc`, the push hook), whose only children are the programs they run; never in a process that
+    /// has other children (a test runner).
+    public static func adoptOrphans() {
+        _ = slipway_set_child_subreaper()
+    }
+
+    /// Asks for SIGTERM when this process's parent exits (a hook whose `git receive-pack` died: its push can no
+    /// longer land, so its build stops). Sends it at once if the parent is already gone.
+    public static func stopWithParent() {
+        if slipway_set_parent_death_signal(SIGTERM, getppid()) == 1 { kill(getpid(), SIGTERM) }
+    }
+
+    /// Kills and reaps every child this process has adopted (see ``adoptOrphans()``); nothing when it adopts none.
+    /// Children it started itself and still supervises (detect scripts run side by side) are not orphans.
+    static func killOrphans() {
+        guard slipway_is_child_subreaper() == 1 else { return }
+        let me = getpid()
+        for _ in 0..<100 {
+            let orphans = childProcesses(of: me).filter { !SupervisedChildren.shared.contains($0) }
+            if orphans.isEmpty { return }
+            for pid in orphans {
+                kill(pid, SIGKILL)
+                _ = reap(pid, block: true)
+            }
+        }
+    }
+
+    /// The processes whose parent is `parent`, from /proc.
+    static func childProcesses(of parent: pid_t) -> [pid_t] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var children: [pid_t] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = pid_t(name),
+                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == parent { children.append(pid) }
+        }
+        return children
+    }
+}
+
+/// The children this process started with ``ChildProcess/start()`` and has not reaped yet.
+final class SupervisedChildren: @unchecked Sendable {
+    static let shared = SupervisedChildren()
+    private let lock = NSLock()
+    private var pids: Set<pid_t> = []
+
+    func insert(_ pid: pid_t) { lock.withLock { _ = pids.insert(pid) } }
+    func remove(_ pid: pid_t) { lock.withLock { _ = pids.remove(pid) } }
+    func contains(_ pid: pid_t) -> Bool { lock.withLock { pids.contains(pid) } }
+}
+
+/// Reaps `pid` if it has exited (or waits for it when `block`), returning how it ended.
+func reap(_ pid: pid_t, block: Bool) -> ExitStatus? {
+    var status: Int32 = 0
+    while true {
+        let rc = waitpid(pid, &status, block ? 0 : WNOHANG)
+        if rc == 0 { return nil }
+        if rc < 0 {
+            if errno == EINTR { continue }
+            SupervisedChildren.shared.remove(pid)
+            return .exited(127)
+        }
+        break
+    }
+    SupervisedChildren.shared.remove(pid)
+    return ExitStatus(waitStatus: status)
+}
