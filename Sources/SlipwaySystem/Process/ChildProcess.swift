@@ -150,64 +150,27 @@ public struct ChildProcess {
             stdio: (stdin: stdin, stdout: stdout, stderr: stderr), inherit: inherit)
     }
 
-    /// posix_spawn with its own process group, the default signal mask and dispositions, and either the given
-    /// descriptors (stdin -1 means /dev/null) or the caller's stdio.
+    /// Starts a program in its own process group (``Spawn``) with either the given descriptors (stdin -1 means
+    /// /dev/null) or the caller's stdio.
     private static func spawn(
         executable: String, arguments: [String], environment: [String: String], directory: String?,
         stdio: (stdin: Int32, stdout: Int32, stderr: Int32)?, inherit: [Int32] = []
     ) throws -> pid_t {
-        // Copies above every target number first, so that dup2 never meets a descriptor already in place.
-        let copies = inherit.map { fcntl($0, F_DUPFD_CLOEXEC, 64) }
-        defer { for copy in copies where copy >= 0 { close(copy) } }
-        guard !copies.contains(-1) else { throw ChildProcessError.spawnFailed(path: executable, errno: errno) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
+        var spawn = Spawn(executable: executable, arguments: arguments, environment: environment, directory: directory)
         if let stdio {
-            if stdio.stdin >= 0 {
-                posix_spawn_file_actions_adddup2(&actions, stdio.stdin, 0)
-            } else {
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            }
-            posix_spawn_file_actions_adddup2(&actions, stdio.stdout, 1)
-            posix_spawn_file_actions_adddup2(&actions, stdio.stderr, 2)
+            spawn.stdin = stdio.stdin >= 0 ? .descriptor(stdio.stdin) : .null
+            spawn.stdout = .descriptor(stdio.stdout)
+            spawn.stderr = .descriptor(stdio.stderr)
+        } else {
+            spawn.stdin = .inherit
         }
-        if let directory { slipway_spawn_addchdir(&actions, directory) }
-        for (index, copy) in copies.enumerated() { posix_spawn_file_actions_adddup2(&actions, copy, Int32(3 + index)) }
-        // Nothing else is inherited, whatever the parent forgot to mark close-on-exec.
-        slipway_spawn_addclosefrom(&actions, Int32(3 + copies.count))
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Own process group (pgid = pid): one kill(-pid) reaches every process the buildpack starts.
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([executable] + arguments).map { strdup($0) }
-        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") }
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
+        spawn.extraDescriptors = inherit
+        spawn.resetJobControlSignals = false
+        do {
+            return try spawn.start()
+        } catch {
+            throw ChildProcessError.spawnFailed(path: error.path, errno: error.errno)
         }
-        var pid: pid_t = 0
-        let rc = (argv + [nil]).withUnsafeBufferPointer { argvBuf in
-            (envp + [nil]).withUnsafeBufferPointer { envpBuf in
-                posix_spawn(
-                    &pid, executable, &actions, &attributes, UnsafeMutablePointer(mutating: argvBuf.baseAddress!),
-                    UnsafeMutablePointer(mutating: envpBuf.baseAddress!))
-            }
-        }
-        guard rc == 0 else { throw ChildProcessError.spawnFailed(path: executable, errno: rc) }
-        return pid
     }
 
     /// Reads both pipes until the child exits, enforcing the deadline and watching for signals.
