@@ -69,6 +69,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        // The HTTP door (swift-nio's HTTP/1): git's smart HTTP protocol with API tokens; each request runs
+        // `receive-pack http-backend`, the same code path as the SSH door.
+        .target(
+            name: "SlipwayHTTPServer",
+            dependencies: [
+                "SlipwayReceive", "SlipwaySSHServer", "SlugCompiler", "CProcessShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // The reference runner: consumes the spool. It shares only the spool format (and the C layers) with the
         // build side, so that a runner can be written from docs/spool.md alone.
         .target(name: "SlugRunner", dependencies: ["SlipwaySpool", "SlipwayArchive", "CProcessShims"]),
@@ -86,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "receive-pack",
             dependencies: [
-                "SlipwayReceive", "SlipwaySSHServer",
+                "SlipwayReceive", "SlipwaySSHServer", "SlipwayHTTPServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -124,7 +137,10 @@ let package = Package(
         .testTarget(name: "SlugRunnerTests", dependencies: ["SlugRunner", "SlipwayTestSupport"]),
         .testTarget(
             name: "SSHServerTests",
-            dependencies: ["receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),
+            dependencies: [
+                "receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .testTarget(
             name: "SlugcIntegrationTests",
             dependencies: ["slugc", "SlugCompiler", "SlipwayTestSupport"]),

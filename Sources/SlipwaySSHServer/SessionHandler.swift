@@ -14,15 +14,17 @@ import SlugCompiler
 
 /// The processes of the sessions running now, so that shutdown can wait for them and, after the grace period,
 /// cancel them.
-final class ActiveSessions: Sendable {
+public final class ActiveSessions: Sendable {
     private let pids = NIOLockedValueBox<Set<pid_t>>([])
 
-    func add(_ pid: pid_t) { pids.withLockedValue { _ = $0.insert(pid) } }
-    func remove(_ pid: pid_t) { pids.withLockedValue { _ = $0.remove(pid) } }
-    var count: Int { pids.withLockedValue { $0.count } }
+    public init() {}
+
+    public func add(_ pid: pid_t) { pids.withLockedValue { _ = $0.insert(pid) } }
+    public func remove(_ pid: pid_t) { pids.withLockedValue { _ = $0.remove(pid) } }
+    public var count: Int { pids.withLockedValue { $0.count } }
 
     /// Sends `signal` to every session process (`receive-pack shell`, which stops git and the build cleanly).
-    func signalAll(_ signal: Int32) {
+    public func signalAll(_ signal: Int32) {
         for pid in pids.withLockedValue({ $0 }) { kill(pid, signal) }
     }
 }
