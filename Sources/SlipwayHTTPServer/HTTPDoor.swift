@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import SlipwayReceive
 import SlipwaySSHServer
 
@@ -24,9 +25,24 @@ public final class HTTPDoor: Sendable {
     let tokens: TokenStore
     let limiter = NIOLockedValueBox(FailureLimiter())
     private let serverChannel = NIOLockedValueBox<Channel?>(nil)
+    /// HTTPS when set (swift-nio-ssl); plain HTTP, for a router that terminates TLS, when nil.
+    private let tls: NIOSSLContext?
 
-    /// Nothing listens until ``start()``; `options.host` and `options.port` are the HTTP door's address.
-    public init(options: ServerOptions, logger: Logger) {
+    /// Nothing listens until ``start()``; `options.host` and `options.port` are the HTTP door's address. With
+    /// `certificate` and `key` (PEM files) it speaks HTTPS.
+    public init(options: ServerOptions, logger: Logger, certificate: String? = nil, key: String? = nil) throws {
+        if let certificate, let key {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let configuration = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                tls = try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw ServerError("cannot use --tls-cert \(certificate) and --tls-key \(key): \(error); give PEM files")
+            }
+        } else {
+            tls = nil
+        }
         var options = options
         if options.maxBuilds > 0 { options.passedEnvironment["SLIPWAY_MAX_BUILDS"] = "\(options.maxBuilds)" }
         self.options = options
@@ -44,6 +60,7 @@ public final class HTTPDoor: Sendable {
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = self.tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(GitHTTPHandler(door: self, logger: logger))
                 }

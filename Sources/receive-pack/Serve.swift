@@ -20,7 +20,8 @@ extension ReceivePack {
                 finish for --grace-period seconds, then cancels them cleanly and exits 0. \
                 --http adds git's smart HTTP protocol on another address (HTTP Basic: any user name, a token from \
                 `receive-pack tokens create` as the password); --no-ssh serves HTTP alone. Put it behind a router that \
-                terminates TLS.
+                terminates TLS, \
+                or give --tls-cert and --tls-key to serve HTTPS itself.
                 """)
 
         @OptionGroup var root: RootOption
@@ -32,6 +33,10 @@ extension ReceivePack {
         var authorizedKeys: String?
         @Option(help: ArgumentHelp("Also serve git over HTTP on this address.", valueName: "host:port"))
         var http: String?
+        @Option(help: ArgumentHelp("The HTTP door's TLS certificate chain (PEM): it speaks HTTPS.", valueName: "file"))
+        var tlsCert: String?
+        @Option(help: ArgumentHelp("The private key of --tls-cert (PEM).", valueName: "file"))
+        var tlsKey: String?
         @Flag(inversion: .prefixedNo, help: "Serve SSH (--no-ssh: the HTTP door alone).")
         var ssh = true
         @Option(help: ArgumentHelp("Connections open at once; more are closed at once.", valueName: "n"))
@@ -55,6 +60,8 @@ extension ReceivePack {
             ] where value < 1 {
                 throw ValidationError("\(name) must be at least 1.")
             }
+            if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together.") }
+            if tlsCert != nil && http == nil { throw ValidationError("--tls-cert needs --http <host:port>.") }
             if !ssh && http == nil { throw ValidationError("--no-ssh needs --http <host:port>: nothing would be served.") }
             if (maxBuilds ?? 0) < 0 || gracePeriod < 0 { throw ValidationError("--max-builds and --grace-period cannot be negative.") }
         }
@@ -98,9 +105,9 @@ extension ReceivePack {
                 if let http {
                     var httpOptions = options
                     (httpOptions.host, httpOptions.port) = try ServerOptions.parseListen(http)
-                    let started = HTTPDoor(options: httpOptions, logger: logger)
+                    let started = try HTTPDoor(options: httpOptions, logger: logger, certificate: tlsCert, key: tlsKey)
                     let address = try started.start()
-                    say("Slipway HTTP door listening on \(address.ipAddress ?? httpOptions.host):\(address.port ?? httpOptions.port)")
+                    say("Slipway HTTP\(tlsCert == nil ? "" : "S") door listening on \(address.ipAddress ?? httpOptions.host):\(address.port ?? httpOptions.port)")
                     door = started
                 }
                 let signal = stop.wait()

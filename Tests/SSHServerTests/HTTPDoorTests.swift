@@ -12,10 +12,12 @@ import Testing
     final class Door {
         let h: ServerHarness
         let httpPort: UInt16
+        let scheme: String
 
         init(arguments: [String] = []) throws {
+            scheme = arguments.contains("--tls-cert") ? "https" : "http"
             h = try ServerHarness("http", arguments: ["--http", "127.0.0.1:0", "--no-ssh"] + arguments)
-            let line = h.output.split(separator: "\n").first { $0.contains("HTTP door listening on") }
+            let line = h.output.split(separator: "\n").first { $0.contains("door listening on") }
             guard let port = line?.split(separator: ":").last.flatMap({ UInt16($0) }) else {
                 throw HarnessError("no HTTP door: \(h.output)")
             }
@@ -35,7 +37,7 @@ import Testing
         }
 
         func url(_ app: String, token: String?) -> String {
-            "http://\(token.map { "x:\($0)@" } ?? "")127.0.0.1:\(httpPort)/\(app).git"
+            "\(scheme)://\(token.map { "x:\($0)@" } ?? "")127.0.0.1:\(httpPort)/\(app).git"
         }
 
         /// The client's environment: no prompt for credentials, no helper, no user config.
@@ -189,6 +191,30 @@ import Testing
         #expect(waitUntil { processes(matching: marker).isEmpty }, "the build was stopped")
         #expect(try h.serverRef("myapp") == before)
         #expect(try h.spoolEntries().count == 1)
+    }
+
+    /// --tls-cert and --tls-key: HTTPS with swift-nio-ssl, the certificate checked by git against its own CA file.
+    @Test func httpsWithTheDoorsOwnCertificate() throws {
+        let scratch = try ScratchDirectory("tls")
+        let (cert, key) = (scratch.url("cert.pem"), scratch.url("key.pem"))
+        let made = try runTool([
+            "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ])
+        #expect(made.status == 0, "\(made.output)")
+        let d = try Door(arguments: ["--tls-cert", cert, "--tls-key", key])
+        #expect(d.h.output.contains("HTTPS door listening on"))
+        let token = try d.token("alice")
+        let repo = try d.h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(try d.h.buildpack())\n"])
+        let pushed = try git(
+            ["push", d.url("myapp", token: token), "main"], in: repo, environment: d.environment.merging(["GIT_SSL_CAINFO": cert]) { $1 },
+            mergeOutput: true)
+        #expect(pushed.status == 0, "\(pushed.output)\n\(d.h.log)")
+        #expect(pushed.output.contains("remote: -----> Launching... done, v1"))
+        // A client that does not trust the certificate stops before sending anything.
+        let untrusted = try d.push(repo, app: "myapp", token: token)
+        #expect(untrusted.status != 0)
+        #expect(untrusted.output.contains("certificate"), "\(untrusted.output)")
     }
 
     @Test func concurrentPushesBothSucceed() throws {

@@ -28,6 +28,14 @@ public enum WebhookEvent: Equatable, Sendable {
         public var repository: String
         /// The forge's web address of the repository (its origin is the default API base).
         public var webURL: String?
+
+        public init(branch: String, commit: String, delivery: String, repository: String, webURL: String?) {
+            self.branch = branch
+            self.commit = commit
+            self.delivery = delivery
+            self.repository = repository
+            self.webURL = webURL
+        }
     }
 }
 
@@ -41,6 +49,11 @@ public struct WebhookError: Error, Equatable, Sendable, CustomStringConvertible 
     }
     public var code: Code
     public var description: String
+
+    public init(code: Code, description: String) {
+        self.code = code
+        self.description = description
+    }
 }
 
 extension Forge {
