@@ -133,6 +133,17 @@ import Testing
         #expect(nothing.status != 0)
         #expect(nothing.output.contains("slipway: bob has no access to nosuchapp"), "\(nothing.output)")
 
+        // A user makes their own token over SSH (`ssh git@host tokens:create`), and it works at once.
+        var env = ProcessInfo.processInfo.environment
+        env["SSH_ORIGINAL_COMMAND"] = "tokens:create"
+        let own = try runTool([TestPaths.product("receive-pack"), "shell", "--root", h.root, "--user", "alice"], environment: env)
+        #expect(own.status == 0 && own.stderr.contains("It is shown once"), "\(own.output)")
+        let ownToken = own.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let cloned = try git(
+            ["clone", d.url("myapp", token: ownToken), h.scratch.url("own")], in: h.scratch.path, environment: d.environment,
+            mergeOutput: true)
+        #expect(cloned.status == 0, "\(cloned.output)")
+
         // A revoked token stops working at once.
         let listed = try runTool([TestPaths.product("receive-pack"), "tokens", "list", "--root", h.root])
         let id = listed.stdout.split(separator: "\n").first { $0.contains("alice") }?.split(separator: " ").first
