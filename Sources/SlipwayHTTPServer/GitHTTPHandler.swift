@@ -44,6 +44,10 @@ final class GitHTTPHandler: ChannelInboundHandler {
     private var finished = false
     /// The connection is gone (or failed): nothing more is written to it.
     private var closed = false
+    /// Whether the response ends only with the process (git), or when its output ends (a webhook builds after).
+    private var endsWithProcess = true
+    /// Whether the request's head has arrived.
+    private var requestArrived = false
 
     init(door: HTTPDoor, logger: Logger) {
         self.door = door
@@ -53,11 +57,18 @@ final class GitHTTPHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if let address = context.channel.remoteAddress?.ipAddress { remote = address }
+        // A client that sends no request within the grace time is closed (slow or idle connections).
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(door.options.loginGraceTime.components.seconds * 1_000_000_000))) {
+            if !bound.value.requestArrived { channel.close(promise: nil) }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            requestArrived = true
             guard pid == nil, !ignoringRequest else { return }
             handle(head, context: context)
         case .body(let buffer):
@@ -146,6 +157,7 @@ final class GitHTTPHandler: ChannelInboundHandler {
             return refuse(.notFound, "slipway: webhooks are POST /hooks/github, /hooks/gitlab or /hooks/gitea", context: context)
         }
         user = "webhook"
+        endsWithProcess = false
         var env = baseEnvironment()
         env["QUERY_STRING"] = query
         env["REMOTE_ADDR"] = remote
@@ -343,8 +355,11 @@ final class GitHTTPHandler: ChannelInboundHandler {
     }
 
     private func finishIfDone() {
-        // git's answer ends when its process does; a webhook's ends first, and its build goes on.
-        guard outputEnded, exitStatus != nil || responseStarted, !finished, let context else { return }
+        // git's answer ends when its process does (whose status says whether it was complete); a webhook's ends
+        // first, and its build goes on.
+        guard outputEnded, exitStatus != nil || (!endsWithProcess && responseStarted), !finished, let context else {
+            return
+        }
         finished = true
         stdio?.close(promise: nil)
         logger.info(
@@ -359,6 +374,12 @@ final class GitHTTPHandler: ChannelInboundHandler {
             return fail(context)
         }
         let channel = context.channel
+        if let exitStatus, exitStatus >= 128 {
+            // Cancelled (shutdown) or killed: git's answer is cut short, so the client must see a broken transfer,
+            // not a clean end it would wait on for the rest of the protocol.
+            channel.close(promise: nil)
+            return
+        }
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 }

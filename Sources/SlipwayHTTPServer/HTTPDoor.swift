@@ -25,6 +25,7 @@ public final class HTTPDoor: Sendable {
     let tokens: TokenStore
     let limiter = NIOLockedValueBox(FailureLimiter())
     private let serverChannel = NIOLockedValueBox<Channel?>(nil)
+    private let connections = NIOLockedValueBox(0)
     /// HTTPS when set (swift-nio-ssl); plain HTTP, for a router that terminates TLS, when nil.
     private let tls: NIOSSLContext?
 
@@ -60,6 +61,7 @@ public final class HTTPDoor: Sendable {
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard self.admit(channel) else { return }
                     if let tls = self.tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(GitHTTPHandler(door: self, logger: logger))
@@ -75,6 +77,42 @@ public final class HTTPDoor: Sendable {
         serverChannel.withLockedValue { $0 = channel }
         guard let address = channel.localAddress else { throw ServerError("the HTTP socket has no address") }
         return address
+    }
+
+    /// Counts the connection against `--max-connections` (closing it when the door is full), and gives it
+    /// `--login-grace-time` to send its request line and headers, as the SSH server gives a client to authenticate.
+    private func admit(_ channel: Channel) -> Bool {
+        let admitted = connections.withLockedValue { count -> Bool in
+            guard count < options.maxConnections else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            logger.warning(
+                "http connection refused: \(options.maxConnections) connections are open (--max-connections)",
+                metadata: ["remote": "\(channel.remoteAddress?.ipAddress ?? "unknown")"])
+            channel.close(promise: nil)
+            return false
+        }
+        channel.closeFuture.whenComplete { [self] _ in connections.withLockedValue { $0 -= 1 } }
+        return true
+    }
+
+    /// Shuts both doors down at once (each stops accepting at once, then lets its requests finish for the grace
+    /// period); returns the number of pushes cancelled.
+    public static func shutdown(_ door: HTTPDoor?, with ssh: SSHServer?) -> Int {
+        let cancelled = NIOLockedValueBox(0)
+        let done = DispatchSemaphore(value: 0)
+        if let door {
+            Thread.detachNewThread {
+                let count = door.shutdown()
+                cancelled.withLockedValue { $0 += count }
+                done.signal()
+            }
+        }
+        let count = ssh?.shutdown() ?? 0
+        if door != nil { done.wait() }
+        return cancelled.withLockedValue { $0 } + count
     }
 
     /// Stops accepting, waits up to the grace period for running requests, then cancels the rest (SIGTERM to each

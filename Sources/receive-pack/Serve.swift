@@ -112,7 +112,7 @@ extension ReceivePack {
                 }
                 let signal = stop.wait()
                 say("Received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): no new connections; waiting up to \(gracePeriod)s for running pushes")
-                let cancelled = (server?.shutdown() ?? 0) + (door?.shutdown() ?? 0)
+                let cancelled = HTTPDoor.shutdown(door, with: server)
                 say(cancelled == 0 ? "Stopped." : "Stopped; \(cancelled) push(es) cancelled, nothing of them was published.")
             }
         }

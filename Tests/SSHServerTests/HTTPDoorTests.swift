@@ -228,6 +228,28 @@ import Testing
         #expect(untrusted.output.contains("certificate"), "\(untrusted.output)")
     }
 
+    /// --max-connections and --login-grace-time bound idle clients; SIGTERM cancels a push past --grace-period.
+    @Test func limitsAndShutdown() throws {
+        let d = try Door(arguments: ["--max-connections", "2", "--login-grace-time", "2", "--grace-period", "1"])
+        let idle = try (0..<2).map { _ in try RawConnection(port: d.httpPort) }
+        let third = try RawConnection(port: d.httpPort)
+        #expect(third.closedWithin(seconds: 10))
+        #expect(d.h.log.contains("connections are open (--max-connections)"), "\(d.h.log)")
+        #expect(idle.allSatisfy { $0.closedWithin(seconds: 10) }, "the grace time closes idle connections")
+
+        let token = try d.token("alice")
+        let marker = uniqueSleep()
+        let bp = try d.h.buildpack(compile: "echo '-----> waiting'; sleep \(marker)")
+        let repo = try d.h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
+        let push = try d.startPush(repo, app: "myapp", token: token)
+        #expect(push.waitFor("-----> waiting", timeout: 60), "\(push.text)")
+        #expect(d.h.stop(SIGTERM, timeout: 60) == 0, "\(d.h.output)\n\(d.h.log)")
+        #expect(d.h.output.contains("cancelled"), "\(d.h.output)")
+        #expect(push.wait(timeout: 60) != 0)
+        #expect(waitUntil { processes(matching: marker).isEmpty }, "the build was stopped")
+        #expect(try d.h.spoolEntries().isEmpty)
+    }
+
     @Test func concurrentPushesBothSucceed() throws {
         let d = try Door()
         let h = d.h
