@@ -25,7 +25,7 @@ public final class HTTPDoor: Sendable {
     let tokens: TokenStore
     let limiter = NIOLockedValueBox(FailureLimiter())
     private let serverChannel = NIOLockedValueBox<Channel?>(nil)
-    private let connections = NIOLockedValueBox(0)
+    private let connections: ConnectionCount
     /// HTTPS when set (swift-nio-ssl); plain HTTP, for a router that terminates TLS, when nil.
     private let tls: NIOSSLContext?
 
@@ -49,6 +49,7 @@ public final class HTTPDoor: Sendable {
         self.options = options
         self.logger = logger
         tokens = TokenStore(root: options.root)
+        connections = ConnectionCount(limit: options.maxConnections)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
     }
 
@@ -79,23 +80,10 @@ public final class HTTPDoor: Sendable {
         return address
     }
 
-    /// Counts the connection against `--max-connections` (closing it when the door is full), and gives it
-    /// `--login-grace-time` to send its request line and headers, as the SSH server gives a client to authenticate.
+    /// Counts the connection against `--max-connections` (closing it when the door is full); the handler gives it
+    /// `--login-grace-time` to send its request, as the SSH server gives a client to authenticate.
     private func admit(_ channel: Channel) -> Bool {
-        let admitted = connections.withLockedValue { count -> Bool in
-            guard count < options.maxConnections else { return false }
-            count += 1
-            return true
-        }
-        guard admitted else {
-            logger.warning(
-                "http connection refused: \(options.maxConnections) connections are open (--max-connections)",
-                metadata: ["remote": "\(channel.remoteAddress?.ipAddress ?? "unknown")"])
-            channel.close(promise: nil)
-            return false
-        }
-        channel.closeFuture.whenComplete { [self] _ in connections.withLockedValue { $0 -= 1 } }
-        return true
+        connections.admit(channel, remote: channel.remoteAddress?.ipAddress ?? "unknown", logger: logger)
     }
 
     /// Shuts both doors down at once (each stops accepting at once, then lets its requests finish for the grace

@@ -29,6 +29,31 @@ public final class ActiveSessions: Sendable {
     }
 }
 
+/// The connections a server has open, against `--max-connections` (shared by the SSH server and the HTTP door).
+public final class ConnectionCount: Sendable {
+    private let open = NIOLockedValueBox(0)
+    public let limit: Int
+
+    public init(limit: Int) { self.limit = limit }
+
+    /// Counts `channel` (until it closes) if there is room; otherwise logs why and closes it, and returns false.
+    public func admit(_ channel: Channel, remote: String, logger: Logger) -> Bool {
+        let admitted = open.withLockedValue { count -> Bool in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            logger.warning(
+                "connection refused: \(limit) connections are open (--max-connections)", metadata: ["remote": "\(remote)"])
+            channel.close(promise: nil)
+            return false
+        }
+        channel.closeFuture.whenComplete { [open] _ in open.withLockedValue { $0 -= 1 } }
+        return true
+    }
+}
+
 /// One SSH session channel: an `exec` request runs `receive-pack shell --user <user>` with the request in
 /// `SSH_ORIGINAL_COMMAND`, exactly as OpenSSH runs the forced command of the user's key, so both doors share one
 /// code path (parsing, authorization, messages). Everything else a client may ask of a session (a shell, a
