@@ -259,12 +259,12 @@ final class GitHTTPHandler: ChannelInboundHandler {
         if !stdio.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
     }
 
-    fileprivate func stdinWritabilityChanged(_ writable: Bool) {
+    func stdinWritabilityChanged(_ writable: Bool) {
         context?.channel.setOption(ChannelOptions.autoRead, value: writable).whenComplete { _ in }
     }
 
     /// Bytes of the child's stdout: the CGI header block first, then the response body, passed on as it comes.
-    fileprivate func output(_ buffer: ByteBuffer) {
+    func output(_ buffer: ByteBuffer) {
         guard let context, !finished, !closed else { return }
         if responseStarted {
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -272,7 +272,7 @@ final class GitHTTPHandler: ChannelInboundHandler {
             var buffer = buffer
             header.writeBuffer(&buffer)
             let bytes = header.readableBytesView
-            guard let end = Self.headerEnd(bytes) else {
+            guard let end = CGIOutputReader.headerEnd(bytes) else {
                 if header.readableBytes > 64 * 1024 { fail(context) }
                 return
             }
@@ -285,20 +285,6 @@ final class GitHTTPHandler: ChannelInboundHandler {
             }
         }
         if !context.channel.isWritable { stdio?.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
-    }
-
-    /// Where the CGI header block ends (`\r\n\r\n` or `\n\n`): the index of its terminator and of the body.
-    private static func headerEnd(_ bytes: ByteBufferView) -> (start: Int, body: Int)? {
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            if bytes[index] == 0x0A {
-                let next = index + 1
-                if next < bytes.endIndex && bytes[next] == 0x0A { return (index, next + 1) }
-                if next + 1 < bytes.endIndex && bytes[next] == 0x0D && bytes[next + 1] == 0x0A { return (index, next + 2) }
-            }
-            index += 1
-        }
-        return nil
     }
 
     private func startResponse(cgiHeader: String, context: ChannelHandlerContext) {
@@ -330,7 +316,7 @@ final class GitHTTPHandler: ChannelInboundHandler {
         refuse(.badGateway, "slipway: the request failed on the server", context: context)
     }
 
-    fileprivate func outputClosed() {
+    func outputClosed() {
         outputEnded = true
         finishIfDone()
     }
@@ -381,52 +367,5 @@ final class GitHTTPHandler: ChannelInboundHandler {
             return
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-    }
-}
-
-/// `DoorError.printable` for the log lines of this module.
-enum DoorErrorText {
-    static func printable(_ text: String) -> String {
-        String(text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" }.prefix(80))
-    }
-}
-
-/// Reads the CGI process's stdout and hands it to the request's handler.
-private final class CGIOutputReader: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let handler: GitHTTPHandler
-    private var ended = false
-
-    init(handler: GitHTTPHandler) { self.handler = handler }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        handler.output(unwrapInboundIn(data))
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case ChannelEvent.inputClosed = event { end() }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        handler.stdinWritabilityChanged(context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        end()
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // EPIPE on the child's stdin when it stopped reading: the request ends when the child does.
-        context.close(mode: .output, promise: nil)
-    }
-
-    private func end() {
-        guard !ended else { return }
-        ended = true
-        handler.outputClosed()
     }
 }
