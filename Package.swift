@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssh", from: "0.15.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
@@ -75,6 +76,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        // The HTTP door (swift-nio's HTTP/1): git's smart HTTP protocol with API tokens; each request runs
+        // `receive-pack http-backend`, the same code path as the SSH door.
+        .target(
+            name: "SlipwayHTTPServer",
+            dependencies: [
+                "SlipwaySystem", "SlipwayReceive", "SlipwaySSHServer", "SlugCompiler", "CProcessShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // The reference runner: consumes the spool. It shares only the spool format, the system layer and the C
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
         .target(name: "SlugRunner", dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "CProcessShims"]),
@@ -92,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "receive-pack",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive", "SlipwaySSHServer",
+                "SlipwaySystem", "SlipwayReceive", "SlipwaySSHServer", "SlipwayHTTPServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -127,11 +142,15 @@ let package = Package(
             name: "SlipwayReceiveTests",
             dependencies: [
                 "SlipwayReceive", "SlipwayTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(name: "SlugRunnerTests", dependencies: ["SlugRunner", "SlipwayTestSupport"]),
         .testTarget(
             name: "SSHServerTests",
-            dependencies: ["receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),
+            dependencies: [
+                "receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .testTarget(
             name: "SlugcIntegrationTests",
             dependencies: ["slugc", "SlugCompiler", "SlipwayTestSupport"]),

@@ -28,7 +28,7 @@ public final class SSHServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let keys: AuthorizedKeyStore
     private let sessions = ActiveSessions()
-    private let connections = NIOLockedValueBox(0)
+    private let connections: ConnectionCount
     private let serverChannel = NIOLockedValueBox<Channel?>(nil)
 
     /// Loads (or creates) the host key; nothing listens until ``start()``.
@@ -39,6 +39,7 @@ public final class SSHServer: Sendable {
         self.logger = logger
         (hostKey, hostKeyCreated) = try HostKey.loadOrCreate(at: options.resolvedHostKeyPath)
         keys = AuthorizedKeyStore(path: options.resolvedAuthorizedKeysPath)
+        connections = ConnectionCount(limit: options.maxConnections)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
     }
 
@@ -98,18 +99,7 @@ public final class SSHServer: Sendable {
 
     private func initializeConnection(_ channel: Channel) throws {
         let remote = channel.remoteAddress.map(Self.describe) ?? "unknown"
-        let admitted = connections.withLockedValue { count -> Bool in
-            guard count < options.maxConnections else { return false }
-            count += 1
-            return true
-        }
-        guard admitted else {
-            logger.warning(
-                "connection refused: \(options.maxConnections) connections are open (--max-connections)",
-                metadata: ["remote": "\(remote)"])
-            channel.close(promise: nil)
-            return
-        }
+        guard connections.admit(channel, remote: remote, logger: logger) else { return }
         let state = ConnectionState(remote: remote)
         let authenticator = KeyAuthenticator(
             keys: keys, state: state, maxFailures: options.maxAuthFailures,
@@ -127,7 +117,6 @@ public final class SSHServer: Sendable {
         }
         channel.closeFuture.whenComplete { [self] _ in
             grace.cancel()
-            connections.withLockedValue { $0 -= 1 }
             logConnection(state)
         }
         try channel.pipeline.syncOperations.addHandlers([handler, ConnectionErrorHandler(logger: logger)])

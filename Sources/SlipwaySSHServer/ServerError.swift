@@ -4,7 +4,7 @@ import Foundation
 public struct ServerError: Error, CustomStringConvertible, Sendable {
     public let description: String
 
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 
     /// A failed system call on `path`, with the system's message.
     static func system(_ what: String, _ path: String) -> ServerError {

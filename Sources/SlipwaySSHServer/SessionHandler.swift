@@ -15,16 +15,43 @@ import SlugCompiler
 
 /// The processes of the sessions running now, so that shutdown can wait for them and, after the grace period,
 /// cancel them.
-final class ActiveSessions: Sendable {
+public final class ActiveSessions: Sendable {
     private let pids = NIOLockedValueBox<Set<pid_t>>([])
 
-    func add(_ pid: pid_t) { pids.withLockedValue { _ = $0.insert(pid) } }
-    func remove(_ pid: pid_t) { pids.withLockedValue { _ = $0.remove(pid) } }
-    var count: Int { pids.withLockedValue { $0.count } }
+    public init() {}
+
+    public func add(_ pid: pid_t) { pids.withLockedValue { _ = $0.insert(pid) } }
+    public func remove(_ pid: pid_t) { pids.withLockedValue { _ = $0.remove(pid) } }
+    public var count: Int { pids.withLockedValue { $0.count } }
 
     /// Sends `signal` to every session process (`receive-pack shell`, which stops git and the build cleanly).
-    func signalAll(_ signal: Int32) {
+    public func signalAll(_ signal: Int32) {
         for pid in pids.withLockedValue({ $0 }) { kill(pid, signal) }
+    }
+}
+
+/// The connections a server has open, against `--max-connections` (shared by the SSH server and the HTTP door).
+public final class ConnectionCount: Sendable {
+    private let open = NIOLockedValueBox(0)
+    public let limit: Int
+
+    public init(limit: Int) { self.limit = limit }
+
+    /// Counts `channel` (until it closes) if there is room; otherwise logs why and closes it, and returns false.
+    public func admit(_ channel: Channel, remote: String, logger: Logger) -> Bool {
+        let admitted = open.withLockedValue { count -> Bool in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            logger.warning(
+                "connection refused: \(limit) connections are open (--max-connections)", metadata: ["remote": "\(remote)"])
+            channel.close(promise: nil)
+            return false
+        }
+        channel.closeFuture.whenComplete { [open] _ in open.withLockedValue { $0 -= 1 } }
+        return true
     }
 }
 

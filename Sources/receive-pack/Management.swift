@@ -44,11 +44,13 @@ enum BuildsOutput: ManagementCommandName { static let name = "builds:output" }
 enum BuildsCancel: ManagementCommandName { static let name = "builds:cancel" }
 enum CachePurge: ManagementCommandName { static let name = "cache:purge" }
 enum Logs: ManagementCommandName { static let name = "logs" }
+enum AppsWebhook: ManagementCommandName { static let name = "apps:webhook" }
+enum AppsDeployKey: ManagementCommandName { static let name = "apps:deploy-key" }
 
 let managementSubcommands: [ParsableCommand.Type] = [
     Managed<AppsInfo>.self, Managed<AppsSet>.self, Managed<BuildpacksList>.self, Managed<BuildpacksSet>.self,
     Managed<BuildpacksClear>.self, Managed<ConfigShow>.self, Managed<ConfigGet>.self, Managed<ConfigSet>.self,
     Managed<ConfigUnset>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
-    Managed<Logs>.self,
+    Managed<Logs>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,
 ]

@@ -15,7 +15,10 @@ struct ReceivePack: ParsableCommand {
         commandName: "receive-pack",
         abstract: "Serve `git push` deploys over SSH: keys, apps, the forced command and the git hooks.",
         version: "0.1.0",
-        subcommands: [Init.self, Keys.self, Apps.self, Shell.self, Serve.self, Hook.self, Recover.self] + managementSubcommands)
+        subcommands: [
+            Init.self, Keys.self, Tokens.self, Apps.self, Shell.self, Serve.self, Hook.self, Recover.self,
+            HTTPBackendCommand.self, Webhook.self,
+        ] + managementSubcommands)
 }
 
 /// `--root`, shared by every command.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SlipwayHTTPServer
 import SlipwayReceive
 import SlipwaySSHServer
 
@@ -11,12 +12,16 @@ import SlipwaySSHServer
 extension ReceivePack {
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the built-in SSH server: git push deploys without configuring OpenSSH.",
+            abstract: "Run the built-in SSH server (and with --http the HTTP door): git push deploys without configuring OpenSSH.",
             discussion: """
                 Users authenticate with the keys in the authorized_keys file that `receive-pack keys` maintains \
                 (ed25519 and ECDSA keys; RSA keys work through OpenSSH only). Each session runs `receive-pack shell`, \
                 exactly as OpenSSH's forced command does. SIGTERM or SIGINT stops accepting, lets running pushes \
-                finish for --grace-period seconds, then cancels them cleanly and exits 0.
+                finish for --grace-period seconds, then cancels them cleanly and exits 0. \
+                --http adds git's smart HTTP protocol on another address (HTTP Basic: any user name, a token from \
+                `receive-pack tokens create` as the password); --no-ssh serves HTTP alone. Put it behind a router that \
+                terminates TLS, \
+                or give --tls-cert and --tls-key to serve HTTPS itself.
                 """)
 
         @OptionGroup var root: RootOption
@@ -26,6 +31,14 @@ extension ReceivePack {
         var hostKey: String?
         @Option(help: ArgumentHelp("The authorized_keys file. (default: <root>/authorized_keys)", valueName: "file"))
         var authorizedKeys: String?
+        @Option(help: ArgumentHelp("Also serve git over HTTP on this address.", valueName: "host:port"))
+        var http: String?
+        @Option(help: ArgumentHelp("The HTTP door's TLS certificate chain (PEM): it speaks HTTPS.", valueName: "file"))
+        var tlsCert: String?
+        @Option(help: ArgumentHelp("The private key of --tls-cert (PEM).", valueName: "file"))
+        var tlsKey: String?
+        @Flag(inversion: .prefixedNo, help: "Serve SSH (--no-ssh: the HTTP door alone).")
+        var ssh = true
         @Option(help: ArgumentHelp("Connections open at once; more are closed at once.", valueName: "n"))
         var maxConnections = 64
         @Option(help: ArgumentHelp("Failed authentications before a connection is closed.", valueName: "n"))
@@ -47,6 +60,9 @@ extension ReceivePack {
             ] where value < 1 {
                 throw ValidationError("\(name) must be at least 1.")
             }
+            if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together.") }
+            if tlsCert != nil && http == nil { throw ValidationError("--tls-cert needs --http <host:port>.") }
+            if !ssh && http == nil { throw ValidationError("--no-ssh needs --http <host:port>: nothing would be served.") }
             if (maxBuilds ?? 0) < 0 || gracePeriod < 0 { throw ValidationError("--max-builds and --grace-period cannot be negative.") }
         }
 
@@ -72,18 +88,31 @@ extension ReceivePack {
 
                 // Signals are taken before the server starts, so an early SIGTERM is not lost.
                 let stop = ShutdownSignals()
-                let server = try SSHServer(options: options, logger: logger)
-                let address = try server.start()
-                let created = server.hostKeyCreated ? "created" : "loaded"
-                say("Slipway SSH server listening on \(address.ipAddress ?? host):\(address.port ?? port)")
-                say("Host key \(server.hostKey.fingerprint) (ed25519, \(created): \(server.hostKey.path))")
-                say("Keys: \(options.authorizedKeysPath ?? root.authorizedKeys); builds at once: \(options.maxBuilds == 0 ? "no limit" : "\(options.maxBuilds)")")
-                for user in server.usersWithoutUsableKeys {
-                    say("Warning: \(user) has only RSA or security keys, which this server cannot verify: add an ed25519 key (ssh-keygen -t ed25519), or use OpenSSH")
+                var server: SSHServer?
+                if ssh {
+                    let started = try SSHServer(options: options, logger: logger)
+                    let address = try started.start()
+                    let created = started.hostKeyCreated ? "created" : "loaded"
+                    say("Slipway SSH server listening on \(address.ipAddress ?? host):\(address.port ?? port)")
+                    say("Host key \(started.hostKey.fingerprint) (ed25519, \(created): \(started.hostKey.path))")
+                    say("Keys: \(options.authorizedKeysPath ?? root.authorizedKeys); builds at once: \(options.maxBuilds == 0 ? "no limit" : "\(options.maxBuilds)")")
+                    for user in started.usersWithoutUsableKeys {
+                        say("Warning: \(user) has only RSA or security keys, which this server cannot verify: add an ed25519 key (ssh-keygen -t ed25519), or use OpenSSH")
+                    }
+                    server = started
+                }
+                var door: HTTPDoor?
+                if let http {
+                    var httpOptions = options
+                    (httpOptions.host, httpOptions.port) = try ServerOptions.parseListen(http)
+                    let started = try HTTPDoor(options: httpOptions, logger: logger, certificate: tlsCert, key: tlsKey)
+                    let address = try started.start()
+                    say("Slipway HTTP\(tlsCert == nil ? "" : "S") door listening on \(address.ipAddress ?? httpOptions.host):\(address.port ?? httpOptions.port)")
+                    door = started
                 }
                 let signal = stop.wait()
                 say("Received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): no new connections; waiting up to \(gracePeriod)s for running pushes")
-                let cancelled = server.shutdown()
+                let cancelled = HTTPDoor.shutdown(door, with: server)
                 say(cancelled == 0 ? "Stopped." : "Stopped; \(cancelled) push(es) cancelled, nothing of them was published.")
             }
         }

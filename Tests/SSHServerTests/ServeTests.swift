@@ -285,7 +285,7 @@ private final class Tally: @unchecked Sendable {
 }
 
 /// A plain TCP connection to the server that never authenticates.
-private final class RawConnection {
+final class RawConnection {
     let fd: Int32
 
     init(port: UInt16) throws {

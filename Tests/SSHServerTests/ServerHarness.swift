@@ -51,7 +51,7 @@ final class ServerHarness {
     private func waitForPort(timeout: TimeInterval = 30) throws -> UInt16 {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let line = server.stdoutText.split(separator: "\n").first(where: { $0.contains("listening on") }),
+            if let line = server.stdoutText.split(separator: "\n").first(where: { $0.contains(" listening on") }),
                 let port = line.split(separator: ":").last.flatMap({ UInt16($0) })
             {
                 return port

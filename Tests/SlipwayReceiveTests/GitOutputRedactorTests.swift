@@ -93,3 +93,21 @@ import Testing
         #expect(scratch.exists("repo.git/refs/heads/main") && scratch.exists("repo.git/objects/pack/x.lock"))
     }
 }
+
+/// Behind the HTTP door, `git http-backend` writes CGI headers before the pkt-lines.
+@Suite struct CGISidebandRedactorTests {
+    @Test func headersPassThenSidebandIsRedacted() {
+        let redactions = Redactions.door(repository: "/srv/slipway/apps/myapp/repo.git", root: "/srv/slipway")
+        var filter = SidebandRedactor(redactions, afterHeaders: true)
+        let headers = Array("Status: 200 OK\r\nContent-Type: application/x-git-receive-pack-result\r\n\r\n".utf8)
+        let message = Array("error: /srv/slipway/apps/myapp/repo.git/HEAD.lock\n".utf8)
+        let packet = Array(String(format: "%04x", message.count + 5).utf8) + [2] + message
+        var out: [UInt8] = []
+        for byte in headers + packet + Array("0000".utf8) { out += filter.feed([byte]) }
+        out += filter.finish()
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.hasPrefix("Status: 200 OK\r\n"))
+        #expect(text.contains("\u{2}error: HEAD.lock\n"))
+        #expect(!text.contains("/srv/slipway"))
+    }
+}

@@ -29,12 +29,15 @@ import Testing
         let names = ManagementCommands.all.map(\.name)
         #expect(Set(names).count == names.count, "names are unique")
         for command in ManagementCommands.all {
-            #expect(command.name.allSatisfy { $0.isLowercase || $0 == ":" }, "\(command.name)")
+            #expect(command.name.allSatisfy { $0.isLowercase || $0 == ":" || $0 == "-" }, "\(command.name)")
             #expect(command.usage.hasPrefix(command.name))
             #expect(command.summary.hasSuffix("."), "\(command.name)")
             #expect(ManagementCommands.named(command.name)?.usage == command.usage)
         }
-        #expect(ManagementCommands.all.filter { !$0.servedLocally }.map(\.name) == ["apps", "help"])
+        // The operator has `receive-pack apps`, `--help`, and `receive-pack tokens` (for any user) instead.
+        #expect(
+            ManagementCommands.all.filter { !$0.servedLocally }.map(\.name)
+                == ["apps", "tokens", "tokens:create", "tokens:revoke", "help"])
         let required = [
             "apps", "apps:info", "apps:set", "buildpacks:set", "buildpacks:clear", "config", "config:get", "config:set",
             "config:unset", "releases", "releases:info", "rollback", "builds", "builds:output", "builds:cancel",

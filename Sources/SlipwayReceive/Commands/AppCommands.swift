@@ -48,15 +48,19 @@ extension ManagementCommands {
         },
         ManagementCommand(
             "apps:set", "<app> <setting>=<value>…",
-            "Set deploy-branch=<branch> or build-dir=<folder> (empty: back to the default).",
+            "Set deploy-branch=<branch>, build-dir=<folder>, or for webhook deploys source=<git URL>#<branch>, "
+                + "status-token=<forge token>, forge-api=<URL> (empty: back to the default).",
             arity: 2...Int.max
         ) { run in
             let (paths, _) = try run.app()
             var changes: [(setting: String, value: String?)] = []
+            var sourceChanges: [(setting: String, value: String?)] = []
             for word in run.arguments.dropFirst() {
                 let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 let value = parts.count == 2 && !parts[1].isEmpty ? parts[1] : nil
                 switch parts[0] {
+                case "source" where parts.count == 2, "status-token" where parts.count == 2, "forge-api" where parts.count == 2:
+                    sourceChanges.append((parts[0], value))
                 case "deploy-branch" where parts.count == 2:
                     if let value { try BranchName.validate(value) }
                     changes.append(("deploy-branch", value))
@@ -66,9 +70,12 @@ extension ManagementCommands {
                     throw DoorError(
                         .invalidValue,
                         "slipway: '\(DoorError.printable(word))' is not a setting: apps:set takes "
-                            + "deploy-branch=<branch> and build-dir=<folder>")
+                            + "deploy-branch=<branch>, build-dir=<folder>, source=<git URL>#<branch>, status-token=<token> "
+                            + "and forge-api=<URL>")
                 }
             }
+            try ManagementCommands.applySourceChanges(sourceChanges, app: paths, run: run)
+            guard !changes.isEmpty else { return }
             try AppRegistry(root: run.root).update(paths.name) { settings in
                 for (setting, value) in changes {
                     if setting == "deploy-branch" { settings.deployBranch = value } else { settings.buildDir = value }

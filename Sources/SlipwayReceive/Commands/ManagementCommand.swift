@@ -134,8 +134,11 @@ struct Invocation {
 /// The management commands and the code that runs them.
 public enum ManagementCommands {
     /// Every command, in the order `help` lists them.
-    public static let all: [ManagementCommand] =
-        appCommands + configCommands + releaseCommands + buildCommands + logCommands + [help]
+    public static let all: [ManagementCommand] = {
+        let apps: [ManagementCommand] = appCommands + sourceCommands + configCommands
+        let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + tokenCommands
+        return apps + rest + [help]
+    }()
 
     /// The command called `name`, nil for none.
     public static func named(_ name: String) -> ManagementCommand? {
@@ -226,6 +229,7 @@ public enum ManagementCommands {
         lines += [
             "",
             "git push <user>@<host>:<app> main deploys; git clone <user>@<host>:<app> fetches the code.",
+            "Over HTTPS: git push https://<host>/<app>.git main, with a token from tokens:create as the password.",
             "The server splits a command into words as a shell would, without running one. ssh joins its arguments",
             "with spaces, so quote a value with spaces or quotes once more for the server:",
             "  ssh <user>@<host> \"config:set myapp 'GREETING=hello world'\"",

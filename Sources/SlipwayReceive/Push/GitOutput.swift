@@ -11,6 +11,16 @@ import SlugCompiler
 /// print and passes it on with the server's folders hidden (``SidebandRedactor`` on stdout, ``LineRedactor`` on
 /// stderr). When stdout is not filtered, git writes to the door's own stdout directly.
 struct GitOutput {
+    /// How git's stdout reaches the client.
+    enum Stdout {
+        /// Straight to the door's stdout, unread (upload-pack's pack).
+        case direct
+        /// Read as pkt-lines, its side-band messages redacted (receive-pack over SSH).
+        case pktLines
+        /// CGI headers as they are, then pkt-lines (`git http-backend` serving receive-pack).
+        case cgiThenPktLines
+    }
+
     private struct Stream {
         var readEnd: Int32
         var writeEnd: Int32
@@ -22,14 +32,14 @@ struct GitOutput {
     private var sideband: SidebandRedactor
     private var lines: LineRedactor
 
-    init(redactions: Redactions, filterStdout: Bool) throws {
+    init(redactions: Redactions, stdout: Stdout) throws {
         // A pusher who hangs up closes the door's stdout: writing there must be an error, not a fatal signal.
         signal(SIGPIPE, SIG_IGN)
-        sideband = SidebandRedactor(redactions)
+        sideband = SidebandRedactor(redactions, afterHeaders: stdout == .cgiThenPktLines)
         lines = LineRedactor(redactions)
         let err = try Self.pipe()
         stderrStream = Stream(readEnd: err.0, writeEnd: err.1, destination: 2)
-        if filterStdout {
+        if stdout != .direct {
             do {
                 let out = try Self.pipe()
                 stdoutStream = Stream(readEnd: out.0, writeEnd: out.1, destination: 1)

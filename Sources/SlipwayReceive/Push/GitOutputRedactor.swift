@@ -95,7 +95,8 @@ public struct LineRedactor: Sendable {
 /// `0002` are the flush, delimiter and response-end packets. With side-band on, the first payload byte is the band:
 /// 1 data, 2 progress and errors, 3 a fatal error. Without it, receive-pack's packets are ref advertisement and
 /// report lines, which never start with byte 2 or 3. If the stream stops looking like pkt-lines, the rest passes
-/// through untouched: the filter must never be what breaks a push.
+/// through untouched: the filter must never be what breaks a push. Behind the HTTP door, `git http-backend` writes
+/// CGI headers first: with `afterHeaders`, they pass as they are, up to the blank line that ends them.
 public struct SidebandRedactor: Sendable {
     /// The largest payload of one packet (git's LARGE_PACKET_MAX less the four header bytes).
     static let maxPayload = 65516
@@ -103,16 +104,32 @@ public struct SidebandRedactor: Sendable {
     private var input: [UInt8] = []
     private var lines: [UInt8: LineRedactor]
     private var passthrough = false
+    /// Whether CGI headers are still to come, and the last bytes of them seen (to find `\r\n\r\n` or `\n\n`).
+    private var inHeaders: Bool
+    private var headerTail: [UInt8] = []
 
-    public init(_ redactions: Redactions) {
+    public init(_ redactions: Redactions, afterHeaders: Bool = false) {
         lines = [2: LineRedactor(redactions), 3: LineRedactor(redactions)]
+        inHeaders = afterHeaders
     }
 
     /// Takes the next bytes of the stream; returns what can be sent on now.
     public mutating func feed(_ bytes: some Collection<UInt8>) -> [UInt8] {
         if passthrough { return Array(bytes) }
-        input.append(contentsOf: bytes)
         var out: [UInt8] = []
+        var rest = Array(bytes)
+        if inHeaders {
+            var index = 0
+            while index < rest.count, inHeaders {
+                headerTail.append(rest[index])
+                if headerTail.count > 4 { headerTail.removeFirst() }
+                index += 1
+                if headerTail.suffix(2) == [0x0A, 0x0A] || headerTail == [0x0D, 0x0A, 0x0D, 0x0A] { inHeaders = false }
+            }
+            out += rest[..<index]
+            rest.removeFirst(index)
+        }
+        input.append(contentsOf: rest)
         var offset = 0
         while input.count - offset >= 4 {
             guard let length = Self.hexLength(input[offset..<offset + 4]) else {

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import SlipwayReceive
+import SlipwaySSHServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Slipway's HTTP door (`receive-pack serve --http`): git's smart HTTP protocol for push and clone, authenticated as
+/// Heroku's (HTTP Basic, any user name, an API token as the password). Each authenticated git request runs
+/// `receive-pack http-backend --user <user>`, which applies the same access checks, app creation, lock and hooks
+/// as the SSH door and runs git's own `git http-backend`; this server only authenticates, limits failed attempts per
+/// address, and streams the request body into that process and its output back, live.
+public final class HTTPDoor: Sendable {
+    public let options: ServerOptions
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    let sessions = ActiveSessions()
+    let tokens: TokenStore
+    let limiter = NIOLockedValueBox(FailureLimiter())
+    private let serverChannel = NIOLockedValueBox<Channel?>(nil)
+    private let connections: ConnectionCount
+    /// HTTPS when set (swift-nio-ssl); plain HTTP, for a router that terminates TLS, when nil.
+    private let tls: NIOSSLContext?
+
+    /// Nothing listens until ``start()``; `options.host` and `options.port` are the HTTP door's address. With
+    /// `certificate` and `key` (PEM files) it speaks HTTPS.
+    public init(options: ServerOptions, logger: Logger, certificate: String? = nil, key: String? = nil) throws {
+        if let certificate, let key {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let configuration = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                tls = try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw ServerError("cannot use --tls-cert \(certificate) and --tls-key \(key): \(error); give PEM files")
+            }
+        } else {
+            tls = nil
+        }
+        var options = options
+        if options.maxBuilds > 0 { options.passedEnvironment["SLIPWAY_MAX_BUILDS"] = "\(options.maxBuilds)" }
+        self.options = options
+        self.logger = logger
+        tokens = TokenStore(root: options.root)
+        connections = ConnectionCount(limit: options.maxConnections)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
+    }
+
+    /// Binds the listening socket; returns the address it listens on.
+    @discardableResult
+    public func start() throws -> SocketAddress {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard self.admit(channel) else { return }
+                    if let tls = self.tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(GitHTTPHandler(door: self, logger: logger))
+                }
+            }
+        let channel: Channel
+        do {
+            channel = try bootstrap.bind(host: options.host, port: options.port).wait()
+        } catch {
+            throw ServerError(
+                "cannot listen on \(options.host):\(options.port) for HTTP: \(error); choose another address with --http")
+        }
+        serverChannel.withLockedValue { $0 = channel }
+        guard let address = channel.localAddress else { throw ServerError("the HTTP socket has no address") }
+        return address
+    }
+
+    /// Counts the connection against `--max-connections` (closing it when the door is full); the handler gives it
+    /// `--login-grace-time` to send its request, as the SSH server gives a client to authenticate.
+    private func admit(_ channel: Channel) -> Bool {
+        connections.admit(channel, remote: channel.remoteAddress?.ipAddress ?? "unknown", logger: logger)
+    }
+
+    /// Shuts both doors down at once (each stops accepting at once, then lets its requests finish for the grace
+    /// period); returns the number of pushes cancelled.
+    public static func shutdown(_ door: HTTPDoor?, with ssh: SSHServer?) -> Int {
+        let cancelled = NIOLockedValueBox(0)
+        let done = DispatchSemaphore(value: 0)
+        if let door {
+            Thread.detachNewThread {
+                let count = door.shutdown()
+                cancelled.withLockedValue { $0 += count }
+                done.signal()
+            }
+        }
+        let count = ssh?.shutdown() ?? 0
+        if door != nil { done.wait() }
+        return cancelled.withLockedValue { $0 } + count
+    }
+
+    /// Stops accepting, waits up to the grace period for running requests, then cancels the rest (SIGTERM to each
+    /// `receive-pack http-backend`, which stops git and the build). Returns the number cancelled.
+    @discardableResult
+    public func shutdown() -> Int {
+        if let channel = serverChannel.withLockedValue({ $0 }) { try? channel.close().wait() }
+        let clock = ContinuousClock()
+        let graceEnds = clock.now + options.gracePeriod
+        while sessions.count > 0 && clock.now < graceEnds { usleep(50_000) }
+        let cancelled = sessions.count
+        if cancelled > 0 {
+            sessions.signalAll(SIGTERM)
+            let killAt = clock.now + .seconds(30)
+            while sessions.count > 0 && clock.now < killAt { usleep(50_000) }
+            sessions.signalAll(SIGKILL)
+            while sessions.count > 0 { usleep(50_000) }
+        }
+        try? group.syncShutdownGracefully()
+        return cancelled
+    }
+
+    /// The user a request authenticates as, from its `Authorization: Basic` header (any user name, a token as the
+    /// password), and the token's id. Nil: no or a wrong token.
+    func authenticate(_ header: String?) -> (user: String, tokenID: String)? {
+        guard let header, header.count < 1024, header.lowercased().hasPrefix("basic "),
+            let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        let password = String(text[text.index(after: colon)...])
+        guard let token = try? tokens.verify(password) else { return nil }
+        return (token.user, token.id)
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import SlipwayTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `receive-pack serve --http`: the real git client over smart HTTP on loopback, authenticated with API tokens.
+@Suite(.serialized) struct HTTPDoorTests {
+    /// A server with the HTTP door alone, and a token for `alice`.
+    final class Door {
+        let h: ServerHarness
+        let httpPort: UInt16
+        let scheme: String
+
+        init(arguments: [String] = []) throws {
+            scheme = arguments.contains("--tls-cert") ? "https" : "http"
+            h = try ServerHarness("http", arguments: ["--http", "127.0.0.1:0", "--no-ssh"] + arguments)
+            let line = h.output.split(separator: "\n").first { $0.contains("door listening on") }
+            guard let port = line?.split(separator: ":").last.flatMap({ UInt16($0) }) else {
+                throw HarnessError("no HTTP door: \(h.output)")
+            }
+            httpPort = port
+        }
+
+        /// `receive-pack tokens create <user>`: the token it printed.
+        func token(_ user: String) throws -> String {
+            let made = try runTool([TestPaths.product("receive-pack"), "tokens", "create", "--root", h.root, user])
+            guard made.status == 0 else { throw HarnessError("tokens create failed: \(made.output)") }
+            return made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// `receive-pack <arguments> --root <root>`, as the operator.
+        func receivePack(_ arguments: [String]) throws -> ToolResult {
+            try runTool([TestPaths.product("receive-pack")] + arguments + ["--root", h.root])
+        }
+
+        func url(_ app: String, token: String?) -> String {
+            "\(scheme)://\(token.map { "x:\($0)@" } ?? "")127.0.0.1:\(httpPort)/\(app).git"
+        }
+
+        /// The client's environment: no prompt for credentials, no helper, no user config.
+        var environment: [String: String] {
+            var env = ProcessInfo.processInfo.environment
+            env["GIT_TERMINAL_PROMPT"] = "0"
+            env["GIT_ASKPASS"] = "/bin/false"
+            env["GIT_CONFIG_NOSYSTEM"] = "1"
+            env["GIT_CONFIG_GLOBAL"] = "/dev/null"
+            return env
+        }
+
+        func push(_ repo: String, app: String, token: String?) throws -> ToolResult {
+            try git(["push", url(app, token: token), "main"], in: repo, environment: environment, mergeOutput: true)
+        }
+
+        func startPush(_ repo: String, app: String, token: String) throws -> StreamingProcess {
+            try StreamingProcess(
+                [which("git")!, "push", url(app, token: token), "main"], environment: environment, directory: repo)
+        }
+    }
+
+    @Test func pushAndCloneWithATokenAndAFailedBuildRejectsThePush() throws {
+        let d = try Door()
+        let h = d.h
+        let token = try d.token("alice")
+        #expect(token.hasPrefix("slw_"))
+        let good = try h.buildpack("good")
+        let repo = try h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(good)\n", "hello": "hi\n"])
+        let first = try d.push(repo, app: "myapp", token: token)
+        #expect(first.status == 0, "\(first.output)\n\(h.log)")
+        #expect(first.output.contains("remote: -----> Building myapp ("), "\(first.output)")
+        #expect(first.output.contains("remote: -----> Launching... done, v1"))
+        #expect(!first.output.contains(h.root), "the pusher learns no server path")
+        #expect(try h.spoolEntries().first?.manifest.user == "alice")
+        let published = try h.serverRef("myapp")
+        #expect(published != nil)
+
+        // Clone over protocol v2 (git's default) and v0.
+        for version in ["2", "0"] {
+            let target = h.scratch.url("clone-v\(version)")
+            let cloned = try git(
+                ["-c", "protocol.version=\(version)", "clone", d.url("myapp", token: token), target], in: h.scratch.path,
+                environment: d.environment, mergeOutput: true)
+            #expect(cloned.status == 0, "\(cloned.output)")
+            #expect((try? String(contentsOfFile: "\(target)/hello", encoding: .utf8)) == "hi\n")
+        }
+
+        // A failing build rejects the push and changes nothing.
+        let bad = try h.buildpack("bad", compile: "echo 'ERROR: no such module'; exit 3")
+        try h.commit(repo, ".buildpacks", "\(bad)\n")
+        let rejected = try d.push(repo, app: "myapp", token: token)
+        #expect(rejected.status != 0)
+        #expect(rejected.output.contains("remote:  !     Push rejected, failed to compile Spy app."), "\(rejected.output)")
+        #expect(rejected.output.contains("pre-receive hook declined"))
+        #expect(try h.serverRef("myapp") == published)
+        #expect(try h.spoolEntries().count == 1)
+
+        // `tokens list` shows when the token was last used; the file holds only hashes, mode 0600.
+        let listed = try runTool([TestPaths.product("receive-pack"), "tokens", "list", "--root", h.root])
+        #expect(listed.stdout.contains("alice"), "\(listed.output)")
+        #expect(!listed.stdout.contains("never"), "\(listed.output)")
+        let stored = try String(contentsOfFile: "\(h.root)/tokens.json", encoding: .utf8)
+        #expect(!stored.contains(token))
+        var info = stat()
+        #expect(stat("\(h.root)/tokens.json", &info) == 0 && info.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func missingWrongRevokedAndDeniedAreRefused() throws {
+        let d = try Door(arguments: [])
+        let h = d.h
+        let alice = try d.token("alice")
+        let bob = try d.token("bob")
+        let bp = try h.buildpack()
+        let repo = try h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
+        #expect(try d.push(repo, app: "myapp", token: alice).status == 0)
+        let published = try h.serverRef("myapp")
+        try h.commit(repo, "more", "x\n")
+
+        let missing = try d.push(repo, app: "myapp", token: nil)
+        #expect(missing.status != 0)
+        let wrong = try d.push(repo, app: "myapp", token: "slw_" + String(repeating: "0", count: 40))
+        #expect(wrong.status != 0)
+        #expect(wrong.output.contains("Authentication failed") || wrong.output.contains("wrong or revoked"), "\(wrong.output)")
+
+        // bob's token is good, but myapp is alice's: the same refusal as for an app that does not exist.
+        let denied = try d.push(repo, app: "myapp", token: bob)
+        #expect(denied.status != 0)
+        #expect(denied.output.contains("slipway: bob has no access to myapp"), "\(denied.output)")
+        let nothing = try git(
+            ["clone", d.url("nosuchapp", token: bob), h.scratch.url("none")], in: h.scratch.path,
+            environment: d.environment, mergeOutput: true)
+        #expect(nothing.status != 0)
+        #expect(nothing.output.contains("slipway: bob has no access to nosuchapp"), "\(nothing.output)")
+
+        // A user makes their own token over SSH (`ssh git@host tokens:create`), and it works at once.
+        var env = ProcessInfo.processInfo.environment
+        env["SSH_ORIGINAL_COMMAND"] = "tokens:create"
+        let own = try runTool([TestPaths.product("receive-pack"), "shell", "--root", h.root, "--user", "alice"], environment: env)
+        #expect(own.status == 0 && own.stderr.contains("It is shown once"), "\(own.output)")
+        let ownToken = own.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let cloned = try git(
+            ["clone", d.url("myapp", token: ownToken), h.scratch.url("own")], in: h.scratch.path, environment: d.environment,
+            mergeOutput: true)
+        #expect(cloned.status == 0, "\(cloned.output)")
+
+        // A revoked token stops working at once.
+        let listed = try runTool([TestPaths.product("receive-pack"), "tokens", "list", "--root", h.root])
+        let id = listed.stdout.split(separator: "\n").first { $0.contains("alice") }?.split(separator: " ").first
+        let revoked = try runTool([TestPaths.product("receive-pack"), "tokens", "revoke", "--root", h.root, String(id ?? "")])
+        #expect(revoked.status == 0, "\(revoked.output)")
+        #expect(try d.push(repo, app: "myapp", token: alice).status != 0)
+        #expect(try h.serverRef("myapp") == published, "no refused push moved the branch")
+    }
+
+    @Test func failedLoginsAreRateLimitedPerAddress() throws {
+        let d = try Door()
+        let alice = try d.token("alice")
+        let wrong = "Basic " + Data("x:slw_wrong".utf8).base64EncodedString()
+        let good = "Basic " + Data("x:\(alice)".utf8).base64EncodedString()
+        let url = "http://127.0.0.1:\(d.httpPort)/myapp.git/info/refs?service=git-upload-pack"
+        var codes: [String] = []
+        for _ in 0..<11 {
+            let answer = try runTool([which("curl")!, "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(wrong)", url])
+            codes.append(answer.stdout)
+        }
+        #expect(codes.prefix(10).allSatisfy { $0 == "401" } && codes.last == "429", "\(codes)")
+        let blocked = try runTool([which("curl")!, "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(good)", url])
+        #expect(blocked.stdout == "429", "even a good token waits out the block")
+    }
+
+    @Test func buildLinesAreLiveAndAHangUpCancelsTheBuild() throws {
+        let d = try Door()
+        let h = d.h
+        let token = try d.token("alice")
+        let marker = uniqueSleep()
+        let gated = try h.buildpack(
+            "gated",
+            compile: """
+                echo "-----> before the wait"
+                for _ in $(seq 1 600); do [ -e "$2/gate" ] && break; sleep 0.1; done
+                echo "-----> after the wait"
+                """)
+        let repo = try h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(gated)\n"])
+        let push = try d.startPush(repo, app: "myapp", token: token)
+        #expect(push.waitFor("remote: -----> before the wait", timeout: 60), "\(push.text)\n\(h.log)")
+        #expect(!push.text.contains("after the wait"))
+        try h.openGate("myapp")
+        #expect(push.wait() == 0, "\(push.text)")
+        #expect(push.text.contains("remote: -----> after the wait"))
+
+        // The client hangs up mid-build: the build is stopped and nothing is published.
+        let slow = try h.buildpack("slow", compile: "echo '-----> waiting'; sleep \(marker)")
+        try h.commit(repo, ".buildpacks", "\(slow)\n")
+        let before = try h.serverRef("myapp")
+        let hangUp = try d.startPush(repo, app: "myapp", token: token)
+        #expect(hangUp.waitFor("-----> waiting", timeout: 60), "\(hangUp.text)")
+        // As Ctrl-C does to the terminal's process group: git and its HTTP helper (which holds the connection) die.
+        for pid in processes(matching: "127.0.0.1:\(d.httpPort)/myapp.git") { kill(pid, SIGKILL) }
+        hangUp.send(SIGKILL)
+        _ = hangUp.wait(timeout: 30)
+        #expect(waitUntil { processes(matching: marker).isEmpty }, "the build was stopped")
+        #expect(try h.serverRef("myapp") == before)
+        #expect(try h.spoolEntries().count == 1)
+    }
+
+    /// --tls-cert and --tls-key: HTTPS with swift-nio-ssl, the certificate checked by git against its own CA file.
+    @Test func httpsWithTheDoorsOwnCertificate() throws {
+        let scratch = try ScratchDirectory("tls")
+        let (cert, key) = (scratch.url("cert.pem"), scratch.url("key.pem"))
+        let made = try runTool([
+            "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ])
+        #expect(made.status == 0, "\(made.output)")
+        let d = try Door(arguments: ["--tls-cert", cert, "--tls-key", key])
+        #expect(d.h.output.contains("HTTPS door listening on"))
+        let token = try d.token("alice")
+        let repo = try d.h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(try d.h.buildpack())\n"])
+        let pushed = try git(
+            ["push", d.url("myapp", token: token), "main"], in: repo, environment: d.environment.merging(["GIT_SSL_CAINFO": cert]) { $1 },
+            mergeOutput: true)
+        #expect(pushed.status == 0, "\(pushed.output)\n\(d.h.log)")
+        #expect(pushed.output.contains("remote: -----> Launching... done, v1"))
+        // A client that does not trust the certificate stops before sending anything.
+        let untrusted = try d.push(repo, app: "myapp", token: token)
+        #expect(untrusted.status != 0)
+        #expect(untrusted.output.contains("certificate"), "\(untrusted.output)")
+    }
+
+    /// --max-connections and --login-grace-time bound idle clients; SIGTERM cancels a push past --grace-period.
+    @Test func limitsAndShutdown() throws {
+        let d = try Door(arguments: ["--max-connections", "2", "--login-grace-time", "2", "--grace-period", "1"])
+        let idle = try (0..<2).map { _ in try RawConnection(port: d.httpPort) }
+        let third = try RawConnection(port: d.httpPort)
+        #expect(third.closedWithin(seconds: 10))
+        #expect(d.h.log.contains("connections are open (--max-connections)"), "\(d.h.log)")
+        #expect(idle.allSatisfy { $0.closedWithin(seconds: 10) }, "the grace time closes idle connections")
+
+        let token = try d.token("alice")
+        let marker = uniqueSleep()
+        let bp = try d.h.buildpack(compile: "echo '-----> waiting'; sleep \(marker)")
+        let repo = try d.h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
+        let push = try d.startPush(repo, app: "myapp", token: token)
+        #expect(push.waitFor("-----> waiting", timeout: 60), "\(push.text)")
+        #expect(d.h.stop(SIGTERM, timeout: 60) == 0, "\(d.h.output)\n\(d.h.log)")
+        #expect(d.h.output.contains("cancelled"), "\(d.h.output)")
+        #expect(push.wait(timeout: 60) != 0)
+        #expect(waitUntil { processes(matching: marker).isEmpty }, "the build was stopped")
+        #expect(try d.h.spoolEntries().isEmpty)
+    }
+
+    @Test func concurrentPushesBothSucceed() throws {
+        let d = try Door()
+        let h = d.h
+        let token = try d.token("alice")
+        let bp = try h.buildpack(compile: "sleep 1; echo '-----> built'")
+        let repos = try ["one", "two"].map {
+            try h.makeApp($0, files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n", "name": $0])
+        }
+        let pushes = try zip(repos, ["app-one", "app-two"]).map { try d.startPush($0, app: $1, token: token) }
+        let statuses = pushes.map { $0.wait() }
+        #expect(statuses == [0, 0], "\(pushes.map(\.text))")
+        #expect(Set(try h.spoolEntries().map(\.manifest.app)) == ["app-one", "app-two"])
+    }
+
+    /// git's own errors reach an HTTP pusher as they reach an SSH one: paths relative to the repository, nothing of
+    /// the server's folders. (A folder in the place of the ref's lock file is a lock error recovery leaves alone.)
+    @Test func aLockErrorShowsTheHTTPPusherNoServerPath() throws {
+        let d = try Door()
+        let h = d.h
+        let token = try d.token("alice")
+        let repo = try h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(try h.buildpack("good"))\n"])
+        #expect(try d.push(repo, app: "myapp", token: token).status == 0)
+        try FileManager.default.createDirectory(
+            atPath: "\(h.root)/apps/myapp/repo.git/refs/heads/main.lock", withIntermediateDirectories: true)
+        try commitFile(repo, "change", "two\n")
+        let push = try d.push(repo, app: "myapp", token: token)
+        #expect(push.status != 0)
+        #expect(push.output.contains("Unable to create 'refs/heads/main.lock'"), "\(push.output)")
+        #expect(!push.output.contains(h.root) && !push.output.contains("repo.git"), "\(push.output)")
+    }
+}
