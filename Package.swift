@@ -127,7 +127,8 @@ let package = Package(
             ]),
 
         // Tests
-        .target(name: "SlipwayTestSupport", dependencies: ["CProcessShims"], path: "Tests/SlipwayTestSupport"),
+        .target(
+            name: "SlipwayTestSupport", dependencies: ["SlipwaySystem", "CProcessShims"], path: "Tests/SlipwayTestSupport"),
         .testTarget(name: "SlipwaySystemTests", dependencies: ["SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayArchiveTests", dependencies: ["SlipwayArchive", "SlipwayTestSupport"]),

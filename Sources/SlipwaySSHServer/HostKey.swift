@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NIOSSH
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -122,17 +123,12 @@ public struct HostKey: Sendable {
         return writer.bytes
     }
 
+    /// Replaces `path` with `data` through the system layer (every byte written, fsync, rename, the folder flushed).
     private static func writeDurably(_ data: Data, to path: String, mode: mode_t) throws {
-        let temp = "\(path).tmp-\(getpid())"
-        unlink(temp)
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw ServerError.system("create", temp) }
-        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == data.count, synced, rename(temp, path) == 0 else {
-            unlink(temp)
-            throw ServerError.system("write", path)
+        do {
+            try DurableFile.replace(path, with: data, mode: mode)
+        } catch let failure as DurableFile.Failure {
+            throw ServerError(failure.description)
         }
     }
 }

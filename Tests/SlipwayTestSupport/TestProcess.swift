@@ -1,11 +1,12 @@
 import CProcessShims
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A child process for tests, started with `posix_spawn` and reaped with `waitpid` on its own pid only.
+/// A child process for tests, started with the system layer's ``Spawn`` and reaped with `waitpid` on its own pid only.
 ///
 /// Foundation's `Process` is not used anywhere in the tests: on Linux it learns that a child ended when a socket the
 /// child inherited is closed, and then blocks in `waitpid` for it. A program that closes every inherited descriptor
@@ -47,9 +48,11 @@ public final class TestProcess: @unchecked Sendable {
         stdout: Output = .capture, stderr: Output = .capture, newSession: Bool = false
     ) throws {
         precondition(!argv.isEmpty && argv[0].hasPrefix("/"), "TestProcess needs an absolute executable path")
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
+        var spawn = Spawn(
+            executable: argv[0], arguments: Array(argv.dropFirst()),
+            environment: environment ?? ProcessInfo.processInfo.environment, directory: directory)
+        spawn.group = newSession ? .newSession : .callers
+        spawn.resetJobControlSignals = false
         var parentEnds: [Int32] = []
         var childEnds: [Int32] = []
         defer { for fd in childEnds { close(fd) } }
@@ -62,20 +65,19 @@ public final class TestProcess: @unchecked Sendable {
         var inWrite: Int32 = -1
         if stdin {
             let pair = try pipePair()
-            posix_spawn_file_actions_adddup2(&actions, pair.read, 0)
+            spawn.stdin = .descriptor(pair.read)
             childEnds.append(pair.read)
             inWrite = pair.write
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
         var outRead: Int32 = -1
         var errRead: Int32 = -1
         var outWrite: Int32 = -1
         for (target, output) in [(Int32(1), stdout), (Int32(2), stderr)] {
+            let stream: Spawn.Stream
             switch output {
             case .capture:
                 let pair = try pipePair()
-                posix_spawn_file_actions_adddup2(&actions, pair.write, target)
+                stream = .descriptor(pair.write)
                 childEnds.append(pair.write)
                 parentEnds.append(pair.read)
                 if target == 1 {
@@ -86,48 +88,18 @@ public final class TestProcess: @unchecked Sendable {
                 }
             case .mergeWithStdout:
                 precondition(target == 2 && outWrite >= 0, "only stderr merges, and only into a captured stdout")
-                posix_spawn_file_actions_adddup2(&actions, outWrite, 2)
-            case .file(let path):
-                posix_spawn_file_actions_addopen(&actions, target, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            case .null:
-                posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_WRONLY, 0)
+                stream = .descriptor(outWrite)
+            case .file(let path): stream = .appending(path)
+            case .null: stream = .null
             }
+            if target == 1 { spawn.stdout = stream } else { spawn.stderr = stream }
         }
-        if let directory { slipway_spawn_addchdir(&actions, directory) }
-        slipway_spawn_addclosefrom(&actions, 3)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-        if newSession { flags |= 0x80 }  // POSIX_SPAWN_SETSID (glibc 2.26+), not exported to Swift
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-
-        let env = environment ?? ProcessInfo.processInfo.environment
-        let cArgv = argv.map { strdup($0) }
-        let cEnv = env.map { strdup("\($0.key)=\($0.value)") }
-        defer {
-            for p in cArgv { free(p) }
-            for p in cEnv { free(p) }
-        }
-        var pid: pid_t = 0
-        let rc = (cArgv + [nil]).withUnsafeBufferPointer { argvBuffer in
-            (cEnv + [nil]).withUnsafeBufferPointer { envBuffer in
-                posix_spawn(
-                    &pid, argv[0], &actions, &attributes, UnsafeMutablePointer(mutating: argvBuffer.baseAddress!),
-                    UnsafeMutablePointer(mutating: envBuffer.baseAddress!))
-            }
-        }
-        guard rc == 0 else {
+        let pid: pid_t
+        do {
+            pid = try spawn.start()
+        } catch {
             for fd in parentEnds + [inWrite] where fd >= 0 { close(fd) }
-            throw ToolError.launchFailed(argv, String(cString: strerror(rc)))
+            throw ToolError.launchFailed(argv, String(cString: strerror(error.errno)))
         }
         self.pid = pid
         stdinFD = inWrite
@@ -237,17 +209,10 @@ public final class TestProcess: @unchecked Sendable {
 
     /// waitpid on one pid; the status as a shell reports it.
     private static func reap(_ pid: pid_t, block: Bool) -> Int32? {
-        var raw: Int32 = 0
-        while true {
-            let rc = waitpid(pid, &raw, block ? 0 : WNOHANG)
-            if rc == 0 { return nil }
-            if rc < 0 {
-                if errno == EINTR { continue }
-                return 255  // not our child any more: treat as ended
-            }
-            break
+        switch Reaping.reap(pid, block: block) {
+        case .running: nil
+        case .ended(let status): status.code
+        case .notAChild: 255  // not our child any more: treat as ended
         }
-        let low = raw & 0x7f
-        return low == 0 ? (raw >> 8) & 0xff : 128 + low
     }
 }

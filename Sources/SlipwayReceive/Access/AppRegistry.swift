@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -184,7 +185,7 @@ public struct AppRegistry: Sendable {
         // Hold the build lock across the rename, so no build is running in the folder as it goes.
         let lock = open(paths.lock, O_RDWR | O_CLOEXEC)
         defer { if lock >= 0 { close(lock) } }
-        if lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0 {
+        if lock >= 0 && !FileLock.attempt(lock) {
             throw DoorError(.storage, "slipway: \(app) is building right now: destroy it when the build is done")
         }
         guard rename(paths.directory, graveyard) == 0 else {

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -30,39 +31,15 @@ enum StateFiles {
         }
     }
 
-    /// Replaces `path` with `data`: a temporary file in the same folder (created with `mode`, and the owner of the
-    /// file it replaces, or else of the folder, when allowed), fsync, rename over `path`, fsync of the folder.
+    /// Replaces `path` with `data` (``DurableFile/replace(_:with:mode:keepOwner:)``), keeping its owner: a root-run
+    /// `keys add` must not leave authorized_keys unreadable to the git user that sshd reads it as.
     static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        try makeFolders(folder)
-        let temp = "\(path).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw DoorError.storage("write", temp, errno: errno) }
-        var renamed = false
-        defer { if !renamed { unlink(temp) } }
+        try makeFolders((path as NSString).deletingLastPathComponent)
         do {
-            defer { close(fd) }
-            guard fchmod(fd, mode) == 0 else { throw DoorError.storage("write", temp, errno: errno) }
-            // Keep the owner: a root-run `keys add` must not leave authorized_keys unreadable to the git user that
-            // sshd reads it as. Not allowed unless root; then the file stays the writer's, which is what it was.
-            var owner = stat()
-            if stat(path, &owner) == 0 || stat(folder, &owner) == 0 { _ = fchown(fd, owner.st_uid, owner.st_gid) }
-            try data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw DoorError.storage("write", temp, errno: errno)
-                    }
-                    offset += n
-                }
-            }
-            guard fsync(fd) == 0 else { throw DoorError.storage("write", temp, errno: errno) }
+            try DurableFile.replace(path, with: data, mode: mode, keepOwner: true)
+        } catch let failure as DurableFile.Failure {
+            throw DoorError.storage(failure.operation, failure.path, errno: failure.errno)
         }
-        guard rename(temp, path) == 0 else { throw DoorError.storage("replace", path, errno: errno) }
-        renamed = true
-        syncFolder(folder)
     }
 
     /// Creates `path` and its missing parents (mode 0755), as `mkdir -p`.
@@ -77,12 +54,7 @@ enum StateFiles {
     }
 
     /// Flushes a folder's entries (a rename, a new folder) to disk.
-    static func syncFolder(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
-    }
+    static func syncFolder(_ path: String) { try? DurableFile.syncFolder(path) }
 
     /// Runs `body` holding an exclusive `flock(2)` on `lockPath` (created 0600 if missing, and never removed:
     /// removing a lock file lets two holders lock two different files). The kernel drops the lock if the process
@@ -91,9 +63,7 @@ enum StateFiles {
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DoorError.storage("open the lock", lockPath, errno: errno) }
         defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw DoorError.storage("lock", lockPath, errno: errno) }
-        }
+        guard FileLock.wait(fd) else { throw DoorError.storage("lock", lockPath, errno: errno) }
         return try body()
     }
 

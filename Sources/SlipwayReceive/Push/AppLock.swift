@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -58,7 +59,7 @@ public final class AppLock {
         let clock = ContinuousClock()
         let start = clock.now
         var lastMessage: ContinuousClock.Instant?
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        while !FileLock.attempt(fd) {
             if shouldStop() {
                 close(fd)
                 throw PushError("The push was cancelled while waiting for the build lock.")

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -31,7 +32,7 @@ public final class BuildSlot {
         let start = clock.now
         var lastMessage: ContinuousClock.Instant?
         while true {
-            if let free = fds.first(where: { flock($0, LOCK_EX | LOCK_NB) == 0 }) {
+            if let free = fds.first(where: { FileLock.attempt($0) }) {
                 for fd in fds where fd != free { close(fd) }
                 return BuildSlot(fd: free)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 import SlipwaySpool
 
 #if canImport(Glibc)
@@ -18,11 +19,9 @@ public enum Sweeper {
         let fd = open("\(folder)/owner", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw PushError("Cannot lock the build folder \(folder).") }
         // Blocking: `isRunning` (builds, builds:cancel) may hold a shared lock for an instant.
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                close(fd)
-                throw PushError("Cannot lock the build folder \(folder).")
-            }
+        guard FileLock.wait(fd) else {
+            close(fd)
+            throw PushError("Cannot lock the build folder \(folder).")
         }
         return (folder, fd)
     }
@@ -33,7 +32,7 @@ public enum Sweeper {
         guard fd >= 0 else { return false }
         defer { close(fd) }
         // A shared lock is refused only while the build holds its exclusive one; it is dropped again at close.
-        return flock(fd, LOCK_SH | LOCK_NB) != 0
+        return !FileLock.attempt(fd, .shared)
     }
 
     /// What a sweep removed.
@@ -56,7 +55,7 @@ public enum Sweeper {
             let fd = open("\(folder)/owner", O_RDWR | O_CLOEXEC)
             if fd >= 0 {
                 defer { close(fd) }
-                guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // its build is still running
+                guard FileLock.attempt(fd) else { continue }  // its build is still running
             } else if let created = (try? fm.attributesOfItem(atPath: folder))?[.modificationDate] as? Date,
                 Date().timeIntervalSince(created) < 60
             {

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 import SlipwaySpool
 
 #if canImport(Glibc)
@@ -152,9 +153,7 @@ public struct ReleaseLedger: Sendable {
         guard fd >= 0 else { throw systemError("open", errno) }
         // Closing the descriptor also releases the lock.
         defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw systemError("flock", errno) }
-        }
+        guard FileLock.wait(fd) else { throw systemError("flock", errno) }
         if created {
             // The new name must survive a crash along with the first line.
             try syncDirectory((path as NSString).deletingLastPathComponent)
@@ -183,7 +182,7 @@ public struct ReleaseLedger: Sendable {
             _ = ftruncate(fd, off_t(parsed.validLength))
             throw systemError("write", number)
         }
-        guard fsync(fd) == 0 else { throw systemError("fsync", errno) }
+        try synced { try DurableFile.sync(fd, path: path) }
         return entry
     }
 
@@ -253,10 +252,16 @@ public struct ReleaseLedger: Sendable {
     }
 
     private func syncDirectory(_ directory: String) throws {
-        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw systemError("open", errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw systemError("fsync", errno) }
+        try synced { try DurableFile.syncFolder(directory) }
+    }
+
+    /// Runs a flush of the system layer, reporting its failure as the ledger's own error.
+    private func synced(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let failure as DurableFile.Failure {
+            throw systemError(failure.operation, failure.errno)
+        }
     }
 
     private func systemError(_ function: String, _ number: Int32) -> LedgerError {

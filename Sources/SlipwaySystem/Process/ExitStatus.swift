@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// How a child process ended.
 public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
     case exited(Int32)
@@ -25,5 +29,29 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
     public init(waitStatus status: Int32) {
         let low = status & 0x7f
         self = low == 0 ? .exited((status >> 8) & 0xff) : .signaled(low)
+    }
+}
+
+/// `waitpid` on one child, retried when a signal interrupts it.
+public enum Reaping {
+    /// What became of the child.
+    public enum Outcome: Equatable, Sendable {
+        /// Still running (only without `block`).
+        case running
+        /// It ended, and is reaped now.
+        case ended(ExitStatus)
+        /// Not a child of this process (any more): reaped by someone else, or never ours.
+        case notAChild
+    }
+
+    /// Reaps `pid` if it has ended, or waits until it has when `block`.
+    public static func reap(_ pid: pid_t, block: Bool) -> Outcome {
+        var status: Int32 = 0
+        while true {
+            let rc = waitpid(pid, &status, block ? 0 : WNOHANG)
+            if rc == 0 { return .running }
+            if rc > 0 { return .ended(ExitStatus(waitStatus: status)) }
+            if errno != EINTR { return .notAChild }
+        }
     }
 }

@@ -66,17 +66,11 @@ final class SupervisedChildren: @unchecked Sendable {
 
 /// Reaps `pid` if it has exited (or waits for it when `block`), returning how it ended.
 func reap(_ pid: pid_t, block: Bool) -> ExitStatus? {
-    var status: Int32 = 0
-    while true {
-        let rc = waitpid(pid, &status, block ? 0 : WNOHANG)
-        if rc == 0 { return nil }
-        if rc < 0 {
-            if errno == EINTR { continue }
-            SupervisedChildren.shared.remove(pid)
-            return .exited(127)
-        }
-        break
+    let outcome = Reaping.reap(pid, block: block)
+    if outcome != .running { SupervisedChildren.shared.remove(pid) }
+    switch outcome {
+    case .running: return nil
+    case .ended(let status): return status
+    case .notAChild: return .exited(127)
     }
-    SupervisedChildren.shared.remove(pid)
-    return ExitStatus(waitStatus: status)
 }

@@ -27,6 +27,8 @@ public struct Spawn: Sendable {
 
     /// Which group the child leads.
     public enum Group: Sendable, Equatable {
+        /// None: it stays in the caller's process group (test helpers).
+        case callers
         /// A new process group in the caller's session (so it can be given the terminal).
         case newGroup
         /// A new session (`setsid`): no controlling terminal, its own process group.
@@ -100,6 +102,8 @@ public struct Spawn: Sendable {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
         switch group {
+        case .callers:
+            break
         case .newSession:
             flags |= slipway_spawn_setsid_flag()
         case .newGroup:

@@ -19,11 +19,11 @@ public final class SignalWatcher: @unchecked Sendable {
     /// The first signal received, once one was.
     public private(set) var received: Int32?
 
-    /// Blocks the cancelling signals and opens the signalfd.
-    public init() {
+    /// Blocks `signals` (by default the cancelling ones) and opens the signalfd; ``fd`` is -1 if that failed.
+    public init(_ signals: [Int32] = SignalWatcher.cancelling) {
         var mask = sigset_t()
         sigemptyset(&mask)
-        for signal in Self.cancelling { sigaddset(&mask, signal) }
+        for signal in signals { sigaddset(&mask, signal) }
         pthread_sigmask(SIG_BLOCK, &mask, nil)
         fd = slipway_signalfd(&mask)
     }
@@ -39,6 +39,19 @@ public final class SignalWatcher: @unchecked Sendable {
         let signal = slipway_signalfd_read(fd)
         if signal > 0, received == nil { received = signal }
         return received
+    }
+
+    /// Every signal pending now, in arrival order; empty when none is. For a loop that handles each signal (a
+    /// runner's SIGCHLD and SIGHUP) rather than stopping at the first.
+    public func drain() -> [Int32] {
+        guard fd >= 0 else { return [] }
+        var signals: [Int32] = []
+        while true {
+            let signal = slipway_signalfd_read(fd)
+            if signal <= 0 { return signals }
+            if received == nil { received = signal }
+            signals.append(signal)
+        }
     }
 
 }

@@ -104,11 +104,15 @@ struct ReleaseWriter {
         let manifest = try makeManifest(
             .init(path: slugName, size: packed.size, sha256: packed.sha256, compression: options.compression.rawValue))
         do {
-            try writeDurably(try manifest.encoded(), to: manifestTemp)
+            do {
+                try DurableFile.create(manifestTemp, with: try manifest.encoded())
+            } catch let failure as DurableFile.Failure {
+                throw FileTreeError(operation: failure.operation, path: failure.path, code: failure.errno)
+            }
             guard rename(slugTemp, slugPath) == 0 else { throw FileTree.posixError("rename", slugPath) }
             renamedSlug = true
             guard rename(manifestTemp, manifestPath) == 0 else { throw FileTree.posixError("rename", manifestPath) }
-            fsyncDirectory(output)
+            try? DurableFile.syncFolder(output)
         } catch {
             throw BuildError(.packFailed, "Could not write the release: \(error).", hint: freeSpaceHint(output))
         }
@@ -129,32 +133,4 @@ struct ReleaseWriter {
     private func freeSpaceHint(_ output: String) -> String {
         options.pushWording ? "The server may be out of disk space: tell its operator." : "Check free space in \(output)."
     }
-}
-
-/// Writes `data` to the new file `path` and flushes it to disk before returning.
-func writeDurably(_ data: Data, to path: String) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw FileTree.posixError("create", path) }
-    defer { close(fd) }
-    let ok = data.withUnsafeBytes { raw -> Bool in
-        var offset = 0
-        while offset < raw.count {
-            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += n
-        }
-        return true
-    }
-    guard ok, fsync(fd) == 0 else { throw FileTree.posixError("write", path) }
-}
-
-/// Flushes a directory's entries (the renames into it) to disk.
-func fsyncDirectory(_ path: String) {
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard fd >= 0 else { return }
-    fsync(fd)
-    close(fd)
 }

@@ -53,7 +53,7 @@ public struct ForegroundRun {
 
     /// Checks, unpacks and runs; returns the process's exit status (128 + N when killed by signal N).
     public func run() throws -> Int32 {
-        let inbox = try SignalInbox([SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD])
+        let inbox = try SignalWatcher.forRunner([SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD])
         let unpacker = ReleaseUnpacker(stacks: options.stacks)
         let (manifest, slugPath) = try unpacker.verify(manifestAt: try manifestPath())
         let (dyno, command) = try chooseCommand(manifest)
@@ -113,7 +113,7 @@ public struct ForegroundRun {
     }
 
     /// Forwards stop signals to the process group until the process ends; then stops what it left behind.
-    private func wait(for pid: pid_t, inbox: SignalInbox) -> ExitStatus {
+    private func wait(for pid: pid_t, inbox: SignalWatcher) -> ExitStatus {
         var descriptor = pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0)
         while true {
             _ = poll(&descriptor, 1, 500)

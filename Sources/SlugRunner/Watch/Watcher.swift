@@ -44,7 +44,7 @@ public final class Watcher {
     /// Throws before starting anything if another watcher holds the root or the spool is missing.
     public func run() throws {
         // First, before any thread exists: the signals must be blocked in every thread for the signalfd to get them.
-        let inbox = try SignalInbox([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
+        let inbox = try SignalWatcher.forRunner([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
         let lock = try WatchLock(root: root)
         defer { withExtendedLifetime(lock) {} }
         do {
@@ -89,7 +89,7 @@ public final class Watcher {
     // MARK: - The loop
 
     /// Waits up to a tenth of a second for a signal, a worker's result or process output, and logs the output.
-    private func waitForActivity(inbox: SignalInbox) {
+    private func waitForActivity(inbox: SignalWatcher) {
         let streams = Array(outputs.values)
         var fds = [pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0)]
         if let mailbox { fds.append(pollfd(fd: mailbox.readFD, events: Int16(POLLIN), revents: 0)) }

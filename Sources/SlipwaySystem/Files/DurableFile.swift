@@ -1,0 +1,120 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Files that survive a crash whole: written under a temporary name, flushed, renamed over the old one, and the
+/// folder flushed, so a reader (or the machine after a power cut) sees the old file or the new one, never a mix.
+public enum DurableFile {
+    /// A failed system call: what it was doing, on which path, and `errno`.
+    public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        /// `write`, `replace`, `create`, `fsync`…
+        public var operation: String
+        public var path: String
+        public var errno: Int32
+
+        public init(_ operation: String, _ path: String, errno: Int32) {
+            self.operation = operation
+            self.path = path
+            self.errno = errno
+        }
+
+        public var description: String { "cannot \(operation) \(path): \(String(cString: strerror(errno)))" }
+    }
+
+    /// Replaces `path` with `data`: a new temporary file beside it (created with `mode`), every byte written, fsync,
+    /// rename over `path`, fsync of the folder. With `keepOwner`, the new file gets the owner of the file it replaces
+    /// (else of the folder) where this process may give it (as root).
+    public static func replace(_ path: String, with data: Data, mode: mode_t = 0o644, keepOwner: Bool = false) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        let temp = "\(path).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw Failure("write", temp, errno: errno) }
+        var renamed = false
+        defer { if !renamed { unlink(temp) } }
+        do {
+            defer { close(fd) }
+            guard fchmod(fd, mode) == 0 else { throw Failure("write", temp, errno: errno) }
+            if keepOwner {
+                var owner = stat()
+                if stat(path, &owner) == 0 || stat(folder, &owner) == 0 { _ = fchown(fd, owner.st_uid, owner.st_gid) }
+            }
+            try data.withUnsafeBytes { try writeAll(fd, $0, path: temp) }
+            try sync(fd, path: temp)
+        }
+        guard rename(temp, path) == 0 else { throw Failure("replace", path, errno: errno) }
+        renamed = true
+        try? syncFolder(folder)
+    }
+
+    /// Creates the new file `path` (it must not exist) holding `data`, flushed to disk before returning.
+    public static func create(_ path: String, with data: Data, mode: mode_t = 0o644) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw Failure("create", path, errno: errno) }
+        defer { close(fd) }
+        try data.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        try sync(fd, path: path)
+    }
+
+    /// Writes every byte of `bytes` to `fd`, retrying short writes and EINTR.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        guard let base = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, base + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure("write", path, errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    /// Flushes an open file to disk.
+    public static func sync(_ fd: Int32, path: String) throws {
+        guard fsync(fd) == 0 else { throw Failure("fsync", path, errno: errno) }
+    }
+
+    /// Flushes a folder's entries (a rename or a new file in it) to disk. Callers for whom it is best effort
+    /// (the rename itself already happened) use `try?`.
+    public static func syncFolder(_ path: String) throws {
+        let folder = path.isEmpty ? "." : path
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure("open", folder, errno: errno) }
+        defer { close(fd) }
+        try sync(fd, path: folder)
+    }
+}
+
+/// `flock(2)`: advisory whole-file locks that the kernel releases when the last descriptor of the holder closes,
+/// however its process ends, so a crash never leaves a lock behind.
+public enum FileLock {
+    /// Who else may hold it at the same time.
+    public enum Kind: Sendable {
+        /// Nobody.
+        case exclusive
+        /// Other shared holders.
+        case shared
+
+        var operation: Int32 { self == .exclusive ? LOCK_EX : LOCK_SH }
+    }
+
+    /// Takes the lock on `fd`, waiting for other holders; false (with `errno`) on an error.
+    public static func wait(_ fd: Int32, _ kind: Kind = .exclusive) -> Bool {
+        while flock(fd, kind.operation) != 0 {
+            guard errno == EINTR else { return false }
+        }
+        return true
+    }
+
+    /// Takes the lock on `fd` if nobody holds it in a conflicting way; false otherwise.
+    public static func attempt(_ fd: Int32, _ kind: Kind = .exclusive) -> Bool {
+        flock(fd, kind.operation | LOCK_NB) == 0
+    }
+
+    /// Releases a lock taken on `fd` (closing its last descriptor does too).
+    public static func release(_ fd: Int32) {
+        flock(fd, LOCK_UN)
+    }
+}
