@@ -142,10 +142,10 @@ let package = Package(
         .testTarget(
             name: "SlipwayReceiveTests",
             dependencies: [
-                "SlipwayReceive", "SlipwayTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+                "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        .testTarget(name: "SlugRunnerTests", dependencies: ["SlugRunner", "SlipwayTestSupport"]),
+        .testTarget(name: "SlugRunnerTests", dependencies: ["SlugRunner", "SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(
             name: "SSHServerTests",
             dependencies: [

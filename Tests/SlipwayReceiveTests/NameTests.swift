@@ -1,4 +1,5 @@
 import SlipwayReceive
+import SlipwaySpool
 import Testing
 
 @Suite struct NameTests {

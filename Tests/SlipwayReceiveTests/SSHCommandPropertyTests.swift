@@ -1,6 +1,7 @@
 import Foundation
 import PropertyBased
 import SlipwayReceive
+import SlipwaySpool
 import SlipwayTestSupport
 import Testing
 

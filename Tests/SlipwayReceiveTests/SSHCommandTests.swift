@@ -1,4 +1,5 @@
 import SlipwayReceive
+import SlipwaySpool
 import Testing
 
 /// The SSH command parser, table-style: every form git sends is accepted, everything else refused.

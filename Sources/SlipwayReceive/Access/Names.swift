@@ -1,21 +1,9 @@
-/// App names, Heroku's rule: `[a-z][a-z0-9-]{1,29}`, ASCII only.
-///
-/// The name becomes a folder under `<root>/apps/` and part of remotes and URLs, so nothing outside the rule gets
-/// through: no dots or slashes (no path tricks), no upper case (no two apps differing by case on a case-insensitive
-/// disk), no Unicode look-alikes (a Cyrillic `а` is not an `a`).
-public enum AppName {
-    /// The rule, as shown to users.
-    public static let rule = "use 2 to 30 lowercase letters, digits and dashes, starting with a letter"
+import SlipwaySpool
 
-    /// Names that follow the rule but name the server's own folders (`<root>/spool`, an app's `cache`, …): no app
-    /// may take them, so no path built from an app name can ever mean one of them.
-    public static let reserved: Set<String> = [
-        "apps", "spool", "tmp", "run", "logs", "runner", "cache", "slugs", "builds", "staged", "repo", "git",
-    ]
-
+extension AppName {
     /// Throws ``DoorError`` (`invalidName`) unless `name` follows the rule and is not reserved.
     public static func validate(_ name: String) throws {
-        guard NameRule.matches(name, maxLength: 30, minLength: 2, extra: [UInt8(ascii: "-")]) else {
+        guard followsRule(name) else {
             throw DoorError(.invalidName, "slipway: '\(DoorError.printable(name))' is not a valid app name: \(rule)")
         }
         guard !reserved.contains(name) else {

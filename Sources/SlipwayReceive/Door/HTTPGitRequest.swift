@@ -1,3 +1,5 @@
+import SlipwaySpool
+
 /// A request of git's smart HTTP protocol the HTTP door serves: which service, on which app, and which of the two
 /// steps (the ref advertisement `GET …/info/refs?service=…`, or the exchange `POST …/git-receive-pack`).
 public struct HTTPGitRequest: Equatable, Sendable {

@@ -1,3 +1,5 @@
+import SlipwaySpool
+
 /// The two git services the door serves.
 public enum GitService: String, Sendable {
     /// `git push`.

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySpool
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySpool
 
 /// The server's folder (`--root`, `$SLIPWAY_ROOT`, default `/var/lib/slipway`), as the runner sees it: the spool it
 /// reads, and the folders it owns.
@@ -59,25 +60,11 @@ public struct RunnerRoot: Sendable, Equatable {
     public func releases(_ app: String) -> String { "\(self.app(app))/releases" }
 }
 
-/// App names, Heroku's rule as the server applies it: `[a-z][a-z0-9-]{1,29}`, ASCII only. Names become folders and
-/// log file names, so nothing else gets through.
-public enum AppName {
-    /// The rule, as shown to users.
-    public static let rule = "2 to 30 lowercase letters, digits and dashes, starting with a letter"
-
-    /// Whether `name` follows the rule.
-    public static func isValid(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard (2...30).contains(bytes.count), let first = bytes.first, (0x61...0x7a).contains(first) else {
-            return false
-        }
-        return bytes.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d }
-    }
-
-    /// Throws a usage error unless `name` follows the rule.
+extension AppName {
+    /// Throws a usage error unless `name` is a valid app name (``AppName/isValid(_:)``).
     public static func validate(_ name: String) throws {
         guard isValid(name) else {
-            throw RunnerError(.usage, "slugrunner: '\(name)' is not a valid app name: use \(rule)")
+            throw RunnerError(.usage, "slugrunner: '\(name)' is not a valid app name: \(rule)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySpool
 
 /// `slugrunner ps`: reads an app's `state.json`, checks that a watcher runs, and renders it, Heroku's way or as
 /// JSON.
