@@ -48,6 +48,15 @@ public enum ReleaseRecovery {
             }
         }
 
+        // 1b. The same in a bucket: manifests left in the outbox, slugs no release refers to.
+        if case .bucket(let location) = try SpoolTarget.load(root) {
+            let entries = try ledger.entries()
+            let done = try BucketSpool(root: root, location: location).recover(
+                app: app.name, recorded: Set(entries.map(\.version)), referenced: Set(entries.map(\.slugSHA256)))
+            outcome.republished += done.published
+            outcome.discarded += done.removed
+        }
+
         // 2. Builds staged by pre-receive and never released.
         let stagedFolder = "\(app.directory)/staged"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: stagedFolder)) ?? []
