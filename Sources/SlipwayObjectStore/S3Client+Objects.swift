@@ -28,7 +28,7 @@ extension S3Client {
         var headers: [(name: String, value: String)] = [("content-type", contentType)]
         if createOnly { headers.append(("if-none-match", "*")) }
         for (name, value) in metadata { headers.append(("x-amz-meta-\(name)", value)) }
-        _ = try await send(.PUT, key: key, headers: headers, body: body)
+        _ = try await send(.PUT, key: key, headers: headers, body: ByteBuffer(data: body))
     }
 
     /// `HEAD`: the object's size and metadata, nil when it does not exist.
@@ -81,7 +81,7 @@ extension S3Client {
     /// expected, ``ObjectStoreError/Code/notFound`` when it is missing.
     public func download(_ key: String, to path: String, sha256: String, size: Int64) async throws {
         try await retrying("GET \(location.key(key))") {
-            let request = try self.signedRequest(.GET, key: key, query: [], headers: [], body: Data())
+            let request = try self.signedRequest(.GET, key: key, query: [], headers: [], body: ByteBuffer())
             let response = try await self.http.execute(request, timeout: .seconds(3600))
             guard response.status == .ok else {
                 let body = Data(buffer: try await response.body.collect(upTo: 1 << 20))

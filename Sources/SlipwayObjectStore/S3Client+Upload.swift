@@ -28,7 +28,10 @@ extension S3Client {
         }
         let size = Int64(info.st_size)
         if size <= Self.partSize {
-            try await put(key, try Self.read(fd: fd, offset: 0, count: Int(size), path: path), metadata: metadata)
+            var headers: [(name: String, value: String)] = [("content-type", "application/octet-stream")]
+            for (name, value) in metadata { headers.append(("x-amz-meta-\(name)", value)) }
+            let body = try Self.read(fd: fd, offset: 0, count: Int(size), path: path)
+            _ = try await send(.PUT, key: key, headers: headers, body: body)
             return
         }
         var headers: [(name: String, value: String)] = [("content-type", "application/octet-stream")]
@@ -59,7 +62,7 @@ extension S3Client {
                 "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(XMLText.encode($0.element))</ETag></Part>"
             }
             let xml = "<CompleteMultipartUpload>\(parts.joined())</CompleteMultipartUpload>"
-            let done = try await send(.POST, key: key, query: [("uploadId", uploadID)], body: Data(xml.utf8))
+            let done = try await send(.POST, key: key, query: [("uploadId", uploadID)], body: ByteBuffer(string: xml))
             // S3 may answer 200 with an error in the body when completing fails late.
             let text = String(decoding: done.body, as: UTF8.self)
             if text.contains("<Error>") {
@@ -71,21 +74,21 @@ extension S3Client {
         }
     }
 
-    /// `count` bytes of `fd` from `offset`.
-    static func read(fd: Int32, offset: Int64, count: Int, path: String) throws -> Data {
-        var data = Data(count: count)
-        var done = 0
-        while done < count {
-            let got = data.withUnsafeMutableBytes { buffer -> Int in
-                guard let base = buffer.baseAddress else { return 0 }
-                return pread(fd, base + done, count - done, off_t(offset) + off_t(done))
+    /// `count` bytes of `fd` from `offset`, read straight into the buffer that is sent.
+    static func read(fd: Int32, offset: Int64, count: Int, path: String) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        while buffer.readableBytes < count {
+            let done = buffer.readableBytes
+            let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                var n: Int
+                repeat { n = pread(fd, base, count - done, off_t(offset) + off_t(done)) } while n < 0 && errno == EINTR
+                return max(n, 0)
             }
-            if got < 0 && errno == EINTR { continue }
             guard got > 0 else {
                 throw ObjectStoreError(.server, "cannot read \(path): it changed or shrank while it was uploaded")
             }
-            done += got
         }
-        return data
+        return buffer
     }
 }

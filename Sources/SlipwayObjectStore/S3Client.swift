@@ -27,6 +27,9 @@ public final class S3Client: Sendable {
         var configuration = HTTPClient.Configuration(
             timeout: .init(connect: .seconds(10), read: .seconds(60)))
         configuration.httpVersion = .http1Only
+        // Retries are ours (bounded, in `retrying`): the pool's own would retry a refused connection until the
+        // request's deadline, holding a failed push for minutes.
+        configuration.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -48,7 +51,7 @@ public final class S3Client: Sendable {
     /// (except those in `accept`) to ``ObjectStoreError``.
     func send(
         _ method: HTTPMethod, key: String?, query: [(name: String, value: String)] = [],
-        headers extra: [(name: String, value: String)] = [], body: Data = Data(), accept: Set<UInt> = [],
+        headers extra: [(name: String, value: String)] = [], body: ByteBuffer = ByteBuffer(), accept: Set<UInt> = [],
         limit: Int = 16 << 20
     ) async throws -> Response {
         try await retrying("\(method.rawValue) \(key.map { location.key($0) } ?? location.bucket)") {
@@ -66,10 +69,10 @@ public final class S3Client: Sendable {
     /// A signed request; the payload hash is the body's SHA-256 so the server checks what it received.
     func signedRequest(
         _ method: HTTPMethod, key: String?, query: [(name: String, value: String)],
-        headers extra: [(name: String, value: String)], body: Data
+        headers extra: [(name: String, value: String)], body: ByteBuffer
     ) throws -> HTTPClientRequest {
         let (base, host, path) = address(key: key)
-        let payloadHash = SigV4.hex(SHA256.hash(data: body))
+        let payloadHash = SigV4.hex(Array(SHA256.hash(data: body.readableBytesView)))
         let timestamp = SigV4.timestamp(Date())
         var signed: [(name: String, value: String)] = [
             ("host", host), ("x-amz-date", timestamp), ("x-amz-content-sha256", payloadHash),
@@ -81,9 +84,9 @@ public final class S3Client: Sendable {
         request.method = method
         for (name, value) in signed { request.headers.replaceOrAdd(name: name, value: value) }
         request.headers.add(name: "authorization", value: signer.authorization(toSign, timestamp: timestamp))
-        if !body.isEmpty || method == .PUT || method == .POST {
-            request.headers.replaceOrAdd(name: "content-length", value: String(body.count))
-            request.body = .bytes(ByteBuffer(data: body))
+        if body.readableBytes > 0 || method == .PUT || method == .POST {
+            request.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+            request.body = .bytes(body)
         }
         return request
     }
