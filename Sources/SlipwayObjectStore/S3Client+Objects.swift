@@ -31,6 +31,11 @@ extension S3Client {
         _ = try await send(.PUT, key: key, headers: headers, body: ByteBuffer(data: body))
     }
 
+    /// `CreateBucket` of the location's bucket (in the default region); an existing bucket of the same owner is fine.
+    public func createBucket() async throws {
+        _ = try await send(.PUT, key: nil, accept: [409])
+    }
+
     /// `HEAD`: the object's size and metadata, nil when it does not exist.
     public func head(_ key: String) async throws -> ObjectInfo? {
         let response = try await send(.HEAD, key: key, accept: [404])

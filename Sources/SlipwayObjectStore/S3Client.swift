@@ -97,7 +97,7 @@ public final class S3Client: Sendable {
         let authority = String(location.endpoint.dropFirst(scheme.count))
         let encodedKey = key.map { SigV4.uriEncode(location.key($0), keepSlash: true) }
         if location.pathStyle {
-            return (scheme + authority, authority, "/\(location.bucket)" + (encodedKey.map { "/\($0)" } ?? "/"))
+            return (scheme + authority, authority, "/\(location.bucket)" + (encodedKey.map { "/\($0)" } ?? ""))
         }
         let host = "\(location.bucket).\(authority)"
         return (scheme + host, host, "/" + (encodedKey ?? ""))

@@ -6,27 +6,52 @@ import SlipwayTestSupport
 /// credentials in `<root>/s3-credentials` (mode 0600), pushes over a private sshd (``PushHarness``).
 final class BucketHarness {
     let push: PushHarness
-    let weed: PrivateSeaweedFS
+    /// The single-process SeaweedFS (`weed mini`), or nil when ``cluster`` serves.
+    let weed: PrivateSeaweedFS?
+    /// Or a master with volume servers that replicate.
+    let cluster: PrivateSeaweedCluster?
     let location: S3Location
+    let endpoint: String
+    let accessKey: String
+    let secretKey: String
     static let bucket = "spool"
     static let url = "s3://spool/slipway"
 
-    init(_ label: String) throws {
+    /// With `replicatedVolumes`, a cluster of `weed server` and that many more volume servers, replication 001;
+    /// else `weed mini`.
+    init(_ label: String, replicatedVolumes: Int? = nil) throws {
         push = try PushHarness(label)
-        weed = try PrivateSeaweedFS(directory: try push.scratch.makeDirectory("weed"), buckets: [Self.bucket])
-        location = S3Location(bucket: Self.bucket, prefix: "slipway", endpoint: weed.endpoint, pathStyle: true)
-        try Self.writeCredentials(root: push.root, weed.accessKey, weed.secretKey)
-        // weed creates the bucket a moment after S3 listens.
-        guard waitUntil(seconds: 30, { (try? self.keys()) != nil }) else {
-            throw HarnessError("the bucket never appeared; weed's log: \(weed.logPath)")
+        let directory = try push.scratch.makeDirectory("weed")
+        if let replicatedVolumes {
+            let cluster = try PrivateSeaweedCluster(directory: directory, extraVolumes: replicatedVolumes)
+            (weed, self.cluster) = (nil, cluster)
+            (endpoint, accessKey, secretKey) = (cluster.endpoint, cluster.accessKey, cluster.secretKey)
+        } else {
+            let weed = try PrivateSeaweedFS(directory: directory, buckets: [Self.bucket])
+            (self.weed, cluster) = (weed, nil)
+            (endpoint, accessKey, secretKey) = (weed.endpoint, weed.accessKey, weed.secretKey)
         }
-        let initialized = try push.receivePack(["init", "--spool", Self.url, "--s3-endpoint", weed.endpoint, "--s3-path-style"])
+        location = S3Location(bucket: Self.bucket, prefix: "slipway", endpoint: endpoint, pathStyle: true)
+        try Self.writeCredentials(root: push.root, accessKey, secretKey)
+        // weed mini creates the bucket a moment after S3 listens; the cluster gets it from an S3 call.
+        let (location, credentials, makeBucket) = (location, self.credentials, cluster != nil)
+        let ready = waitUntil(seconds: 60) {
+            (try? Blocking.withClient(location, credentials) { client -> Int in
+                if makeBucket { try await client.createBucket() }
+                return try await client.list("").count
+            }) != nil
+        }
+        guard ready else { throw HarnessError("the bucket never appeared; weed's log is in \(directory)") }
+        let initialized = try push.receivePack(["init", "--spool", Self.url, "--s3-endpoint", endpoint, "--s3-path-style"])
         guard initialized.status == 0, initialized.output.contains("Releases go to \(Self.url)") else {
             throw HarnessError("receive-pack init --spool failed: \(initialized.output)")
         }
     }
 
-    deinit { weed.stop() }
+    deinit {
+        weed?.stop()
+        cluster?.stop()
+    }
 
     /// `<root>/s3-credentials` with the two keys, mode 0600.
     static func writeCredentials(root: String, _ id: String, _ secret: String) throws {
@@ -35,7 +60,7 @@ final class BucketHarness {
         chmod(path, 0o600)
     }
 
-    var credentials: S3Credentials { S3Credentials(accessKeyID: weed.accessKey, secretAccessKey: weed.secretKey) }
+    var credentials: S3Credentials { S3Credentials(accessKeyID: accessKey, secretAccessKey: secretKey) }
 
     /// Every key under the spool's prefix (and `prefix`), in the bucket's order.
     func keys(_ prefix: String = "") throws -> [String] {
@@ -56,7 +81,7 @@ final class BucketHarness {
         let process = try TestProcess(
             [
                 TestPaths.product("slugrunner"), "watch", "--root", root, "--grace", "5", "--interval", "0.2",
-                "--spool", Self.url, "--s3-endpoint", weed.endpoint, "--s3-path-style",
+                "--spool", Self.url, "--s3-endpoint", endpoint, "--s3-path-style",
             ], environment: environment, stdout: .file(log), stderr: .file(log))
         return (process, root, log)
     }

@@ -32,11 +32,11 @@ import Testing
         // Two runners on one bucket: one claims v1 and runs it; the other never does. One reads the keys from the
         // environment, the other from its root's credentials file.
         let (first, firstRoot, firstLog) = try b.startRunner(
-            "one", environment: ["AWS_ACCESS_KEY_ID": b.weed.accessKey, "AWS_SECRET_ACCESS_KEY": b.weed.secretKey])
+            "one", environment: ["AWS_ACCESS_KEY_ID": b.accessKey, "AWS_SECRET_ACCESS_KEY": b.secretKey])
         defer { first.terminate(grace: 30) }
         let secondRoot = h.scratch.url("runner-two")
         try FileManager.default.createDirectory(atPath: secondRoot, withIntermediateDirectories: true)
-        try BucketHarness.writeCredentials(root: secondRoot, b.weed.accessKey, b.weed.secretKey)
+        try BucketHarness.writeCredentials(root: secondRoot, b.accessKey, b.secretKey)
         let (second, _, secondLog) = try b.startRunner("two")
         defer { second.terminate(grace: 30) }
         let roots = [firstRoot, secondRoot]
@@ -71,14 +71,14 @@ import Testing
             let takers = [firstLog, secondLog].filter { Self.read($0).contains("myapp v\(version): claimed") }
             #expect(takers.count == 1, "v\(version): \(logs())")
         }
-        #expect(!Self.read(firstLog).contains(b.weed.secretKey) && !Self.read(secondLog).contains(b.weed.secretKey))
+        #expect(!Self.read(firstLog).contains(b.secretKey) && !Self.read(secondLog).contains(b.secretKey))
     }
 
     /// Wrong keys and a missing bucket fail at once, with one line naming the fix; nothing reaches the bucket.
     @Test func aWrongSecretOrAMissingBucketFailsThePushClearly() throws {
         let b = try BucketHarness("bucket-refusals")
         let h = b.push
-        try BucketHarness.writeCredentials(root: h.root, b.weed.accessKey, "not-the-secret")
+        try BucketHarness.writeCredentials(root: h.root, b.accessKey, "not-the-secret")
         let repo = try h.makeApp(files: ["Procfile": Self.procfile, ".buildpacks": "\(try h.buildpack())\n"])
         let refused = try h.push(repo)
         #expect(refused.status != 0)
@@ -87,8 +87,8 @@ import Testing
         #expect(!refused.output.contains("not-the-secret"), "\(refused.output)")
         #expect(try h.serverRef() == nil)
 
-        try BucketHarness.writeCredentials(root: h.root, b.weed.accessKey, b.weed.secretKey)
-        let missing = try h.receivePack(["init", "--spool", "s3://no-such-bucket/x", "--s3-endpoint", b.weed.endpoint, "--s3-path-style"])
+        try BucketHarness.writeCredentials(root: h.root, b.accessKey, b.secretKey)
+        let missing = try h.receivePack(["init", "--spool", "s3://no-such-bucket/x", "--s3-endpoint", b.endpoint, "--s3-path-style"])
         #expect(missing.status != 0 && missing.output.contains("does not exist"), "\(missing.output)")
         // Point the root at a missing bucket behind init's back: the push says so.
         let settings = "\(h.root)/spool.json"
@@ -110,7 +110,7 @@ import Testing
         let push = try h.startPush(repo)
         let slugs = "\(h.root)/apps/myapp/slugs"
         #expect(waitUntil(seconds: 120) { !((try? FileManager.default.contentsOfDirectory(atPath: slugs)) ?? []).isEmpty })
-        b.weed.kill()
+        b.weed?.kill()
         let status = push.wait(timeout: 120)
         let output = push.text
         #expect(status != 0, "\(output)")
@@ -138,6 +138,29 @@ import Testing
         #expect(try b.keys("releases/") == ["releases/myapp/0000000001.json", "releases/myapp/0000000002.json"])
         let again = try h.receivePack(["recover"])
         #expect(again.output.contains("Nothing to recover."), "\(again.output)")
+    }
+
+    /// SeaweedFS as a master with volume servers that keep every file twice: killing one volume server after a push
+    /// leaves the release readable and runnable. Three volume servers (the server's own and two more): with only
+    /// two, replication 001 has nowhere to write while one is down, so the bucket turns read-only and no runner
+    /// can write its claim.
+    @Test func aReleaseStaysRunnableWhenAVolumeServerDies() throws {
+        let b = try BucketHarness("bucket-replicas", replicatedVolumes: 2)
+        let cluster = try #require(b.cluster)
+        _ = try b.push.deployedApp(["Procfile": Self.procfile])
+        #expect(try b.keys("releases/") == ["releases/myapp/0000000001.json"])
+        // Kill the separate volume server that holds the most: with three servers and two copies, one of the two
+        // separate ones holds part of the slug.
+        let victim = cluster.storedBytes(0) >= cluster.storedBytes(1) ? 0 : 1
+        #expect(cluster.storedBytes(victim) > 1_000)
+        cluster.killVolume(victim)
+
+        let (runner, root, log) = try b.startRunner("after-loss", environment: [
+            "AWS_ACCESS_KEY_ID": b.accessKey, "AWS_SECRET_ACCESS_KEY": b.secretKey,
+        ])
+        defer { runner.terminate(grace: 30) }
+        #expect(waitUntil(seconds: 120) { BucketHarness.runningVersion(root: root) == 1 }, "\(Self.read(log))")
+        #expect(Self.read(log).contains("myapp v1: claimed and downloaded"))
     }
 
     static func read(_ path: String) -> String {
