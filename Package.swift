@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries, from Debian's -dev packages. Only the Swift layer right above each one imports it.
@@ -46,6 +47,18 @@ let package = Package(
             name: "SlipwayArchive",
             dependencies: ["CArchive", "CDeflate", "CZlib", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
 
+        // S3-compatible object storage: SigV4 signing (swift-crypto), streamed and multipart transfers
+        // (async-http-client). Shared by the build side and the runner, which reach a spool held in a bucket.
+        .target(
+            name: "SlipwayObjectStore",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+
         // Core: the release manifest and spool format (shared with runners), and the slug compiler pipeline.
         .target(name: "SlipwaySpool", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
@@ -57,7 +70,7 @@ let package = Package(
         .target(
             name: "SlipwayReceive",
             dependencies: [
-                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "CProcessShims",
+                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "CProcessShims",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             // The fault-injection tests' failpoints exist in debug (test) builds only, never in a release build.
@@ -92,7 +105,9 @@ let package = Package(
 
         // The reference runner: consumes the spool. It shares only the spool format, the system layer and the C
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
-        .target(name: "SlugRunner", dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "CProcessShims"]),
+        .target(
+            name: "SlugRunner",
+            dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "CProcessShims"]),
 
         // Benchmarks: the deterministic test tree that scripts/bench and the large-tree tests generate.
         .target(name: "SlipwayBench"),
@@ -115,14 +130,14 @@ let package = Package(
         .executableTarget(
             name: "slugrunner",
             dependencies: [
-                "SlugRunner",
+                "SlugRunner", "SlipwayObjectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .executableTarget(
             name: "slipway-bench",
             dependencies: [
-                "SlipwayBench", "SlugCompiler", "SlipwayGit", "SlipwaySpool",
+                "SlipwayBench", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -146,6 +161,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(name: "SlugRunnerTests", dependencies: ["SlugRunner", "SlipwaySpool", "SlipwayTestSupport"]),
+        .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
             name: "SSHServerTests",
             dependencies: [
@@ -159,6 +175,7 @@ let package = Package(
             name: "PushIntegrationTests",
             dependencies: [
                 "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
+                "SlipwayObjectStore",
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",

@@ -75,11 +75,27 @@ extension ReceivePack {
         static let configuration = CommandConfiguration(
             abstract: "Create the server's folder layout (idempotent) and print the next steps.")
         @OptionGroup var root: RootOption
+        @Option(
+            help: ArgumentHelp(
+                "Where releases go: s3://bucket/prefix (an S3-compatible bucket), or local (the spool folder). "
+                    + "(default: unchanged; the folder at first)", valueName: "spool"))
+        var spool: String?
+        @Option(help: ArgumentHelp("The S3 server, for --spool s3://…", valueName: "url"))
+        var s3Endpoint: String?
+        @Option(help: ArgumentHelp("The S3 signing region.", valueName: "region"))
+        var s3Region = "us-east-1"
+        @Flag(help: "Address the bucket in the path (endpoint/bucket/key), as most self-hosted servers want.")
+        var s3PathStyle = false
 
         func run() throws {
             try reporting {
                 let root = root.resolved
                 try ServerSetup.initialize(root)
+                if let spool {
+                    print(
+                        try ServerSetup.configureSpool(
+                            root, spool: spool, endpoint: s3Endpoint, region: s3Region, pathStyle: s3PathStyle))
+                }
                 print(ServerSetup.nextSteps(root, receivePack: ServerSetup.currentExecutable))
             }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SlipwayBench
 import SlipwayGit
+import SlipwayObjectStore
 import SlipwaySpool
 import SlugCompiler
 
@@ -10,7 +11,7 @@ struct SlipwayBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slipway-bench",
         abstract: "Helpers for scripts/bench: generate a test tree, pack a folder as a slug, export a git tree.",
-        subcommands: [Generate.self, Pack.self, Export.self])
+        subcommands: [Generate.self, Pack.self, Export.self, Upload.self])
 }
 
 extension SlipwayBenchCommand {
@@ -78,6 +79,31 @@ extension SlipwayBenchCommand {
         func run() throws {
             let report = try Repository.open(at: repository).exportTree(of: revision, to: directory, threads: threads)
             print("\(report.fileCount) files, \(report.symlinkCount) symlinks, \(report.byteCount) bytes")
+        }
+    }
+}
+
+extension SlipwayBenchCommand {
+    struct Upload: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upload a file to s3://bucket/key as the push server uploads a slug (keys: AWS_ACCESS_KEY_ID…).")
+
+        @Argument(help: "The file.")
+        var file: String
+
+        @Argument(help: "s3://bucket/key")
+        var url: String
+
+        @Option(help: "The S3 server.")
+        var endpoint: String
+
+        func run() throws {
+            let key = String(url.split(separator: "/", omittingEmptySubsequences: true).dropFirst(2).joined(separator: "/"))
+            let bucket = String(url.dropFirst(5).prefix { $0 != "/" })
+            let location = try S3Location(url: "s3://\(bucket)", endpoint: endpoint, pathStyle: true)
+            let credentials = try S3Credentials.load(file: nil)
+            let path = file
+            try Blocking.withClient(location, credentials) { try await $0.upload(file: path, to: key) }
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SlipwayObjectStore
 import SlipwaySpool
 import SlugRunner
 
@@ -129,6 +130,7 @@ extension Slugrunner {
         var stack: [String] = ["slipway-1"]
         @Option(help: ArgumentHelp("The size in MB past which an app's log is rotated.", valueName: "MB"))
         var logMaxSize: Int = 10
+        @OptionGroup var bucket: BucketOptions
 
         func run() throws {
             var settings = WatchSettings()
@@ -143,6 +145,7 @@ extension Slugrunner {
             settings.stacks = stack
             guard logMaxSize > 0 else { throw ValidationError("--log-max-size takes a size in MB, 1 or more") }
             settings.logMaxBytes = Int64(logMaxSize) * 1024 * 1024
+            settings.bucket = try bucket.source(root: root.resolved)
             try reporting { try Watcher(root: root.resolved, settings: settings, say: sayOnStderr).run() }
         }
     }
@@ -208,6 +211,42 @@ extension Slugrunner {
                     print("Scaled \(app) to \(formation.summary)")
                 }
             }
+        }
+    }
+}
+
+/// `--spool s3://…` and its S3 options, for `slugrunner watch`.
+struct BucketOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Read releases from an S3-compatible bucket, s3://bucket/prefix, instead of the root's spool folder.",
+            valueName: "url"))
+    var spool: String?
+    @Option(help: ArgumentHelp("The S3 server, for --spool s3://…", valueName: "url"))
+    var s3Endpoint: String?
+    @Option(help: ArgumentHelp("The S3 signing region.", valueName: "region"))
+    var s3Region = "us-east-1"
+    @Flag(help: "Address the bucket in the path (endpoint/bucket/key), as most self-hosted servers want.")
+    var s3PathStyle = false
+    @Option(
+        help: ArgumentHelp(
+            "The name this runner writes into its claims; unique per runner. (default: host name and root)",
+            valueName: "id"))
+    var runnerID: String?
+
+    /// The bucket to watch, nil for the folder. Credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, else
+    /// `<root>/s3-credentials` (mode 0600).
+    func source(root: RunnerRoot) throws -> BucketSource? {
+        guard let spool else { return nil }
+        guard let s3Endpoint else { throw ValidationError("--spool \(spool) needs --s3-endpoint") }
+        do {
+            let location = try S3Location(url: spool, endpoint: s3Endpoint, region: s3Region, pathStyle: s3PathStyle)
+            let credentials = try S3Credentials.load(file: "\(root.path)/s3-credentials")
+            return BucketSource(
+                location: location, credentials: credentials,
+                runnerID: runnerID ?? BucketSource.defaultRunnerID(root: root))
+        } catch let error as ObjectStoreError {
+            throw ValidationError(error.message)
         }
     }
 }

@@ -18,6 +18,8 @@ enum Failpoint: String, CaseIterable {
     case beforePublish = "before-publish"
     /// Publishing, after the ledger line, before the spool entry is renamed into `new/`.
     case afterLedger = "after-ledger"
+    /// Publishing to a bucket, when the slug is about to be uploaded (the tests check that a rollback never gets here).
+    case beforeSlugUpload = "before-slug-upload"
 
     /// Dies here when `SLIPWAY_FAILPOINTS` names this point and the dice say so.
     func trigger(_ environment: [String: String] = ProcessInfo.processInfo.environment) {

@@ -38,13 +38,19 @@ public struct Publisher: Sendable {
     ) throws -> LedgerEntry {
         let ledger = ReleaseLedger(path: app.ledger)
         if let buildID, let done = try ledger.entries().last(where: { $0.buildID == buildID }) { return done }
-        let spool = Spool(directory: root.spoolDirectory)
-        try spool.prepare()
         let slugPath = "\(app.slugs)/\(base.slug.sha256).tgz"
         guard FileManager.default.fileExists(atPath: slugPath) else {
             throw PushError("The slug \(base.slug.sha256.prefix(12)) of \(app.name) is missing; nothing was released.")
         }
         let now = ISO8601DateFormatter().string(from: Date())
+        let spool = Spool(directory: root.spoolDirectory)
+        try spool.prepare()
+        // The bucket gets the slug before the ledger line; a failed upload leaves no release anywhere.
+        var bucket: BucketSpool?
+        if case .bucket(let location) = try SpoolTarget.load(root) {
+            bucket = try BucketSpool(root: root, location: location)
+            try bucket?.storeSlug(app: app.name, sha256: base.slug.sha256, path: slugPath)
+        }
         var prepared: String?
         let entry = try ledger.append { version in
             var manifest = base
@@ -53,9 +59,12 @@ public struct Publisher: Sendable {
             manifest.user = user
             manifest.createdAt = now
             manifest.slug.path = "slug.tgz"
-            prepared = try spool.prepare(
-                name: Spool.entryName(app: app.name, version: version), manifest: try manifest.encoded(),
-                slugPath: slugPath)
+            let name = Spool.entryName(app: app.name, version: version)
+            if let bucket {
+                prepared = try bucket.prepare(name: name, manifest: try manifest.encoded())
+            } else {
+                prepared = try spool.prepare(name: name, manifest: try manifest.encoded(), slugPath: slugPath)
+            }
             return LedgerEntry(
                 version: version, description: description, user: user, sourceVersion: base.sourceVersion,
                 slugSHA256: base.slug.sha256, buildpacks: base.buildpacks, processTypes: base.processTypes,
@@ -64,7 +73,16 @@ public struct Publisher: Sendable {
         }
         guard let prepared else { throw PushError("The release ledger of \(app.name) did not record the release.") }
         Failpoint.afterLedger.trigger()
-        try spool.commit(prepared: prepared)
+        if let bucket {
+            do {
+                try bucket.commit(prepared: prepared, app: app.name, version: entry.version)
+            } catch let error as PushError {
+                throw PushError(
+                    "\(error) v\(entry.version) is recorded and goes to the bucket with `receive-pack recover \(app.name)`.")
+            }
+        } else {
+            try spool.commit(prepared: prepared)
+        }
         return entry
     }
 

@@ -174,6 +174,9 @@ public struct ReceiveHooks {
             try? repository.setHead("refs/heads/\(branch)")
         }
         try Publisher.store(slug: result.slugPath, sha256: result.manifest.slug.sha256, app: app)
+        if let uploaded = try Publisher.uploadSlug(root: settings.root, app: app, sha256: result.manifest.slug.sha256) {
+            console.step(uploaded)
+        }
         let staged = StagedRelease(
             buildID: log.id, manifest: result.manifest, user: settings.user,
             buildpackConfigVars: result.buildpackConfigVars, branch: deploy.branch)

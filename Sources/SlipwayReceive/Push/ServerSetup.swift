@@ -13,6 +13,8 @@ public enum ServerSetup {
         "SLIPWAY_BUILD_USER", "SLIPWAY_OUTPUT_LIMIT_MB", "SLIPWAY_MIN_FREE_MB",
         "SLIPWAY_MAX_TREE_FILES", "SLIPWAY_MAX_TREE_PATH", "SLIPWAY_MAX_TREE_DEPTH", "SLIPWAY_MAX_TREE_MB",
         "TMPDIR",
+        // A spool in a bucket: the hooks publish with these when no <root>/s3-credentials file is there.
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
     ] + Failpoint.passedVariables
 
     /// The values of ``passedVariables`` in `environment`.

@@ -63,6 +63,23 @@ public enum ReleaseRecovery {
             }
         }
 
+        // 1b. The same in a bucket: manifests left in the outbox, slugs no release refers to.
+        if case .bucket(let location) = try SpoolTarget.load(root) {
+            let entries = try ledger.entries()
+            // Slugs of builds staged for release (step 2 below) are kept too, so they are not uploaded twice.
+            let stagedFolder = "\(app.directory)/staged"
+            let staged = ((try? FileManager.default.contentsOfDirectory(atPath: stagedFolder)) ?? []).compactMap {
+                FileManager.default.contents(atPath: "\(stagedFolder)/\($0)").flatMap {
+                    try? JSONDecoder().decode(StagedRelease.self, from: $0).manifest.slug.sha256
+                }
+            }
+            let done = try BucketSpool(root: root, location: location).recover(
+                app: app.name, recorded: Set(entries.map(\.version)),
+                referenced: Set(entries.map(\.slugSHA256) + staged))
+            outcome.republished += done.published
+            outcome.discarded += done.removed
+        }
+
         // 2. Builds staged by pre-receive and never released.
         let stagedFolder = "\(app.directory)/staged"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: stagedFolder)) ?? []

@@ -17,6 +17,9 @@ public struct WatchSettings: Sendable {
     public var stacks: [String] = [ReleaseUnpacker.defaultStack]
     /// The size past which an app's log is rotated (`--log-max-bytes`).
     public var logMaxBytes: Int64 = 10 * 1024 * 1024
+    /// Releases come from this bucket (`--spool s3://…`) instead of the root's spool folder, which then only holds
+    /// the entries this runner claimed.
+    public var bucket: BucketSource?
 
     public init() {}
 }

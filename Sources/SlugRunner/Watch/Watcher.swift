@@ -47,6 +47,15 @@ public final class Watcher {
         let inbox = try SignalWatcher.forRunner([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
         let lock = try WatchLock(root: root)
         defer { withExtendedLifetime(lock) {} }
+        var feed: BucketFeed?
+        if let bucket = settings.bucket {
+            try spool.prepare()
+            // Its own lines go straight to stderr: `say` belongs to this thread.
+            feed = BucketFeed(source: bucket, spool: spool, interval: settings.pollInterval) {
+                FileHandle.standardError.write(Data("\(LogLine.timestamp(Date())) \($0)\n".utf8))
+            }
+        }
+        defer { feed?.stop() }
         do {
             _ = try spool.pending()
         } catch let error as SpoolError {
@@ -56,8 +65,9 @@ public final class Watcher {
         // Processes a release leaves behind when their parent exits are re-parented here, so they are reaped.
         _ = slipway_set_child_subreaper()
         mailbox = try Mailbox()
-        event(nil, "watch", "Watching \(spool.newDirectory) (pid \(getpid()))")
+        event(nil, "watch", "Watching \(settings.bucket?.location.url ?? spool.newDirectory) (pid \(getpid()))")
         try restore()
+        feed?.start()
         while true {
             waitForActivity(inbox: inbox)
             for signal in inbox.drain() { received(signal) }

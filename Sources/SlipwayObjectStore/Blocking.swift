@@ -1,0 +1,49 @@
+import Foundation
+
+/// Runs async S3 work from synchronous code (the push's hooks, the runner's worker thread), blocking the calling
+/// thread until it ends. Never call it from a task: it would block one of the concurrency pool's threads.
+public enum Blocking {
+    /// The result of `body`, or what it threw.
+    public static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { box.set(.success(try await body())) } catch { box.set(.failure(error)) }
+            done.signal()
+        }
+        done.wait()
+        return try box.get()
+    }
+
+    /// Opens a client for `location`, runs `body` with it, and closes it.
+    public static func withClient<T: Sendable>(
+        _ location: S3Location, _ credentials: S3Credentials, _ body: @escaping @Sendable (S3Client) async throws -> T
+    ) throws -> T {
+        try run {
+            let client = S3Client(location: location, credentials: credentials)
+            do {
+                let result = try await body(client)
+                await client.shutdown()
+                return result
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+        }
+    }
+}
+
+/// One result handed from a task to the thread that waits for it.
+private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<T, any Error>?
+
+    func set(_ value: Result<T, any Error>) { lock.withLock { result = value } }
+
+    func get() throws -> T {
+        guard let result = lock.withLock({ result }) else {
+            throw ObjectStoreError(.server, "an S3 request ended without a result")
+        }
+        return try result.get()
+    }
+}
