@@ -72,6 +72,10 @@ let package = Package(
             dependencies: [
                 "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "CProcessShims",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // Commit statuses to the forges' APIs.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             // The fault-injection tests' failpoints exist in debug (test) builds only, never in a release build.
             swiftSettings: [.define("SLIPWAY_FAILPOINTS", .when(configuration: .debug))]),

@@ -1,4 +1,8 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOFoundationCompat
+import SlipwayObjectStore
 import SlipwaySpool
 import SlipwaySystem
 import SlugCompiler
@@ -188,7 +192,8 @@ struct Deliveries {
     }
 }
 
-/// Sends commit statuses to the forge with curl (no shell; the token goes in a 0600 header file, never in argv).
+/// Sends commit statuses to the forge's API with async-http-client (the token only in a request header, never in a
+/// log line or a process's arguments).
 struct StatusReporter {
     var forge: Forge
     var source: SourceSettings
@@ -202,23 +207,35 @@ struct StatusReporter {
         else { return }
         let status = CommitStatus(state: state, description: description, context: "slipway/\(app)")
         let request = status.request(forge: forge, api: api, repository: push.repository, commit: push.commit, token: token)
-        let folder = NSTemporaryDirectory() + "slipway-status-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        guard let scheme = URL(string: request.url)?.scheme?.lowercased(), scheme == "https" || scheme == "http" else {
+            console.raw("slipway: the \(forge.rawValue) API address must be https:// or http://; no status was sent")
+            return
+        }
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-            try StateFiles.writeAtomically(Data((request.headers + ["Content-Type: application/json"]).joined(separator: "\n").utf8), to: "\(folder)/headers", mode: 0o600)
-            try StateFiles.writeAtomically(try JSONSerialization.data(withJSONObject: request.body, options: [.sortedKeys]), to: "\(folder)/body", mode: 0o600)
-            let result = try ChildProcess(
-                executable: "/usr/bin/curl",
-                arguments: [
-                    "-sS", "--max-time", "30", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "@\(folder)/headers",
-                    "--data-binary", "@\(folder)/body", "--proto", "=https,http", "--", request.url,
-                ],
-                environment: ["PATH": "/usr/bin:/bin"], stdout: .capture(limit: 4096), stderr: .capture(limit: 4096)
-            ).run()
-            let code = String(decoding: result.stdout, as: UTF8.self)
-            if !code.hasPrefix("2") {
-                console.raw("slipway: the \(forge.rawValue) commit status was not accepted (HTTP \(code)): \(String(decoding: result.stderr, as: UTF8.self))")
+            let body = try JSONSerialization.data(withJSONObject: request.body, options: [.sortedKeys])
+            let code = try Blocking.run {
+                let client = HTTPClient(eventLoopGroupProvider: .singleton)
+                do {
+                    var post = HTTPClientRequest(url: request.url)
+                    post.method = .POST
+                    for header in request.headers {
+                        guard let colon = header.firstIndex(of: ":") else { continue }
+                        post.headers.add(
+                            name: String(header[..<colon]),
+                            value: header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                    }
+                    post.headers.add(name: "Content-Type", value: "application/json")
+                    post.body = .bytes(ByteBuffer(data: body))
+                    let response = try await client.execute(post, timeout: .seconds(30))
+                    try await client.shutdown()
+                    return response.status.code
+                } catch {
+                    try? await client.shutdown()
+                    throw error
+                }
+            }
+            if !(200..<300).contains(code) {
+                console.raw("slipway: the \(forge.rawValue) commit status was not accepted (HTTP \(code))")
             }
         } catch {
             console.raw("slipway: cannot send the \(forge.rawValue) commit status: \(error)")
