@@ -60,7 +60,8 @@ let package = Package(
             ]),
 
         // Core: the release manifest and spool format (shared with runners), and the slug compiler pipeline.
-        .target(name: "SlipwaySpool", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "SlipwaySpool", dependencies: ["SlipwaySystem", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "SlugCompiler",
             dependencies: [

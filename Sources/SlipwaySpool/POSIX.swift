@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -25,17 +26,17 @@ enum POSIX {
         }
     }
 
-    /// Writes all of `bytes`, retrying short writes and `EINTR`.
+    /// Writes all of `bytes`, retrying short writes and `EINTR` (the system layer's ``DurableFile``).
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        guard let base = bytes.baseAddress else { return }
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, base + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SpoolError.system("write", path: path, errno: errno)
-            }
-            offset += n
+        try spoolErrors { try DurableFile.writeAll(fd, bytes, path: path) }
+    }
+
+    /// Runs a call of the system layer, reporting its failure as a ``SpoolError`` that names the path.
+    private static func spoolErrors(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let failure as DurableFile.Failure {
+            throw SpoolError.system(failure.operation, path: failure.path, errno: failure.errno)
         }
     }
 
@@ -65,17 +66,13 @@ enum POSIX {
 
     /// `fsync(2)` of an open file.
     static func sync(_ fd: Int32, path: String) throws {
-        if fsync(fd) != 0 {
-            throw SpoolError.system("fsync", path: path, errno: errno)
-        }
+        try spoolErrors { try DurableFile.sync(fd, path: path) }
     }
 
     /// Flushes a folder's entries (names created, renamed or removed in it) to disk. Linux needs the folder
-    /// itself fsynced for a new name to survive a power cut; a folder is opened read-only with `O_DIRECTORY`.
+    /// itself fsynced for a new name to survive a power cut.
     static func syncDirectory(_ path: String) throws {
-        let fd = try openFile(path, O_RDONLY | O_DIRECTORY)
-        defer { close(fd) }
-        try sync(fd, path: path)
+        try spoolErrors { try DurableFile.syncFolder(path) }
     }
 
     /// `lstat(2)`; nil when nothing is there.

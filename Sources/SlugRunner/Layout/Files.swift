@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -33,42 +34,24 @@ enum Files {
         try read(path).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
-    /// Replaces `path` with `data`: a temporary file next to it, fsync, rename over `path`, fsync of the folder.
+    /// Replaces `path` with `data` (the system layer's ``DurableFile``: a temporary file next to it, fsync, rename
+    /// over `path`, fsync of the folder).
     static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o640) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        try makeFolders(folder)
-        let temp = "\(path).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw RunnerError.system("create", temp, errno: errno) }
-        var renamed = false
-        defer { if !renamed { unlink(temp) } }
-        do {
-            defer { close(fd) }
-            try writeAll(fd, data, path: temp)
-            guard fsync(fd) == 0 else { throw RunnerError.system("fsync", temp, errno: errno) }
-        }
-        guard rename(temp, path) == 0 else { throw RunnerError.system("rename", temp, errno: errno) }
-        renamed = true
-        let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folderFD >= 0 {
-            fsync(folderFD)
-            close(folderFD)
-        }
+        try makeFolders((path as NSString).deletingLastPathComponent)
+        try runnerErrors { try DurableFile.replace(path, with: data, mode: mode) }
     }
 
     /// Writes all of `data` to `fd`, retrying short writes and `EINTR`.
     static func writeAll(_ fd: Int32, _ data: Data, path: String) throws {
-        try data.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, base + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw RunnerError.system("write", path, errno: errno)
-                }
-                offset += n
-            }
+        try runnerErrors { try data.withUnsafeBytes { try DurableFile.writeAll(fd, $0, path: path) } }
+    }
+
+    /// Runs a call of the system layer, reporting its failure as a ``RunnerError`` that names the path.
+    private static func runnerErrors(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let failure as DurableFile.Failure {
+            throw RunnerError.system(failure.operation, failure.path, errno: failure.errno)
         }
     }
 
