@@ -1,5 +1,6 @@
 import Foundation
 import SlipwaySpool
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -18,7 +19,7 @@ public enum Scaling {
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw RunnerError.system("open", lockPath, errno: errno) }
         defer { close(fd) }
-        guard flock(fd, LOCK_EX) == 0 else { throw RunnerError.system("flock", lockPath, errno: errno) }
+        guard FileLock.wait(fd) else { throw RunnerError.system("flock", lockPath, errno: errno) }
         let formation = try Formation.load(from: root.formation(app)).applying(changes)
         try formation.save(to: root.formation(app))
         return formation

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -15,7 +16,7 @@ final class WatchLock {
         try Files.makeFolders((path as NSString).deletingLastPathComponent)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw RunnerError.system("open", path, errno: errno) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        guard FileLock.attempt(fd) else {
             let number = errno
             let holder = (try? Files.readLine(path)).flatMap { $0 }.map { " (pid \($0))" } ?? ""
             close(fd)
@@ -39,8 +40,8 @@ final class WatchLock {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
+        if FileLock.attempt(fd, .shared) {
+            FileLock.release(fd)
             return false
         }
         return errno == EWOULDBLOCK
