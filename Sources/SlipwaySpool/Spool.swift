@@ -166,167 +166,6 @@ public struct Spool: Sendable {
         try POSIX.removeTree("\(temporaryDirectory)/\(name)")
     }
 
-    /// Names of the entries waiting in `new/`, sorted by their bytes (so by publication time for standard names).
-    /// Hidden names and anything that is not a folder are left out.
-    public func pending() throws -> [String] {
-        try requirePrepared()
-        return try Self.visibleFolders(in: newDirectory)
-    }
-
-    /// The folders in `path` whose names do not start with a dot, sorted by their bytes.
-    private static func visibleFolders(in path: String) throws -> [String] {
-        try POSIX.listDirectory(path)
-            .filter { name in
-                guard !name.hasPrefix(".") else { return false }
-                return try POSIX.status("\(path)/\(name)").map(POSIX.isDirectory) ?? false
-            }
-            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-    }
-
-    /// Claims an entry for a runner: renames `new/<name>` to `cur/<name>` and returns the path in `cur/`.
-    ///
-    /// The rename is atomic: when runners race for one entry, one wins and the others get a ``SpoolError`` with
-    /// code ``SpoolError/Code/notPending``, which means "skip it".
-    public func claim(_ name: String) throws -> String {
-        try Self.validate(name: name)
-        try requirePrepared()
-        let source = "\(newDirectory)/\(name)"
-        let target = "\(currentDirectory)/\(name)"
-        if rename(source, target) != 0 {
-            let number = errno
-            switch number {
-            case ENOENT:
-                throw SpoolError(
-                    .notPending, path: source, errorNumber: number,
-                    "spool: \(source) is no longer waiting: another runner claimed it (or it was never published); "
-                        + "skip it")
-            case EEXIST, ENOTEMPTY:
-                throw SpoolError(
-                    .entryExists, path: target, errorNumber: number,
-                    "spool: \(target) already exists, so \(name) cannot be claimed; move the old one out of cur/")
-            default:
-                throw SpoolError.system("rename", path: source, errno: number)
-            }
-        }
-        try POSIX.syncDirectory(currentDirectory)
-        try POSIX.syncDirectory(newDirectory)
-        return target
-    }
-
-    /// Names of the entries in `cur/` (claimed by a runner), sorted like ``pending()``; hidden names and anything
-    /// that is not a folder are left out. A runner that restarts looks here for what it had claimed.
-    public func claimed() throws -> [String] {
-        try requirePrepared()
-        return try Self.visibleFolders(in: currentDirectory)
-    }
-
-    /// Moves the claimed entry `cur/<name>` aside into `<spool>/<folder>/` (created if missing), for example
-    /// `rejected` for an entry that failed its checks, and returns its new path. The folder is the runner's: the
-    /// server never looks at it. When `<folder>/<name>` is already taken (an entry re-queued by hand and refused
-    /// twice), the entry is kept as `<name>.2`, `<name>.3`…
-    @discardableResult
-    public func setAside(_ name: String, into folder: String) throws -> String {
-        try Self.validate(name: name)
-        try Self.validate(name: folder)
-        guard !["tmp", "new", "cur"].contains(folder) else {
-            throw SpoolError(
-                .invalidName, path: folder,
-                "spool: entries are set aside into a folder of the runner's, not into \(folder)/; pick another name")
-        }
-        try requirePrepared()
-        let aside = "\(directory)/\(folder)"
-        try makeDirectory(aside)
-        let source = "\(currentDirectory)/\(name)"
-        var target = "\(aside)/\(name)"
-        var copy = 1
-        while try POSIX.status(target) != nil {
-            copy += 1
-            target = "\(aside)/\(name).\(copy)"
-        }
-        if rename(source, target) != 0 {
-            let number = errno
-            if number == ENOENT {
-                throw SpoolError(
-                    .notPending, path: source, errorNumber: number,
-                    "spool: \(source) is not in cur/, so it cannot be set aside; claim it first")
-            }
-            throw SpoolError.system("rename", path: source, errno: number)
-        }
-        try POSIX.syncDirectory(aside)
-        try POSIX.syncDirectory(currentDirectory)
-        return target
-    }
-
-    /// Deletes the claimed entry `cur/<name>` (for example once a newer release of its app replaced it). The
-    /// slug is usually a hard link to the server's stored copy, which is left alone: only the link goes.
-    public func remove(claimed name: String) throws {
-        try Self.validate(name: name)
-        try requirePrepared()
-        try POSIX.removeTree("\(currentDirectory)/\(name)")
-        try POSIX.syncDirectory(currentDirectory)
-    }
-
-    /// Reads and checks the entry at `path` (in `new/` or `cur/`): decodes `release.json` with
-    /// ``ReleaseManifest/decode(_:)`` (which refuses an unknown `schema_version`), then checks that the slug's
-    /// size and SHA-256 match the manifest. Returns the manifest and the slug's path.
-    public func read(entryAt path: String) throws -> (ReleaseManifest, slugPath: String) {
-        try Self.readRelease(manifestAt: "\(path)/\(Self.manifestFileName)")
-    }
-
-    /// Reads and checks a release outside the spool as well, for example `slugc build`'s output: the manifest at
-    /// `manifestPath` and the slug its `slug.path` names in the same folder, checked as ``read(entryAt:)`` does.
-    public static func readRelease(manifestAt manifestPath: String) throws -> (ReleaseManifest, slugPath: String) {
-        let path = parent(of: manifestPath)
-        let data: Data
-        do {
-            data = try POSIX.readFile(manifestPath)
-        } catch let error as SpoolError {
-            throw SpoolError(
-                .invalidManifest, path: manifestPath, errorNumber: error.errorNumber,
-                "\(error.description); an entry without a readable release.json is damaged: move it aside")
-        }
-        let manifest: ReleaseManifest
-        do {
-            manifest = try ReleaseManifest.decode(data)
-        } catch {
-            throw SpoolError(
-                .invalidManifest, path: manifestPath,
-                "spool: \(manifestPath) is not a usable release manifest (\(reason(error))); move the entry aside")
-        }
-        guard isPlainName(manifest.slug.path) else {
-            throw SpoolError(
-                .invalidManifest, path: manifestPath,
-                "spool: \(manifestPath) names the slug \(manifest.slug.path), which is not a file in the entry's "
-                    + "folder; move the entry aside")
-        }
-        guard manifest.slug.compression == "gzip" else {
-            throw SpoolError(
-                .invalidManifest, path: manifestPath,
-                "spool: \(manifestPath) has slug compression \(manifest.slug.compression), but only gzip is "
-                    + "supported; move the entry aside")
-        }
-        let slugPath = "\(path)/\(manifest.slug.path)"
-        guard let info = try POSIX.status(slugPath), POSIX.isRegularFile(info) else {
-            throw SpoolError(
-                .slugMismatch, path: slugPath,
-                "spool: the slug \(slugPath) is missing or not a regular file; move the entry aside")
-        }
-        guard Int64(info.st_size) == manifest.slug.size else {
-            throw SpoolError(
-                .slugMismatch, path: slugPath,
-                "spool: the slug \(slugPath) is \(info.st_size) bytes but release.json says \(manifest.slug.size); "
-                    + "the entry is damaged: move it aside")
-        }
-        let digest = try sha256(ofFile: slugPath)
-        guard digest == manifest.slug.sha256 else {
-            throw SpoolError(
-                .slugMismatch, path: slugPath,
-                "spool: the slug \(slugPath) has SHA-256 \(digest) but release.json says \(manifest.slug.sha256); "
-                    + "the entry is damaged: move it aside")
-        }
-        return (manifest, slugPath)
-    }
-
     /// Removes leftovers in `tmp/` that have not changed for more than `age` seconds (a publisher killed mid-way)
     /// and returns how many it removed. A leftover's age is that of the newest of its folder and the files in it.
     @discardableResult
@@ -353,25 +192,10 @@ public struct Spool: Sendable {
         return removed
     }
 
-    /// The lowercase hex SHA-256 of the file at `path`, read in 64 KiB pieces (memory does not grow with the size).
-    public static func sha256(ofFile path: String) throws -> String {
-        let fd = try POSIX.openFile(path, O_RDONLY)
-        defer { close(fd) }
-        var hasher = SHA256Hasher()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = try POSIX.readSome(fd, into: buffer, path: path)
-            if count == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-        }
-        return SHA256Hasher.hexString(hasher.finalize())
-    }
-
     // MARK: - Helpers
 
     /// Creates `path` if missing (and its missing parents), fsyncing each folder created and its parent.
-    private func makeDirectory(_ path: String) throws {
+    func makeDirectory(_ path: String) throws {
         if mkdir(path, 0o750) == 0 {
             try POSIX.syncDirectory(path)
             try POSIX.syncDirectory(Self.parent(of: path))
@@ -393,7 +217,7 @@ public struct Spool: Sendable {
     }
 
     /// Throws ``SpoolError/Code/notPrepared`` unless `tmp/`, `new/` and `cur/` exist.
-    private func requirePrepared() throws {
+    func requirePrepared() throws {
         for sub in [temporaryDirectory, newDirectory, currentDirectory] {
             guard let info = try POSIX.status(sub), POSIX.isDirectory(info) else {
                 throw SpoolError(
@@ -404,19 +228,8 @@ public struct Spool: Sendable {
         }
     }
 
-    /// The folder holding `path`.
-    private static func parent(of path: String) -> String {
-        let parent = (path as NSString).deletingLastPathComponent
-        return parent.isEmpty ? "." : parent
-    }
-
-    /// Whether `name` is one plain path component: not empty, no `/` or NUL, not `.`/`..`, not hidden.
-    private static func isPlainName(_ name: String) -> Bool {
-        !name.isEmpty && !name.hasPrefix(".") && !name.contains("/") && !name.contains("\0")
-    }
-
     /// Refuses a name that is not a single, visible path component.
-    private static func validate(name: String) throws {
+    static func validate(name: String) throws {
         guard isPlainName(name) else {
             throw SpoolError(
                 .invalidName, path: name,
@@ -507,29 +320,4 @@ public struct Spool: Sendable {
         try POSIX.closeFile(output, path: target)
     }
 
-    /// A short reason for a Foundation or decoding error.
-    private static func reason(_ error: Error) -> String {
-        switch error {
-        case let error as DecodingError:
-            switch error {
-            case .keyNotFound(let key, let context):
-                "missing \(codingPath(context.codingPath + [key]))"
-            case .typeMismatch(_, let context), .valueNotFound(_, let context):
-                "wrong type at \(codingPath(context.codingPath))"
-            case .dataCorrupted(let context):
-                context.codingPath.isEmpty ? "not valid JSON" : "bad value at \(codingPath(context.codingPath))"
-            @unknown default:
-                "\(error)"
-            }
-        case let error as CustomStringConvertible:
-            error.description
-        default:
-            "\(error)"
-        }
-    }
-
-    /// `slug.size`-style path of a decoding error.
-    private static func codingPath(_ path: [CodingKey]) -> String {
-        path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-    }
 }

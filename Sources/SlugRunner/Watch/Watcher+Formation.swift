@@ -1,0 +1,144 @@
+import Foundation
+import SlipwaySpool
+import SlipwaySystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Keeping the current release running as its formation says, and the state `slugrunner ps` reads.
+extension Watcher {
+    // MARK: - Keeping the current release running
+
+    /// Makes the current release's processes match the formation: starts missing ones, stops extra ones, restarts
+    /// crashed ones whose backoff has passed, and marks `web` processes up once they accept connections.
+    func reconcile(_ app: AppRuntime) {
+        guard let release = app.current else { return }
+        let declared = release.manifest.processTypes
+        for (type, count) in app.formation.counts.sorted(by: { $0.key < $1.key })
+        where count > 0 && declared[type] == nil && type != ProcessType.release {
+            let warning = "\(type)@\(release.entry)"
+            if !app.warnings.contains(warning) {
+                app.warnings.insert(warning)
+                log(
+                    app.name, "deploy",
+                    "The formation asks for \(type)=\(count), but \(release.label) declares no \(type)")
+            }
+        }
+        app.dynos.removeAll { dyno in
+            let extra = dyno.index > app.formation.count(of: dyno.type)
+            if extra { stop(dyno, app: app) }
+            return extra
+        }
+        for (type, command) in declared.sorted(by: { $0.key < $1.key })
+        where type != ProcessType.release && ProcessType.isValid(type) {
+            let count = app.formation.count(of: type)
+            guard count > 0 else { continue }
+            for index in 1...count where !app.dynos.contains(where: { $0.type == type && $0.index == index }) {
+                let dyno = Dyno(
+                    type: type, index: index, release: release, command: command, port: (try? freePort()) ?? 0)
+                app.dynos.append(dyno)
+                start(dyno, app: app)
+            }
+        }
+        for dyno in app.dynos where dyno.pid == nil {
+            guard let at = dyno.restartAt, clock.now >= at else { continue }
+            dyno.restarts += 1
+            start(dyno, app: app)
+        }
+        for dyno in app.dynos where dyno.type == ProcessType.web && dyno.state == .starting && dyno.pid != nil {
+            if settings.address.acceptsConnections(on: dyno.port) { markUp(dyno, app: app) }
+        }
+    }
+
+    /// Notices `slugrunner scale`: re-reads each app's formation file when it changed.
+    func reloadFormations() {
+        for app in apps.values {
+            let data = try? Files.read(root.formation(app.name))
+            guard data != app.formationData else { continue }
+            app.formationData = data
+            do {
+                app.formation = try Formation.load(from: root.formation(app.name))
+                log(app.name, "scale", "Scaled to \(app.formation.summary)")
+            } catch {
+                log(app.name, "scale", "\(error); keeping \(app.formation.summary)")
+            }
+        }
+    }
+
+    /// Removes the files of replaced and failed releases once none of their processes is left.
+    func cleanUpRetired() {
+        let running = Set(leaders.values.map(\.entry) + stopOrders.map(\.entry))
+        for app in apps.values where !app.retiring.isEmpty {
+            app.retiring.removeAll { release in
+                guard !running.contains(release.entry) else { return false }
+                Files.removeTree(release.directory)
+                if release.entry != app.current?.entry { try? spool.remove(claimed: release.entry) }
+                return true
+            }
+        }
+    }
+
+    // MARK: - State for `slugrunner ps`
+
+    /// Writes each app's `state.json` when what it shows changed.
+    func writeStates() {
+        for app in apps.values {
+            var status = status(of: app)
+            guard status != app.writtenStatus else { continue }
+            app.writtenStatus = status
+            status.updatedAt = AppStatus.isoTime(Date())
+            do {
+                try Files.writeAtomically(Data(try status.json().utf8), to: root.state(app.name), mode: 0o644)
+            } catch {
+                event(nil, "watch", "Cannot write \(root.state(app.name)): \(error)")
+            }
+        }
+    }
+
+    /// What `slugrunner ps` shows for `app` (with an empty `updatedAt`, so that two snapshots compare equal).
+    private func status(of app: AppRuntime) -> AppStatus {
+        var processes = app.dynos.map(processStatus)
+        if let deployment = app.deployment {
+            switch deployment.phase {
+            case .booting(let dynos):
+                processes += dynos.map(processStatus)
+            case .releasePhase(let pid):
+                processes.append(
+                    AppStatus.Process(
+                        dyno: "release.1", type: ProcessType.release, state: "starting", port: 0,
+                        pid: pid > 0 ? pid : nil, release: deployment.release.version, startedAt: nil, uptime: nil,
+                        restarts: 0, crashLoop: false,
+                        command: deployment.release.manifest.processTypes[ProcessType.release] ?? "",
+                        startTicks: nil))
+            }
+        }
+        return AppStatus(
+            app: app.name, watcher: nil, watcherPid: getpid(), updatedAt: "", host: settings.address.host,
+            release: app.current.map {
+                AppStatus.Release(
+                    version: $0.version, entry: $0.entry, description: $0.manifest.description,
+                    createdAt: $0.manifest.createdAt)
+            },
+            formation: app.formation.counts, processes: processes, lastDeploy: app.lastDeploy)
+    }
+
+    private func processStatus(_ dyno: Dyno) -> AppStatus.Process {
+        AppStatus.Process(
+            dyno: dyno.name, type: dyno.type, state: dyno.state.rawValue, port: Int(dyno.port), pid: dyno.pid,
+            release: dyno.release.version, startedAt: dyno.startedAt.map(AppStatus.isoTime), uptime: nil,
+            restarts: dyno.restarts,
+            crashLoop: dyno.crashes.consecutiveCrashes >= settings.restart.crashLoopThreshold,
+            command: dyno.command, startTicks: dyno.pid == nil ? nil : dyno.startTicks)
+    }
+
+    static func deployStatus(version: Int, entry: String, status: String, message: String) -> AppStatus.Deploy {
+        AppStatus.Deploy(
+            version: version, entry: entry, status: status, message: message, at: AppStatus.isoTime(Date()))
+    }
+
+    /// The version in an entry's name (`…v7` is 7), 0 if there is none.
+    static func version(of entry: String) -> Int {
+        entry.split(separator: ".").last.flatMap { $0.hasPrefix("v") ? Int($0.dropFirst()) : nil } ?? 0
+    }
+}
