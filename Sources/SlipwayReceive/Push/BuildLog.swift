@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -48,20 +49,6 @@ public final class BuildLog: @unchecked Sendable {
             unlink("\(app.builds)/\(old).log")
             unlink(BuildRecord.path(app, id: old))
             unlink(BuildRecord.cancelMarker(app, id: old))
-        }
-    }
-
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 {
-                    if n < 0 && errno == EINTR { continue }
-                    return
-                }
-                offset += n
-            }
         }
     }
 }

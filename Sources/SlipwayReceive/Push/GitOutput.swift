@@ -31,6 +31,8 @@ struct GitOutput {
     private var stderrStream: Stream
     private var sideband: SidebandRedactor
     private var lines: LineRedactor
+    /// One read's worth of git's output, reused.
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
     init(redactions: Redactions, stdout: Stdout) throws {
         // A pusher who hangs up closes the door's stdout: writing there must be an error, not a fatal signal.
@@ -106,7 +108,6 @@ struct GitOutput {
     }
 
     private mutating func read(_ fd: Int32) {
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
         if n < 0 && (errno == EINTR || errno == EAGAIN) { return }
         let isStdout = fd == stdoutStream?.readEnd

@@ -102,14 +102,17 @@ public struct SidebandRedactor: Sendable {
     static let maxPayload = 65516
 
     private var input: [UInt8] = []
-    private var lines: [UInt8: LineRedactor]
+    /// Band 2 (progress, errors) and band 3 (fatal errors), each cut into its own lines.
+    private var progress: LineRedactor
+    private var fatal: LineRedactor
     private var passthrough = false
     /// Whether CGI headers are still to come, and the last bytes of them seen (to find `\r\n\r\n` or `\n\n`).
     private var inHeaders: Bool
     private var headerTail: [UInt8] = []
 
     public init(_ redactions: Redactions, afterHeaders: Bool = false) {
-        lines = [2: LineRedactor(redactions), 3: LineRedactor(redactions)]
+        progress = LineRedactor(redactions)
+        fatal = LineRedactor(redactions)
         inHeaders = afterHeaders
     }
 
@@ -150,7 +153,7 @@ public struct SidebandRedactor: Sendable {
             guard input.count - offset >= length else { break }
             let payload = input[offset + 4..<offset + length]
             if let band = payload.first, band == 2 || band == 3 {
-                let text = lines[band]!.feed(payload.dropFirst())
+                let text = band == 2 ? progress.feed(payload.dropFirst()) : fatal.feed(payload.dropFirst())
                 out += Self.packets(band: band, text)
             } else {
                 out += flushLines()
@@ -177,9 +180,8 @@ public struct SidebandRedactor: Sendable {
 
     private mutating func flushLines() -> [UInt8] {
         var out: [UInt8] = []
-        for band: UInt8 in [2, 3] where lines[band]!.isHolding {
-            out += Self.packets(band: band, lines[band]!.finish())
-        }
+        if progress.isHolding { out += Self.packets(band: 2, progress.finish()) }
+        if fatal.isHolding { out += Self.packets(band: 3, fatal.finish()) }
         return out
     }
 

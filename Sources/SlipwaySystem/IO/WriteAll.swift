@@ -29,15 +29,5 @@ public func writeWithin(_ fd: Int32, _ bytes: [UInt8], milliseconds: Int32) -> B
 /// Writes every byte to `fd`, retrying short writes and EINTR. Errors (a closed pipe) are ignored: losing the
 /// audience must not stop the build's own cleanup.
 public func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += n
-        }
-    }
+    bytes.withUnsafeBytes { try? DurableFile.writeAll(fd, $0, path: "descriptor \(fd)") }
 }

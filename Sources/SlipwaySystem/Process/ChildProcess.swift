@@ -124,20 +124,6 @@ public struct ChildProcess {
         return Started(child: self, pid: pid, outFD: outPipe[0], errFD: errPipe[0])
     }
 
-    /// Starts a program in a new process group with the caller's standard input, output and error, for programs
-    /// that speak a protocol on them (`git receive-pack` behind the SSH door). Returns its pid (= its group id).
-    ///
-    /// `inherit` are further descriptors the program gets as 3, 4, … (the door hands git and its hooks the app's
-    /// lock this way, so the lock lasts as long as any of them runs).
-    public static func spawnInheritingStdio(
-        executable: String, arguments: [String], environment: [String: String], directory: String? = nil,
-        inherit: [Int32] = []
-    ) throws -> pid_t {
-        try spawn(
-            executable: executable, arguments: arguments, environment: environment, directory: directory, stdio: nil,
-            inherit: inherit)
-    }
-
     /// Starts a program in a new process group with the given descriptors as its standard input, output and error
     /// (the built-in SSH server connects a session's channel this way), and `inherit` as 3, 4, …. Returns its pid
     /// (= its group id); the caller reaps it.
