@@ -325,10 +325,11 @@ final class GitHTTPHandler: ChannelInboundHandler {
     private func reapInBackground(_ pid: pid_t, eventLoop: EventLoop) {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         Thread.detachNewThread {
-            var raw: Int32 = 0
-            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-            let low = raw & 0x7f
-            let status = low == 0 ? (raw >> 8) & 0xff : 128 + low
+            let status: Int32
+            switch Reaping.reap(pid, block: true) {
+            case .ended(let exit): status = exit.code
+            case .running, .notAChild: status = 0  // as before: a pid that is not (or no longer) ours
+            }
             eventLoop.execute { bound.value.childExited(status) }
         }
     }

@@ -246,9 +246,11 @@ final class SessionHandler: ChannelInboundHandler {
     private func reapInBackground(_ pid: pid_t, eventLoop: EventLoop) {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         Thread.detachNewThread {
-            var raw: Int32 = 0
-            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-            let status = ExitStatus(waitStatus: raw).code
+            let status: Int32
+            switch Reaping.reap(pid, block: true) {
+            case .ended(let exit): status = exit.code
+            case .running, .notAChild: status = 0  // as before: a pid that is not (or no longer) ours
+            }
             eventLoop.execute { bound.value.childExited(status) }
         }
     }
