@@ -45,7 +45,10 @@ let package = Package(
         .target(name: "SlipwayGit", dependencies: ["CGit2"]),
         .target(
             name: "SlipwayArchive",
-            dependencies: ["CArchive", "CDeflate", "CZlib", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: [
+                "SlipwaySystem", "CArchive", "CDeflate", "CZlib", "CZstd",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
 
         // S3-compatible object storage: SigV4 signing (swift-crypto), streamed and multipart transfers
         // (async-http-client). Shared by the build side and the runner, which reach a spool held in a bucket.
@@ -162,7 +165,8 @@ let package = Package(
         .testTarget(
             name: "SlipwayReceiveTests",
             dependencies: [
-                "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+                "SlipwayReceive", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(name: "SlugRunnerTests", dependencies: ["SlugRunner", "SlipwaySpool", "SlipwayTestSupport"]),
@@ -180,7 +184,7 @@ let package = Package(
             name: "PushIntegrationTests",
             dependencies: [
                 "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
-                "SlipwayObjectStore",
+                "SlipwayObjectStore", "SlipwaySystem",
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",

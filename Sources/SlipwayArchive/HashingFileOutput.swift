@@ -1,4 +1,5 @@
 import Crypto
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -12,6 +13,7 @@ import Crypto
 /// If the value is released without `finish()`, the file descriptor is closed and the caller removes the file.
 public final class HashingFileOutput: ByteSink {
     private var fd: Int32
+    private let path: String
     private var hasher = SHA256()
     private let limit: Int64?
     /// How many bytes were written so far.
@@ -22,6 +24,7 @@ public final class HashingFileOutput: ByteSink {
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ArchiveError("open", "\(path): \(String(cString: strerror(errno)))") }
         self.limit = limit
+        self.path = path
     }
 
     deinit {
@@ -33,14 +36,8 @@ public final class HashingFileOutput: ByteSink {
         byteCount += Int64(bytes.count)
         if let limit, byteCount > limit { throw OutputLimitExceeded(limit: limit) }
         hasher.update(bufferPointer: bytes)
-        var offset = 0
-        while offset < bytes.count {
-            let n = Glibc.write(fd, base + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ArchiveError("write", String(cString: strerror(errno)))
-            }
-            offset += n
+        do { try DurableFile.writeAll(fd, UnsafeRawBufferPointer(start: base, count: bytes.count), path: path) } catch {
+            throw ArchiveError("write", String(cString: strerror(error.errno)))
         }
     }
 
@@ -51,7 +48,9 @@ public final class HashingFileOutput: ByteSink {
             close(fd)
             fd = -1
         }
-        guard fsync(fd) == 0 else { throw ArchiveError("fsync", String(cString: strerror(errno))) }
+        do { try DurableFile.sync(fd, path: path) } catch {
+            throw ArchiveError("fsync", String(cString: strerror(error.errno)))
+        }
         return hasher.finalize().map { byteHex($0) }.joined()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayReceive
+import SlipwaySystem
 import SlipwaySpool
 import SlipwayTestSupport
 import Testing
@@ -131,7 +132,7 @@ import Testing
         _ = try h.deployedApp()
         // The test plays a running build: it holds the app's lock.
         let lockFD = open("\(h.root)/apps/myapp/lock", O_RDWR)
-        #expect(lockFD >= 0 && flock(lockFD, LOCK_EX) == 0)
+        #expect(lockFD >= 0 && FileLock.wait(lockFD))
         let keys = (1...6).map { "KEY_\($0)" }
         let sets = try keys.map { try h.startSSH("config:set myapp \($0)=\($0.lowercased())") }
         for set in sets { #expect(set.waitFor("slipway: Waiting for another push to myapp to finish", timeout: 30), "\(set.text)") }
@@ -152,7 +153,7 @@ import Testing
         let h = try PushHarness("config-hangup")
         _ = try h.deployedApp()
         let lockFD = open("\(h.root)/apps/myapp/lock", O_RDWR)
-        #expect(lockFD >= 0 && flock(lockFD, LOCK_EX) == 0)
+        #expect(lockFD >= 0 && FileLock.wait(lockFD))
         defer { close(lockFD) }
         let set = try h.startSSH("config:set myapp A=1")
         #expect(set.waitFor("slipway: Waiting for", timeout: 30), "\(set.text)")
@@ -166,7 +167,7 @@ import Testing
             waiting = doors(of: h.root)
         }
         #expect(waiting.isEmpty, "the door stops waiting once its client is gone")
-        flock(lockFD, LOCK_UN)
+        FileLock.release(lockFD)
         #expect(try h.storedConfig().isEmpty)
         #expect(try h.spoolEntries().count == 1)
     }

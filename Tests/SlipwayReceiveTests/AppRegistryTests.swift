@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayReceive
+import SlipwaySystem
 import SlipwayTestSupport
 import Testing
 
@@ -159,7 +160,7 @@ import Testing
         try registry.create("myapp", owner: "alice")
         let fd = open(root.app("myapp").lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         #expect(fd >= 0)
-        #expect(flock(fd, LOCK_EX) == 0)
+        #expect(FileLock.wait(fd))
         #expect(throws: DoorError.self) { try registry.destroy("myapp") }
         #expect(scratch.exists("root/apps/myapp/app.json"))
         close(fd)

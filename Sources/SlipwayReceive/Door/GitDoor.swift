@@ -140,17 +140,21 @@ struct GitDoor {
         var stopping = false
         var stopDeadline = Date.distantFuture
         while true {
-            var raw: Int32 = 0
-            let reaped = waitpid(-1, &raw, WNOHANG)
-            if reaped == pid {
-                status = ExitStatus(waitStatus: raw).code
-                if exitFD >= 0 {
-                    close(exitFD)
-                    exitFD = -1
+            switch Reaping.reapAny() {
+            case .noChildren:
+                return status
+            case .ended(let reaped, let ended):
+                if reaped == pid {
+                    status = ended.code
+                    if exitFD >= 0 {
+                        close(exitFD)
+                        exitFD = -1
+                    }
                 }
+                continue
+            case .running:
+                break
             }
-            if reaped < 0 && errno == ECHILD { break }
-            if reaped > 0 { continue }
             if !stopping {
                 var fds = [pollfd(fd: 1, events: 0, revents: 0)]
                 if let signals { fds.append(pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)) }
@@ -173,7 +177,6 @@ struct GitDoor {
                 output.pass(ready: fds)
             }
         }
-        return status
     }
 }
 

@@ -40,11 +40,11 @@ struct GitOutput {
         sideband = SidebandRedactor(redactions, afterHeaders: stdout == .cgiThenPktLines)
         lines = LineRedactor(redactions)
         let err = try Self.pipe()
-        stderrStream = Stream(readEnd: err.0, writeEnd: err.1, destination: 2)
+        stderrStream = Stream(readEnd: err.readEnd, writeEnd: err.writeEnd, destination: 2)
         if stdout != .direct {
             do {
                 let out = try Self.pipe()
-                stdoutStream = Stream(readEnd: out.0, writeEnd: out.1, destination: 1)
+                stdoutStream = Stream(readEnd: out.readEnd, writeEnd: out.writeEnd, destination: 1)
             } catch {
                 closeReadEnds()
                 closeWriteEnds()
@@ -53,12 +53,10 @@ struct GitOutput {
         }
     }
 
-    private static func pipe() throws -> (Int32, Int32) {
-        var fds: [Int32] = [-1, -1]
-        guard slipway_pipe_cloexec(&fds) == 0 else {
-            throw PushError("Cannot start git: no pipe (\(String(cString: strerror(errno)))).")
+    private static func pipe() throws -> PipeEnds {
+        do { return try PipeEnds() } catch {
+            throw PushError("Cannot start git: no pipe (\(String(cString: strerror(error.errno)))).")
         }
-        return (fds[0], fds[1])
     }
 
     /// What git gets as stdout: the pipe, or the door's own stdout.

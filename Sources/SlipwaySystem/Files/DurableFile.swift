@@ -7,21 +7,8 @@ import Foundation
 /// Files that survive a crash whole: written under a temporary name, flushed, renamed over the old one, and the
 /// folder flushed, so a reader (or the machine after a power cut) sees the old file or the new one, never a mix.
 public enum DurableFile {
-    /// A failed system call: what it was doing, on which path, and `errno`.
-    public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
-        /// `write`, `replace`, `create`, `fsync`…
-        public var operation: String
-        public var path: String
-        public var errno: Int32
-
-        public init(_ operation: String, _ path: String, errno: Int32) {
-            self.operation = operation
-            self.path = path
-            self.errno = errno
-        }
-
-        public var description: String { "cannot \(operation) \(path): \(String(cString: strerror(errno)))" }
-    }
+    /// A failed system call (kept under this name for the callers that catch it).
+    public typealias Failure = SystemError
 
     /// Replaces `path` with `data`: a new temporary file beside it (created with `mode`), every byte written, fsync,
     /// rename over `path`, fsync of the folder. With `keepOwner`, the new file gets the owner of the file it replaces
@@ -58,7 +45,7 @@ public enum DurableFile {
     }
 
     /// Writes every byte of `bytes` to `fd`, retrying short writes and EINTR.
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SystemError) {
         guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
@@ -72,7 +59,7 @@ public enum DurableFile {
     }
 
     /// Flushes an open file to disk.
-    public static func sync(_ fd: Int32, path: String) throws {
+    public static func sync(_ fd: Int32, path: String) throws(SystemError) {
         guard fsync(fd) == 0 else { throw Failure("fsync", path, errno: errno) }
     }
 

@@ -100,28 +100,33 @@ public struct ChildProcess {
 
     /// Starts the program; ``Started/wait()`` or ``Started/cancel()`` must follow.
     public func start() throws -> Started {
-        var outPipe: [Int32] = [-1, -1]
-        var errPipe: [Int32] = [-1, -1]
-        guard slipway_pipe_cloexec(&outPipe) == 0 else { throw ChildProcessError.spawnFailed(path: executable, errno: errno) }
+        let outPipe: PipeEnds
+        var errPipe: PipeEnds?
+        do {
+            outPipe = try PipeEnds()
+        } catch {
+            throw ChildProcessError.spawnFailed(path: executable, errno: error.errno)
+        }
         if stderr != nil {
-            guard slipway_pipe_cloexec(&errPipe) == 0 else {
-                close(outPipe[0]); close(outPipe[1])
-                throw ChildProcessError.spawnFailed(path: executable, errno: errno)
+            do { errPipe = try PipeEnds() } catch {
+                outPipe.close()
+                throw ChildProcessError.spawnFailed(path: executable, errno: error.errno)
             }
         }
         let pid: pid_t
         do {
             pid = try Self.spawn(
                 executable: executable, arguments: arguments, environment: environment, directory: directory,
-                stdio: (stdin: -1, stdout: outPipe[1], stderr: stderr == nil ? outPipe[1] : errPipe[1]))
+                stdio: (stdin: -1, stdout: outPipe.writeEnd, stderr: errPipe?.writeEnd ?? outPipe.writeEnd))
         } catch {
-            for fd in outPipe + errPipe where fd >= 0 { close(fd) }
+            outPipe.close()
+            errPipe?.close()
             throw error
         }
-        close(outPipe[1])
-        if errPipe[1] >= 0 { close(errPipe[1]) }
+        close(outPipe.writeEnd)
+        if let errPipe { close(errPipe.writeEnd) }
         SupervisedChildren.shared.insert(pid)
-        return Started(child: self, pid: pid, outFD: outPipe[0], errFD: errPipe[0])
+        return Started(child: self, pid: pid, outFD: outPipe.readEnd, errFD: errPipe?.readEnd ?? -1)
     }
 
     /// Starts a program in a new process group with the given descriptors as its standard input, output and error

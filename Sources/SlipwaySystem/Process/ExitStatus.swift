@@ -54,4 +54,33 @@ public enum Reaping {
             if errno != EINTR { return .notAChild }
         }
     }
+
+    /// What ``reapAny()`` found.
+    public enum AnyOutcome: Equatable, Sendable {
+        /// This child ended and is reaped now.
+        case ended(pid: pid_t, status: ExitStatus)
+        /// Children are left, and all of them still run.
+        case running
+        /// No child is left at all.
+        case noChildren
+    }
+
+    /// Reaps one child that has ended, whichever it is, without waiting. A supervisor (or a subreaper, whose
+    /// orphaned grandchildren become its own) calls it until it returns `.running` or `.noChildren`.
+    public static func reapAny() -> AnyOutcome {
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid > 0 { return .ended(pid: pid, status: ExitStatus(waitStatus: status)) }
+            if pid == 0 { return .running }
+            if errno != EINTR { return .noChildren }
+        }
+    }
+
+    /// Reaps every child that has ended, without waiting.
+    public static func reapAllEnded() -> [(pid: pid_t, status: ExitStatus)] {
+        var reaped: [(pid: pid_t, status: ExitStatus)] = []
+        while case .ended(let pid, let status) = reapAny() { reaped.append((pid, status)) }
+        return reaped
+    }
 }

@@ -52,27 +52,10 @@ enum Spawner {
         }
     }
 
-    /// A close-on-exec pipe whose read end does not block: (read, write).
-    static func outputPipe() throws -> (read: Int32, write: Int32) {
-        var fds: [Int32] = [-1, -1]
-        guard slipway_pipe_cloexec(&fds) == 0 else { throw RunnerError.system("pipe2", "(output pipe)", errno: errno) }
-        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
-        return (fds[0], fds[1])
-    }
-
-    /// Reaps every child that has ended, without waiting; returns each pid with how it ended.
-    static func reapExited() -> [(pid: pid_t, status: ExitStatus)] {
-        var reaped: [(pid_t, ExitStatus)] = []
-        while true {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            if pid > 0 {
-                reaped.append((pid, ExitStatus(waitStatus: status)))
-            } else if pid < 0 && errno == EINTR {
-                continue
-            } else {
-                return reaped
-            }
+    /// A close-on-exec pipe whose read end does not block, for a dyno's output.
+    static func outputPipe() throws -> PipeEnds {
+        do { return try PipeEnds(nonBlockingRead: true) } catch {
+            throw RunnerError.system("pipe2", "(output pipe)", errno: error.errno)
         }
     }
 }

@@ -120,13 +120,13 @@ public struct ForegroundRun {
             for signal in inbox.drain() where signal != SIGCHLD {
                 ProcessGroup.signal(pid, signal)
             }
-            if let status = Spawner.reapExited().first(where: { $0.pid == pid })?.status {
+            if let status = Reaping.reapAllEnded().first(where: { $0.pid == pid })?.status {
                 // The leader is gone; anything left in its group (a daemon it started) goes too.
                 if ProcessGroup.exists(pid) {
                     ProcessGroup.signal(pid, SIGTERM)
                     for _ in 0..<20 where ProcessGroup.exists(pid) {
                         usleep(100_000)
-                        _ = Spawner.reapExited()
+                        _ = Reaping.reapAllEnded()
                     }
                     ProcessGroup.signal(pid, SIGKILL)
                 }

@@ -160,8 +160,8 @@ final class Mailbox: @unchecked Sendable {
 
     init() throws {
         let pipe = try Spawner.outputPipe()
-        readFD = pipe.read
-        writeFD = pipe.write
+        readFD = pipe.readEnd
+        writeFD = pipe.writeEnd
         // A full pipe already wakes the loop: the worker must never block on it.
         _ = fcntl(writeFD, F_SETFL, fcntl(writeFD, F_GETFL) | O_NONBLOCK)
     }

@@ -71,7 +71,7 @@ public final class Watcher {
         while true {
             waitForActivity(inbox: inbox)
             for signal in inbox.drain() { received(signal) }
-            for (pid, status) in Spawner.reapExited() { exited(pid, status) }
+            for (pid, status) in Reaping.reapAllEnded() { exited(pid, status) }
             for result in mailbox?.take() ?? [] { prepared(result) }
             if !stopping {
                 if clock.now >= nextScan {
@@ -311,15 +311,15 @@ public final class Watcher {
             log(app.name, label, "Config var \(name) left out: its name or value cannot be in an environment")
         }
         let pipe = try Spawner.outputPipe()
-        defer { close(pipe.write) }
+        defer { close(pipe.writeEnd) }
         let pid: pid_t
         do {
-            pid = try Spawner.start(launch, stdio: .pipe(write: pipe.write), grouping: .newSession)
+            pid = try Spawner.start(launch, stdio: .pipe(write: pipe.writeEnd), grouping: .newSession)
         } catch {
-            close(pipe.read)
+            close(pipe.readEnd)
             throw error
         }
-        outputs[pipe.read] = OutputStream(fd: pipe.read, app: app.name, label: label)
+        outputs[pipe.readEnd] = OutputStream(fd: pipe.readEnd, app: app.name, label: label)
         leaders[pid] = Leader(
             app: app.name, label: label, kind: dyno.map { .dyno($0) } ?? .releasePhase, entry: release.entry,
             release: release.label)
