@@ -37,8 +37,9 @@ let package = Package(
         // glibc and Linux calls that Swift's Glibc module leaves out (pipe2, signalfd, posix_spawn chdir).
         .target(name: "CProcessShims"),
 
-        // The system layer, at the bottom of the graph: spawning and supervising children, signals, line splitting,
-        // writing to descriptors. Every other target uses it rather than calling POSIX again.
+        // The system layer, at the bottom of the graph: spawning and supervising children, exit statuses, signals,
+        // line splitting, pipes, durable files and locks, the sandbox (bubblewrap, user, limits), and the console
+        // that prints Heroku-style output. Every other target uses it rather than calling POSIX again.
         .target(name: "SlipwaySystem", dependencies: ["CProcessShims"]),
 
         // Safe Swift layers over the C libraries: one owner per handle, C errors as Swift errors.
@@ -88,7 +89,7 @@ let package = Package(
         .target(
             name: "SlipwaySSHServer",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive", "SlugCompiler", "CProcessShims",
+                "SlipwaySystem", "SlipwayReceive", "CProcessShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -102,7 +103,7 @@ let package = Package(
         .target(
             name: "SlipwayHTTPServer",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive", "SlipwaySSHServer", "SlugCompiler", "CProcessShims",
+                "SlipwaySystem", "SlipwayReceive", "SlipwaySSHServer", "CProcessShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

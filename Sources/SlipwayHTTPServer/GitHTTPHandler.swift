@@ -6,7 +6,6 @@ import NIOHTTP1
 import NIOPosix
 import SlipwayReceive
 import SlipwaySystem
-import SlugCompiler
 
 #if canImport(Glibc)
     import Glibc

@@ -5,7 +5,7 @@ import NIOCore
 import NIOPosix
 import NIOSSH
 import SlipwayReceive
-import SlugCompiler
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc

@@ -7,7 +7,6 @@ import NIOPosix
 import NIOSSH
 import SlipwayReceive
 import SlipwaySystem
-import SlugCompiler
 
 #if canImport(Glibc)
     import Glibc

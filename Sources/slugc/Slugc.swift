@@ -48,7 +48,7 @@ struct AppOptions: ParsableArguments {
         help: ArgumentHelp(
             "How buildpacks are confined: auto (bubblewrap when it works here), bubblewrap, or none. (default: $SLIPWAY_SANDBOX, else auto)",
             valueName: "mode"))
-    var sandbox: Sandbox.Mode?
+    var sandbox: BuildSandbox.Mode?
 
     /// The config vars from `--env-file` then `-e` (later ones win).
     func configVars() throws -> [String: String] {

@@ -1,7 +1,7 @@
 import Foundation
 import SlipwayReceive
+import SlipwaySystem
 import SlipwayTestSupport
-import SlugCompiler
 import Testing
 
 /// The management commands' table and dispatch, run in-process against a scratch root.

@@ -41,7 +41,7 @@ public struct BuildOptions: Sendable {
     /// Whether the failure headline uses the push wording (`Push rejected, failed to compile …`).
     public var pushWording = false
     /// How buildpacks are confined (sandbox, build user, resource limits).
-    public var sandbox = Sandbox()
+    public var sandbox = BuildSandbox()
     /// Bytes of buildpack output shown (and logged); past it, lines are dropped with one notice and the build
     /// goes on.
     public var outputLimit = 16 << 20
@@ -56,10 +56,10 @@ public struct BuildOptions: Sendable {
     }
 
     /// Applies the settings an operator gives through the environment: `SLIPWAY_SANDBOX`, `SLIPWAY_BUILD_USER`
-    /// (see ``Sandbox``), `SLIPWAY_OUTPUT_LIMIT_MB` (``outputLimit``) and `SLIPWAY_MIN_FREE_MB`
+    /// (see ``BuildSandbox``), `SLIPWAY_OUTPUT_LIMIT_MB` (``outputLimit``) and `SLIPWAY_MIN_FREE_MB`
     /// (``minimumFreeSpace``).
     public mutating func apply(environment: [String: String]) throws {
-        sandbox = try Sandbox.fromEnvironment(environment)
+        sandbox = try BuildSandbox.fromEnvironment(environment)
         func megabytes(_ key: String) throws -> Int? {
             guard let text = environment[key], !text.isEmpty else { return nil }
             guard let value = Int(text), value >= 0 else {

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 /// Chooses the buildpacks of a build. Explicit ones (`-b`, the app's `.buildpacks`, `BUILDPACK_URL`) are fetched and
 /// must each detect the app; otherwise the built-in buildpacks are detected side by side and the first in

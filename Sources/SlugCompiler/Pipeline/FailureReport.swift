@@ -52,17 +52,10 @@ extension BuildError {
     }
 }
 
-/// `3.2s`, `2m05s`.
-public func formatDuration(_ duration: Duration) -> String {
-    let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    if seconds < 60 { return String(format: "%.1fs", seconds) }
-    let whole = Int(seconds)
-    return String(format: "%dm%02ds", whole / 60, whole % 60)
-}
-
 /// `12.3M`, as Heroku prints slug sizes (MiB, one decimal).
 func formatSize(_ bytes: Int64) -> String {
     String(format: "%.1fM", Double(bytes) / 1_048_576)
 }
 
 import Foundation
+import SlipwaySystem

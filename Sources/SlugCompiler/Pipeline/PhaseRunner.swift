@@ -15,7 +15,7 @@ final class PhaseRunner {
     let console: Console
     let signals: SignalWatcher?
     /// How buildpacks run (sandbox, user, limits); nil until the workspace exists.
-    let plan: Sandbox.Plan?
+    let plan: BuildSandbox.Plan?
     private let clock = ContinuousClock()
     private let started: ContinuousClock.Instant
     private let deadline: ContinuousClock.Instant
@@ -25,7 +25,7 @@ final class PhaseRunner {
     private var outputShown = 0
 
     init(
-        options: BuildOptions, console: Console, signals: SignalWatcher?, plan: Sandbox.Plan?,
+        options: BuildOptions, console: Console, signals: SignalWatcher?, plan: BuildSandbox.Plan?,
         started: ContinuousClock.Instant, deadline: ContinuousClock.Instant
     ) {
         self.options = options
@@ -199,7 +199,7 @@ final class PhaseRunner {
     }
 
     /// Why the build must stop now, if the disk holding its folders or its cache is nearly full.
-    static func diskWatch(_ plan: Sandbox.Plan, minimum: Int64) -> String? {
+    static func diskWatch(_ plan: BuildSandbox.Plan, minimum: Int64) -> String? {
         for folder in [plan.outside.build, plan.outside.cache] {
             var info = statvfs()
             guard statvfs(folder, &info) == 0 else { continue }

@@ -1,4 +1,4 @@
-import SlugCompiler
+import SlipwaySystem
 import Testing
 
 @Suite struct TerminalTextTests {

@@ -1,5 +1,4 @@
 import Foundation
-import SlipwaySystem
 
 /// Where build output goes, line by line, in Heroku's format.
 ///
