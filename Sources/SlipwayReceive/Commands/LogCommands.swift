@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySpool
 
 #if canImport(Glibc)
     import Glibc
@@ -17,7 +18,7 @@ extension ManagementCommands {
             arity: 1...1, options: ["--tail"]
         ) { run in
             let (app, _) = try run.app()
-            let path = "\(run.root.logsDirectory)/\(app.name).log"
+            let path = run.root.layout.log(app.name)
             var reader = LogFollower(path: path)
             let lines = reader.lastLines(logLines)
             if lines.isEmpty && !run.options.contains("--tail") {

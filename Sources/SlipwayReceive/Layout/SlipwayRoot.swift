@@ -1,54 +1,38 @@
 import Foundation
+import SlipwaySpool
 
-/// The server's folder, `--root` or `$SLIPWAY_ROOT` (default `/var/lib/slipway`), and where everything lives in it.
-///
-/// ```
-/// <root>/
-///   authorized_keys          keys allowed in, each with its forced command (receive-pack keys …)
-///   apps/<app>/
-///     app.json               owner, collaborators, deploy branch, build dir, buildpacks (AppSettings)
-///     config.json            the app's config vars (mode 0600)
-///     repo.git/              the bare repository pushes go to, with Slipway's hooks
-///     cache/                 the buildpacks' CACHE_DIR, kept between builds
-///     builds/<id>.log        the full output of the last builds
-///     builds/<id>.json       each build's commit, user, result, duration (BuildRecord)
-///     releases.jsonl         the append-only release ledger (v1, v2, …)
-///     slugs/<sha256>.tgz     slugs, content-addressed, kept for rollbacks
-///     lock                   flock(2) file: one build (or config change, rollback, purge) at a time per app
-///   spool/{tmp,new,cur}/     the hand-off to the runner (docs/spool.md)
-///   tmp/                     work folders of running builds; leftovers of killed ones are swept
-///   run/build-slots/         flock(2) files capping builds at once (receive-pack serve --max-builds)
-///   server.log               what recovery repaired (stale git locks), one line each
-///   ssh_host_ed25519_key     the built-in server's host key (receive-pack serve)
-/// ```
+/// The server's folder as the build side sees it: `--root` or `$SLIPWAY_ROOT` (default `/var/lib/slipway`), and the
+/// folders it owns (``RootLayout`` draws the whole tree, the runner's part included).
 public struct SlipwayRoot: Sendable, Equatable {
     /// The default root when neither `--root` nor `SLIPWAY_ROOT` is given.
-    public static let defaultPath = "/var/lib/slipway"
+    public static let defaultPath = RootLayout.defaultPath
 
+    /// Where everything is.
+    public let layout: RootLayout
     /// The root folder's absolute path.
-    public let path: String
+    public var path: String { layout.path }
 
     public init(_ path: String) {
-        self.path = URL(fileURLWithPath: path).standardizedFileURL.path
+        layout = RootLayout(path)
     }
 
     /// `--root`, else `$SLIPWAY_ROOT`, else ``defaultPath``.
     public static func resolve(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
         -> SlipwayRoot
     {
-        SlipwayRoot(option ?? environment["SLIPWAY_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultPath)
+        SlipwayRoot(RootLayout.resolve(option, environment: environment).path)
     }
 
-    public var authorizedKeys: String { "\(path)/authorized_keys" }
-    public var appsDirectory: String { "\(path)/apps" }
-    public var spoolDirectory: String { "\(path)/spool" }
-    public var tmpDirectory: String { "\(path)/tmp" }
+    public var authorizedKeys: String { layout.authorizedKeys }
+    public var appsDirectory: String { layout.buildApps }
+    public var spoolDirectory: String { layout.spool }
+    public var tmpDirectory: String { layout.tmp }
     /// The apps' logs, written by the runner (`<app>.log`).
-    public var logsDirectory: String { "\(path)/logs" }
+    public var logsDirectory: String { layout.logs }
     /// The operator's log of what the server repaired on its own (``ServerLog``).
-    public var serverLog: String { "\(path)/server.log" }
+    public var serverLog: String { layout.serverLog }
     /// Runtime state that means nothing after a restart (build slots).
-    public var runDirectory: String { "\(path)/run" }
+    public var runDirectory: String { layout.run }
 
     /// The paths of one app. The name must already be validated (``AppName``).
     public func app(_ name: String) -> AppPaths { AppPaths(directory: "\(appsDirectory)/\(name)", name: name) }

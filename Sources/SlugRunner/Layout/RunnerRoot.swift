@@ -1,53 +1,41 @@
 import Foundation
 import SlipwaySpool
 
-/// The server's folder (`--root`, `$SLIPWAY_ROOT`, default `/var/lib/slipway`), as the runner sees it: the spool it
-/// reads, and the folders it owns.
-///
-/// ```
-/// <root>/
-///   spool/{tmp,new,cur}/          written by receive-pack; the runner claims from new/ into cur/
-///   spool/rejected/<entry>/       entries that failed their checks (never run)
-///   spool/failed/<entry>/         entries whose deploy failed (release phase, or web never listening)
-///   logs/<app>.log                every process's lines and the runner's events (<app>.log.1: the previous)
-///   runner/watch.lock             flock(2): one `slugrunner watch` per root; holds its pid
-///   runner/apps/<app>/
-///     formation.json              process type -> count (`slugrunner scale`); default web=1
-///     current                     the spool entry (in cur/) of the release that serves
-///     state.json                  what runs now, written by the watcher for `slugrunner ps`
-///     releases/<entry>/           the unpacked slug (app/) and a copy of its release.json
-/// ```
+/// The server's folder as the runner sees it: the spool it reads, and the folders it owns (``RootLayout`` draws the
+/// whole tree).
 public struct RunnerRoot: Sendable, Equatable {
     /// The default root when neither `--root` nor `SLIPWAY_ROOT` is given.
-    public static let defaultPath = "/var/lib/slipway"
+    public static let defaultPath = RootLayout.defaultPath
 
+    /// Where everything is.
+    public let layout: RootLayout
     /// The root folder's absolute path.
-    public let path: String
+    public var path: String { layout.path }
 
     public init(_ path: String) {
-        self.path = URL(fileURLWithPath: path).standardizedFileURL.path
+        layout = RootLayout(path)
     }
 
     /// `--root`, else `$SLIPWAY_ROOT`, else ``defaultPath``.
     public static func resolve(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
         -> RunnerRoot
     {
-        RunnerRoot(option ?? environment["SLIPWAY_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultPath)
+        RunnerRoot(RootLayout.resolve(option, environment: environment).path)
     }
 
     /// `<root>/spool`.
-    public var spoolDirectory: String { "\(path)/spool" }
+    public var spoolDirectory: String { layout.spool }
     /// `<root>/logs`.
-    public var logsDirectory: String { "\(path)/logs" }
+    public var logsDirectory: String { layout.logs }
     /// `<root>/runner`.
-    public var runnerDirectory: String { "\(path)/runner" }
+    public var runnerDirectory: String { layout.runner }
     /// The watcher's lock file.
     public var watchLock: String { "\(runnerDirectory)/watch.lock" }
     /// `<root>/runner/apps`.
-    public var appsDirectory: String { "\(runnerDirectory)/apps" }
+    public var appsDirectory: String { layout.runnerApps }
 
     /// `<root>/logs/<app>.log`.
-    public func log(_ app: String) -> String { "\(logsDirectory)/\(app).log" }
+    public func log(_ app: String) -> String { layout.log(app) }
     /// The runner's folder for `app` (the name must be valid: ``AppName``).
     public func app(_ app: String) -> String { "\(appsDirectory)/\(app)" }
     /// `formation.json` of `app`.

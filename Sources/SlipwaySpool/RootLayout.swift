@@ -1,0 +1,78 @@
+import Foundation
+
+/// The server's folder (`--root`, `$SLIPWAY_ROOT`, default `/var/lib/slipway`): where the build side and the runner
+/// meet, spelled out once for both. The build side (`SlipwayRoot` in SlipwayReceive) and the runner (`RunnerRoot` in
+/// SlugRunner) each add the paths of the folders they own.
+///
+/// ```
+/// <root>/
+///   spool/{tmp,new,cur}/          the hand-off: receive-pack writes, the runner claims from new/ into cur/
+///   spool/rejected/<entry>/       entries that failed their checks (never run)
+///   spool/failed/<entry>/         entries whose deploy failed (release phase, or web never listening)
+///   logs/<app>.log                written by the runner (<app>.log.1: the previous), read by `logs`
+///
+///   (the build side's: SlipwayRoot)
+///   authorized_keys               keys allowed in, each with its forced command (receive-pack keys …)
+///   apps/<app>/
+///     app.json                    owner, collaborators, deploy branch, build dir, buildpacks (AppSettings)
+///     config.json                 the app's config vars (mode 0600)
+///     repo.git/                   the bare repository pushes go to, with Slipway's hooks
+///     cache/                      the buildpacks' CACHE_DIR, kept between builds
+///     builds/<id>.log, <id>.json  the output and the record of the last builds
+///     releases.jsonl              the append-only release ledger (v1, v2, …)
+///     slugs/<sha256>.tgz          slugs, content-addressed, kept for rollbacks
+///     lock                        flock(2) file: one build (or config change, rollback, purge) at a time per app
+///   tmp/                          work folders of running builds; leftovers of killed ones are swept
+///   run/build-slots/              flock(2) files capping builds at once (receive-pack serve --max-builds)
+///   server.log                    what recovery repaired (stale git locks), one line each
+///   ssh_host_ed25519_key          the built-in server's host key (receive-pack serve)
+///
+///   (the runner's: RunnerRoot)
+///   runner/watch.lock             flock(2): one `slugrunner watch` per root; holds its pid
+///   runner/apps/<app>/
+///     formation.json              process type -> count (`slugrunner scale`); default web=1
+///     current                     the spool entry (in cur/) of the release that serves
+///     state.json                  what runs now, written by the watcher for `slugrunner ps`
+///     releases/<entry>/           the unpacked slug (app/) and a copy of its release.json
+/// ```
+public struct RootLayout: Sendable, Equatable {
+    /// The default root when neither `--root` nor `SLIPWAY_ROOT` is given.
+    public static let defaultPath = "/var/lib/slipway"
+
+    /// The root folder's absolute path.
+    public let path: String
+
+    public init(_ path: String) {
+        self.path = URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// `--root`, else `$SLIPWAY_ROOT`, else ``defaultPath``.
+    public static func resolve(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> RootLayout
+    {
+        RootLayout(option ?? environment["SLIPWAY_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultPath)
+    }
+
+    /// `<root>/spool` (docs/spool.md).
+    public var spool: String { "\(path)/spool" }
+    /// `<root>/logs`.
+    public var logs: String { "\(path)/logs" }
+    /// `<root>/logs/<app>.log`: the app's log (the name must be valid: ``AppName``).
+    public func log(_ app: String) -> String { "\(logs)/\(app).log" }
+
+    /// `<root>/apps`: the build side's app folders.
+    public var buildApps: String { "\(path)/apps" }
+    /// `<root>/authorized_keys`.
+    public var authorizedKeys: String { "\(path)/authorized_keys" }
+    /// `<root>/tmp`: builds' work folders.
+    public var tmp: String { "\(path)/tmp" }
+    /// `<root>/run`: runtime state that means nothing after a restart.
+    public var run: String { "\(path)/run" }
+    /// `<root>/server.log`.
+    public var serverLog: String { "\(path)/server.log" }
+
+    /// `<root>/runner`: the runner's own folders.
+    public var runner: String { "\(path)/runner" }
+    /// `<root>/runner/apps`.
+    public var runnerApps: String { "\(runner)/apps" }
+}
