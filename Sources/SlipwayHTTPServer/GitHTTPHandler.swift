@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import SlipwayReceive
+import SlipwaySSHServer
 import SlipwaySystem
 
 #if canImport(Glibc)
@@ -223,7 +224,7 @@ final class GitHTTPHandler: ChannelInboundHandler {
         close(output[1])
         pid = spawned
         door.sessions.add(spawned)
-        reapInBackground(spawned, eventLoop: context.eventLoop)
+        Listener.reapInBackground(spawned, eventLoop: context.eventLoop) { self.childExited($0) }
 
         // Until the pipes are a NIO channel, hold the client's data back.
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
@@ -321,17 +322,6 @@ final class GitHTTPHandler: ChannelInboundHandler {
         finishIfDone()
     }
 
-    private func reapInBackground(_ pid: pid_t, eventLoop: EventLoop) {
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        Thread.detachNewThread {
-            let status: Int32
-            switch Reaping.reap(pid, block: true) {
-            case .ended(let exit): status = exit.code
-            case .running, .notAChild: status = 0  // as before: a pid that is not (or no longer) ours
-            }
-            eventLoop.execute { bound.value.childExited(status) }
-        }
-    }
 
     private func childExited(_ status: Int32) {
         if let pid { door.sessions.remove(pid) }

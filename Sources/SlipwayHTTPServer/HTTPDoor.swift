@@ -24,7 +24,7 @@ public final class HTTPDoor: Sendable {
     let sessions = ActiveSessions()
     let tokens: TokenStore
     let limiter = NIOLockedValueBox(FailureLimiter())
-    private let serverChannel = NIOLockedValueBox<Channel?>(nil)
+    private let listener = Listener()
     private let connections: ConnectionCount
     /// HTTPS when set (swift-nio-ssl); plain HTTP, for a router that terminates TLS, when nil.
     private let tls: NIOSSLContext?
@@ -56,9 +56,7 @@ public final class HTTPDoor: Sendable {
     /// Binds the listening socket; returns the address it listens on.
     @discardableResult
     public func start() throws -> SocketAddress {
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(ChannelOptions.backlog, value: 256)
+        let bootstrap = Listener.bootstrap(group: group)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -68,16 +66,7 @@ public final class HTTPDoor: Sendable {
                     try channel.pipeline.syncOperations.addHandler(GitHTTPHandler(door: self, logger: logger))
                 }
             }
-        let channel: Channel
-        do {
-            channel = try bootstrap.bind(host: options.host, port: options.port).wait()
-        } catch {
-            throw ServerError(
-                "cannot listen on \(options.host):\(options.port) for HTTP: \(error); choose another address with --http")
-        }
-        serverChannel.withLockedValue { $0 = channel }
-        guard let address = channel.localAddress else { throw ServerError("the HTTP socket has no address") }
-        return address
+        return try listener.bind(bootstrap, host: options.host, port: options.port, purpose: " for HTTP", flag: "--http")
     }
 
     /// Counts the connection against `--max-connections` (closing it when the door is full); the handler gives it
@@ -107,20 +96,7 @@ public final class HTTPDoor: Sendable {
     /// `receive-pack http-backend`, which stops git and the build). Returns the number cancelled.
     @discardableResult
     public func shutdown() -> Int {
-        if let channel = serverChannel.withLockedValue({ $0 }) { try? channel.close().wait() }
-        let clock = ContinuousClock()
-        let graceEnds = clock.now + options.gracePeriod
-        while sessions.count > 0 && clock.now < graceEnds { usleep(50_000) }
-        let cancelled = sessions.count
-        if cancelled > 0 {
-            sessions.signalAll(SIGTERM)
-            let killAt = clock.now + .seconds(30)
-            while sessions.count > 0 && clock.now < killAt { usleep(50_000) }
-            sessions.signalAll(SIGKILL)
-            while sessions.count > 0 { usleep(50_000) }
-        }
-        try? group.syncShutdownGracefully()
-        return cancelled
+        listener.drain(sessions, gracePeriod: options.gracePeriod, group: group, logger: logger, what: "request(s)")
     }
 
     /// The user a request authenticates as, from its `Authorization: Basic` header (any user name, a token as the

@@ -29,7 +29,7 @@ public final class SSHServer: Sendable {
     private let keys: AuthorizedKeyStore
     private let sessions = ActiveSessions()
     private let connections: ConnectionCount
-    private let serverChannel = NIOLockedValueBox<Channel?>(nil)
+    private let listener = Listener()
 
     /// Loads (or creates) the host key; nothing listens until ``start()``.
     public init(options: ServerOptions, logger: Logger) throws {
@@ -54,45 +54,20 @@ public final class SSHServer: Sendable {
     /// Binds the listening socket; returns the address it listens on.
     @discardableResult
     public func start() throws -> SocketAddress {
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(ChannelOptions.backlog, value: 256)
+        let bootstrap = Listener.bootstrap(group: group)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try self.initializeConnection(channel)
                 }
             }
-        let channel: Channel
-        do {
-            channel = try bootstrap.bind(host: options.host, port: options.port).wait()
-        } catch {
-            throw ServerError(
-                "cannot listen on \(options.host):\(options.port): \(error); choose another address with --listen")
-        }
-        serverChannel.withLockedValue { $0 = channel }
-        guard let address = channel.localAddress else { throw ServerError("the listening socket has no address") }
-        return address
+        return try listener.bind(bootstrap, host: options.host, port: options.port, purpose: "", flag: "--listen")
     }
 
     /// Stops accepting connections, waits up to the grace period for running sessions, then cancels the rest and
     /// waits for them to clean up. Returns the number of sessions that had to be cancelled.
     @discardableResult
     public func shutdown() -> Int {
-        if let channel = serverChannel.withLockedValue({ $0 }) { try? channel.close().wait() }
-        let clock = ContinuousClock()
-        let graceEnds = clock.now + options.gracePeriod
-        while sessions.count > 0 && clock.now < graceEnds { usleep(50_000) }
-        let cancelled = sessions.count
-        if cancelled > 0 {
-            logger.notice("cancelling \(cancelled) running session(s) after the grace period")
-            sessions.signalAll(SIGTERM)
-            let killAt = clock.now + .seconds(30)
-            while sessions.count > 0 && clock.now < killAt { usleep(50_000) }
-            sessions.signalAll(SIGKILL)
-            while sessions.count > 0 { usleep(50_000) }
-        }
-        try? group.syncShutdownGracefully()
-        return cancelled
+        listener.drain(sessions, gracePeriod: options.gracePeriod, group: group, logger: logger, what: "session(s)")
     }
 
     // MARK: - Connections

@@ -188,7 +188,7 @@ final class SessionHandler: ChannelInboundHandler {
         sessions.add(spawned)
         connection.update { $0.sessions += 1 }
         openOutputs = 2
-        reapInBackground(spawned, eventLoop: context.eventLoop)
+        Listener.reapInBackground(spawned, eventLoop: context.eventLoop) { self.childExited($0) }
 
         // Until the pipes are NIO channels, hold the client's data back.
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
@@ -241,18 +241,6 @@ final class SessionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// Waits for the child on a thread of its own (waitpid on its pid only), then reports on the event loop.
-    private func reapInBackground(_ pid: pid_t, eventLoop: EventLoop) {
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        Thread.detachNewThread {
-            let status: Int32
-            switch Reaping.reap(pid, block: true) {
-            case .ended(let exit): status = exit.code
-            case .running, .notAChild: status = 0  // as before: a pid that is not (or no longer) ours
-            }
-            eventLoop.execute { bound.value.childExited(status) }
-        }
-    }
 
     fileprivate func output(_ buffer: ByteBuffer, type: SSHChannelData.DataType) {
         guard let context else { return }

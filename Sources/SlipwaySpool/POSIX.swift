@@ -52,16 +52,12 @@ enum POSIX {
 
     /// The whole contents of a (small) file.
     static func readFile(_ path: String) throws -> Data {
-        let fd = try openFile(path, O_RDONLY)
-        defer { close(fd) }
-        var data = Data()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = try readSome(fd, into: buffer, path: path)
-            if count == 0 { return data }
-            data.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        let data: Data?
+        do { data = try FileSystem.read(path) } catch {
+            throw SpoolError.system(error.operation, path: error.path, errno: error.errno)
         }
+        guard let data else { throw SpoolError.system("open", path: path, errno: ENOENT) }
+        return data
     }
 
     /// `fsync(2)` of an open file.
@@ -122,16 +118,8 @@ enum POSIX {
     /// Removes `path` and, for a folder, everything under it, without following symlinks. Best effort for the
     /// contents; the failure to remove `path` itself is reported.
     static func removeTree(_ path: String) throws {
-        guard let info = try status(path) else { return }
-        if isDirectory(info) {
-            for name in try listDirectory(path) {
-                try removeTree("\(path)/\(name)")
-            }
-            if rmdir(path) != 0 && errno != ENOENT {
-                throw SpoolError.system("rmdir", path: path, errno: errno)
-            }
-        } else if unlink(path) != 0 && errno != ENOENT {
-            throw SpoolError.system("unlink", path: path, errno: errno)
+        do { try FileSystem.removeTree(path) } catch {
+            throw SpoolError.system(error.operation, path: error.path, errno: error.errno)
         }
     }
 }

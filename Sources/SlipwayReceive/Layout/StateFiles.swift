@@ -12,23 +12,7 @@ import SlipwaySystem
 enum StateFiles {
     /// The whole file, or nil if it does not exist.
     static func contents(of path: String) throws -> Data? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { return nil }
-            throw DoorError.storage("read", path, errno: errno)
-        }
-        defer { close(fd) }
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DoorError.storage("read", path, errno: errno)
-            }
-            if n == 0 { return data }
-            data.append(contentsOf: buffer[0..<n])
-        }
+        do { return try FileSystem.read(path) } catch { throw DoorError.storage(error.operation, error.path, errno: error.errno) }
     }
 
     /// Replaces `path` with `data` (``DurableFile/replace(_:with:mode:keepOwner:)``), keeping its owner: a root-run
@@ -44,12 +28,8 @@ enum StateFiles {
 
     /// Creates `path` and its missing parents (mode 0755), as `mkdir -p`.
     static func makeFolders(_ path: String) throws {
-        var current = ""
-        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw DoorError.storage("create", current, errno: errno)
-            }
+        do { try FileSystem.makeFolders(path, mode: 0o755) } catch {
+            throw DoorError.storage(error.operation, error.path, errno: error.errno)
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
-import SlipwaySystem
 import SlipwaySpool
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -81,7 +81,5 @@ public enum Sweeper {
     }
 
     /// Removes a folder tree (never following symlinks).
-    static func removeTree(_ path: String) {
-        _ = try? FileManager.default.removeItem(atPath: path)
-    }
+    static func removeTree(_ path: String) { try? FileSystem.removeTree(path) }
 }

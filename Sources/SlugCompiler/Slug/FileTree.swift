@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -102,35 +103,7 @@ enum FileTree {
     }
 
     /// Removes `path` and everything below it, never following symlinks. Missing paths are fine.
-    static func removeTree(_ path: String) {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            chmod(path, 0o700)
-            if let fd = try? openDirectory(path: path) {
-                removeContents(fd)
-                close(fd)
-            }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
-    }
-
-    private static func removeContents(_ dirFD: Int32) {
-        for name in (try? sortedEntries(dirFD)) ?? [] {
-            if let st = try? lstatAt(dirFD, name), (st.st_mode & S_IFMT) == S_IFDIR {
-                withCName(name) { _ = fchmodat(dirFD, $0, 0o700, 0) }
-                if let sub = try? openDirectory(dirFD, name) {
-                    removeContents(sub)
-                    close(sub)
-                }
-                withCName(name) { _ = unlinkat(dirFD, $0, AT_REMOVEDIR) }
-            } else {
-                withCName(name) { _ = unlinkat(dirFD, $0, 0) }
-            }
-        }
-    }
+    static func removeTree(_ path: String) { try? FileSystem.removeTree(path) }
 
     /// Gives `path` and everything below it to `uid`:`gid`, never following symlinks (a link is changed itself).
     static func changeOwner(_ path: String, uid: uid_t, gid: gid_t) throws {

@@ -10,23 +10,7 @@ import SlipwaySystem
 enum Files {
     /// The whole file, or nil if it does not exist.
     static func read(_ path: String) throws -> Data? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT || errno == ENOTDIR { return nil }
-            throw RunnerError.system("open", path, errno: errno)
-        }
-        defer { close(fd) }
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RunnerError.system("read", path, errno: errno)
-            }
-            if n == 0 { return data }
-            data.append(contentsOf: buffer[0..<n])
-        }
+        do { return try FileSystem.read(path) } catch { throw RunnerError.system(error.operation, error.path, errno: error.errno) }
     }
 
     /// The file as text without surrounding whitespace, or nil if it does not exist.
@@ -57,30 +41,13 @@ enum Files {
 
     /// Creates `path` and its missing parents (mode 0750), as `mkdir -p`.
     static func makeFolders(_ path: String) throws {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
-            current += "/" + component
-            if mkdir(current, 0o750) != 0 && errno != EEXIST {
-                throw RunnerError.system("mkdir", current, errno: errno)
-            }
+        do { try FileSystem.makeFolders(path, mode: 0o750) } catch {
+            throw RunnerError.system(error.operation, error.path, errno: error.errno)
         }
     }
 
     /// Removes `path` and everything under it, without following symlinks; nothing there is fine.
-    static func removeTree(_ path: String) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            // A slug may hold read-only folders; make this one writable so its entries can go.
-            chmod(path, 0o700)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
-                removeTree("\(path)/\(name)")
-            }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
-    }
+    static func removeTree(_ path: String) { try? FileSystem.removeTree(path) }
 
     /// Whether something (not following a final symlink) exists at `path`.
     static func exists(_ path: String) -> Bool {

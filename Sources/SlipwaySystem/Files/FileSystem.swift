@@ -1,0 +1,97 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Reading whole files, creating folders and removing trees: the plain file operations every part of Slipway needs,
+/// on descriptors that are never inherited by a child (`O_CLOEXEC`) and never following a symlink where removing.
+public enum FileSystem {
+    /// The whole file, or nil if it (or a folder above it) does not exist.
+    public static func read(_ path: String) throws(SystemError) -> Data? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw SystemError("open", path, errno: errno)
+        }
+        defer { close(fd) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("read", path, errno: errno)
+            }
+            if n == 0 { return data }
+            data.append(contentsOf: buffer[0..<n])
+        }
+    }
+
+    /// Creates `path` and its missing parents with `mode`, as `mkdir -p`.
+    public static func makeFolders(_ path: String, mode: mode_t) throws(SystemError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            current += "/" + component
+            if mkdir(current, mode) != 0 && errno != EEXIST { throw SystemError("create", current, errno: errno) }
+        }
+    }
+
+    /// Removes `path` and everything below it, never following symlinks; read-only folders (a slug may hold them)
+    /// are made writable first so their entries can go. Nothing there is fine. Best effort below `path`; a `path`
+    /// that is still there afterwards is the error.
+    public static func removeTree(_ path: String) throws(SystemError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return }
+            throw SystemError("remove", path, errno: errno)
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            chmod(path, 0o700)
+            let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd >= 0 {
+                removeContents(fd)
+                close(fd)
+            }
+            if rmdir(path) != 0 && errno != ENOENT { throw SystemError("remove", path, errno: errno) }
+        } else if unlink(path) != 0 && errno != ENOENT {
+            throw SystemError("remove", path, errno: errno)
+        }
+    }
+
+    /// Removes every entry of the open folder `folder`, depth first, through `*at` calls (a path that grows deep
+    /// never reaches PATH_MAX).
+    private static func removeContents(_ folder: Int32) {
+        for name in entries(folder) {
+            var info = stat()
+            guard fstatat(folder, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            if (info.st_mode & S_IFMT) == S_IFDIR {
+                fchmodat(folder, name, 0o700, 0)
+                let sub = openat(folder, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if sub >= 0 {
+                    removeContents(sub)
+                    close(sub)
+                }
+                unlinkat(folder, name, AT_REMOVEDIR)
+            } else {
+                unlinkat(folder, name, 0)
+            }
+        }
+    }
+
+    /// The names in the open folder `folder` (without `.` and `..`); the descriptor stays open.
+    private static func entries(_ folder: Int32) -> [String] {
+        let copy = dup(folder)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            if copy >= 0 { close(copy) }
+            return []
+        }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}
