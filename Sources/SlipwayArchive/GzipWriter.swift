@@ -74,7 +74,8 @@ public final class GzipWriter: CompressingSink {
             // whole stream is) and the cuts fall at the same offsets however the input is split into writes.
             if current.inputCount == Self.blockSize { try send(last: false) }
             let count = min(Self.blockSize - current.inputCount, bytes.count - offset)
-            (current.input.baseAddress! + current.inputCount).copyMemory(from: base + offset, byteCount: count)
+            UnsafeMutableRawBufferPointer(rebasing: current.input[current.inputCount..<current.inputCount + count])
+                .copyMemory(from: UnsafeRawBufferPointer(start: base + offset, count: count))
             current.inputCount += count
             offset += count
         }

@@ -150,7 +150,10 @@ public struct TreeGenerator {
             while offset < size {
                 var value = random.next()
                 let count = min(8, size - offset)
-                withUnsafeBytes(of: &value) { raw.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: count) }
+                withUnsafeBytes(of: &value) {
+                    UnsafeMutableRawBufferPointer(rebasing: raw[offset..<offset + count])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count]))
+                }
                 offset += count
             }
         }

@@ -309,9 +309,7 @@ final class BlobWriter {
     /// Writes `file` into the folder open as `folder`; returns its size and whether it is a Git LFS pointer.
     func write(_ file: ExportPlan.File, in folder: Int32) throws -> (Int, Bool) {
         try withBlob(file.id, path: file.path) { content in
-            try file.name.withUnsafeBufferPointer { name in
-                try writeFile(content, named: name.baseAddress!, in: folder, mode: file.mode, path: file.path)
-            }
+            try writeFile(content, named: file.name, in: folder, mode: file.mode, path: file.path)
             return (content.count, Repository.isLFSPointer(content))
         }
     }

@@ -14,6 +14,12 @@ final class PushHarness {
     let sshd: PrivateSSHD
     private(set) var keys: [String: SSHClientKey] = [:]
 
+    /// The key of a user the test added; asking for another is a mistake in the test.
+    func key(_ user: String) -> SSHClientKey {
+        guard let key = keys[user] else { preconditionFailure("the test never added a key for \(user)") }
+        return key
+    }
+
     /// Whether the root is a small tmpfs this harness mounted (and unmounts when released).
     private var mounted = false
 
@@ -59,7 +65,7 @@ final class PushHarness {
 
     /// The environment for git commands run as `user`.
     func gitEnvironment(as user: String) -> [String: String] {
-        ["GIT_SSH_COMMAND": sshCommandLine(key: keys[user]!, port: sshd.port)]
+        ["GIT_SSH_COMMAND": sshCommandLine(key: key(user), port: sshd.port)]
     }
 
     /// Makes a local app repository with `files`, committed on `main`.
@@ -79,19 +85,19 @@ final class PushHarness {
 
     /// Runs `ssh … <command>` as `user`; `merge: false` keeps stdout (the result) apart from stderr (progress, errors).
     func ssh(_ command: String?, as user: String = "alice", merge: Bool = true) throws -> ToolResult {
-        try runTool(sshArguments(key: keys[user]!, port: sshd.port) + ["root@127.0.0.1"] + (command.map { [$0] } ?? []), mergeOutput: merge, timeout: 60)
+        try runTool(sshArguments(key: key(user), port: sshd.port) + ["root@127.0.0.1"] + (command.map { [$0] } ?? []), mergeOutput: merge, timeout: 60)
     }
 
     /// Starts `ssh … <command>` as `user` without waiting for it.
     func startSSH(_ command: String, as user: String = "alice") throws -> StreamingProcess {
-        try StreamingProcess(sshArguments(key: keys[user]!, port: sshd.port) + ["root@127.0.0.1", command])
+        try StreamingProcess(sshArguments(key: key(user), port: sshd.port) + ["root@127.0.0.1", command])
     }
 
     /// Starts `git push` of `refspecs` as `user` without waiting for it.
     func startPush(_ repo: String, app: String = "myapp", as user: String = "alice", _ refspecs: [String] = ["main"]) throws -> StreamingProcess {
         var env = ProcessInfo.processInfo.environment
         env.merge(gitEnvironment(as: user)) { _, new in new }
-        return try StreamingProcess([which("git")!, "push", remote(app)] + refspecs, environment: env, directory: repo)
+        return try StreamingProcess([try tool("git"), "push", remote(app)] + refspecs, environment: env, directory: repo)
     }
 
     /// Runs `receive-pack <arguments> --root <root>` on the server, as the operator.

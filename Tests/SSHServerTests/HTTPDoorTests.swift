@@ -56,7 +56,7 @@ import Testing
 
         func startPush(_ repo: String, app: String, token: String) throws -> StreamingProcess {
             try StreamingProcess(
-                [which("git")!, "push", url(app, token: token), "main"], environment: environment, directory: repo)
+                [try tool("git"), "push", url(app, token: token), "main"], environment: environment, directory: repo)
         }
     }
 
@@ -161,11 +161,11 @@ import Testing
         let url = "http://127.0.0.1:\(d.httpPort)/myapp.git/info/refs?service=git-upload-pack"
         var codes: [String] = []
         for _ in 0..<11 {
-            let answer = try runTool([which("curl")!, "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(wrong)", url])
+            let answer = try runTool([try tool("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(wrong)", url])
             codes.append(answer.stdout)
         }
         #expect(codes.prefix(10).allSatisfy { $0 == "401" } && codes.last == "429", "\(codes)")
-        let blocked = try runTool([which("curl")!, "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(good)", url])
+        let blocked = try runTool([try tool("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(good)", url])
         #expect(blocked.stdout == "429", "even a good token waits out the block")
     }
 

@@ -15,6 +15,12 @@ final class ServerHarness {
     private(set) var server: TestProcess
     private(set) var port: UInt16 = 0
     private(set) var keys: [String: SSHClientKey] = [:]
+
+    /// The key of a user the test added; asking for another is a mistake in the test.
+    func key(_ user: String) -> SSHClientKey {
+        guard let key = keys[user] else { preconditionFailure("the test never added a key for \(user)") }
+        return key
+    }
     let serveArguments: [String]
 
     /// Starts the server with `arguments` added to `receive-pack serve --root <root> --listen 127.0.0.1:0`.
@@ -99,7 +105,7 @@ final class ServerHarness {
     func remote(_ app: String) -> String { "git@127.0.0.1:\(app)" }
 
     func gitEnvironment(as user: String) -> [String: String] {
-        ["GIT_SSH_COMMAND": sshCommandLine(key: keys[user]!, port: port)]
+        ["GIT_SSH_COMMAND": sshCommandLine(key: key(user), port: port)]
     }
 
     /// The whole environment for a git client process run as `user`.
@@ -138,7 +144,7 @@ final class ServerHarness {
     /// A `git push` running in the background, whose output the test reads as it arrives.
     func startPush(_ repo: String, app: String, as user: String = "alice") throws -> StreamingProcess {
         try StreamingProcess(
-            [which("git")!, "push", remote(app), "main"], environment: clientEnvironment(as: user), directory: repo)
+            [try tool("git"), "push", remote(app), "main"], environment: clientEnvironment(as: user), directory: repo)
     }
 
     /// A spy buildpack, chosen by apps through a `.buildpacks` file.

@@ -30,7 +30,7 @@ import Testing
             let gitPort = try freeLoopbackPort()
             daemon = try TestProcess(
                 [
-                    which("git")!, "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", "--port=\(gitPort)",
+                    try tool("git"), "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", "--port=\(gitPort)",
                     "--base-path=\(upstream)", upstream,
                 ], stdout: .file(h.scratch.url("daemon.log")), stderr: .file(h.scratch.url("daemon.err")))
             let statusPort = try freeLoopbackPort()
@@ -71,7 +71,7 @@ import Testing
         /// POSTs `body` to `/hooks/<forge>?app=shop` with `headers`; returns the status code and the body.
         func deliver(_ forge: String, body: String, headers: [String: String]) throws -> (code: String, text: String) {
             let file = try d.h.scratch.write("payload-\(UInt32.random(in: 0...UInt32.max)).json", body)
-            var arguments = [which("curl")!, "-sS", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", "@\(file)"]
+            var arguments = [try tool("curl"), "-sS", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", "@\(file)"]
             arguments += ["-H", "Content-Type: application/json"]
             for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
             let answer = try runTool(arguments + ["http://127.0.0.1:\(d.httpPort)/hooks/\(forge)?app=shop"])

@@ -66,6 +66,19 @@ public func which(_ program: String) -> String? {
     return nil
 }
 
+/// The absolute path of a system tool the tests need (`git`, `curl`…); a missing one is a set-up error that names
+/// the fix.
+public func tool(_ program: String) throws -> String {
+    guard let path = which(program) else { throw MissingTool(program: program) }
+    return path
+}
+
+/// A system tool the tests need is not installed.
+public struct MissingTool: Error, CustomStringConvertible {
+    public var program: String
+    public var description: String { "\(program) is not installed: run ./scripts/setup (it installs what the tests need)" }
+}
+
 /// Runs `git` with a fixed identity and no user or system configuration, so tests do not depend on the machine.
 @discardableResult
 public func git(

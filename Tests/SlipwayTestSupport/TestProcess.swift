@@ -135,17 +135,7 @@ public final class TestProcess: @unchecked Sendable {
     public func write(_ data: Data) {
         let fd = lock.withLock { stdinFD }
         guard fd >= 0 else { return }
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += n
-            }
-        }
+        writeAll(fd, [UInt8](data))
     }
 
     /// Closes the child's stdin pipe.

@@ -70,7 +70,7 @@ public final class AppLock {
                     "Gave up after waiting \(Int(limit.components.seconds))s for the other build of \(app.name).",
                     "Push again when it has finished.")
             }
-            if lastMessage == nil || clock.now - lastMessage! >= .seconds(20) {
+            if lastMessage.map({ clock.now - $0 >= .seconds(20) }) ?? true {
                 say(waitingMessage(app))
                 lastMessage = clock.now
             }

@@ -1,7 +1,8 @@
+import CProcessShims
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import CProcessShims
 
 /// A pipe whose two ends are close-on-exec, so a child gets only the end it is given explicitly.
 ///

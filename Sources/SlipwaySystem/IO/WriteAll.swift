@@ -8,9 +8,10 @@ import Foundation
 public func writeWithin(_ fd: Int32, _ bytes: [UInt8], milliseconds: Int32) -> Bool {
     var remaining = milliseconds
     return bytes.withUnsafeBytes { raw in
+        guard let base = raw.baseAddress else { return true }
         var offset = 0
         while offset < raw.count {
-            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+            let n = write(fd, base + offset, raw.count - offset)
             if n >= 0 {
                 offset += n
                 continue

@@ -199,7 +199,12 @@ public struct ChildProcess {
                 drainDeadline = clock.now + .seconds(2)
             }
             let open = streams.indices.filter { streams[$0].fd >= 0 }
-            if exitStatus != nil && (open.isEmpty || clock.now >= drainDeadline!) { break }
+            if let exitStatus, let drainDeadline, open.isEmpty || clock.now >= drainDeadline {
+                for index in streams.indices where streams[index].fd >= 0 { streams[index].finish() }
+                let captured = streams.map(\.captured)
+                return Result(
+                    status: exitStatus, stdout: captured[0], stderr: captured.count > 1 ? captured[1] : Data())
+            }
             if let signals, let signal = signals.poll() { throw abort(.interrupted(signal: signal)) }
             if exitStatus == nil, let deadline, clock.now >= deadline { throw abort(.timedOut) }
             if exitStatus == nil, let watchdog, clock.now - lastWatch >= .seconds(1) {
@@ -234,10 +239,6 @@ public struct ChildProcess {
                 lastOutput = clock.now
             }
         }
-        for index in streams.indices where streams[index].fd >= 0 { streams[index].finish() }
-        let captured = streams.map(\.captured)
-        return Result(
-            status: exitStatus!, stdout: captured[0], stderr: captured.count > 1 ? captured[1] : Data())
     }
 
     /// One pipe being read: split into lines, or captured up to a limit.

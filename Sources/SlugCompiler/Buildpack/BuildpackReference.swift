@@ -13,7 +13,7 @@ public enum BuildpackReference: Equatable, Sendable, CustomStringConvertible {
         let trimmed = text.trimmingSpaces()
         let base = trimmed.split(separator: "#", maxSplits: 1).first.map(String.init) ?? trimmed
         if base.contains("://") || base.hasPrefix("git@") || base.hasSuffix(".git") {
-            let ref = trimmed.contains("#") ? String(trimmed[trimmed.index(after: trimmed.firstIndex(of: "#")!)...]) : nil
+            let ref = trimmed.firstIndex(of: "#").map { String(trimmed[trimmed.index(after: $0)...]) }
             self = .git(url: base, ref: ref?.isEmpty == true ? nil : ref)
         } else if builtinNames.contains(trimmed) {
             self = .builtin(trimmed)

@@ -1,3 +1,6 @@
+import Foundation
+import SlipwaySystem
+
 /// The one block a failed build ends with: Heroku's headline, then the phase, buildpack, exit code, elapsed time and
 /// the last lines the buildpack printed.
 struct FailureReport {
@@ -56,6 +59,3 @@ extension BuildError {
 func formatSize(_ bytes: Int64) -> String {
     String(format: "%.1fM", Double(bytes) / 1_048_576)
 }
-
-import Foundation
-import SlipwaySystem

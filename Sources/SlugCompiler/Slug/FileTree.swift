@@ -33,9 +33,9 @@ enum FileTree {
 
     /// Calls `body` with `name` as a NUL-terminated C string.
     static func withCName<T>(_ name: Name, _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
-        try (name + [0]).withUnsafeBufferPointer { bytes in
-            try bytes.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
-        }
+        var cName = name.map { CChar(bitPattern: $0) }
+        cName.append(0)
+        return try body(cName)
     }
 
     /// `name` for messages (not UTF-8 bytes shown as U+FFFD).
@@ -88,14 +88,12 @@ enum FileTree {
                 if errno == EINTR { continue }
                 throw posixError("read", shown(name))
             }
-            var offset = 0
-            while offset < n {
-                let w = buffer.withUnsafeBytes { write(dst, $0.baseAddress! + offset, n - offset) }
-                if w < 0 {
-                    if errno == EINTR { continue }
-                    throw posixError("write", shown(name))
+            do {
+                try buffer.withUnsafeBytes {
+                    try DurableFile.writeAll(dst, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: shown(name))
                 }
-                offset += w
+            } catch let failure as SystemError {
+                throw FileTreeError(operation: "write", path: shown(name), code: failure.errno)
             }
         }
         // The umask may have narrowed the mode given to open.

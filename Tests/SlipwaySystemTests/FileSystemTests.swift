@@ -1,0 +1,63 @@
+import Foundation
+import SlipwayTestSupport
+import Testing
+
+@testable import SlipwaySystem
+
+@Suite struct FileSystemTests {
+    @Test func removeTreeTakesReadOnlyFoldersButNeverFollowsALink() throws {
+        let scratch = try ScratchDirectory("fs-remove")
+        let outside = try scratch.write("outside/keep.txt", "keep")
+        _ = try scratch.write("tree/a/b/file.txt", "x")
+        #expect(symlink(scratch.url("outside"), scratch.url("tree/a/link")) == 0)
+        #expect(chmod(scratch.url("tree/a/b"), 0o500) == 0)
+        #expect(chmod(scratch.url("tree/a"), 0o500) == 0)
+
+        try FileSystem.removeTree(scratch.url("tree"))
+
+        #expect(!FileManager.default.fileExists(atPath: scratch.url("tree")))
+        #expect(try FileSystem.read(outside) == Data("keep".utf8), "the link's target is left alone")
+        try FileSystem.removeTree(scratch.url("tree"))  // nothing there is fine
+    }
+
+    @Test func readTellsMissingFromFailing() throws {
+        let scratch = try ScratchDirectory("fs-read")
+        #expect(try FileSystem.read(scratch.url("missing")) == nil)
+        #expect(try FileSystem.read(scratch.url("missing/below")) == nil)
+        try FileSystem.makeFolders(scratch.url("x/y/z"), mode: 0o750)
+        #expect(throws: SystemError.self, "a folder is not a file") { try FileSystem.read(scratch.url("x/y/z")) }
+    }
+
+    @Test func pipeEndsAreCloseOnExecAndReadCanBeNonBlocking() throws {
+        let pipe = try PipeEnds(nonBlockingRead: true)
+        defer { pipe.close() }
+        #expect(fcntl(pipe.readEnd, F_GETFD) & FD_CLOEXEC != 0)
+        #expect(fcntl(pipe.writeEnd, F_GETFD) & FD_CLOEXEC != 0)
+        var byte: UInt8 = 0
+        #expect(read(pipe.readEnd, &byte, 1) == -1 && errno == EAGAIN, "an empty pipe does not block the reader")
+    }
+}
+
+@Suite struct SandboxTests {
+    @Test func wrapConfinesInTheDocumentedOrder() {
+        let sandbox = Sandbox(
+            bubblewrap: "/usr/bin/bwrap", user: Sandbox.User(uid: 1234, gid: 1234, name: "app"),
+            limits: Sandbox.Limits(processes: 256, fileSize: 1024, openFiles: 64), hidden: ["/srv/root"],
+            mounts: [.bind("/srv/dyno/app", at: "/app"), .readOnly("/srv/env", at: "/env"), .tmpfs("/scratch")],
+            directory: "/app")
+        let (executable, arguments) = sandbox.wrap("/bin/sh", ["-c", "run"])
+        #expect(executable == "/usr/bin/bwrap")
+        let line = arguments.joined(separator: " ")
+        #expect(line.contains("--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --tmpfs /var/tmp --tmpfs /srv/root"))
+        #expect(line.contains("--bind /srv/dyno/app /app --ro-bind /srv/env /env --tmpfs /scratch --chdir /app --"))
+        #expect(line.hasSuffix(
+            "-- /usr/bin/setpriv --reuid=1234 --regid=1234 --clear-groups --no-new-privs -- "
+                + "/usr/bin/prlimit --fsize=1024 --nofile=64 --core=0 --nproc=256 -- /bin/sh -c run"))
+    }
+
+    @Test func withoutBubblewrapOnlyTheLimitsApply() {
+        let (executable, arguments) = Sandbox(bubblewrap: nil).wrap("/bin/true", [])
+        #expect(executable == "/usr/bin/prlimit")
+        #expect(arguments == ["--core=0", "--", "/bin/true"])
+    }
+}
