@@ -1,9 +1,11 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// Slipway runs on Linux only: it is built on glibc and on Linux's own calls (pidfd, signalfd, the child subreaper,
+// namespaces through bubblewrap, cgroups). SwiftPM's `platforms` lists only Apple systems, so it is left out, and the
+// system layer stops a build elsewhere with a clear error (Sources/SlipwaySystem/Platform.swift).
 let package = Package(
     name: "slipway",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "slugc", targets: ["slugc"]),
         .executable(name: "receive-pack", targets: ["receive-pack"]),
