@@ -76,3 +76,32 @@ public struct RootLayout: Sendable, Equatable {
     /// `<root>/runner/apps`.
     public var runnerApps: String { "\(runner)/apps" }
 }
+
+/// One side's view of the server's folder (the build side's `SlipwayRoot`, the runner's `RunnerRoot`): the layout,
+/// how it is found, and the folders both sides use; each side adds the paths of the folders it owns.
+public protocol RootLayoutView: Sendable, Equatable {
+    /// Where everything is.
+    var layout: RootLayout { get }
+    init(layout: RootLayout)
+}
+
+extension RootLayoutView {
+    /// The default root when neither `--root` nor `SLIPWAY_ROOT` is given.
+    public static var defaultPath: String { RootLayout.defaultPath }
+
+    public init(_ path: String) { self.init(layout: RootLayout(path)) }
+
+    /// `--root`, else `$SLIPWAY_ROOT`, else ``defaultPath``.
+    public static func resolve(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> Self
+    {
+        Self(layout: RootLayout.resolve(option, environment: environment))
+    }
+
+    /// The root folder's absolute path.
+    public var path: String { layout.path }
+    /// `<root>/spool`.
+    public var spoolDirectory: String { layout.spool }
+    /// `<root>/logs`: the apps' logs, written by the runner (`<app>.log`).
+    public var logsDirectory: String { layout.logs }
+}

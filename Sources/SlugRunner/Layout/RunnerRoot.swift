@@ -3,30 +3,13 @@ import SlipwaySpool
 
 /// The server's folder as the runner sees it: the spool it reads, and the folders it owns (``RootLayout`` draws the
 /// whole tree).
-public struct RunnerRoot: Sendable, Equatable {
-    /// The default root when neither `--root` nor `SLIPWAY_ROOT` is given.
-    public static let defaultPath = RootLayout.defaultPath
-
-    /// Where everything is.
+public struct RunnerRoot: RootLayoutView {
     public let layout: RootLayout
-    /// The root folder's absolute path.
-    public var path: String { layout.path }
 
-    public init(_ path: String) {
-        layout = RootLayout(path)
+    public init(layout: RootLayout) {
+        self.layout = layout
     }
 
-    /// `--root`, else `$SLIPWAY_ROOT`, else ``defaultPath``.
-    public static func resolve(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> RunnerRoot
-    {
-        RunnerRoot(RootLayout.resolve(option, environment: environment).path)
-    }
-
-    /// `<root>/spool`.
-    public var spoolDirectory: String { layout.spool }
-    /// `<root>/logs`.
-    public var logsDirectory: String { layout.logs }
     /// `<root>/runner`.
     public var runnerDirectory: String { layout.runner }
     /// The watcher's lock file.
