@@ -6,6 +6,9 @@ import Foundation
 
 /// Files that survive a crash whole: written under a temporary name, flushed, renamed over the old one, and the
 /// folder flushed, so a reader (or the machine after a power cut) sees the old file or the new one, never a mix.
+///
+/// (Direct calls rather than swift-system's `FileDescriptor`: it has neither an atomic replace nor a folder fsync,
+/// and its `open` does not set `O_CLOEXEC` unless asked, which every descriptor here must have.)
 public enum DurableFile {
     /// A failed system call (kept under this name for the callers that catch it).
     public typealias Failure = SystemError
@@ -75,7 +78,7 @@ public enum DurableFile {
 }
 
 /// `flock(2)`: advisory whole-file locks that the kernel releases when the last descriptor of the holder closes,
-/// however its process ends, so a crash never leaves a lock behind.
+/// however its process ends, so a crash never leaves a lock behind. (swift-system has no `flock`.)
 public enum FileLock {
     /// Who else may hold it at the same time.
     public enum Kind: Sendable {
