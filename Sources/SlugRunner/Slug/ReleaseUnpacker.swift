@@ -8,7 +8,7 @@ import SlipwaySpool
 
 /// A release ready to run: its manifest, and the folder holding the unpacked slug (`app/`) and a copy of
 /// `release.json`.
-public struct UnpackedRelease: Sendable {
+public struct UnpackedRelease: Equatable, Sendable {
     /// The spool entry it came from (its name), or the path given to `slugrunner run`.
     public var entry: String
     /// The release's manifest.

@@ -39,44 +39,28 @@ final class Dyno {
     var name: String { "\(type).\(index)" }
 }
 
-/// A new release on its way in.
+/// The processes of a release on its way in (its phase and deadline are the ``DeployMachine``'s).
 final class Deployment {
-    enum Phase {
-        /// The release phase's process runs.
-        case releasePhase(pid: pid_t)
-        /// The release's processes started; waiting for every `web` to accept connections.
-        case booting([Dyno])
-    }
-
     let release: UnpackedRelease
-    var phase: Phase
-    var deadline: ContinuousClock.Instant
+    /// The release command's process (also its process group), once started and until the release boots.
+    var releasePhase: pid_t?
+    /// The release's processes, once it boots.
+    var dynos: [Dyno] = []
 
-    init(release: UnpackedRelease, phase: Phase, deadline: ContinuousClock.Instant) {
+    init(release: UnpackedRelease) {
         self.release = release
-        self.phase = phase
-        self.deadline = deadline
-    }
-
-    /// The dynos started for the release (none during the release phase).
-    var dynos: [Dyno] {
-        if case .booting(let dynos) = phase { return dynos }
-        return []
     }
 }
 
 /// Everything the watcher knows about one app.
 final class AppRuntime {
     let name: String
-    /// The release that serves.
-    var current: UnpackedRelease?
+    /// The deploy decisions: the current release and the one on its way in.
+    var machine: DeployMachine
     /// The processes of the current release.
     var dynos: [Dyno] = []
-    /// A release being deployed.
+    /// The processes of the release on its way in.
     var deployment: Deployment?
-    /// The spool entry being checked and unpacked, off the main loop.
-    var preparing: String?
-    var formation = Formation.default
     /// The formation file's bytes when last read, to notice `slugrunner scale`.
     var formationData: Data?
     var lastDeploy: AppStatus.Deploy?
@@ -87,12 +71,19 @@ final class AppRuntime {
     /// The status last written to `state.json`.
     var writtenStatus: AppStatus?
 
-    init(name: String) {
+    init(name: String, machine: DeployMachine) {
         self.name = name
+        self.machine = machine
     }
 
-    /// Whether a release is being prepared or deployed.
-    var isBusy: Bool { preparing != nil || deployment != nil }
+    /// The release that serves.
+    var current: UnpackedRelease? { machine.current }
+
+    /// How many processes of each type run.
+    var formation: Formation {
+        get { machine.formation }
+        set { machine.formation = newValue }
+    }
 }
 
 /// A process the watcher started and has not reaped yet.

@@ -100,15 +100,13 @@ extension Watcher {
     private func status(of app: AppRuntime) -> AppStatus {
         var processes = app.dynos.map(processStatus)
         if let deployment = app.deployment {
-            switch deployment.phase {
-            case .booting(let dynos):
-                processes += dynos.map(processStatus)
-            case .releasePhase(let pid):
+            processes += deployment.dynos.map(processStatus)
+            if case .releasePhase = app.machine.state {
                 processes.append(
                     AppStatus.Process(
                         dyno: "release.1", type: ProcessType.release, state: "starting", port: 0,
-                        pid: pid > 0 ? pid : nil, release: deployment.release.version, startedAt: nil, uptime: nil,
-                        restarts: 0, crashLoop: false,
+                        pid: deployment.releasePhase, release: deployment.release.version, startedAt: nil,
+                        uptime: nil, restarts: 0, crashLoop: false,
                         command: deployment.release.manifest.processTypes[ProcessType.release] ?? "",
                         startTicks: nil))
             }

@@ -13,6 +13,8 @@ import SlipwaySystem
 /// wake-up pipe; checking and unpacking a slug (which reads every byte) runs on a worker thread and posts its result.
 /// Each pass of the loop claims new entries, advances deploys (release phase, boot, switch-over), restarts crashed
 /// processes, applies formation changes, stops process groups (SIGTERM, grace, SIGKILL) and writes `state.json`.
+/// What a deploy does next is each app's ``DeployMachine``'s decision; the watcher tells it what happened and carries
+/// out its effects.
 public final class Watcher {
     let root: RunnerRoot
     let settings: WatchSettings
@@ -166,10 +168,7 @@ public final class Watcher {
             "\(signalName(signal)) received: stopping \(running) process(es) (SIGTERM, then SIGKILL after "
                 + "\(Self.seconds(settings.grace)))")
         for app in apps.values {
-            if let deployment = app.deployment {
-                stopAll(of: deployment, app: app)
-                app.deployment = nil
-            }
+            handle(.shutdown, app: app)
             for dyno in app.dynos { stop(dyno, app: app) }
             app.dynos = []
         }
@@ -185,12 +184,10 @@ public final class Watcher {
 
     /// Stops every process a deployment started.
     func stopAll(of deployment: Deployment, app: AppRuntime) {
-        switch deployment.phase {
-        case .releasePhase(let pid):
+        if let pid = deployment.releasePhase {
             stopGroup(pid, app: app, label: "release.1", release: deployment.release)
-        case .booting(let dynos):
-            for dyno in dynos { stop(dyno, app: app) }
         }
+        for dyno in deployment.dynos { stop(dyno, app: app) }
     }
 
     /// SIGTERM to the group (and SIGCONT, so a stopped process gets it); SIGKILL follows after the grace period.
@@ -229,7 +226,8 @@ public final class Watcher {
         }
     }
 
-    /// A child ended: a crash to restart, the end of a release phase, or one the watcher stopped.
+    /// A child ended: a crash to restart, the end of a release phase or of a booting release's process (the deploy
+    /// decides), or one the watcher stopped.
     private func exited(_ pid: pid_t, _ status: ExitStatus) {
         guard let leader = leaders.removeValue(forKey: pid), let app = apps[leader.app] else { return }
         log(app.name, leader.label, "Process of \(leader.release) exited with \(status)")
@@ -240,27 +238,20 @@ public final class Watcher {
         switch leader.kind {
         case .releasePhase:
             guard !leader.stopping else { return }
-            releasePhaseEnded(app, status: status)
+            handle(.releasePhaseExited(status), app: app)
         case .dyno(let dyno):
             dyno.pid = nil
             guard !leader.stopping else { return }
-            if dyno.type == ProcessType.web, let deployment = app.deployment,
-                deployment.dynos.contains(where: { $0 === dyno })
-            {
-                fail(
-                    app,
-                    "\(dyno.name) exited with \(status) before it accepted connections on "
-                        + "\(settings.address):\(dyno.port)")
+            if let deployment = app.deployment, deployment.dynos.contains(where: { $0 === dyno }) {
+                handle(.dynoExited(dyno: dyno.name, status), app: app)
             } else {
-                // A process of the current release, or a non-web one of a release still booting (restarted once
-                // the release is current).
-                crashed(dyno, app: app)
+                crashed(dyno, app: app)  // a process of the current release
             }
         }
     }
 
     /// Schedules a crashed process's restart with backoff, reporting a crash loop once.
-    private func crashed(_ dyno: Dyno, app: AppRuntime) {
+    func crashed(_ dyno: Dyno, app: AppRuntime) {
         let ranFor = dyno.startedClock.map { clock.now - $0 } ?? .zero
         let decision = dyno.crashes.recordExit(after: ranFor, policy: settings.restart)
         log(app.name, dyno.name, "State changed from \(dyno.state.rawValue) to crashed")

@@ -1,0 +1,138 @@
+import Foundation
+import SlipwaySpool
+import SlipwaySystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Carrying out what an app's ``DeployMachine`` decided: processes, the spool, `current`, log lines and the status
+/// `slugrunner ps` shows.
+extension Watcher {
+    /// Carries out one decision of `app`'s deploy.
+    func perform(_ effect: DeployMachine.Effect, app: AppRuntime) {
+        switch effect {
+        case .skip(let skipped, let running):
+            log(
+                app.name, "deploy",
+                "Skipping \(skipped.entry): v\(skipped.version) is not newer than the running v\(running)")
+            try? spool.remove(claimed: skipped.entry)
+        case .prepare(let chosen):
+            startPreparing(app, entry: chosen.entry, version: chosen.version)
+        case .reject(let entry, let reason):
+            reject(entry, app: app.name, reason: reason)
+            app.lastDeploy = Self.deployStatus(
+                version: Self.version(of: entry), entry: entry, status: "rejected", message: reason)
+        case .announce(let release):
+            let manifest = release.manifest
+            let what = [manifest.description, manifest.user.map { "by \($0)" }].compactMap { $0 }
+                .joined(separator: " ")
+            log(app.name, "deploy", "Deploying \(release.label)" + (what.isEmpty ? "" : " (\(what))"))
+            app.lastDeploy = Self.deployStatus(
+                version: release.version, entry: release.entry, status: "deploying", message: "")
+        case .runReleasePhase(let release, let command):
+            runReleasePhase(release, command: command, app: app)
+        case .releasePhaseSucceeded:
+            log(app.name, "deploy", "Release command succeeded")
+        case .boot(let release, let plans):
+            boot(release, plans, app: app)
+        case .switchOver(let release, let previous):
+            switchOver(app, to: release, from: previous)
+        case .crashed(let name):
+            if let dyno = app.deployment?.dynos.first(where: { $0.name == name }) { crashed(dyno, app: app) }
+        case .fail(let release, let failure, let keeping):
+            fail(app, release, describe(failure, of: release, app: app), keeping: keeping)
+        case .stopDeployment:
+            if let deployment = app.deployment { stopAll(of: deployment, app: app) }
+            app.deployment = nil
+        }
+    }
+
+    /// Starts the release command on a port of its own; a spawn failure goes back to the deploy.
+    private func runReleasePhase(_ release: UnpackedRelease, command: String, app: AppRuntime) {
+        log(app.name, "deploy", "Running release command: \(command)")
+        let deployment = Deployment(release: release)
+        app.deployment = deployment
+        do {
+            let launch = ProcessLaunch(
+                home: release.home, command: command, configVars: release.manifest.configVars,
+                port: try freePort(), dyno: "release.1")
+            deployment.releasePhase = try spawn(launch, app: app, label: "release.1", release: release, dyno: nil)
+        } catch {
+            handle(.releasePhaseDidNotStart(reason: "\(error)"), app: app)
+        }
+    }
+
+    /// Starts the planned processes of the release, each on a port of its own.
+    private func boot(_ release: UnpackedRelease, _ plans: [DeployMachine.DynoPlan], app: AppRuntime) {
+        let deployment = app.deployment ?? Deployment(release: release)
+        let dynos = plans.map {
+            Dyno(type: $0.type, index: $0.index, release: release, command: $0.command, port: (try? freePort()) ?? 0)
+        }
+        // The release command was reaped: its pid is no longer ours to signal.
+        deployment.releasePhase = nil
+        deployment.dynos = dynos
+        app.deployment = deployment
+        for dyno in dynos { start(dyno, app: app) }
+        let web = dynos.filter { $0.type == ProcessType.web }
+        if !web.isEmpty {
+            log(
+                app.name, "deploy",
+                "Waiting up to \(Self.seconds(settings.bootTimeout)) for \(web.map(\.name).joined(separator: ", ")) "
+                    + "to accept connections")
+        }
+    }
+
+    /// The new release is up: it is recorded as current, and the previous release's processes are stopped.
+    private func switchOver(_ app: AppRuntime, to release: UnpackedRelease, from previous: UnpackedRelease?) {
+        do {
+            try Files.writeAtomically(Data("\(release.entry)\n".utf8), to: root.current(app.name))
+        } catch {
+            log(app.name, "deploy", "Cannot record \(release.entry) as current (\(error)); a restart will redeploy it")
+        }
+        for dyno in app.dynos { stop(dyno, app: app) }
+        app.dynos = app.deployment?.dynos ?? []
+        app.deployment = nil
+        app.warnings = []
+        if let previous { app.retiring.append(previous) }
+        let replaced = previous.map { ", stopping \($0.label)" } ?? ""
+        log(app.name, "deploy", "Deployed \(release.label)\(replaced)")
+        app.lastDeploy = Self.deployStatus(
+            version: release.version, entry: release.entry, status: "succeeded",
+            message: previous.map { "replaced \($0.label)" } ?? "first release")
+    }
+
+    /// The deploy failed: its processes are stopped, its entry moves to `spool/failed/`, the previous release keeps
+    /// running.
+    private func fail(_ app: AppRuntime, _ release: UnpackedRelease, _ reason: String, keeping: UnpackedRelease?) {
+        if let deployment = app.deployment { stopAll(of: deployment, app: app) }
+        app.deployment = nil
+        app.retiring.append(release)
+        let aside = (try? spool.setAside(release.entry, into: "failed")).map { "; moved to \($0)" } ?? ""
+        let keeps = keeping.map { "\($0.label) keeps running" } ?? "nothing runs"
+        log(app.name, "deploy", "\(release.label) failed: \(reason); \(keeps)\(aside)")
+        app.lastDeploy = Self.deployStatus(
+            version: release.version, entry: release.entry, status: "failed", message: "\(reason); \(keeps)")
+    }
+
+    /// Why the deploy failed, for the log and `slugrunner ps`, with the ports and limits the watcher knows.
+    private func describe(_ failure: DeployMachine.Failure, of release: UnpackedRelease, app: AppRuntime) -> String {
+        let port = { (name: String) in app.deployment?.dynos.first { $0.name == name }?.port ?? 0 }
+        switch failure {
+        case .releaseCommandDidNotStart(let error):
+            return "the release command could not start: \(error)"
+        case .releaseCommandFailed(let status):
+            return "the release command failed (\(status))"
+        case .releaseCommandTimedOut:
+            return "the release command ran longer than \(Self.seconds(settings.releaseTimeout))"
+        case .noWebProcessType:
+            return "\(release.label) declares no web process type (scale web=0 to run releases without one: "
+                + "`slugrunner scale \(app.name) web=0`)"
+        case .webExited(let dyno, let status):
+            return "\(dyno) exited with \(status) before it accepted connections on \(settings.address):\(port(dyno))"
+        case .webNotListening(let late):
+            return "\(late.map { "\($0) (port \(port($0)))" }.joined(separator: ", ")) did not accept connections on "
+                + "\(settings.address) within \(Self.seconds(settings.bootTimeout))"
+        }
+    }
+}
