@@ -45,7 +45,9 @@ public final class GzipWriter: CompressingSink {
     /// Creates a writer at compression `level` (1–12; 6 is gzip's and tar's default) that compresses on `threads`
     /// threads, and writes the gzip header.
     public init(level: Int32 = 6, threads: Int = GzipWriter.defaultThreads, to next: ByteSink) throws {
-        guard (1...12).contains(level) else { throw ArchiveError("libdeflate", "compression level \(level) is not 1–12") }
+        guard (1...12).contains(level) else {
+            throw ArchiveError("libdeflate", "compression level \(level) is not 1–12")
+        }
         self.next = next
         self.level = level
         let threads = max(1, threads)
@@ -258,7 +260,8 @@ private final class BlockCompressor: @unchecked Sendable {
         block.error = nil
         block.crc = libdeflate_crc32(0, block.input.baseAddress, block.inputCount)
         let room = CompressionBlock.outputCapacity - DeflateJoiner.spareBytes
-        let size = libdeflate_deflate_compress(compressor, block.input.baseAddress, block.inputCount, block.output, room)
+        let size = libdeflate_deflate_compress(
+            compressor, block.input.baseAddress, block.inputCount, block.output, room)
         guard size > 0 else {
             block.error = ArchiveError("libdeflate_deflate_compress", "the compressed block did not fit \(room) bytes")
             return

@@ -19,7 +19,9 @@ public final class ZstdWriter: CompressingSink {
     /// Creates a writer at compression `level` (1–19; 3 is the `zstd` command's default) using `threads` worker
     /// threads.
     public init(level: Int32 = 3, threads: Int = GzipWriter.defaultThreads, to next: ByteSink) throws {
-        guard (1...19).contains(level) else { throw ArchiveError("ZSTD_CCtx_setParameter", "compression level \(level) is not 1–19") }
+        guard (1...19).contains(level) else {
+            throw ArchiveError("ZSTD_CCtx_setParameter", "compression level \(level) is not 1–19")
+        }
         guard let context = ZSTD_createCCtx() else { throw ArchiveError("ZSTD_createCCtx", "out of memory") }
         self.context = context
         self.next = next

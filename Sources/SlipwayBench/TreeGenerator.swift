@@ -62,7 +62,9 @@ public struct TreeGenerator {
             summary.files += 1
             summary.bytes += Int64(content.count)
             if index % 200 == 199 {
-                guard symlink("f\(index)-\(words[index % words.count]).\(ext)", "\(directory)/\(folder)/link\(index)") == 0
+                guard
+                    symlink("f\(index)-\(words[index % words.count]).\(ext)", "\(directory)/\(folder)/link\(index)")
+                        == 0
                 else { throw GeneratorError("symlink \(folder)/link\(index)") }
                 summary.symlinks += 1
             }

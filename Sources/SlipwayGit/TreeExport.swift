@@ -126,7 +126,10 @@ extension Repository {
                 let executable = git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB_EXECUTABLE
                 try tally.file(git_tree_entry_id(entry), path: entryPath)
                 plan.steps.append(
-                    .file(ExportPlan.File(name: name, path: entryPath, id: git_tree_entry_id(entry).pointee, mode: executable ? 0o755 : 0o644)))
+                    .file(
+                        ExportPlan.File(
+                            name: name, path: entryPath, id: git_tree_entry_id(entry).pointee,
+                            mode: executable ? 0o755 : 0o644)))
             case GIT_FILEMODE_LINK:
                 try tally.file(nil, path: entryPath)
                 plan.steps.append(.symlink(name: name, path: entryPath, id: git_tree_entry_id(entry).pointee))
@@ -148,14 +151,16 @@ extension Repository {
         mutating func folder(depth: Int, path: String) throws {
             guard depth <= limits.depth else {
                 throw Self.over(
-                    "folders are nested more than \(limits.depth) deep (at '\(path)')", setting: "SLIPWAY_MAX_TREE_DEPTH")
+                    "folders are nested more than \(limits.depth) deep (at '\(path)')",
+                    setting: "SLIPWAY_MAX_TREE_DEPTH")
             }
         }
 
         func path(_ path: String) throws {
             guard path.utf8.count <= limits.pathBytes else {
                 throw Self.over(
-                    "the path '\(path.prefix(80))…' is longer than \(limits.pathBytes) bytes", setting: "SLIPWAY_MAX_TREE_PATH")
+                    "the path '\(path.prefix(80))…' is longer than \(limits.pathBytes) bytes",
+                    setting: "SLIPWAY_MAX_TREE_PATH")
             }
         }
 

@@ -301,7 +301,9 @@ final class BlobWriter {
         guard git_odb_object_type(object) == GIT_OBJECT_BLOB else {
             throw GitError(
                 kind: .library, function: "git_odb_read", returnCode: -1,
-                message: "'\(path)' points at a \(String(cString: git_object_type2string(git_odb_object_type(object)))), not a blob")
+                message:
+                    "'\(path)' points at a \(String(cString: git_object_type2string(git_odb_object_type(object)))), not a blob"
+            )
         }
         return try body(UnsafeRawBufferPointer(start: git_odb_object_data(object), count: git_odb_object_size(object)))
     }

@@ -3,7 +3,9 @@ import NIOCore
 /// `DoorError.printable` for the log lines of this module.
 enum DoorErrorText {
     static func printable(_ text: String) -> String {
-        String(text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" }.prefix(80))
+        String(
+            text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" }.prefix(
+                80))
     }
 }
 
@@ -23,7 +25,9 @@ final class CGIOutputReader: ChannelInboundHandler {
             if bytes[index] == 0x0A {
                 let next = index + 1
                 if next < bytes.endIndex && bytes[next] == 0x0A { return (index, next + 1) }
-                if next + 1 < bytes.endIndex && bytes[next] == 0x0D && bytes[next + 1] == 0x0A { return (index, next + 2) }
+                if next + 1 < bytes.endIndex && bytes[next] == 0x0D && bytes[next + 1] == 0x0A {
+                    return (index, next + 2)
+                }
             }
             index += 1
         }

@@ -61,7 +61,9 @@ final class GitHTTPHandler: ChannelInboundHandler {
         // A client that sends no request within the grace time is closed (slow or idle connections).
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let channel = context.channel
-        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(door.options.loginGraceTime.components.seconds * 1_000_000_000))) {
+        context.eventLoop.scheduleTask(
+            in: .nanoseconds(Int64(door.options.loginGraceTime.components.seconds * 1_000_000_000))
+        ) {
             if !bound.value.requestArrived { channel.close(promise: nil) }
         }
     }
@@ -144,10 +146,13 @@ final class GitHTTPHandler: ChannelInboundHandler {
             ("Content-Type", "CONTENT_TYPE"), ("Content-Length", "CONTENT_LENGTH"),
             ("Content-Encoding", "HTTP_CONTENT_ENCODING"), ("Git-Protocol", "HTTP_GIT_PROTOCOL"),
         ] {
-            if let value = head.headers[header].first, value.utf8.count < 256, !value.contains("\0") { env[variable] = value }
+            if let value = head.headers[header].first, value.utf8.count < 256, !value.contains("\0") {
+                env[variable] = value
+            }
         }
         start(
-            arguments: ["http-backend", "--root", door.options.root.path, "--user", user], environment: env, context: context)
+            arguments: ["http-backend", "--root", door.options.root.path, "--user", user], environment: env,
+            context: context)
     }
 
     /// `POST /hooks/<forge>?app=<app>`: no login, the delivery's signature is checked by `receive-pack webhook`,
@@ -155,7 +160,8 @@ final class GitHTTPHandler: ChannelInboundHandler {
     private func webhook(_ head: HTTPRequestHead, path: String, query: String, context: ChannelHandlerContext) {
         let forge = String(path.dropFirst("/hooks/".count))
         guard head.method == .POST, ["github", "gitlab", "gitea"].contains(forge) else {
-            return refuse(.notFound, "slipway: webhooks are POST /hooks/github, /hooks/gitlab or /hooks/gitea", context: context)
+            return refuse(
+                .notFound, "slipway: webhooks are POST /hooks/github, /hooks/gitlab or /hooks/gitea", context: context)
         }
         user = "webhook"
         endsWithProcess = false
@@ -192,7 +198,8 @@ final class GitHTTPHandler: ChannelInboundHandler {
         if status == .unauthorized { headers.add(name: "WWW-Authenticate", value: "Basic realm=\"Slipway\"") }
         let body = context.channel.allocator.buffer(string: message + "\n")
         headers.add(name: "Content-Length", value: "\(body.readableBytes)")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
@@ -321,7 +328,6 @@ final class GitHTTPHandler: ChannelInboundHandler {
         outputEnded = true
         finishIfDone()
     }
-
 
     private func childExited(_ status: Int32) {
         if let pid { door.sessions.remove(pid) }

@@ -34,7 +34,9 @@ public final class HTTPDoor: Sendable {
     public init(options: ServerOptions, logger: Logger, certificate: String? = nil, key: String? = nil) throws {
         if let certificate, let key {
             do {
-                let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let chain = try NIOSSLCertificate.fromPEMFile(certificate).map {
+                    NIOSSLCertificateSource.certificate($0)
+                }
                 let configuration = TLSConfiguration.makeServerConfiguration(
                     certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
                 tls = try NIOSSLContext(configuration: configuration)
@@ -61,12 +63,15 @@ public final class HTTPDoor: Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard self.admit(channel) else { return }
-                    if let tls = self.tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    if let tls = self.tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(GitHTTPHandler(door: self, logger: logger))
                 }
             }
-        return try listener.bind(bootstrap, host: options.host, port: options.port, purpose: " for HTTP", flag: "--http")
+        return try listener.bind(
+            bootstrap, host: options.host, port: options.port, purpose: " for HTTP", flag: "--http")
     }
 
     /// Counts the connection against `--max-connections` (closing it when the door is full); the handler gives it

@@ -76,7 +76,9 @@ extension S3Client {
                 let size = XMLText.first("Size", in: block).flatMap { Int64($0) } ?? 0
                 found.append(ObjectSummary(key: String(key.dropFirst(strip)), size: size))
             }
-            token = XMLText.first("IsTruncated", in: text) == "true" ? XMLText.first("NextContinuationToken", in: text) : nil
+            token =
+                XMLText.first("IsTruncated", in: text) == "true"
+                ? XMLText.first("NextContinuationToken", in: text) : nil
         } while token != nil
         return found
     }

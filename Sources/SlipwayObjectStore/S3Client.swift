@@ -19,7 +19,9 @@ public final class S3Client: Sendable {
     /// The delay before the first retry; it doubles after each.
     public let firstDelay: Duration
 
-    public init(location: S3Location, credentials: S3Credentials, attempts: Int = 4, firstDelay: Duration = .milliseconds(250)) {
+    public init(
+        location: S3Location, credentials: S3Credentials, attempts: Int = 4, firstDelay: Duration = .milliseconds(250)
+    ) {
         self.location = location
         self.signer = SigV4(credentials: credentials, region: location.region)
         self.attempts = max(1, attempts)
@@ -78,7 +80,8 @@ public final class S3Client: Sendable {
             ("host", host), ("x-amz-date", timestamp), ("x-amz-content-sha256", payloadHash),
         ]
         signed += extra
-        let toSign = SigV4.Request(method: method.rawValue, path: path, query: query, headers: signed, payloadHash: payloadHash)
+        let toSign = SigV4.Request(
+            method: method.rawValue, path: path, query: query, headers: signed, payloadHash: payloadHash)
         let queryString = SigV4.canonicalQuery(query)
         var request = HTTPClientRequest(url: base + path + (queryString.isEmpty ? "" : "?" + queryString))
         request.method = method

@@ -56,7 +56,8 @@ public struct S3Location: Sendable, Equatable, Codable {
     static func isValidBucket(_ name: String) -> Bool {
         (3...63).contains(name.count)
             && name.utf8.allSatisfy {
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
                     || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
             }
             && name.first.map { $0.isLetter || $0.isNumber } == true

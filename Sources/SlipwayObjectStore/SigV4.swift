@@ -108,7 +108,8 @@ public struct SigV4: Sendable {
         for part in [String(timestamp.prefix(8)), region, service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
         }
-        let code = HMAC<SHA256>.authenticationCode(for: Data(stringToSign(request, timestamp: timestamp).utf8), using: key)
+        let code = HMAC<SHA256>.authenticationCode(
+            for: Data(stringToSign(request, timestamp: timestamp).utf8), using: key)
         return Self.hex(code)
     }
 

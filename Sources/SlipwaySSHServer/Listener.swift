@@ -28,7 +28,8 @@ public final class Listener: Sendable {
         do {
             bound = try bootstrap.bind(host: host, port: port).wait()
         } catch {
-            throw ServerError("cannot listen on \(host):\(port)\(purpose): \(error); choose another address with \(flag)")
+            throw ServerError(
+                "cannot listen on \(host):\(port)\(purpose): \(error); choose another address with \(flag)")
         }
         channel.withLockedValue { $0 = bound }
         guard let address = bound.localAddress else { throw ServerError("the listening socket has no address") }

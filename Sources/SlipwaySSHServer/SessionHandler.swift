@@ -45,7 +45,8 @@ public final class ConnectionCount: Sendable {
         }
         guard admitted else {
             logger.warning(
-                "connection refused: \(limit) connections are open (--max-connections)", metadata: ["remote": "\(remote)"])
+                "connection refused: \(limit) connections are open (--max-connections)",
+                metadata: ["remote": "\(remote)"])
             channel.close(promise: nil)
             return false
         }
@@ -240,7 +241,6 @@ final class SessionHandler: ChannelInboundHandler {
         if wantReply { context.triggerUserOutboundEvent(ChannelFailureEvent(), promise: nil) }
         context.close(promise: nil)
     }
-
 
     fileprivate func output(_ buffer: ByteBuffer, type: SSHChannelData.DataType) {
         guard let context else { return }

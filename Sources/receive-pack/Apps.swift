@@ -49,7 +49,8 @@ extension ReceivePack {
 
         struct Destroy: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Delete an app: its repository, releases, cache and logs (spool entries already handed off stay).")
+                abstract:
+                    "Delete an app: its repository, releases, cache and logs (spool entries already handed off stay).")
             @OptionGroup var root: RootOption
             @Argument(help: "The app.") var app: String
             @Option(help: "The app's name again, to confirm.") var confirm: String

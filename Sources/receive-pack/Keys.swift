@@ -11,7 +11,8 @@ extension ReceivePack {
         /// The options every keys command takes.
         struct FileOptions: ParsableArguments {
             @OptionGroup var root: RootOption
-            @Option(help: ArgumentHelp("The authorized_keys file. (default: <root>/authorized_keys)", valueName: "file"))
+            @Option(
+                help: ArgumentHelp("The authorized_keys file. (default: <root>/authorized_keys)", valueName: "file"))
             var authorizedKeys: String?
 
             var file: AuthorizedKeys {
@@ -26,7 +27,9 @@ extension ReceivePack {
             static let configuration = CommandConfiguration(abstract: "Authorize a public key for a user.")
             @OptionGroup var options: FileOptions
             @Argument(help: "The user ([a-z][a-z0-9_-]{0,31}).") var user: String
-            @Argument(help: ArgumentHelp("The public key file (for example id_ed25519.pub), or - for stdin.", valueName: "pubkey-file|-"))
+            @Argument(
+                help: ArgumentHelp(
+                    "The public key file (for example id_ed25519.pub), or - for stdin.", valueName: "pubkey-file|-"))
             var keyFile: String = "-"
 
             func run() throws {

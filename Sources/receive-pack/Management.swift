@@ -18,7 +18,8 @@ struct Managed<Command: ManagementCommandName>: ParsableCommand {
 
     @OptionGroup var root: RootOption
     @Argument(
-        parsing: .allUnrecognized, help: ArgumentHelp("The command's arguments (see the usage line).", valueName: "arguments"))
+        parsing: .allUnrecognized,
+        help: ArgumentHelp("The command's arguments (see the usage line).", valueName: "arguments"))
     var arguments: [String] = []
 
     func run() throws {

@@ -57,8 +57,11 @@ func reporting(_ body: () throws -> Void) throws {
 extension ReceivePack {
     struct Recover: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Finish what killed pushes left: release builds git accepted, hand over recorded releases, remove half-written ones.",
-            discussion: "Every push, config change and rollback does this for its app first; run it after a crash or at boot to do it for all apps at once.")
+            abstract:
+                "Finish what killed pushes left: release builds git accepted, hand over recorded releases, remove half-written ones.",
+            discussion:
+                "Every push, config change and rollback does this for its app first; run it after a crash or at boot to do it for all apps at once."
+        )
         @OptionGroup var root: RootOption
         @Argument(help: "The apps (default: every app).") var apps: [String] = []
 
@@ -103,7 +106,8 @@ extension ReceivePack {
 
     struct Shell: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The SSH forced command: serve the git push, clone or command in $SSH_ORIGINAL_COMMAND for --user.")
+            abstract:
+                "The SSH forced command: serve the git push, clone or command in $SSH_ORIGINAL_COMMAND for --user.")
         @OptionGroup var root: RootOption
         @Option(help: ArgumentHelp("The user the SSH key belongs to.", valueName: "user"))
         var user: String

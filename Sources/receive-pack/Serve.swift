@@ -12,7 +12,8 @@ import SlipwaySSHServer
 extension ReceivePack {
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the built-in SSH server (and with --http the HTTP door): git push deploys without configuring OpenSSH.",
+            abstract:
+                "Run the built-in SSH server (and with --http the HTTP door): git push deploys without configuring OpenSSH.",
             discussion: """
                 Users authenticate with the keys in the authorized_keys file that `receive-pack keys` maintains \
                 (ed25519 and ECDSA keys; RSA keys work through OpenSSH only). Each session runs `receive-pack shell`, \
@@ -27,7 +28,10 @@ extension ReceivePack {
         @OptionGroup var root: RootOption
         @Option(help: ArgumentHelp("The address to listen on.", valueName: "host:port"))
         var listen = "127.0.0.1:2222"
-        @Option(help: ArgumentHelp("The ed25519 host key, created on first start. (default: <root>/ssh_host_ed25519_key)", valueName: "file"))
+        @Option(
+            help: ArgumentHelp(
+                "The ed25519 host key, created on first start. (default: <root>/ssh_host_ed25519_key)",
+                valueName: "file"))
         var hostKey: String?
         @Option(help: ArgumentHelp("The authorized_keys file. (default: <root>/authorized_keys)", valueName: "file"))
         var authorizedKeys: String?
@@ -50,7 +54,9 @@ extension ReceivePack {
                 "Builds at once across all apps; later pushes wait with a message. 0: no limit. (default: the number of CPUs)",
                 valueName: "n"))
         var maxBuilds: Int?
-        @Option(help: ArgumentHelp("Seconds running pushes may go on after SIGTERM before they are cancelled.", valueName: "seconds"))
+        @Option(
+            help: ArgumentHelp(
+                "Seconds running pushes may go on after SIGTERM before they are cancelled.", valueName: "seconds"))
         var gracePeriod = 30
 
         func validate() throws {
@@ -62,8 +68,12 @@ extension ReceivePack {
             }
             if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together.") }
             if tlsCert != nil && http == nil { throw ValidationError("--tls-cert needs --http <host:port>.") }
-            if !ssh && http == nil { throw ValidationError("--no-ssh needs --http <host:port>: nothing would be served.") }
-            if (maxBuilds ?? 0) < 0 || gracePeriod < 0 { throw ValidationError("--max-builds and --grace-period cannot be negative.") }
+            if !ssh && http == nil {
+                throw ValidationError("--no-ssh needs --http <host:port>: nothing would be served.")
+            }
+            if (maxBuilds ?? 0) < 0 || gracePeriod < 0 {
+                throw ValidationError("--max-builds and --grace-period cannot be negative.")
+            }
         }
 
         func run() throws {
@@ -95,9 +105,13 @@ extension ReceivePack {
                     let created = started.hostKeyCreated ? "created" : "loaded"
                     say("Slipway SSH server listening on \(address.ipAddress ?? host):\(address.port ?? port)")
                     say("Host key \(started.hostKey.fingerprint) (ed25519, \(created): \(started.hostKey.path))")
-                    say("Keys: \(options.authorizedKeysPath ?? root.authorizedKeys); builds at once: \(options.maxBuilds == 0 ? "no limit" : "\(options.maxBuilds)")")
+                    say(
+                        "Keys: \(options.authorizedKeysPath ?? root.authorizedKeys); builds at once: \(options.maxBuilds == 0 ? "no limit" : "\(options.maxBuilds)")"
+                    )
                     for user in started.usersWithoutUsableKeys {
-                        say("Warning: \(user) has only RSA or security keys, which this server cannot verify: add an ed25519 key (ssh-keygen -t ed25519), or use OpenSSH")
+                        say(
+                            "Warning: \(user) has only RSA or security keys, which this server cannot verify: add an ed25519 key (ssh-keygen -t ed25519), or use OpenSSH"
+                        )
                     }
                     server = started
                 }
@@ -107,13 +121,19 @@ extension ReceivePack {
                     (httpOptions.host, httpOptions.port) = try ServerOptions.parseListen(http)
                     let started = try HTTPDoor(options: httpOptions, logger: logger, certificate: tlsCert, key: tlsKey)
                     let address = try started.start()
-                    say("Slipway HTTP\(tlsCert == nil ? "" : "S") door listening on \(address.ipAddress ?? httpOptions.host):\(address.port ?? httpOptions.port)")
+                    say(
+                        "Slipway HTTP\(tlsCert == nil ? "" : "S") door listening on \(address.ipAddress ?? httpOptions.host):\(address.port ?? httpOptions.port)"
+                    )
                     door = started
                 }
                 let signal = stop.wait()
-                say("Received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): no new connections; waiting up to \(gracePeriod)s for running pushes")
+                say(
+                    "Received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): no new connections; waiting up to \(gracePeriod)s for running pushes"
+                )
                 let cancelled = HTTPDoor.shutdown(door, with: server)
-                say(cancelled == 0 ? "Stopped." : "Stopped; \(cancelled) push(es) cancelled, nothing of them was published.")
+                say(
+                    cancelled == 0
+                        ? "Stopped." : "Stopped; \(cancelled) push(es) cancelled, nothing of them was published.")
             }
         }
 

@@ -36,8 +36,11 @@ extension ReceivePack {
             func run() throws {
                 try reporting {
                     let tokens = try TokenStore(root: root.resolved).list()
-                    if tokens.isEmpty { print("No tokens.") }
-                    else { for line in ManagementCommands.tokenRows(tokens) { print(line) } }
+                    if tokens.isEmpty {
+                        print("No tokens.")
+                    } else {
+                        for line in ManagementCommands.tokenRows(tokens) { print(line) }
+                    }
                 }
             }
         }
@@ -86,12 +89,15 @@ extension ReceivePack {
         @Argument(help: "github, gitlab or gitea.") var forge: String
 
         func run() throws {
-            guard let forge = Forge(rawValue: forge) else { throw ValidationError("Unknown forge '\(forge)': use github, gitlab or gitea.") }
+            guard let forge = Forge(rawValue: forge) else {
+                throw ValidationError("Unknown forge '\(forge)': use github, gitlab or gitea.")
+            }
             let signals = SignalWatcher()
             ChildProcess.adoptOrphans()
             let body = FileHandle.standardInput.readData(ofLength: WebhookReceiver.maximumBody + 1)
             let receiver = WebhookReceiver(
-                root: root.resolved, forge: forge, console: Console(.fileDescriptor(2), colors: false), signals: signals)
+                root: root.resolved, forge: forge, console: Console(.fileDescriptor(2), colors: false), signals: signals
+            )
             throw ExitCode(receiver.run(body: Array(body)))
         }
     }

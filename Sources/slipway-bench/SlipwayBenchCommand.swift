@@ -98,7 +98,8 @@ extension SlipwayBenchCommand {
         var endpoint: String
 
         func run() throws {
-            let key = String(url.split(separator: "/", omittingEmptySubsequences: true).dropFirst(2).joined(separator: "/"))
+            let key = String(
+                url.split(separator: "/", omittingEmptySubsequences: true).dropFirst(2).joined(separator: "/"))
             let bucket = String(url.dropFirst(5).prefix { $0 != "/" })
             let location = try S3Location(url: "s3://\(bucket)", endpoint: endpoint, pathStyle: true)
             let credentials = try S3Credentials.load(file: nil)

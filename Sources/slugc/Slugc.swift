@@ -32,13 +32,20 @@ struct AppOptions: ParsableArguments {
             valueName: "dir-or-git-url"))
     var buildpack: [String] = []
 
-    @Option(name: [.short, .customLong("env")], help: ArgumentHelp("A config var, KEY=VALUE. Repeatable.", valueName: "KEY=VALUE"))
+    @Option(
+        name: [.short, .customLong("env")],
+        help: ArgumentHelp("A config var, KEY=VALUE. Repeatable.", valueName: "KEY=VALUE"))
     var env: [String] = []
 
-    @Option(name: .customLong("env-file"), help: ArgumentHelp("Config vars from a dotenv file (KEY=VALUE lines).", valueName: "file"))
+    @Option(
+        name: .customLong("env-file"),
+        help: ArgumentHelp("Config vars from a dotenv file (KEY=VALUE lines).", valueName: "file"))
     var envFile: String?
 
-    @Option(help: ArgumentHelp("The folder holding the built-in buildpacks. (default: $SLIPWAY_BUILDPACKS, else found next to slugc)", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "The folder holding the built-in buildpacks. (default: $SLIPWAY_BUILDPACKS, else found next to slugc)",
+            valueName: "dir"))
     var buildpacksDir: String?
 
     @Option(help: ArgumentHelp("The app's name. (default: the app folder's name)", valueName: "name"))
@@ -55,7 +62,8 @@ struct AppOptions: ParsableArguments {
         var vars: [String: String] = [:]
         if let envFile {
             guard let text = try? String(contentsOfFile: envFile, encoding: .utf8) else {
-                throw BuildError(.configInvalid, "Cannot read the env file \(envFile).", hint: "Pass a readable dotenv file.")
+                throw BuildError(
+                    .configInvalid, "Cannot read the env file \(envFile).", hint: "Pass a readable dotenv file.")
             }
             for (key, value) in try ConfigVars.parseDotEnv(text, fileName: envFile) { vars[key] = value }
         }
@@ -87,14 +95,18 @@ struct AppOptions: ParsableArguments {
 extension Slugc {
     struct Build: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Build a slug (slug.tgz, or slug.tar.zst) and a release manifest (release.json) from an app folder.")
+            abstract:
+                "Build a slug (slug.tgz, or slug.tar.zst) and a release manifest (release.json) from an app folder.")
 
         @OptionGroup var app: AppOptions
 
-        @Option(help: ArgumentHelp("Kept between builds; created if missing. (default: ~/.cache/slipway/<app>)", valueName: "dir"))
+        @Option(
+            help: ArgumentHelp(
+                "Kept between builds; created if missing. (default: ~/.cache/slipway/<app>)", valueName: "dir"))
         var cacheDir: String?
 
-        @Option(name: [.short, .long], help: ArgumentHelp("Where the slug and release.json are written.", valueName: "dir"))
+        @Option(
+            name: [.short, .long], help: ArgumentHelp("Where the slug and release.json are written.", valueName: "dir"))
         var output: String = "./slug"
 
         @Option(
@@ -103,7 +115,10 @@ extension Slugc {
                 valueName: "gzip|zstd"))
         var compression: SlugCompression = .gzip
 
-        @Option(help: ArgumentHelp("The commit being built, recorded in the manifest. (default: the app folder's git HEAD, if any)", valueName: "sha"))
+        @Option(
+            help: ArgumentHelp(
+                "The commit being built, recorded in the manifest. (default: the app folder's git HEAD, if any)",
+                valueName: "sha"))
         var sourceVersion: String?
 
         @Option(help: ArgumentHelp("The stack name given to buildpacks.", valueName: "name"))

@@ -42,7 +42,9 @@ final class BucketHarness {
             }) != nil
         }
         guard ready else { throw HarnessError("the bucket never appeared; weed's log is in \(directory)") }
-        let initialized = try push.receivePack(["init", "--spool", Self.url, "--s3-endpoint", endpoint, "--s3-path-style"])
+        let initialized = try push.receivePack([
+            "init", "--spool", Self.url, "--s3-endpoint", endpoint, "--s3-path-style",
+        ])
         guard initialized.status == 0, initialized.output.contains("Releases go to \(Self.url)") else {
             throw HarnessError("receive-pack init --spool failed: \(initialized.output)")
         }
@@ -56,7 +58,8 @@ final class BucketHarness {
     /// `<root>/s3-credentials` with the two keys, mode 0600.
     static func writeCredentials(root: String, _ id: String, _ secret: String) throws {
         let path = "\(root)/s3-credentials"
-        try "AWS_ACCESS_KEY_ID=\(id)\nAWS_SECRET_ACCESS_KEY=\(secret)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "AWS_ACCESS_KEY_ID=\(id)\nAWS_SECRET_ACCESS_KEY=\(secret)\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         chmod(path, 0o600)
     }
 
@@ -73,7 +76,9 @@ final class BucketHarness {
     }
 
     /// `slugrunner watch --spool s3://…` in a runner root of its own under the scratch folder.
-    func startRunner(_ name: String, environment extra: [String: String] = [:]) throws -> (TestProcess, root: String, log: String) {
+    func startRunner(_ name: String, environment extra: [String: String] = [:]) throws -> (
+        TestProcess, root: String, log: String
+    ) {
         let root = try push.scratch.makeDirectory("runner-\(name)")
         let log = push.scratch.url("runner-\(name).log")
         var environment = ProcessInfo.processInfo.environment

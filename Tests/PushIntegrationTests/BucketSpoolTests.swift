@@ -90,12 +90,15 @@ import Testing
         #expect(try h.serverRef() == nil)
 
         try BucketHarness.writeCredentials(root: h.root, b.accessKey, b.secretKey)
-        let missing = try h.receivePack(["init", "--spool", "s3://no-such-bucket/x", "--s3-endpoint", b.endpoint, "--s3-path-style"])
+        let missing = try h.receivePack([
+            "init", "--spool", "s3://no-such-bucket/x", "--s3-endpoint", b.endpoint, "--s3-path-style",
+        ])
         #expect(missing.status != 0 && missing.output.contains("does not exist"), "\(missing.output)")
         // Point the root at a missing bucket behind init's back: the push says so.
         let settings = "\(h.root)/spool.json"
         let text = try String(contentsOfFile: settings, encoding: .utf8)
-        try text.replacingOccurrences(of: "\"spool\"", with: "\"no-such-bucket\"").write(toFile: settings, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"spool\"", with: "\"no-such-bucket\"").write(
+            toFile: settings, atomically: true, encoding: .utf8)
         let noBucket = try h.push(repo)
         #expect(noBucket.status != 0 && noBucket.output.contains("no-such-bucket does not exist"), "\(noBucket.output)")
         #expect(try h.serverRef() == nil)
@@ -111,7 +114,8 @@ import Testing
         let repo = try h.makeApp(files: ["Procfile": Self.procfile, ".buildpacks": "\(bp)\n"])
         let push = try h.startPush(repo)
         let slugs = "\(h.root)/apps/myapp/slugs"
-        #expect(waitUntil(seconds: 120) { !((try? FileManager.default.contentsOfDirectory(atPath: slugs)) ?? []).isEmpty })
+        #expect(
+            waitUntil(seconds: 120) { !((try? FileManager.default.contentsOfDirectory(atPath: slugs)) ?? []).isEmpty })
         b.weed?.kill()
         let status = push.wait(timeout: 120)
         let output = push.text
@@ -157,9 +161,11 @@ import Testing
         #expect(cluster.storedBytes(victim) > 1_000)
         cluster.killVolume(victim)
 
-        let (runner, root, log) = try b.startRunner("after-loss", environment: [
-            "AWS_ACCESS_KEY_ID": b.accessKey, "AWS_SECRET_ACCESS_KEY": b.secretKey,
-        ])
+        let (runner, root, log) = try b.startRunner(
+            "after-loss",
+            environment: [
+                "AWS_ACCESS_KEY_ID": b.accessKey, "AWS_SECRET_ACCESS_KEY": b.secretKey,
+            ])
         defer { runner.terminate(grace: 30) }
         #expect(waitUntil(seconds: 120) { BucketHarness.runningVersion(root: root) == 1 }, "\(Self.read(log))")
         #expect(Self.read(log).contains("myapp v1: claimed and downloaded"))

@@ -35,7 +35,9 @@ import Testing
         #expect(first.stdout.contains("-----> spy compiling") && !first.stdout.contains("npm ERR!"))
         let unknown = try h.ssh("builds:output myapp 20200101-000000-000-abcd")
         #expect(unknown.status == 1)
-        #expect(unknown.output == "slipway: No build 20200101-000000-000-abcd of myapp: only the last 20 builds are kept.\n")
+        #expect(
+            unknown.output == "slipway: No build 20200101-000000-000-abcd of myapp: only the last 20 builds are kept.\n"
+        )
     }
 
     /// `builds:cancel` from a second connection stops a build that would run for minutes: the push is rejected,
@@ -60,7 +62,9 @@ import Testing
         #expect(cancel.output.hasPrefix("Cancelled build "), "\(cancel.output)")
         #expect(cancel.output.contains("of myapp (") && cancel.output.contains(" by alice); its push is rejected"))
         #expect(push.wait(timeout: 60) != 0, "the push is rejected")
-        #expect(push.text.contains("remote:  !     Push rejected: The build was cancelled by bob (builds:cancel)."), "\(push.text)")
+        #expect(
+            push.text.contains("remote:  !     Push rejected: The build was cancelled by bob (builds:cancel)."),
+            "\(push.text)")
         #expect(push.text.contains("pre-receive hook declined"))
         #expect(waitUntil { processes(matching: marker).isEmpty }, "the buildpack is stopped")
         #expect(try h.spoolEntries().isEmpty, "nothing is published")
@@ -107,7 +111,9 @@ import Testing
             ["clone", "-q", h.remote("myapp"), h.scratch.url("clone")], in: h.scratch.path,
             environment: h.gitEnvironment(as: "alice"), mergeOutput: true)
         #expect(clone.status == 0, "\(clone.output)")
-        #expect(try git(["branch", "--show-current"], in: h.scratch.url("clone")).stdout == "production\n", "clones check out the deploy branch")
+        #expect(
+            try git(["branch", "--show-current"], in: h.scratch.url("clone")).stdout == "production\n",
+            "clones check out the deploy branch")
         #expect(try h.ssh("apps:set myapp deploy-branch=-x").output.contains("is not a valid branch name"))
     }
 
@@ -127,7 +133,8 @@ import Testing
         try h.commit(repo, "README", "two")
         let second = try h.push(repo)
         #expect(second.output.contains("-----> the repository buildpack"), "\(second.output)")
-        #expect(try h.ssh("apps:info myapp", merge: false).stdout.contains("Buildpacks:     (detected at each build)\n"))
+        #expect(
+            try h.ssh("apps:info myapp", merge: false).stdout.contains("Buildpacks:     (detected at each build)\n"))
     }
 
     @Test func buildDirBuildsOnlyThatFolder() throws {
@@ -149,7 +156,9 @@ import Testing
         try h.commit(repo, "README", "two")
         let missing = try h.push(repo)
         #expect(missing.status != 0)
-        #expect(missing.output.contains("Push rejected: the build dir services/missing is not a folder in"), "\(missing.output)")
+        #expect(
+            missing.output.contains("Push rejected: the build dir services/missing is not a folder in"),
+            "\(missing.output)")
         #expect(missing.output.contains("apps:set myapp build-dir=<folder>"))
 
         // A symlink in the tree cannot lead the build outside it.
@@ -160,6 +169,7 @@ import Testing
         #expect(escape.status != 0)
         #expect(escape.output.contains("the build dir escape is not a folder in"), "\(escape.output)")
         #expect(try h.spoolEntries().count == 1)
-        #expect(try h.ssh("apps:set myapp build-dir=/etc").output.contains("'/etc' cannot be a build dir: it is absolute"))
+        #expect(
+            try h.ssh("apps:set myapp build-dir=/etc").output.contains("'/etc' cannot be a build dir: it is absolute"))
     }
 }

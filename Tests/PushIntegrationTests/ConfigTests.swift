@@ -1,7 +1,7 @@
 import Foundation
 import SlipwayReceive
-import SlipwaySystem
 import SlipwaySpool
+import SlipwaySystem
 import SlipwayTestSupport
 import Testing
 
@@ -93,7 +93,10 @@ import Testing
         _ = try h.deployedApp()
         #expect(try h.ssh("config:set myapp A=1").status == 0)
 
-        for command in ["config myapp", "config:get myapp A", "config:set myapp A=2", "config:unset myapp A", "releases myapp", "rollback myapp"] {
+        for command in [
+            "config myapp", "config:get myapp A", "config:set myapp A=2", "config:unset myapp A", "releases myapp",
+            "rollback myapp",
+        ] {
             let denied = try h.ssh(command, as: "bob")
             #expect(denied.status == 1, "\(command)")
             #expect(denied.output == "slipway: bob has no access to myapp\n", "\(command): \(denied.output)")
@@ -103,11 +106,26 @@ import Testing
         #expect(try h.spoolEntries().count == 2)
 
         let refusals: [(String, String)] = [
-            ("config:set myapp 1BAD=x", "slipway: '1BAD' is not a valid config var name: use letters, digits and underscores, not starting with a digit\n"),
-            ("config:set myapp MY-KEY=x", "slipway: 'MY-KEY' is not a valid config var name: use letters, digits and underscores, not starting with a digit\n"),
-            ("config:set myapp NOVALUE", "slipway: 'NOVALUE' is not KEY=VALUE (a value with spaces needs quotes for the server too: \"config:set myapp 'KEY=a b'\")\n"),
-            ("config:set myapp A=hello world", "slipway: 'world' is not KEY=VALUE (a value with spaces needs quotes for the server too: \"config:set myapp 'KEY=a b'\")\n"),
-            ("config:set myapp 'A=1", "slipway: the command has an unclosed ' quote (at 'A=1): close it; for a value with quotes inside, quote it with the other kind\n"),
+            (
+                "config:set myapp 1BAD=x",
+                "slipway: '1BAD' is not a valid config var name: use letters, digits and underscores, not starting with a digit\n"
+            ),
+            (
+                "config:set myapp MY-KEY=x",
+                "slipway: 'MY-KEY' is not a valid config var name: use letters, digits and underscores, not starting with a digit\n"
+            ),
+            (
+                "config:set myapp NOVALUE",
+                "slipway: 'NOVALUE' is not KEY=VALUE (a value with spaces needs quotes for the server too: \"config:set myapp 'KEY=a b'\")\n"
+            ),
+            (
+                "config:set myapp A=hello world",
+                "slipway: 'world' is not KEY=VALUE (a value with spaces needs quotes for the server too: \"config:set myapp 'KEY=a b'\")\n"
+            ),
+            (
+                "config:set myapp 'A=1",
+                "slipway: the command has an unclosed ' quote (at 'A=1): close it; for a value with quotes inside, quote it with the other kind\n"
+            ),
             ("frobnicate myapp", "slipway: unknown command 'frobnicate': `help` lists the commands\n"),
             ("ls /", "slipway: unknown command 'ls': `help` lists the commands\n"),
             ("config:get myapp", "slipway: usage: config:get <app> <KEY>\n"),
@@ -135,7 +153,9 @@ import Testing
         #expect(lockFD >= 0 && FileLock.wait(lockFD))
         let keys = (1...6).map { "KEY_\($0)" }
         let sets = try keys.map { try h.startSSH("config:set myapp \($0)=\($0.lowercased())") }
-        for set in sets { #expect(set.waitFor("slipway: Waiting for another push to myapp to finish", timeout: 30), "\(set.text)") }
+        for set in sets {
+            #expect(set.waitFor("slipway: Waiting for another push to myapp to finish", timeout: 30), "\(set.text)")
+        }
         #expect(try h.storedConfig().isEmpty, "nothing changes while the build runs")
         close(lockFD)
 
@@ -182,9 +202,11 @@ import Testing
         #expect(try runTool([receivePack, "apps", "create", "shop", "--owner", "alice", "--root", root]).status == 0)
         // The change lands after pre-receive has built and released the lock, before Slipway's post-receive runs
         // (kept in a subfolder: the hook takes its name from $0).
-        try FileManager.default.createDirectory(atPath: "\(plain.bare)/hooks/slipway", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: "\(plain.bare)/hooks/slipway", withIntermediateDirectories: true)
         try FileManager.default.copyItem(
-            atPath: "\(TestPaths.repositoryRoot)/hooks/post-receive", toPath: "\(plain.bare)/hooks/slipway/post-receive")
+            atPath: "\(TestPaths.repositoryRoot)/hooks/post-receive", toPath: "\(plain.bare)/hooks/slipway/post-receive"
+        )
         try scratch.write(
             "shop.git/hooks/post-receive",
             "#!/bin/sh\n'\(receivePack)' config:set --root '\(root)' shop LATE=yes >&2\n"
@@ -194,7 +216,8 @@ import Testing
         #expect(pushed.status == 0, "\(pushed.output)")
         let spool = Spool(directory: "\(root)/spool")
         let name = try #require(try spool.pending().first)
-        let manifest = try ReleaseManifest.decode(try Data(contentsOf: URL(fileURLWithPath: "\(root)/spool/new/\(name)/release.json")))
+        let manifest = try ReleaseManifest.decode(
+            try Data(contentsOf: URL(fileURLWithPath: "\(root)/spool/new/\(name)/release.json")))
         #expect(manifest.configVars["LATE"] == "yes", "\(pushed.output)")
     }
 

@@ -16,7 +16,8 @@ import Testing
     /// the disk really fills.
     func serverWithARelease() throws -> (PushHarness, repo: String, v1: String) {
         let h = try PushHarness("diskfull", sessionEnvironment: ["SLIPWAY_MIN_FREE_MB": "0"], rootSizeMB: 24)
-        let bp = try h.buildpack(compile: #"if [ -e "$1/bulk.sh" ]; then bash "$1/bulk.sh" "$1"; fi; echo '-----> compiled'"#)
+        let bp = try h.buildpack(
+            compile: #"if [ -e "$1/bulk.sh" ]; then bash "$1/bulk.sh" "$1"; fi; echo '-----> compiled'"#)
         let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
         let first = try h.push(repo)
         #expect(first.status == 0, "\(first.output)")
@@ -33,10 +34,12 @@ import Testing
         let entries = try h.spoolEntries()
         #expect(entries.map(\.manifest.version) == [1], "nothing new in the spool")
         for entry in entries {
-            #expect(try Spool.sha256(ofFile: "\(h.root)/spool/new/\(entry.name)/slug.tgz") == entry.manifest.slug.sha256)
+            #expect(
+                try Spool.sha256(ofFile: "\(h.root)/spool/new/\(entry.name)/slug.tgz") == entry.manifest.slug.sha256)
         }
         #expect(h.spoolTemporaries().isEmpty)
-        #expect(waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: "\(h.root)/tmp")) ?? ["?"]).isEmpty })
+        #expect(
+            waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: "\(h.root)/tmp")) ?? ["?"]).isEmpty })
         let ledger = try String(contentsOfFile: "\(h.root)/apps/myapp/releases.jsonl", encoding: .utf8)
         #expect(ledger.split(separator: "\n").count == 1)
     }
@@ -64,7 +67,9 @@ import Testing
         try h.commit(repo, "bulk.sh", #"head -c 13000000 /dev/urandom > "$1/random.bin""# + "\n")
         let result = try h.push(repo)
         try expectNothingChanged(h, v1: v1, result, mentions: "No space left on device")
-        #expect(result.output.contains("Could not write the slug") || result.output.contains("Cannot store the slug"), "\(result.output)")
+        #expect(
+            result.output.contains("Could not write the slug") || result.output.contains("Cannot store the slug"),
+            "\(result.output)")
     }
 
     /// Publishing into a full disk (the spool and ledger are on it): nothing is recorded, nothing is handed over.

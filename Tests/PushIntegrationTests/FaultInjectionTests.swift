@@ -23,12 +23,14 @@ import Testing
         // Besides the kills from outside, the push dies now and then in the narrow windows where a crash matters:
         // after git moved the branch but before the release, and between the ledger line and the spool entry.
         let h = try PushHarness(
-            "faults", sessionEnvironment: ["SLIPWAY_FAILPOINTS": "after-staging:0.1,before-publish:0.15,after-ledger:0.15"])
+            "faults",
+            sessionEnvironment: ["SLIPWAY_FAILPOINTS": "after-staging:0.1,before-publish:0.15,after-ledger:0.15"])
         let marker = uniqueSleep().replacingOccurrences(of: "300.", with: "0.")  // a 0.x second sleep, findable
         let bp = try h.buildpack(compile: "echo '-----> compiling'\nsleep \(marker)\necho '-----> compiled'")
         let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
         let pushes = Int(ProcessInfo.processInfo.environment["SLIPWAY_FAULT_PUSHES"] ?? "") ?? 50
-        let seed = UInt64(ProcessInfo.processInfo.environment["SLIPWAY_FAULT_SEED"] ?? "") ?? UInt64.random(in: 1...999_999)
+        let seed =
+            UInt64(ProcessInfo.processInfo.environment["SLIPWAY_FAULT_SEED"] ?? "") ?? UInt64.random(in: 1...999_999)
         var rng = SeededGenerator(seed: seed)
         var killed: [Victim: Int] = [:]
         var published = 0
@@ -45,7 +47,8 @@ import Testing
                 trap = try RefUpdateTrap(repository: repository, scratch: h.scratch)
             }
             if victim == .refUpdate { trap?.arm() }
-            let push = try StreamingProcess([which("git")!, "push", "-f", h.remote("myapp"), "main"], environment: env, directory: repo)
+            let push = try StreamingProcess(
+                [which("git")!, "push", "-f", h.remote("myapp"), "main"], environment: env, directory: repo)
             if victim == .refUpdate, let trap {
                 // Until git holds the ref's lock, or the push ended first (a failpoint).
                 _ = waitUntil(seconds: 120) { trap.isSprung || !processIsAlive(push.pid) }
@@ -67,7 +70,8 @@ import Testing
             #expect(!push.text.contains("cannot lock ref"), "no push fails on a lock a killed git left: \(context)")
             #expect(gitLockFiles(repository).isEmpty, "recovery left no git lock file: \(context)")
             let ledger = try ledgerEntries(h)
-            #expect(ledger.map(\.version) == Array(1..<(ledger.count + 1)), "versions 1, 2, … without a gap: \(context)")
+            #expect(
+                ledger.map(\.version) == Array(1..<(ledger.count + 1)), "versions 1, 2, … without a gap: \(context)")
             let entries = try h.spoolEntries()
             #expect(entries.map(\.manifest.version) == ledger.map(\.version), "one spool entry per release: \(context)")
             for entry in entries {
@@ -105,7 +109,8 @@ import Testing
         case .git, .refUpdate: pids = processes(matching: "git receive-pack \(h.root)/")
         case .hook:
             pids = processes(matching: "receive-pack hook ").filter {
-                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/cwd")) ?? "").hasPrefix(h.root)
+                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/cwd")) ?? "").hasPrefix(
+                    h.root)
             }
         case .buildpack:
             // The whole process group of the buildpack (its sandbox included).
@@ -119,13 +124,16 @@ import Testing
     private func gitLockFiles(_ repository: String) -> [String] {
         let refs = FileManager.default.enumerator(atPath: "\(repository)/refs")?.compactMap { $0 as? String } ?? []
         return refs.filter { $0.hasSuffix(".lock") }
-            + ["HEAD.lock", "packed-refs.lock", "config.lock"].filter { FileManager.default.fileExists(atPath: "\(repository)/\($0)") }
+            + ["HEAD.lock", "packed-refs.lock", "config.lock"].filter {
+                FileManager.default.fileExists(atPath: "\(repository)/\($0)")
+            }
     }
 
     private func pushProcesses(_ h: PushHarness) -> [Int32] {
         processes(matching: "receive-pack shell --root \(h.root) ") + processes(matching: "git receive-pack \(h.root)/")
             + processes(matching: "receive-pack hook ").filter {
-                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/cwd")) ?? "").hasPrefix(h.root)
+                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/cwd")) ?? "").hasPrefix(
+                    h.root)
             }
     }
 

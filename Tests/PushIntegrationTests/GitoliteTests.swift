@@ -14,17 +14,23 @@ import Testing
         let glEnv = ["HOME": home, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
 
         // gitolite setup with an admin key, then the rc lines and the repo-specific hooks of the README.
-        #expect(try runTool(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", scratch.url("admin")]).status == 0)
+        #expect(
+            try runTool(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", scratch.url("admin")]).status
+                == 0)
         let setup = try runTool(["/usr/bin/gitolite", "setup", "-pk", scratch.url("admin.pub")], environment: glEnv)
         #expect(setup.status == 0, "\(setup.output)")
         var rc = try String(contentsOfFile: "\(home)/.gitolite.rc", encoding: .utf8)
-        rc = rc.replacingOccurrences(of: "# LOCAL_CODE                =>  \"$rc{GL_ADMIN_BASE}/local\",", with: "LOCAL_CODE => \"$rc{GL_ADMIN_BASE}/local\",")
+        rc = rc.replacingOccurrences(
+            of: "# LOCAL_CODE                =>  \"$rc{GL_ADMIN_BASE}/local\",",
+            with: "LOCAL_CODE => \"$rc{GL_ADMIN_BASE}/local\",")
         rc = rc.replacingOccurrences(of: "# 'repo-specific-hooks',", with: "'repo-specific-hooks',")
-        rc = rc.replacingOccurrences(of: "GIT_CONFIG_KEYS                 =>  '',", with: "GIT_CONFIG_KEYS => 'slipway\\..*',")
+        rc = rc.replacingOccurrences(
+            of: "GIT_CONFIG_KEYS                 =>  '',", with: "GIT_CONFIG_KEYS => 'slipway\\..*',")
         try rc.write(toFile: "\(home)/.gitolite.rc", atomically: true, encoding: .utf8)
         let hooks = try scratch.makeDirectory("gl/.gitolite/local/hooks/repo-specific")
         for hook in ["pre-receive", "post-receive"] {
-            try FileManager.default.copyItem(atPath: "\(TestPaths.repositoryRoot)/hooks/\(hook)", toPath: "\(hooks)/slipway-\(hook)")
+            try FileManager.default.copyItem(
+                atPath: "\(TestPaths.repositoryRoot)/hooks/\(hook)", toPath: "\(hooks)/slipway-\(hook)")
         }
         let slipway = """
                 option hook.pre-receive = slipway-pre-receive
@@ -64,7 +70,8 @@ import Testing
         }
 
         let good = try SpyBuildpack(in: scratch, name: "good", compile: "echo '-----> gitolite build'").path
-        let work = try makeCommittedRepository(in: scratch, "work", files: ["Procfile": "web: x\n", ".buildpacks": "\(good)\n"])
+        let work = try makeCommittedRepository(
+            in: scratch, "work", files: ["Procfile": "web: x\n", ".buildpacks": "\(good)\n"])
         let pushed = try push(work, to: "shop", as: "alice")
         #expect(pushed.status == 0, "\(pushed.output)")
         #expect(pushed.output.contains("remote: -----> gitolite build"), "\(pushed.output)")

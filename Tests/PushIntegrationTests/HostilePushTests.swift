@@ -44,7 +44,8 @@ import Testing
         let tags = try h.push(repo, ["--tags"])
         #expect(tags.status == 0, "\(tags.output)")
         #expect(try h.spoolEntries().count == 1)
-        #expect(result.output.components(separatedBy: "-----> Building myapp").count == 2, "one build: \(result.output)")
+        #expect(
+            result.output.components(separatedBy: "-----> Building myapp").count == 2, "one build: \(result.output)")
         let builds = try FileManager.default.contentsOfDirectory(atPath: "\(h.root)/apps/myapp/builds")
         #expect(builds.filter { $0.hasSuffix(".log") }.count == 1)
     }
@@ -94,7 +95,9 @@ import Testing
         let witness = h.scratch.url("evil-ran")
         try h.scratch.write("evil-hooks/pre-receive", "#!/bin/sh\ntouch '\(witness)'\n", mode: 0o755)
         let bp = try h.buildpack(
-            compile: #"env | grep -E '^(GIT_|LD_PRELOAD|SLIPWAY_)' | sed 's/^/-----> leaked /' || true; echo '-----> env checked'"#)
+            compile:
+                #"env | grep -E '^(GIT_|LD_PRELOAD|SLIPWAY_)' | sed 's/^/-----> leaked /' || true; echo '-----> env checked'"#
+        )
         let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
         var env = ProcessInfo.processInfo.environment
         env["GIT_SSH_COMMAND"] =
@@ -104,7 +107,8 @@ import Testing
         env["GIT_CONFIG_KEY_0"] = "core.hooksPath"
         env["GIT_CONFIG_VALUE_0"] = evil
         env["LD_PRELOAD"] = "/nonexistent/evil.so"
-        let push = try StreamingProcess([which("git")!, "push", h.remote("myapp"), "main"], environment: env, directory: repo)
+        let push = try StreamingProcess(
+            [which("git")!, "push", h.remote("myapp"), "main"], environment: env, directory: repo)
         #expect(push.wait() == 0, "\(push.text)")
         #expect(push.text.contains("-----> env checked"))
         #expect(!push.text.contains("leaked"), "\(push.text)")
@@ -124,11 +128,13 @@ import Testing
         let pushes = try zip(repos, ["alice", "bob"]).map { repo, user in
             var env = ProcessInfo.processInfo.environment
             env.merge(h.gitEnvironment(as: user)) { _, new in new }
-            return try StreamingProcess([which("git")!, "push", h.remote("race"), "main"], environment: env, directory: repo)
+            return try StreamingProcess(
+                [which("git")!, "push", h.remote("race"), "main"], environment: env, directory: repo)
         }
         let statuses = pushes.map { $0.wait() }
-        let settings = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: "\(h.root)/apps/race/app.json"))) as? [String: Any]
+        let settings =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(h.root)/apps/race/app.json"))) as? [String: Any]
         let owner = try #require(settings?["owner"] as? String)
         #expect(["alice", "bob"].contains(owner))
         let winner = owner == "alice" ? 0 : 1

@@ -55,7 +55,8 @@ final class PushHarness {
     /// Generates a key for `user` and authorizes it with `receive-pack keys add`.
     func addUser(_ user: String) throws {
         let key = try SSHClientKey(in: try scratch.makeDirectory("keys"), name: user)
-        let added = try runTool([TestPaths.product("receive-pack"), "keys", "add", "--root", root, user, "-"], stdin: key.publicKey)
+        let added = try runTool(
+            [TestPaths.product("receive-pack"), "keys", "add", "--root", root, user, "-"], stdin: key.publicKey)
         guard added.status == 0 else { throw HarnessError("keys add failed: \(added.output)") }
         keys[user] = key
     }
@@ -79,13 +80,17 @@ final class PushHarness {
     }
 
     /// `git push` as `user`; output merged.
-    func push(_ repo: String, app: String = "myapp", as user: String = "alice", _ refspecs: [String] = ["main"]) throws -> ToolResult {
+    func push(_ repo: String, app: String = "myapp", as user: String = "alice", _ refspecs: [String] = ["main"]) throws
+        -> ToolResult
+    {
         try git(["push", remote(app)] + refspecs, in: repo, environment: gitEnvironment(as: user), mergeOutput: true)
     }
 
     /// Runs `ssh … <command>` as `user`; `merge: false` keeps stdout (the result) apart from stderr (progress, errors).
     func ssh(_ command: String?, as user: String = "alice", merge: Bool = true) throws -> ToolResult {
-        try runTool(sshArguments(key: key(user), port: sshd.port) + ["root@127.0.0.1"] + (command.map { [$0] } ?? []), mergeOutput: merge, timeout: 60)
+        try runTool(
+            sshArguments(key: key(user), port: sshd.port) + ["root@127.0.0.1"] + (command.map { [$0] } ?? []),
+            mergeOutput: merge, timeout: 60)
     }
 
     /// Starts `ssh … <command>` as `user` without waiting for it.
@@ -94,10 +99,13 @@ final class PushHarness {
     }
 
     /// Starts `git push` of `refspecs` as `user` without waiting for it.
-    func startPush(_ repo: String, app: String = "myapp", as user: String = "alice", _ refspecs: [String] = ["main"]) throws -> StreamingProcess {
+    func startPush(_ repo: String, app: String = "myapp", as user: String = "alice", _ refspecs: [String] = ["main"])
+        throws -> StreamingProcess
+    {
         var env = ProcessInfo.processInfo.environment
         env.merge(gitEnvironment(as: user)) { _, new in new }
-        return try StreamingProcess([try tool("git"), "push", remote(app)] + refspecs, environment: env, directory: repo)
+        return try StreamingProcess(
+            [try tool("git"), "push", remote(app)] + refspecs, environment: env, directory: repo)
     }
 
     /// Runs `receive-pack <arguments> --root <root>` on the server, as the operator.
@@ -113,7 +121,8 @@ final class PushHarness {
     }
 
     /// Pushes a first version of an app built by a spy buildpack; returns the local repository.
-    func deployedApp(_ files: [String: String] = [:], compile: String = "echo '-----> spy compiling'") throws -> String {
+    func deployedApp(_ files: [String: String] = [:], compile: String = "echo '-----> spy compiling'") throws -> String
+    {
         let bp = try buildpack(compile: compile)
         let repo = try makeApp(files: ["Procfile": "web: ./bin/web\n", ".buildpacks": "\(bp)\n"].merging(files) { $1 })
         let pushed = try push(repo)
@@ -157,14 +166,17 @@ struct PlainRepository {
     let work: String
 
     /// Installs the hooks named in `hooks`; the app is built by a spy buildpack running `compile`.
-    init(_ scratch: ScratchDirectory, compile: String = "true", hooks: [String] = ["pre-receive", "post-receive"]) throws {
+    init(_ scratch: ScratchDirectory, compile: String = "true", hooks: [String] = ["pre-receive", "post-receive"])
+        throws
+    {
         root = scratch.url("root")
         let initialized = try runTool([TestPaths.product("receive-pack"), "init", "--root", root])
         guard initialized.status == 0 else { throw HarnessError("receive-pack init failed: \(initialized.output)") }
         bare = scratch.url("shop.git")
         try git(["init", "-q", "--bare", bare], in: scratch.path)
         for hook in hooks {
-            try FileManager.default.copyItem(atPath: "\(TestPaths.repositoryRoot)/hooks/\(hook)", toPath: "\(bare)/hooks/\(hook)")
+            try FileManager.default.copyItem(
+                atPath: "\(TestPaths.repositoryRoot)/hooks/\(hook)", toPath: "\(bare)/hooks/\(hook)")
         }
         try git(["config", "slipway.root", root], in: bare)
         try git(["config", "slipway.bin", TestPaths.product("receive-pack")], in: bare)

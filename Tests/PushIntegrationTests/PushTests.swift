@@ -8,7 +8,9 @@ import Testing
     @Test func firstPushCreatesTheAppAndPublishesV1ThenV2() throws {
         let h = try PushHarness()
         let bp = try h.buildpack()
-        let repo = try h.makeApp(files: ["Procfile": "web: ./bin/web\n", ".buildpacks": "\(bp)\n", "bin/web": "#!/bin/sh\n"])
+        let repo = try h.makeApp(files: [
+            "Procfile": "web: ./bin/web\n", ".buildpacks": "\(bp)\n", "bin/web": "#!/bin/sh\n",
+        ])
         let first = try h.push(repo)
         #expect(first.status == 0, "\(first.output)")
         let sha = try git(["rev-parse", "HEAD"], in: repo).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -36,7 +38,8 @@ import Testing
         #expect(entries.map(\.manifest.version) == [1, 2])
         let ledger = try String(contentsOfFile: "\(h.root)/apps/myapp/releases.jsonl", encoding: .utf8)
         #expect(ledger.split(separator: "\n").count == 2)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(h.root)/tmp").isEmpty, "work folders are removed")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: "\(h.root)/tmp").isEmpty, "work folders are removed")
     }
 
     @Test func buildLinesArriveWhileTheBuildRuns() throws {
@@ -114,7 +117,9 @@ import Testing
         let missingClone = try git(
             ["clone", "-q", h.remote("nosuchapp"), h.scratch.url("missing")], in: h.scratch.path,
             environment: h.gitEnvironment(as: "bob"), mergeOutput: true)
-        #expect(missingClone.output.contains("slipway: bob has no access to nosuchapp"), "a missing app looks like a denied one")
+        #expect(
+            missingClone.output.contains("slipway: bob has no access to nosuchapp"),
+            "a missing app looks like a denied one")
 
         let badName = try h.push(repo, app: "Bad_Name")
         #expect(badName.output.contains("is not a valid app name"))
@@ -135,10 +140,14 @@ import Testing
         let bp = try h.buildpack()
         let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n", "hello.txt": "hi"])
         #expect(try h.push(repo).status == 0)
-        let add = try runTool([TestPaths.product("receive-pack"), "apps", "add-collaborator", "--root", h.root, "myapp", "bob"])
+        let add = try runTool([
+            TestPaths.product("receive-pack"), "apps", "add-collaborator", "--root", h.root, "myapp", "bob",
+        ])
         #expect(add.status == 0, "\(add.output)")
         let clone = h.scratch.url("bob-clone")
-        let cloned = try git(["clone", "-q", h.remote("myapp"), clone], in: h.scratch.path, environment: h.gitEnvironment(as: "bob"), mergeOutput: true)
+        let cloned = try git(
+            ["clone", "-q", h.remote("myapp"), clone], in: h.scratch.path, environment: h.gitEnvironment(as: "bob"),
+            mergeOutput: true)
         #expect(cloned.status == 0, "\(cloned.output)")
         #expect(try String(contentsOfFile: "\(clone)/hello.txt", encoding: .utf8) == "hi")
         try h.commit(clone, "hello.txt", "from bob")
@@ -156,7 +165,8 @@ import Testing
         var clones: [String] = []
         for name in ["one", "two"] {
             let dir = h.scratch.url(name)
-            try git(["clone", "-q", h.remote("myapp"), dir], in: h.scratch.path, environment: h.gitEnvironment(as: "alice"))
+            try git(
+                ["clone", "-q", h.remote("myapp"), dir], in: h.scratch.path, environment: h.gitEnvironment(as: "alice"))
             try h.commit(dir, "who", name)
             clones.append(dir)
         }
@@ -174,7 +184,8 @@ import Testing
         let versions = try h.spoolEntries().map(\.manifest.version)
         #expect(versions == [1, 2])
         let winner = clones[statuses[0] == 0 ? 0 : 1]
-        let winnerSHA = try git(["rev-parse", "HEAD"], in: winner).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let winnerSHA = try git(["rev-parse", "HEAD"], in: winner).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         #expect(try h.spoolEntries().last?.manifest.sourceVersion == winnerSHA)
         #expect(try h.serverRef() == winnerSHA)
     }
@@ -191,7 +202,8 @@ import Testing
         let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
         var env = ProcessInfo.processInfo.environment
         env.merge(h.gitEnvironment(as: "alice")) { _, new in new }
-        let push = try StreamingProcess([which("git")!, "push", h.remote("myapp"), "main"], environment: env, directory: repo)
+        let push = try StreamingProcess(
+            [which("git")!, "push", h.remote("myapp"), "main"], environment: env, directory: repo)
         #expect(push.waitFor("printing a lot", timeout: 60), "\(push.text)")
         // Drop the connection: kill the ssh client of this push.
         _ = try runTool(["/usr/bin/pkill", "-KILL", "-f", "-- -p \(h.sshd.port) "])

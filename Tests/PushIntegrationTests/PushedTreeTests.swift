@@ -53,7 +53,8 @@ import Testing
     @Test func submodulesAndLFSPointersGetWarnings() throws {
         let h = try PushHarness("tree-submodule")
         let bp = try h.buildpack()
-        let pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n"
+        let pointer =
+            "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n"
         let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n", "assets/logo.png": pointer])
         let head = try git(["rev-parse", "HEAD"], in: repo).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try git(["update-index", "--add", "--cacheinfo", "160000,\(head),vendor/lib"], in: repo)
@@ -68,9 +69,12 @@ import Testing
     @Test func oddNamesAreKeptByteForByte() throws {
         let h = try PushHarness("tree-names")
         let bp = try h.buildpack()
-        let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n", "README": "upper", "readme": "lower"])
+        let repo = try h.makeApp(files: [
+            "Procfile": "web: x\n", ".buildpacks": "\(bp)\n", "README": "upper", "readme": "lower",
+        ])
         let made = try runTool([
-            "/usr/bin/env", "python3", "-c", "import os, sys; open(os.path.join(sys.argv[1].encode(), b'caf\\xe9.txt'), 'w').write('latin-1')",
+            "/usr/bin/env", "python3", "-c",
+            "import os, sys; open(os.path.join(sys.argv[1].encode(), b'caf\\xe9.txt'), 'w').write('latin-1')",
             repo,
         ])
         #expect(made.status == 0, "\(made.output)")
@@ -81,7 +85,9 @@ import Testing
         let entry = try #require(try h.spoolEntries().first)
         let listing = try slugListing("\(h.root)/spool/new/\(entry.name)/slug.tgz")
         #expect(listing["./app/README"] == "file" && listing["./app/readme"] == "file")
-        #expect(listing[String(decoding: Array("./app/caf".utf8) + [0xE9] + Array(".txt".utf8), as: UTF8.self)] == "file", "\(listing.keys)")
+        #expect(
+            listing[String(decoding: Array("./app/caf".utf8) + [0xE9] + Array(".txt".utf8), as: UTF8.self)] == "file",
+            "\(listing.keys)")
     }
 
     /// The operator's limits on pushed trees: each over-limit push is refused with the limit's setting named, and
@@ -98,7 +104,10 @@ import Testing
         #expect(try h.push(repo).status == 0)
         let cases: [(String, [String: String])] = [
             ("SLIPWAY_MAX_TREE_FILES", Dictionary(uniqueKeysWithValues: (0..<25).map { ("many/f\($0)", "x") })),
-            ("SLIPWAY_MAX_TREE_PATH", [String(repeating: "p", count: 60) + "/" + String(repeating: "q", count: 60): "x"]),
+            (
+                "SLIPWAY_MAX_TREE_PATH",
+                [String(repeating: "p", count: 60) + "/" + String(repeating: "q", count: 60): "x"]
+            ),
             ("SLIPWAY_MAX_TREE_DEPTH", ["a/b/c/d/e/f/g/h.txt": "x"]),
             ("SLIPWAY_MAX_TREE_MB", ["big.txt": String(repeating: "0123456789abcdef", count: 140_000)]),
         ]
@@ -114,9 +123,13 @@ import Testing
             try git(["commit", "-q", "-m", setting], in: repo)
             let result = try h.push(repo)
             #expect(result.status != 0, "\(setting): \(result.output)")
-            #expect(result.output.contains("the pushed tree is too large") && result.output.contains(setting), "\(result.output)")
+            #expect(
+                result.output.contains("the pushed tree is too large") && result.output.contains(setting),
+                "\(result.output)")
             #expect(try h.spoolEntries().count == 1)
-            #expect(waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: "\(h.root)/tmp")) ?? ["?"]).isEmpty })
+            #expect(
+                waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: "\(h.root)/tmp")) ?? ["?"]).isEmpty }
+            )
             try git(["reset", "-q", "--hard", branch], in: repo)
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
-import SlipwaySpool
 import SlipwayReceive
+import SlipwaySpool
 import SlipwayTestSupport
 import Testing
 
@@ -15,7 +15,8 @@ import Testing
         #expect(try h.push(repo).status == 0)  // v3
         let sha3 = try git(["rev-parse", "HEAD"], in: repo).stdout.prefix(7)
         let slugs = try h.spoolEntries().map(\.manifest.slug.sha256)
-        #expect(slugs[0] == slugs[1] && slugs[1] != slugs[2], "a config change keeps the slug; a deploy makes a new one")
+        #expect(
+            slugs[0] == slugs[1] && slugs[1] != slugs[2], "a config change keeps the slug; a deploy makes a new one")
 
         let list = try h.ssh("releases myapp", merge: false)
         #expect(list.status == 0)
@@ -47,18 +48,26 @@ import Testing
 
         let info = try h.ssh("releases:info myapp v2", merge: false)
         #expect(info.status == 0)
-        #expect(info.stdout.hasPrefix("=== myapp v2\nChange:      Set GREETING config vars\nBy:          alice\n"), "\(info.stdout)")
+        #expect(
+            info.stdout.hasPrefix("=== myapp v2\nChange:      Set GREETING config vars\nBy:          alice\n"),
+            "\(info.stdout)")
         #expect(info.stdout.contains("Slug:        sha256:\(slugs[1].prefix(12)) ("))
         #expect(info.stdout.hasSuffix("=== v2 config vars\nGREETING: hello\n"))
-        #expect(try h.ssh("releases:info myapp", merge: false).stdout.hasPrefix("=== myapp v5\nChange:      Rollback to v1\n"))
+        #expect(
+            try h.ssh("releases:info myapp", merge: false).stdout.hasPrefix(
+                "=== myapp v5\nChange:      Rollback to v1\n"))
 
         let missing = try h.ssh("rollback myapp v9")
         #expect(missing.status == 1)
-        #expect(missing.output == "slipway: myapp has no release v9 (its releases are v1 to v5): releases myapp lists them\n")
+        #expect(
+            missing.output
+                == "slipway: myapp has no release v9 (its releases are v1 to v5): releases myapp lists them\n")
         try FileManager.default.removeItem(atPath: "\(h.root)/apps/myapp/slugs/\(slugs[2]).tgz")
         let gone = try h.ssh("rollback myapp v3")
         #expect(gone.status == 1)
-        #expect(gone.output.hasPrefix("slipway: the slug of v3 of myapp is gone (\(slugs[2].prefix(12)) is not in "), "\(gone.output)")
+        #expect(
+            gone.output.hasPrefix("slipway: the slug of v3 of myapp is gone (\(slugs[2].prefix(12)) is not in "),
+            "\(gone.output)")
         #expect(try h.spoolEntries().count == 5, "a refused rollback publishes nothing")
         #expect(try h.ssh("releases:info myapp v3", merge: false).stdout.contains("(gone)"))
     }
@@ -76,7 +85,9 @@ import Testing
         let apps = try h.receivePack(["apps"])
         #expect(apps.stdout == "NAME   RELEASE  OWNER  COLLABORATORS\nmyapp  v2       alice\n", "\(apps.output)")
         #expect(try h.receivePack(["config", "nosuchapp"]).stderr.hasPrefix("slipway: no app nosuchapp"))
-        #expect(try h.ssh("apps", merge: false).stdout == "=== Apps alice can push to\nNAME   RELEASE  OWNER  COLLABORATORS\nmyapp  v2       alice\n")
+        #expect(
+            try h.ssh("apps", merge: false).stdout
+                == "=== Apps alice can push to\nNAME   RELEASE  OWNER  COLLABORATORS\nmyapp  v2       alice\n")
     }
 }
 

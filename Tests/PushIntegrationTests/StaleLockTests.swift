@@ -22,7 +22,8 @@ import Testing
         trap.arm()
         let push = try h.startPush(repo)
         #expect(waitUntil(seconds: 60) { trap.isSprung }, "git reached its ref update: \(push.text)")
-        #expect(FileManager.default.fileExists(atPath: "\(repository)/refs/heads/main.lock"), "git holds the ref's lock")
+        #expect(
+            FileManager.default.fileExists(atPath: "\(repository)/refs/heads/main.lock"), "git holds the ref's lock")
         let gits = processes(matching: "git receive-pack \(repository)")
         #expect(!gits.isEmpty)
         for pid in gits { kill(pid, SIGKILL) }
@@ -35,7 +36,9 @@ import Testing
         #expect(try h.serverRef() != before)
         #expect(!FileManager.default.fileExists(atPath: "\(repository)/refs/heads/main.lock"))
         let log = (try? String(contentsOfFile: "\(h.root)/server.log", encoding: .utf8)) ?? ""
-        #expect(log.contains("myapp: recovery removed git's stale lock files ") && log.contains("refs/heads/main.lock"), "\(log)")
+        #expect(
+            log.contains("myapp: recovery removed git's stale lock files ") && log.contains("refs/heads/main.lock"),
+            "\(log)")
     }
 
     /// A hook killed mid-build leaves its work folder; the operator's `recover` (at boot, say) removes it at once,
@@ -69,7 +72,8 @@ import Testing
         let h = try PushHarness("lockerror")
         let repo = try h.deployedApp()
         let repository = "\(h.root)/apps/myapp/repo.git"
-        try FileManager.default.createDirectory(atPath: "\(repository)/refs/heads/main.lock", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: "\(repository)/refs/heads/main.lock", withIntermediateDirectories: true)
         try h.commit(repo, "change", "two\n")
 
         let push = try h.push(repo)
@@ -95,7 +99,9 @@ import Testing
         #expect(refused.output.contains("main.lock"), "\(refused.output)")
         #expect(FileManager.default.fileExists(atPath: lock), "a fresh lock is kept")
 
-        var old = [timespec(tv_sec: time(nil) - 11 * 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 11 * 60, tv_nsec: 0)]
+        var old = [
+            timespec(tv_sec: time(nil) - 11 * 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 11 * 60, tv_nsec: 0),
+        ]
         #expect(utimensat(AT_FDCWD, lock, &old, 0) == 0)
         let accepted = try plain.push()
         #expect(accepted.status == 0, "\(accepted.output)")
@@ -103,6 +109,8 @@ import Testing
     }
 
     private func buildFolders(_ h: PushHarness) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "\(h.root)/tmp")) ?? []).filter { $0.hasPrefix("build-") }
+        ((try? FileManager.default.contentsOfDirectory(atPath: "\(h.root)/tmp")) ?? []).filter {
+            $0.hasPrefix("build-")
+        }
     }
 }

@@ -80,7 +80,8 @@ import Testing
         for version in ["2", "0"] {
             let target = h.scratch.url("clone-v\(version)")
             let cloned = try git(
-                ["-c", "protocol.version=\(version)", "clone", d.url("myapp", token: token), target], in: h.scratch.path,
+                ["-c", "protocol.version=\(version)", "clone", d.url("myapp", token: token), target],
+                in: h.scratch.path,
                 environment: d.environment, mergeOutput: true)
             #expect(cloned.status == 0, "\(cloned.output)")
             #expect((try? String(contentsOfFile: "\(target)/hello", encoding: .utf8)) == "hi\n")
@@ -91,7 +92,8 @@ import Testing
         try h.commit(repo, ".buildpacks", "\(bad)\n")
         let rejected = try d.push(repo, app: "myapp", token: token)
         #expect(rejected.status != 0)
-        #expect(rejected.output.contains("remote:  !     Push rejected, failed to compile Spy app."), "\(rejected.output)")
+        #expect(
+            rejected.output.contains("remote:  !     Push rejected, failed to compile Spy app."), "\(rejected.output)")
         #expect(rejected.output.contains("pre-receive hook declined"))
         #expect(try h.serverRef("myapp") == published)
         #expect(try h.spoolEntries().count == 1)
@@ -121,7 +123,9 @@ import Testing
         #expect(missing.status != 0)
         let wrong = try d.push(repo, app: "myapp", token: "slw_" + String(repeating: "0", count: 40))
         #expect(wrong.status != 0)
-        #expect(wrong.output.contains("Authentication failed") || wrong.output.contains("wrong or revoked"), "\(wrong.output)")
+        #expect(
+            wrong.output.contains("Authentication failed") || wrong.output.contains("wrong or revoked"),
+            "\(wrong.output)")
 
         // bob's token is good, but myapp is alice's: the same refusal as for an app that does not exist.
         let denied = try d.push(repo, app: "myapp", token: bob)
@@ -136,18 +140,22 @@ import Testing
         // A user makes their own token over SSH (`ssh git@host tokens:create`), and it works at once.
         var env = ProcessInfo.processInfo.environment
         env["SSH_ORIGINAL_COMMAND"] = "tokens:create"
-        let own = try runTool([TestPaths.product("receive-pack"), "shell", "--root", h.root, "--user", "alice"], environment: env)
+        let own = try runTool(
+            [TestPaths.product("receive-pack"), "shell", "--root", h.root, "--user", "alice"], environment: env)
         #expect(own.status == 0 && own.stderr.contains("It is shown once"), "\(own.output)")
         let ownToken = own.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let cloned = try git(
-            ["clone", d.url("myapp", token: ownToken), h.scratch.url("own")], in: h.scratch.path, environment: d.environment,
+            ["clone", d.url("myapp", token: ownToken), h.scratch.url("own")], in: h.scratch.path,
+            environment: d.environment,
             mergeOutput: true)
         #expect(cloned.status == 0, "\(cloned.output)")
 
         // A revoked token stops working at once.
         let listed = try runTool([TestPaths.product("receive-pack"), "tokens", "list", "--root", h.root])
         let id = listed.stdout.split(separator: "\n").first { $0.contains("alice") }?.split(separator: " ").first
-        let revoked = try runTool([TestPaths.product("receive-pack"), "tokens", "revoke", "--root", h.root, String(id ?? "")])
+        let revoked = try runTool([
+            TestPaths.product("receive-pack"), "tokens", "revoke", "--root", h.root, String(id ?? ""),
+        ])
         #expect(revoked.status == 0, "\(revoked.output)")
         #expect(try d.push(repo, app: "myapp", token: alice).status != 0)
         #expect(try h.serverRef("myapp") == published, "no refused push moved the branch")
@@ -161,11 +169,15 @@ import Testing
         let url = "http://127.0.0.1:\(d.httpPort)/myapp.git/info/refs?service=git-upload-pack"
         var codes: [String] = []
         for _ in 0..<11 {
-            let answer = try runTool([try tool("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(wrong)", url])
+            let answer = try runTool([
+                try tool("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(wrong)", url,
+            ])
             codes.append(answer.stdout)
         }
         #expect(codes.prefix(10).allSatisfy { $0 == "401" } && codes.last == "429", "\(codes)")
-        let blocked = try runTool([try tool("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(good)", url])
+        let blocked = try runTool([
+            try tool("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(good)", url,
+        ])
         #expect(blocked.stdout == "429", "even a good token waits out the block")
     }
 
@@ -210,7 +222,8 @@ import Testing
         let (cert, key) = (scratch.url("cert.pem"), scratch.url("key.pem"))
         let made = try runTool([
             "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+            "subjectAltName=IP:127.0.0.1",
         ])
         #expect(made.status == 0, "\(made.output)")
         let d = try Door(arguments: ["--tls-cert", cert, "--tls-key", key])
@@ -218,7 +231,8 @@ import Testing
         let token = try d.token("alice")
         let repo = try d.h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(try d.h.buildpack())\n"])
         let pushed = try git(
-            ["push", d.url("myapp", token: token), "main"], in: repo, environment: d.environment.merging(["GIT_SSL_CAINFO": cert]) { $1 },
+            ["push", d.url("myapp", token: token), "main"], in: repo,
+            environment: d.environment.merging(["GIT_SSL_CAINFO": cert]) { $1 },
             mergeOutput: true)
         #expect(pushed.status == 0, "\(pushed.output)\n\(d.h.log)")
         #expect(pushed.output.contains("remote: -----> Launching... done, v1"))

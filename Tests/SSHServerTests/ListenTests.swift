@@ -11,7 +11,9 @@ import Testing
         #expect(parsed.host == host && parsed.port == port)
     }
 
-    @Test(arguments: ["", "2222", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "::1:22", "[::1]22", "host:port"])
+    @Test(arguments: [
+        "", "2222", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "::1:22", "[::1]22", "host:port",
+    ])
     func refuses(_ text: String) {
         #expect(throws: ServerError.self) { try ServerOptions.parseListen(text) }
     }

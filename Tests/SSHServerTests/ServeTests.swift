@@ -28,7 +28,8 @@ import Testing
         try h.commit(repo, ".buildpacks", "\(bad)\n")
         let rejected = try h.push(repo, app: "myapp")
         #expect(rejected.status != 0)
-        #expect(rejected.output.contains("remote:  !     Push rejected, failed to compile Spy app."), "\(rejected.output)")
+        #expect(
+            rejected.output.contains("remote:  !     Push rejected, failed to compile Spy app."), "\(rejected.output)")
         #expect(rejected.output.contains("pre-receive hook declined"))
         #expect(try h.serverRef("myapp") == published, "the ref did not move")
         #expect(try h.spoolEntries().count == 1, "nothing new in the spool")
@@ -57,7 +58,8 @@ import Testing
 
         // A non-git command, an interactive login, a subsystem: the forced command's own refusal, exit code 1.
         for (command, options, message) in [
-            ("ls -la /", [String](), "slipway: unknown command 'ls'"), (nil, [], "slipway: hi alice, there is no shell here"),
+            ("ls -la /", [String](), "slipway: unknown command 'ls'"),
+            (nil, [], "slipway: hi alice, there is no shell here"),
             ("sftp", ["-s"], "slipway: unknown command 'sftp'"),
             ("git-upload-pack '../etc'", [], "slipway: only git push and git clone are served here"),
         ] {
@@ -70,7 +72,8 @@ import Testing
         #expect(tty.output.contains("PTY allocation request failed"), "\(tty.output)")
         let forward = try h.ssh(nil, key: alice, options: ["-W", "127.0.0.1:\(h.port)"])
         #expect(forward.status != 0)
-        #expect(forward.output.contains("forwarding failed") || forward.output.contains("open failed"), "\(forward.output)")
+        #expect(
+            forward.output.contains("forwarding failed") || forward.output.contains("open failed"), "\(forward.output)")
 
         // An RSA key: `keys add` says it works through OpenSSH only; the server refuses it and its log says why.
         let added = try h.addUser("carol", type: "rsa")
@@ -136,7 +139,8 @@ import Testing
         do {
             let h = try ServerHarness(arguments: ["--grace-period", "60"])
             let bp = try h.buildpack(
-                compile: "echo '-----> waiting'; for _ in $(seq 1 600); do [ -e \"$2/gate\" ] && break; sleep 0.1; done")
+                compile: "echo '-----> waiting'; for _ in $(seq 1 600); do [ -e \"$2/gate\" ] && break; sleep 0.1; done"
+            )
             let repo = try h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
             let push = try h.startPush(repo, app: "myapp")
             #expect(push.waitFor("-----> waiting", timeout: 60), "\(push.text)")
@@ -163,7 +167,9 @@ import Testing
             #expect(try h.spoolEntries().isEmpty)
             #expect(h.spoolTemporaries().isEmpty)
             #expect(try h.serverRef("myapp") == nil)
-            #expect(waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: "\(h.root)/tmp")) ?? ["?"]).isEmpty })
+            #expect(
+                waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: "\(h.root)/tmp")) ?? ["?"]).isEmpty }
+            )
         }
     }
 
@@ -182,7 +188,8 @@ import Testing
         #expect(waitUntil { processes(matching: marker).isEmpty }, "the crashed session's build was stopped")
         #expect(h.server.isRunning)
         let quick = try h.buildpack("quick")
-        let next = try h.push(try h.makeApp("two", files: ["Procfile": "web: x\n", ".buildpacks": "\(quick)\n"]), app: "app-two")
+        let next = try h.push(
+            try h.makeApp("two", files: ["Procfile": "web: x\n", ".buildpacks": "\(quick)\n"]), app: "app-two")
         #expect(next.status == 0, "\(next.output)\n\(h.log)")
         #expect(try h.spoolEntries().map(\.manifest.app) == ["app-two"])
     }
@@ -200,7 +207,9 @@ import Testing
         let fingerprint = try runTool(["/usr/bin/ssh-keygen", "-l", "-f", "\(keyPath).pub"]).stdout
         let printed = h.output.split(separator: "\n").first { $0.hasPrefix("Host key") }.map(String.init) ?? ""
         #expect(printed.contains("created"))
-        #expect(fingerprint.split(separator: " ").count > 1 && printed.contains(String(fingerprint.split(separator: " ")[1])))
+        #expect(
+            fingerprint.split(separator: " ").count > 1
+                && printed.contains(String(fingerprint.split(separator: " ")[1])))
 
         // A client that trusts the first key still connects after a restart.
         let knownHosts = h.scratch.url("known_hosts")
@@ -214,7 +223,9 @@ import Testing
     }
 
     @Test func connectionLimits() throws {
-        let h = try ServerHarness(arguments: ["--max-connections", "2", "--login-grace-time", "2", "--max-auth-failures", "2"])
+        let h = try ServerHarness(arguments: [
+            "--max-connections", "2", "--login-grace-time", "2", "--max-auth-failures", "2",
+        ])
         // Two idle connections fill the server; a third is closed at once.
         let idle = try (0..<2).map { _ in try RawConnection(port: h.port) }
         #expect(idle.allSatisfy { $0.readsBanner() })
@@ -262,9 +273,13 @@ import Testing
         print("load: \(total) connections in \(seconds)s; descriptors \(descriptorsBefore); memory \(memoryBefore) KiB")
         #expect(unexpected == 0, "every answer was the expected refusal: \(unexpected) of \(total) were not")
         #expect(try h.ssh("ls", key: alice).status == 1, "the server still answers")
-        #expect(waitUntil { h.openDescriptors <= descriptorsBefore }, "descriptors: \(descriptorsBefore) -> \(h.openDescriptors)")
+        #expect(
+            waitUntil { h.openDescriptors <= descriptorsBefore },
+            "descriptors: \(descriptorsBefore) -> \(h.openDescriptors)")
         let growth = h.residentKiB - memoryBefore
-        #expect(growth < 32 * 1024, "memory stays flat: \(memoryBefore) KiB -> \(h.residentKiB) KiB after \(total) connections")
+        #expect(
+            growth < 32 * 1024,
+            "memory stays flat: \(memoryBefore) KiB -> \(h.residentKiB) KiB after \(total) connections")
     }
 }
 
@@ -295,7 +310,9 @@ final class RawConnection {
         address.sin_port = port.bigEndian
         address.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard fd >= 0, connected == 0 else { throw HarnessError("connect failed") }
     }

@@ -71,7 +71,9 @@ import Testing
         /// POSTs `body` to `/hooks/<forge>?app=shop` with `headers`; returns the status code and the body.
         func deliver(_ forge: String, body: String, headers: [String: String]) throws -> (code: String, text: String) {
             let file = try d.h.scratch.write("payload-\(UInt32.random(in: 0...UInt32.max)).json", body)
-            var arguments = [try tool("curl"), "-sS", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", "@\(file)"]
+            var arguments = [
+                try tool("curl"), "-sS", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", "@\(file)",
+            ]
             arguments += ["-H", "Content-Type: application/json"]
             for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
             let answer = try runTool(arguments + ["http://127.0.0.1:\(d.httpPort)/hooks/\(forge)?app=shop"])
@@ -113,7 +115,9 @@ import Testing
         }
 
         /// The headers of a delivery of `body`, signed with `secret`.
-        static func headers(_ forge: String, body: String, secret: String, event: String? = nil, delivery: String) -> [String: String] {
+        static func headers(_ forge: String, body: String, secret: String, event: String? = nil, delivery: String)
+            -> [String: String]
+        {
             switch forge {
             case "github":
                 return [
@@ -121,9 +125,14 @@ import Testing
                     "X-Hub-Signature-256": "sha256=" + hmac(body, secret),
                 ]
             case "gitlab":
-                return ["X-Gitlab-Event": event ?? "Push Hook", "X-Gitlab-Event-UUID": delivery, "X-Gitlab-Token": secret]
+                return [
+                    "X-Gitlab-Event": event ?? "Push Hook", "X-Gitlab-Event-UUID": delivery, "X-Gitlab-Token": secret,
+                ]
             default:
-                return ["X-Gitea-Event": event ?? "push", "X-Gitea-Delivery": delivery, "X-Gitea-Signature": hmac(body, secret)]
+                return [
+                    "X-Gitea-Event": event ?? "push", "X-Gitea-Delivery": delivery,
+                    "X-Gitea-Signature": hmac(body, secret),
+                ]
             }
         }
 
@@ -163,10 +172,13 @@ import Testing
         #expect(try f.deliver("github", body: body, headers: forged).code == "401")
 
         // Another event, another branch: 202 with the reason.
-        let ping = try f.deliver("github", body: body, headers: Forge.headers("github", body: body, secret: f.secret, event: "ping", delivery: "d-1"))
+        let ping = try f.deliver(
+            "github", body: body,
+            headers: Forge.headers("github", body: body, secret: f.secret, event: "ping", delivery: "d-1"))
         #expect(ping.code == "202" && ping.text.contains("is not a push"), "\(ping)")
         let devBody = Forge.payload("github", branch: "dev", commit: commit)
-        let dev = try f.deliver("github", body: devBody, headers: Forge.headers("github", body: devBody, secret: f.secret, delivery: "d-2"))
+        let dev = try f.deliver(
+            "github", body: devBody, headers: Forge.headers("github", body: devBody, secret: f.secret, delivery: "d-2"))
         #expect(dev.code == "202" && dev.text.contains("a push to dev, not main"), "\(dev)")
         #expect(try h.spoolEntries().isEmpty, "nothing was built")
 
@@ -178,7 +190,9 @@ import Testing
         #expect(try h.serverRef("shop") == commit)
         #expect(try h.spoolEntries().map(\.manifest.version) == [1])
         let statuses = f.statuses
-        #expect(statuses.map { $0["path"] as? String } == Array(repeating: "/repos/alice/shop/statuses/\(commit)", count: 2))
+        #expect(
+            statuses.map { $0["path"] as? String } == Array(repeating: "/repos/alice/shop/statuses/\(commit)", count: 2)
+        )
         #expect(statuses.map { ($0["body"] as? [String: Any])?["state"] as? String } == ["pending", "success"])
         let last = statuses.last?["body"] as? [String: Any]
         #expect(last?["context"] as? String == "slipway/shop")
@@ -199,14 +213,17 @@ import Testing
         let h = f.d.h
         let commit = try f.upstreamCommit("hello", "v1\n")
         let body = Forge.payload(forge, branch: "main", commit: commit)
-        let bad = try f.deliver(forge, body: body, headers: Forge.headers(forge, body: body, secret: "nope", delivery: "x-1"))
+        let bad = try f.deliver(
+            forge, body: body, headers: Forge.headers(forge, body: body, secret: "nope", delivery: "x-1"))
         #expect(bad.code == "401", "\(bad)")
-        let accepted = try f.deliver(forge, body: body, headers: Forge.headers(forge, body: body, secret: f.secret, delivery: "x-2"))
+        let accepted = try f.deliver(
+            forge, body: body, headers: Forge.headers(forge, body: body, secret: f.secret, delivery: "x-2"))
         #expect(accepted.code == "202", "\(accepted)\n\(h.log)")
         #expect(waitUntil(seconds: 60) { f.statuses.count >= 2 }, "\(f.statuses)\n\(h.log)")
         #expect(try h.serverRef("shop") == nil)
         let statuses = f.statuses
-        let path = forge == "gitlab" ? "/api/v4/projects/15/statuses/\(commit)" : "/api/v1/repos/alice/shop/statuses/\(commit)"
+        let path =
+            forge == "gitlab" ? "/api/v4/projects/15/statuses/\(commit)" : "/api/v1/repos/alice/shop/statuses/\(commit)"
         #expect(statuses.map { $0["path"] as? String } == [path, path])
         let states = statuses.map { ($0["body"] as? [String: Any])?["state"] as? String }
         #expect(states == ["pending", forge == "gitlab" ? "failed" : "failure"])

@@ -67,7 +67,9 @@ import Testing
     @Test func gzipIsOneMemberHoldingOneDeflateStream() throws {
         let scratch = try ScratchDirectory("gzip-member")
         let path = scratch.url("data.gz")
-        _ = try compress(Self.sample(size: 4 * GzipWriter.blockSize + 99), to: path) { try GzipWriter(threads: 2, to: $0) }
+        _ = try compress(Self.sample(size: 4 * GzipWriter.blockSize + 99), to: path) {
+            try GzipWriter(threads: 2, to: $0)
+        }
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(Array(bytes.prefix(10)) == [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
         // The deflate stream after the header ends exactly where the 8-byte trailer starts: no second member.
@@ -109,7 +111,9 @@ import Testing
         let scratch = try ScratchDirectory("threaded")
         let data = Self.sample(size: 3_000_000)
         let direct = try compress(data, to: scratch.url("direct.zst")) { try ZstdWriter(threads: 2, to: $0) }
-        let threaded = try compress(data, to: scratch.url("threaded.zst")) { ThreadedSink(try ZstdWriter(threads: 2, to: $0)) }
+        let threaded = try compress(data, to: scratch.url("threaded.zst")) {
+            ThreadedSink(try ZstdWriter(threads: 2, to: $0))
+        }
         #expect(threaded == direct)
 
         // The file takes 1000 bytes only: the compressing thread fails, and the writer hears of it.

@@ -14,7 +14,8 @@ import Testing
         try tar.addDirectory("./app/", mode: 0o755, mtime: 1_700_000_000)
         let fd = open(source, O_RDONLY)
         defer { close(fd) }
-        try tar.addFile("./app/hello.txt", mode: 0o755, mtime: 1_700_000_000, size: Int64(payload.utf8.count), contentsOf: fd)
+        try tar.addFile(
+            "./app/hello.txt", mode: 0o755, mtime: 1_700_000_000, size: Int64(payload.utf8.count), contentsOf: fd)
         try tar.addSymlink("./app/link", target: "/etc/passwd", mtime: 1_700_000_000)
         try tar.finish()
         try gzip.finish()

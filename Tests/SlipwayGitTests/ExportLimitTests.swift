@@ -41,13 +41,16 @@ import Testing
         var limits = ExportLimits()
         limits.pathBytes = 40
         let long = String(repeating: "a", count: 30) + "/" + String(repeating: "b", count: 30) + ".txt"
-        try expectRefused([long: "x"], limits: limits, message: "longer than 40 bytes", setting: "SLIPWAY_MAX_TREE_PATH")
+        try expectRefused(
+            [long: "x"], limits: limits, message: "longer than 40 bytes", setting: "SLIPWAY_MAX_TREE_PATH")
     }
 
     @Test func tooDeep() throws {
         var limits = ExportLimits()
         limits.depth = 3
-        try expectRefused(["a/b/c/d/e.txt": "x"], limits: limits, message: "nested more than 3 deep", setting: "SLIPWAY_MAX_TREE_DEPTH")
+        try expectRefused(
+            ["a/b/c/d/e.txt": "x"], limits: limits, message: "nested more than 3 deep",
+            setting: "SLIPWAY_MAX_TREE_DEPTH")
     }
 
     @Test func tooManyBytes() throws {

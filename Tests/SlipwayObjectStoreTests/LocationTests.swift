@@ -10,7 +10,8 @@ final class LocationTests: XCTestCase {
         XCTAssertEqual(location.endpoint, "http://127.0.0.1:8333")
         XCTAssertEqual(location.key("releases/a"), "prod/eu/releases/a")
         XCTAssertEqual(location.url, "s3://spool/prod/eu")
-        XCTAssertEqual(try S3Location(url: "s3://spool", endpoint: "https://s3.example.com", pathStyle: false).prefix, "")
+        XCTAssertEqual(
+            try S3Location(url: "s3://spool", endpoint: "https://s3.example.com", pathStyle: false).prefix, "")
     }
 
     func testRefusesBadLocations() {
@@ -30,7 +31,8 @@ final class LocationTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let file = "\(folder)/s3-credentials"
-        try "# keys\nAWS_ACCESS_KEY_ID=id1\nAWS_SECRET_ACCESS_KEY=s/e=cret\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "# keys\nAWS_ACCESS_KEY_ID=id1\nAWS_SECRET_ACCESS_KEY=s/e=cret\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
         chmod(file, 0o644)
         XCTAssertThrowsError(try S3Credentials.load(environment: [:], file: file)) { error in
             XCTAssertTrue("\(error)".contains("chmod 600"))
@@ -49,10 +51,14 @@ final class LocationTests: XCTestCase {
         XCTAssertEqual(BucketLayout.manifestKey(app: "web", version: 7), "releases/web/0000000007.json")
         XCTAssertEqual(BucketLayout.claimKey(app: "web", version: 12), "claims/web/0000000012.json")
         XCTAssertEqual(BucketLayout.slugKey(app: "web", sha256: "ab"), "slugs/web/ab.tgz")
-        XCTAssertLessThan(BucketLayout.manifestKey(app: "web", version: 9), BucketLayout.manifestKey(app: "web", version: 10))
+        XCTAssertLessThan(
+            BucketLayout.manifestKey(app: "web", version: 9), BucketLayout.manifestKey(app: "web", version: 10))
         XCTAssertEqual(BucketLayout.parseManifestKey("releases/web/0000000007.json")?.version, 7)
         XCTAssertEqual(BucketLayout.parseManifestKey("releases/web/0000000007.json")?.app, "web")
-        for bad in ["releases/web/7.json", "releases/web/0000000007.txt", "claims/web/0000000007.json", "releases/0000000007.json"] {
+        for bad in [
+            "releases/web/7.json", "releases/web/0000000007.txt", "claims/web/0000000007.json",
+            "releases/0000000007.json",
+        ] {
             XCTAssertNil(BucketLayout.parseManifestKey(bad), bad)
         }
     }

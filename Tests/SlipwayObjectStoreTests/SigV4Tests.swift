@@ -14,7 +14,8 @@ final class SigV4Tests: XCTestCase {
     let date = (name: "X-Amz-Date", value: "20150830T123600Z")
 
     func testGetVanilla() {
-        let request = SigV4.Request(method: "GET", path: "/", headers: [host, date], payloadHash: SigV4.emptyPayloadHash)
+        let request = SigV4.Request(
+            method: "GET", path: "/", headers: [host, date], payloadHash: SigV4.emptyPayloadHash)
         XCTAssertEqual(
             SigV4.canonicalRequest(request),
             "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
@@ -48,7 +49,8 @@ final class SigV4Tests: XCTestCase {
     }
 
     func testPostVanilla() {
-        let request = SigV4.Request(method: "POST", path: "/", headers: [host, date], payloadHash: SigV4.emptyPayloadHash)
+        let request = SigV4.Request(
+            method: "POST", path: "/", headers: [host, date], payloadHash: SigV4.emptyPayloadHash)
         XCTAssertEqual(
             suite.signature(request, timestamp: timestamp),
             "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b")
@@ -66,7 +68,8 @@ final class SigV4Tests: XCTestCase {
 
     func testGetHeaderValueTrim() {
         let request = SigV4.Request(
-            method: "GET", path: "/", headers: [host, ("My-Header1", " value1"), ("My-Header2", "\"a   b   c\""), date],
+            method: "GET", path: "/",
+            headers: [host, ("My-Header1", " value1"), ("My-Header2", "\"a   b   c\""), date],
             payloadHash: SigV4.emptyPayloadHash)
         XCTAssertTrue(SigV4.canonicalRequest(request).contains("my-header1:value1\nmy-header2:\"a b c\"\n"))
         XCTAssertEqual(
@@ -77,7 +80,8 @@ final class SigV4Tests: XCTestCase {
     func testGetUnreserved() {
         let path = "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
         XCTAssertEqual(SigV4.uriEncode(path, keepSlash: true), path)
-        let request = SigV4.Request(method: "GET", path: path, headers: [host, date], payloadHash: SigV4.emptyPayloadHash)
+        let request = SigV4.Request(
+            method: "GET", path: path, headers: [host, date], payloadHash: SigV4.emptyPayloadHash)
         XCTAssertEqual(
             suite.signature(request, timestamp: timestamp),
             "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f")

@@ -89,7 +89,8 @@ import Testing
         #expect(!registry.canAccess(user: "carol", app: updated))
 
         #expect(#expect(throws: DoorError.self) { try registry.addCollaborator("bob", to: "nope") }?.code == .notFound)
-        #expect(#expect(throws: DoorError.self) { try registry.addCollaborator("Bob", to: "myapp") }?.code == .invalidName)
+        #expect(
+            #expect(throws: DoorError.self) { try registry.addCollaborator("Bob", to: "myapp") }?.code == .invalidName)
     }
 
     @Test func concurrentCollaboratorsAreAllKept() throws {
@@ -102,7 +103,9 @@ import Testing
     }
 
     @Test func noAccessMessage() {
-        #expect(AppRegistry.noAccess(user: "bob", app: "myapp") == DoorError(.noAccess, "slipway: bob has no access to myapp"))
+        #expect(
+            AppRegistry.noAccess(user: "bob", app: "myapp")
+                == DoorError(.noAccess, "slipway: bob has no access to myapp"))
     }
 
     @Test func createRefusesDuplicatesAndBadNames() throws {

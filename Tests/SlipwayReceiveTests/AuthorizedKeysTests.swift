@@ -78,7 +78,8 @@ import Testing
 
     @Test func pathsAreQuotedOrRefused() throws {
         let (_, key) = try self.key("alice")
-        let spaced = AuthorizedKeys(path: scratch.url("k"), receivePackPath: "/opt/slip way/receive-pack", root: "/srv/my root")
+        let spaced = AuthorizedKeys(
+            path: scratch.url("k"), receivePackPath: "/opt/slip way/receive-pack", root: "/srv/my root")
         #expect(
             try spaced.line(user: "alice", key: key).hasPrefix(
                 "command=\"'/opt/slip way/receive-pack' shell --root '/srv/my root' --user alice\","))
@@ -107,7 +108,8 @@ import Testing
             try file.add(user: "bob", key: key)
         }
         // The same key with another comment is the same key.
-        let renamed = try PublicKey(parsing: pair.publicKey.split(separator: " ")[0...1].joined(separator: " ") + " other")
+        let renamed = try PublicKey(
+            parsing: pair.publicKey.split(separator: " ")[0...1].joined(separator: " ") + " other")
         #expect(throws: DoorError(.duplicateKey, "slipway: that key is already authorized for alice")) {
             try file.add(user: "alice", key: renamed)
         }

@@ -18,13 +18,17 @@ import Testing
         .init(command: " \t\n ", words: []),
         // Single quotes keep everything.
         .init(command: "config:set app 'A=hello world'", words: ["config:set", "app", "A=hello world"]),
-        .init(command: "config:set app 'A=$HOME `id` $(id) \\n \"x\"'", words: ["config:set", "app", "A=$HOME `id` $(id) \\n \"x\""]),
+        .init(
+            command: "config:set app 'A=$HOME `id` $(id) \\n \"x\"'",
+            words: ["config:set", "app", "A=$HOME `id` $(id) \\n \"x\""]),
         .init(command: "config:set app 'A=two\nlines'", words: ["config:set", "app", "A=two\nlines"]),
         .init(command: "config:set app ''", words: ["config:set", "app", ""]),
         .init(command: "config:set app A=''", words: ["config:set", "app", "A="]),
         // Double quotes: backslash escapes only $ ` " \ and newline.
         .init(command: "config:set app \"A=hello world\"", words: ["config:set", "app", "A=hello world"]),
-        .init(command: "config:set app \"A=\\$HOME \\\"x\\\" \\\\ \\`\"", words: ["config:set", "app", "A=$HOME \"x\" \\ `"]),
+        .init(
+            command: "config:set app \"A=\\$HOME \\\"x\\\" \\\\ \\`\"",
+            words: ["config:set", "app", "A=$HOME \"x\" \\ `"]),
         .init(command: "config:set app \"A=\\n\\t\\x\"", words: ["config:set", "app", "A=\\n\\t\\x"]),
         .init(command: "config:set app \"A=$HOME\"", words: ["config:set", "app", "A=$HOME"]),
         .init(command: "config:set app \"A=it's\"", words: ["config:set", "app", "A=it's"]),
@@ -39,7 +43,9 @@ import Testing
         .init(command: "config:set app 'it'\\''s'", words: ["config:set", "app", "it's"]),
         // Shell syntax is plain text: nothing runs, nothing expands.
         .init(command: "config app; rm -rf /", words: ["config", "app;", "rm", "-rf", "/"]),
-        .init(command: "config $HOME `id` a|b a&&b >x <y *", words: ["config", "$HOME", "`id`", "a|b", "a&&b", ">x", "<y", "*"]),
+        .init(
+            command: "config $HOME `id` a|b a&&b >x <y *",
+            words: ["config", "$HOME", "`id`", "a|b", "a&&b", ">x", "<y", "*"]),
         .init(command: "config ~ ~root", words: ["config", "~", "~root"]),
         // Unicode and other bytes pass unchanged.
         .init(command: "config:set app 'A=héllo ✓ 🚀'", words: ["config:set", "app", "A=héllo ✓ 🚀"]),
@@ -65,7 +71,9 @@ import Testing
         .init(command: "config:set app A=1\\", message: "slipway: the command ends with a backslash"),
         .init(command: "config:set app A=\0", message: "slipway: the command contains a NUL byte"),
         .init(command: "config:set app 'A=\0'", message: "NUL byte"),
-        .init(command: "config:set app A=" + String(repeating: "x", count: CommandWords.maximumLength), message: "the limit is 131072"),
+        .init(
+            command: "config:set app A=" + String(repeating: "x", count: CommandWords.maximumLength),
+            message: "the limit is 131072"),
     ]
 
     @Test(arguments: refused)

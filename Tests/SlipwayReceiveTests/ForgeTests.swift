@@ -22,7 +22,9 @@ struct ForgeTests {
 
     @Test func githubChecksTheSignatureAndReadsThePush() throws {
         let b = body()
-        let headers = ["x-github-event": "push", "x-github-delivery": "d1", "x-hub-signature-256": "sha256=" + hmac(b, "s")]
+        let headers = [
+            "x-github-event": "push", "x-github-delivery": "d1", "x-hub-signature-256": "sha256=" + hmac(b, "s"),
+        ]
         let event = try Forge.github.verify(headers: headers, body: b, secret: "s")
         #expect(
             event
@@ -40,14 +42,17 @@ struct ForgeTests {
     @Test func gitlabComparesTheTokenAndGiteaTheHMAC() throws {
         let b = body()
         let gitlab = try Forge.gitlab.verify(
-            headers: ["x-gitlab-event": "Push Hook", "x-gitlab-event-uuid": "u1", "x-gitlab-token": "s"], body: b, secret: "s")
+            headers: ["x-gitlab-event": "Push Hook", "x-gitlab-event-uuid": "u1", "x-gitlab-token": "s"], body: b,
+            secret: "s")
         guard case .push(let push) = gitlab else { throw WebhookError(code: .malformed, description: "no push") }
         #expect(push.repository == "7" && push.delivery == "u1")
         #expect(throws: WebhookError.self) {
-            try Forge.gitlab.verify(headers: ["x-gitlab-event": "Push Hook", "x-gitlab-token": "t"], body: b, secret: "s")
+            try Forge.gitlab.verify(
+                headers: ["x-gitlab-event": "Push Hook", "x-gitlab-token": "t"], body: b, secret: "s")
         }
         let gitea = try Forge.gitea.verify(
-            headers: ["x-gitea-event": "push", "x-gitea-delivery": "g1", "x-gitea-signature": hmac(b, "s")], body: b, secret: "s")
+            headers: ["x-gitea-event": "push", "x-gitea-delivery": "g1", "x-gitea-signature": hmac(b, "s")], body: b,
+            secret: "s")
         guard case .push(let giteaPush) = gitea else { throw WebhookError(code: .malformed, description: "no push") }
         #expect(giteaPush.repository == "alice/shop")
     }
@@ -57,34 +62,48 @@ struct ForgeTests {
         let sign = { (body: [UInt8], event: String) in
             ["x-gitea-event": event, "x-gitea-delivery": "g", "x-gitea-signature": self.hmac(body, "s")]
         }
-        #expect(try Forge.gitea.verify(headers: sign(b, "issues"), body: b, secret: "s") == .ignored("event 'issues' is not a push"))
+        #expect(
+            try Forge.gitea.verify(headers: sign(b, "issues"), body: b, secret: "s")
+                == .ignored("event 'issues' is not a push"))
         let tag = body(ref: "refs/tags/v1")
-        #expect(try Forge.gitea.verify(headers: sign(tag, "push"), body: tag, secret: "s") == .ignored("refs/tags/v1 is not a branch"))
+        #expect(
+            try Forge.gitea.verify(headers: sign(tag, "push"), body: tag, secret: "s")
+                == .ignored("refs/tags/v1 is not a branch"))
         let deleted = body(after: String(repeating: "0", count: 40))
-        #expect(try Forge.gitea.verify(headers: sign(deleted, "push"), body: deleted, secret: "s") == .ignored("the push deleted refs/heads/main"))
+        #expect(
+            try Forge.gitea.verify(headers: sign(deleted, "push"), body: deleted, secret: "s")
+                == .ignored("the push deleted refs/heads/main"))
     }
 
     @Test func commitStatusRequestsFollowEachForgesAPI() {
         let status = CommitStatus(state: .failure, description: "Build 1 failed", context: "slipway/shop")
-        let github = status.request(forge: .github, api: "https://api.github.com/", repository: "alice/shop", commit: commit, token: "t")
+        let github = status.request(
+            forge: .github, api: "https://api.github.com/", repository: "alice/shop", commit: commit, token: "t")
         #expect(github.url == "https://api.github.com/repos/alice/shop/statuses/\(commit)")
         #expect(github.headers.contains("Authorization: Bearer t"))
         #expect(github.body == ["state": "failure", "description": "Build 1 failed", "context": "slipway/shop"])
-        let gitlab = status.request(forge: .gitlab, api: "https://gl.example", repository: "7", commit: commit, token: "t")
+        let gitlab = status.request(
+            forge: .gitlab, api: "https://gl.example", repository: "7", commit: commit, token: "t")
         #expect(gitlab.url == "https://gl.example/api/v4/projects/7/statuses/\(commit)")
         #expect(gitlab.headers == ["PRIVATE-TOKEN: t"])
         #expect(gitlab.body == ["state": "failed", "description": "Build 1 failed", "name": "slipway/shop"])
-        let gitea = status.request(forge: .gitea, api: "https://gitea.example", repository: "alice/shop", commit: commit, token: "t")
+        let gitea = status.request(
+            forge: .gitea, api: "https://gitea.example", repository: "alice/shop", commit: commit, token: "t")
         #expect(gitea.url == "https://gitea.example/api/v1/repos/alice/shop/statuses/\(commit)")
         #expect(gitea.headers == ["Authorization: token t"])
         #expect(CommitStatus.defaultAPI(forge: .github, webURL: "https://github.com/a/b") == "https://api.github.com")
-        #expect(CommitStatus.defaultAPI(forge: .gitea, webURL: "https://gitea.example:3000/a/b") == "https://gitea.example:3000")
+        #expect(
+            CommitStatus.defaultAPI(forge: .gitea, webURL: "https://gitea.example:3000/a/b")
+                == "https://gitea.example:3000")
     }
 
     @Test func sourceURLsAreGitURLsOnly() throws {
-        #expect(try SourceSettings.parseSource("https://github.com/a/b.git#prod") == ("https://github.com/a/b.git", "prod"))
+        #expect(
+            try SourceSettings.parseSource("https://github.com/a/b.git#prod") == ("https://github.com/a/b.git", "prod"))
         #expect(try SourceSettings.parseSource("git@github.com:a/b.git") == ("git@github.com:a/b.git", "main"))
-        for bad in ["ext::sh -c touch% /tmp/x", "/srv/git/a.git", "file:///etc", "-uhttps://x", "https://x/a.git#bad..branch"] {
+        for bad in [
+            "ext::sh -c touch% /tmp/x", "/srv/git/a.git", "file:///etc", "-uhttps://x", "https://x/a.git#bad..branch",
+        ] {
             #expect(throws: DoorError.self, "\(bad)") { try SourceSettings.parseSource(bad) }
         }
     }

@@ -16,23 +16,29 @@ import Testing
     func band(_ number: UInt8, _ text: String) -> [UInt8] { packet([number] + Array(text.utf8)) }
 
     @Test func gitsLockErrorReadsRelativeToTheRepository() {
-        let line = "error: cannot lock ref 'refs/heads/main': Unable to create "
+        let line =
+            "error: cannot lock ref 'refs/heads/main': Unable to create "
             + "'/srv/slipway/apps/myapp/repo.git/./refs/heads/main.lock': File exists.\n"
         let out = redactions.apply(Array(line.utf8))
         #expect(
             String(decoding: out, as: UTF8.self)
                 == "error: cannot lock ref 'refs/heads/main': Unable to create 'refs/heads/main.lock': File exists.\n")
-        #expect(String(decoding: redactions.apply(Array("see /srv/slipway/tmp/x".utf8)), as: UTF8.self) == "see <server>/tmp/x")
+        #expect(
+            String(decoding: redactions.apply(Array("see /srv/slipway/tmp/x".utf8)), as: UTF8.self)
+                == "see <server>/tmp/x")
     }
 
     @Test func sidebandMessagesAreRedactedAndEverythingElsePassesThrough() {
         var filter = SidebandRedactor(redactions)
-        let advertisement = packet(Array("0123456789012345678901234567890123456789 refs/heads/main\0report-status\n".utf8))
+        let advertisement = packet(
+            Array("0123456789012345678901234567890123456789 refs/heads/main\0report-status\n".utf8))
         let report = band(1, "000eunpack ok\n")
-        let stream = advertisement + [0x30, 0x30, 0x30, 0x30] + band(2, "error: /srv/slipway/apps/myapp/repo.git/HEAD.lock\n")
+        let stream =
+            advertisement + [0x30, 0x30, 0x30, 0x30] + band(2, "error: /srv/slipway/apps/myapp/repo.git/HEAD.lock\n")
             + report + [0x30, 0x30, 0x30, 0x30]
         let out = filter.feed(stream) + filter.finish()
-        let expected = advertisement + [0x30, 0x30, 0x30, 0x30] + band(2, "error: HEAD.lock\n") + report
+        let expected =
+            advertisement + [0x30, 0x30, 0x30, 0x30] + band(2, "error: HEAD.lock\n") + report
             + [0x30, 0x30, 0x30, 0x30]
         #expect(out == expected)
     }
@@ -40,7 +46,10 @@ import Testing
     /// A path cut in two by the packet boundaries, and the stream fed a byte at a time, is still found.
     @Test func aPathSplitAcrossPacketsAndReadsIsStillHidden() {
         var filter = SidebandRedactor(redactions)
-        let stream = band(2, "remote error at /srv/sli") + band(2, "pway/keys\nnext") + band(2, " line\n") + [0x30, 0x30, 0x30, 0x30]
+        let stream =
+            band(2, "remote error at /srv/sli") + band(2, "pway/keys\nnext") + band(2, " line\n") + [
+                0x30, 0x30, 0x30, 0x30,
+            ]
         var out: [UInt8] = []
         for byte in stream { out += filter.feed([byte]) }
         out += filter.finish()
@@ -79,9 +88,10 @@ import Testing
     @Test func findsTheLockFilesGitLeavesAndRemovesOnlyOldOnesWhenAsked() throws {
         let scratch = try ScratchDirectory("gitlocks")
         let repository = try scratch.makeDirectory("repo.git")
-        for file in ["HEAD.lock", "packed-refs.lock", "config.lock", "refs/heads/main.lock", "refs/heads/a/b.lock",
-            "refs/heads/main", "objects/pack/x.lock", "description"]
-        {
+        for file in [
+            "HEAD.lock", "packed-refs.lock", "config.lock", "refs/heads/main.lock", "refs/heads/a/b.lock",
+            "refs/heads/main", "objects/pack/x.lock", "description",
+        ] {
             _ = try scratch.write("repo.git/\(file)", "x\n")
         }
         #expect(

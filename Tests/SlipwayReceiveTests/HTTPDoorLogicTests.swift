@@ -11,7 +11,10 @@ import Testing
 /// The HTTP door's pure logic: the smart-HTTP path parser, tokens, the failed-login limiter.
 struct HTTPDoorLogicTests {
     @Test(arguments: [
-        ("GET", "/myapp.git/info/refs", "service=git-receive-pack", GitService.receivePack, HTTPGitRequest.Step.advertisement),
+        (
+            "GET", "/myapp.git/info/refs", "service=git-receive-pack", GitService.receivePack,
+            HTTPGitRequest.Step.advertisement
+        ),
         ("GET", "/myapp/info/refs", "service=git-upload-pack", .uploadPack, .advertisement),
         ("POST", "/myapp.git/git-receive-pack", "", .receivePack, .exchange),
         ("POST", "/myapp/git-upload-pack", "", .uploadPack, .exchange),

@@ -66,7 +66,10 @@ import Testing
             (["config"], "slipway: usage: config <app> [--json|--shell]"),
             (["config:get", "myapp"], "slipway: usage: config:get <app> <KEY>"),
             (["config:get", "myapp", "A", "B"], "slipway: usage: config:get <app> <KEY>"),
-            (["config", "myapp", "--yaml"], "slipway: config has no option --yaml; usage: config <app> [--json|--shell]"),
+            (
+                ["config", "myapp", "--yaml"],
+                "slipway: config has no option --yaml; usage: config <app> [--json|--shell]"
+            ),
             (["config", "myapp", "--json", "--shell"], "slipway: give --json or --shell, not both"),
             (["config:set", "myapp", "A"], "slipway: 'A' is not KEY=VALUE"),
             (["config:set", "myapp", "1A=x"], "slipway: '1A' is not a valid config var name"),
@@ -135,14 +138,18 @@ import Testing
         #expect(settings.deployBranch == nil && settings.buildDir == nil)
 
         #expect(run(["buildpacks:set", "myapp", "https://example.com/bp.git#v1", "python"]).status == 0)
-        #expect(try AppRegistry(root: root).settings("myapp")?.buildpacks == ["https://example.com/bp.git#v1", "python"])
-        #expect(run(["buildpacks", "myapp"]).out == "=== myapp buildpacks\n1. https://example.com/bp.git#v1\n2. python\n")
+        #expect(
+            try AppRegistry(root: root).settings("myapp")?.buildpacks == ["https://example.com/bp.git#v1", "python"])
+        #expect(
+            run(["buildpacks", "myapp"]).out == "=== myapp buildpacks\n1. https://example.com/bp.git#v1\n2. python\n")
         #expect(run(["buildpacks:clear", "myapp"]).status == 0)
         #expect(try AppRegistry(root: root).settings("myapp")?.buildpacks == [])
     }
 
     @Test func appsListsOnlyWhatTheUserMayUse() {
-        #expect(run(["apps"]).out == "=== Apps alice can push to\nNAME   RELEASE  OWNER  COLLABORATORS\nmyapp  none     alice\n")
+        #expect(
+            run(["apps"]).out
+                == "=== Apps alice can push to\nNAME   RELEASE  OWNER  COLLABORATORS\nmyapp  none     alice\n")
         let all = run(["apps"], as: .serverOperator).out
         #expect(all == "NAME   RELEASE  OWNER  COLLABORATORS\nmyapp  none     alice\nother  none     bob\n")
     }

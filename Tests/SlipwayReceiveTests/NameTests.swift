@@ -13,7 +13,9 @@ import Testing
     func reservedAppNames(_ name: String) {
         let error = #expect(throws: DoorError.self) { try AppName.validate(name) }
         #expect(error?.code == .invalidName)
-        #expect(error?.message == "slipway: '\(name)' is reserved: it names one of the server's own folders; choose another name")
+        #expect(
+            error?.message
+                == "slipway: '\(name)' is reserved: it names one of the server's own folders; choose another name")
     }
 
     @Test(arguments: [

@@ -33,7 +33,8 @@ import Testing
         let keys = try scratch.write("authorized_keys", "command=\"/bin/echo in\" \(known.publicKey)\n", mode: 0o600)
         let sshd = try PrivateSSHD(directory: try scratch.makeDirectory("sshd"), authorizedKeysFile: keys)
         defer { sshd.stop() }
-        let result = try runTool(sshArguments(key: stranger, port: sshd.port) + ["root@127.0.0.1", "hello"], timeout: 60)
+        let result = try runTool(
+            sshArguments(key: stranger, port: sshd.port) + ["root@127.0.0.1", "hello"], timeout: 60)
         #expect(result.status == 255)
         #expect(!result.stdout.contains("in"))
     }
@@ -67,7 +68,8 @@ import Testing
         #expect(withTTY.output.contains("PTY allocation request failed"), "\(withTTY.output)")
         #expect(!withTTY.stdout.contains("tty\n"))
 
-        let cloned = try runTool(sshArguments(key: bob, port: sshd.port) + ["root@127.0.0.1", "git-upload-pack 'x'"], timeout: 60)
+        let cloned = try runTool(
+            sshArguments(key: bob, port: sshd.port) + ["root@127.0.0.1", "git-upload-pack 'x'"], timeout: 60)
         #expect(cloned.stdout == "[shell][--root][\(root)][--user][bob]\ngit-upload-pack 'x'\n")
     }
 

@@ -45,7 +45,8 @@ import Testing
     @Test func aRecordedReleaseLeftInTmpIsHandedOver() throws {
         let f = try Fixture()
         let name = Spool.entryName(app: "myapp", version: 1)
-        _ = try f.spool.prepare(name: name, manifest: try f.manifest(1).encoded(), slugPath: "\(f.app.slugs)/\(f.slugSHA).tgz")
+        _ = try f.spool.prepare(
+            name: name, manifest: try f.manifest(1).encoded(), slugPath: "\(f.app.slugs)/\(f.slugSHA).tgz")
         _ = try ReleaseLedger(path: f.app.ledger).append { f.ledgerEntry($0) }
         #expect(try f.spool.pending().isEmpty)
         let outcome = try ReleaseRecovery.recover(app: f.app, root: f.root)
@@ -60,7 +61,8 @@ import Testing
     @Test func anUnrecordedEntryIsDiscarded() throws {
         let f = try Fixture()
         let slug = "\(f.app.slugs)/\(f.slugSHA).tgz"
-        _ = try f.spool.prepare(name: Spool.entryName(app: "myapp", version: 1), manifest: try f.manifest(1).encoded(), slugPath: slug)
+        _ = try f.spool.prepare(
+            name: Spool.entryName(app: "myapp", version: 1), manifest: try f.manifest(1).encoded(), slugPath: slug)
         var other = f.manifest(3)
         other.app = "other"
         let othersName = Spool.entryName(app: "other", version: 3)
@@ -81,6 +83,8 @@ import Testing
         let report = try ReleaseRecovery.recoverAll(root: f.root, waitLimit: .seconds(5))
         #expect(report == ["myapp: handed over v1 to the spool"])
         #expect(try ReleaseRecovery.recoverAll(root: f.root, waitLimit: .seconds(5)).isEmpty)
-        #expect(throws: DoorError.self) { try ReleaseRecovery.recoverAll(root: f.root, apps: ["nosuch"], waitLimit: .seconds(1)) }
+        #expect(throws: DoorError.self) {
+            try ReleaseRecovery.recoverAll(root: f.root, apps: ["nosuch"], waitLimit: .seconds(1))
+        }
     }
 }

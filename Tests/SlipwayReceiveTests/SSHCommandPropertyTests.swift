@@ -10,7 +10,9 @@ import Testing
 /// command runs far more).
 @Suite struct SSHCommandPropertyTests {
     static let count = Int(ProcessInfo.processInfo.environment["SLIPWAY_FUZZ_COUNT"] ?? "") ?? 2000
-    static let words = ["git-receive-pack", "git-upload-pack", "git-upload-archive", "git-receive-pack ", "git-upload-pack '"]
+    static let words = [
+        "git-receive-pack", "git-upload-pack", "git-upload-archive", "git-receive-pack ", "git-upload-pack '",
+    ]
 
     @Test func acceptsOnlyTheDocumentedForms() async {
         // Free-form text, and near-misses: a real service and quoting around a hostile name.
@@ -18,16 +20,22 @@ import Testing
             let shapes = ["git-receive-pack '\(name)'", "git-upload-pack \(name)", "git-receive-pack '~/\(name).git'"]
             return shapes[abs(name.hashValue) % shapes.count]
         }
-        await propertyCheck(count: Self.count, input: Gen.oneOf(hostileText(Self.words).eraseToAnySequence(), nearMiss.eraseToAnySequence())) { command in
+        await propertyCheck(
+            count: Self.count,
+            input: Gen.oneOf(hostileText(Self.words).eraseToAnySequence(), nearMiss.eraseToAnySequence())
+        ) { command in
             guard let request = try? SSHCommand.parse(command) else { return }
-            #expect(Self.isValidAppName(request.app), "accepted app \(request.app.debugDescription) from \(command.debugDescription)")
+            #expect(
+                Self.isValidAppName(request.app),
+                "accepted app \(request.app.debugDescription) from \(command.debugDescription)")
             let forms = ["", "/", "~/"].flatMap { prefix in
                 ["", ".git"].flatMap { suffix in
                     ["\(prefix)\(request.app)\(suffix)", "'\(prefix)\(request.app)\(suffix)'"]
                 }
             }
             let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            #expect(words.count == 2 && words[0] == request.service.rawValue && forms.contains(words[1]),
+            #expect(
+                words.count == 2 && words[0] == request.service.rawValue && forms.contains(words[1]),
                 "accepted \(command.debugDescription)")
         }
     }

@@ -30,8 +30,9 @@ import Testing
         .init(command: "git-upload-pack myapp", service: .uploadPack, app: "myapp"),
         .init(command: "git-receive-pack 'my-app-2'", service: .receivePack, app: "my-app-2"),
         .init(command: "git-receive-pack 'ab'", service: .receivePack, app: "ab"),
-        .init(command: "git-receive-pack 'a23456789012345678901234567890'", service: .receivePack,
-              app: "a23456789012345678901234567890"),
+        .init(
+            command: "git-receive-pack 'a23456789012345678901234567890'", service: .receivePack,
+            app: "a23456789012345678901234567890"),
         .init(command: "  git-receive-pack   'myapp'  ", service: .receivePack, app: "myapp"),
     ]
 
@@ -110,7 +111,8 @@ import Testing
         .init(command: "git-receive-pack 'app.git.git'", printed: "app.git"),
         .init(command: "git-receive-pack 'app.GIT'", printed: "app.GIT"),
         .init(command: "git-receive-pack 'my app'", printed: "my app"),
-        .init(command: "git-receive-pack 'a2345678901234567890123456789012'", printed: "a2345678901234567890123456789012"),
+        .init(
+            command: "git-receive-pack 'a2345678901234567890123456789012'", printed: "a2345678901234567890123456789012"),
         .init(command: "git-receive-pack 'a\tb'", printed: "a\\u{9}b"),
         .init(command: "git-receive-pack 'x\u{1B}[31mred'", printed: "x\\u{1b}[31mred"),
         .init(command: "git-receive-pack 'app\u{202E}gpj'", printed: "app\\u{202e}gpj"),

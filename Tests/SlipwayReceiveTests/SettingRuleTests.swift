@@ -8,11 +8,16 @@ import Testing
         try ConfigKey.validate(key)
     }
 
-    @Test(arguments: ["", "1A", "MY-KEY", "A B", "A=B", "A.B", "ÄPFEL", "A\n", "A\0", "$A", String(repeating: "A", count: 257)])
+    @Test(arguments: [
+        "", "1A", "MY-KEY", "A B", "A=B", "A.B", "ÄPFEL", "A\n", "A\0", "$A", String(repeating: "A", count: 257),
+    ])
     func invalidConfigKeys(_ key: String) {
         let error = #expect(throws: DoorError.self) { try ConfigKey.validate(key) }
         #expect(error?.code == .invalidValue)
-        #expect(error?.message.hasSuffix("is not a valid config var name: use letters, digits and underscores, not starting with a digit") == true)
+        #expect(
+            error?.message.hasSuffix(
+                "is not a valid config var name: use letters, digits and underscores, not starting with a digit")
+                == true)
     }
 
     @Test(arguments: ["main", "master", "develop", "release/2.0", "feature/a-b_c", "v1.2", "ünïcode"])

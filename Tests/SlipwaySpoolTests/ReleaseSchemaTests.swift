@@ -90,7 +90,8 @@ import Testing
             "null-optional": try edited { $0["source_version"] = NSNull() },
             "zstd": try edited {
                 $0["slug"] = [
-                    "path": "slug.tar.zst", "size": 1, "sha256": String(repeating: "0", count: 64), "compression": "zstd",
+                    "path": "slug.tar.zst", "size": 1, "sha256": String(repeating: "0", count: 64),
+                    "compression": "zstd",
                 ]
             },
         ]

@@ -107,7 +107,8 @@ final class ResultBox: @unchecked Sendable {
         _ = try fixture.spool.claim(name)
         try fixture.spool.remove(claimed: name)
         #expect(try fixture.spool.claimed().isEmpty)
-        #expect(try String(contentsOfFile: stored, encoding: .utf8) == "slug of myapp v1\n", "the hard link's source stays")
+        #expect(
+            try String(contentsOfFile: stored, encoding: .utf8) == "slug of myapp v1\n", "the hard link's source stays")
         #expect(throws: SpoolError.self) { try fixture.spool.remove(claimed: "../new") }
     }
 

@@ -50,9 +50,10 @@ import Testing
         let line = arguments.joined(separator: " ")
         #expect(line.contains("--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --tmpfs /var/tmp --tmpfs /srv/root"))
         #expect(line.contains("--bind /srv/dyno/app /app --ro-bind /srv/env /env --tmpfs /scratch --chdir /app --"))
-        #expect(line.hasSuffix(
-            "-- /usr/bin/setpriv --reuid=1234 --regid=1234 --clear-groups --no-new-privs -- "
-                + "/usr/bin/prlimit --fsize=1024 --nofile=64 --core=0 --nproc=256 -- /bin/sh -c run"))
+        #expect(
+            line.hasSuffix(
+                "-- /usr/bin/setpriv --reuid=1234 --regid=1234 --clear-groups --no-new-privs -- "
+                    + "/usr/bin/prlimit --fsize=1024 --nofile=64 --core=0 --nproc=256 -- /bin/sh -c run"))
     }
 
     @Test func withoutBubblewrapOnlyTheLimitsApply() {

@@ -9,7 +9,9 @@ public final class AppProcess: @unchecked Sendable {
     private let pidFile: String
 
     /// Starts `command` in `appDirectory` with `PORT` set to a free loopback port and `environment` added.
-    public init(appDirectory: String, command: String, environment extra: [String: String] = [:], scratch: ScratchDirectory) throws {
+    public init(
+        appDirectory: String, command: String, environment extra: [String: String] = [:], scratch: ScratchDirectory
+    ) throws {
         port = try freeLoopbackPort()
         pidFile = scratch.url("app-\(port).pid")
         let script = """
@@ -19,11 +21,13 @@ public final class AppProcess: @unchecked Sendable {
             exec bash -c "$SLIPWAY_TEST_COMMAND"
             """
         var env = [
-            "HOME": appDirectory, "PORT": "\(port)", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": appDirectory, "PORT": "\(port)",
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "SLIPWAY_TEST_PIDFILE": pidFile, "SLIPWAY_TEST_COMMAND": command, "LANG": "C.UTF-8",
         ]
         env.merge(extra) { _, new in new }
-        run = try StreamingProcess(["/usr/bin/setsid", "/bin/bash", "-c", script], environment: env, directory: appDirectory)
+        run = try StreamingProcess(
+            ["/usr/bin/setsid", "/bin/bash", "-c", script], environment: env, directory: appDirectory)
     }
 
     /// Everything the process printed.
@@ -33,7 +37,8 @@ public final class AppProcess: @unchecked Sendable {
     public func get(_ path: String = "/", timeout: TimeInterval = 60) throws -> String? {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            let result = try runTool(["/usr/bin/curl", "-sf", "--max-time", "5", "http://127.0.0.1:\(port)\(path)"], timeout: 10)
+            let result = try runTool(
+                ["/usr/bin/curl", "-sf", "--max-time", "5", "http://127.0.0.1:\(port)\(path)"], timeout: 10)
             if result.status == 0 { return result.stdout }
             usleep(200_000)
         }

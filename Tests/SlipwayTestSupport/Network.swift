@@ -36,7 +36,9 @@ public func loopbackPortAcceptsConnections(_ port: UInt16) -> Bool {
     defer { close(fd) }
     var address = loopbackAddress(port: port)
     let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     return connected == 0
 }

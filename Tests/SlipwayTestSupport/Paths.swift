@@ -11,7 +11,8 @@ public enum TestPaths {
 
     /// The folder holding the built products (`slugc`, …): the test runner's own folder.
     public static let productsDirectory: String = {
-        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let runner =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var folder = (runner as NSString).deletingLastPathComponent
         // On some toolchains the runner sits inside an .xctest bundle.
         while folder.hasSuffix(".xctest") || folder.hasSuffix("/Contents/MacOS") {

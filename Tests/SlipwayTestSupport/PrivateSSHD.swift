@@ -53,7 +53,9 @@ public final class PrivateSSHD: @unchecked Sendable {
                 port: port, hostKey: hostKey, authorizedKeysFile: authorizedKeysFile, pidFile: "\(directory)/sshd.pid")
             config += extraConfig
             if !environment.isEmpty {
-                config += "SetEnv " + environment.sorted { $0.key < $1.key }.map { "\"\($0.key)=\($0.value)\"" }
+                config +=
+                    "SetEnv "
+                    + environment.sorted { $0.key < $1.key }.map { "\"\($0.key)=\($0.value)\"" }
                     .joined(separator: " ") + "\n"
             }
             try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
@@ -126,7 +128,9 @@ public final class PrivateSSHD: @unchecked Sendable {
     }
 
     private static func launch(config: String, log: String) throws -> TestProcess {
-        guard FileManager.default.createFile(atPath: log, contents: nil) else { throw SSHDError("cannot create \(log)") }
+        guard FileManager.default.createFile(atPath: log, contents: nil) else {
+            throw SSHDError("cannot create \(log)")
+        }
         // An absolute path: sshd re-executes itself for every connection and refuses to start otherwise.
         return try TestProcess([executable, "-D", "-e", "-f", config], stdout: .file(log), stderr: .file(log))
     }
@@ -153,8 +157,11 @@ public final class PrivateSSHD: @unchecked Sendable {
     }
 
     fileprivate static func keygen(_ arguments: [String]) throws {
-        let result = try runTool([which("ssh-keygen") ?? "/usr/bin/ssh-keygen", "-q", "-N", ""] + arguments, timeout: 60)
-        guard result.status == 0 else { throw SSHDError("ssh-keygen \(arguments.joined(separator: " ")) failed: \(result.output)") }
+        let result = try runTool(
+            [which("ssh-keygen") ?? "/usr/bin/ssh-keygen", "-q", "-N", ""] + arguments, timeout: 60)
+        guard result.status == 0 else {
+            throw SSHDError("ssh-keygen \(arguments.joined(separator: " ")) failed: \(result.output)")
+        }
     }
 
     // MARK: - Processes
@@ -187,7 +194,8 @@ public final class PrivateSSHD: @unchecked Sendable {
     }
 
     private static func command(of pid: Int32) -> String? {
-        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 }
 
@@ -234,8 +242,10 @@ public func sshCommandLine(key: SSHClientKey, port: UInt16) -> String {
 
 /// `word` quoted for the shell, unless it is plain.
 func shellQuoted(_ word: String) -> String {
-    let plain = !word.isEmpty && word.unicodeScalars.allSatisfy {
-        $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "/._-+=:@,".unicodeScalars.contains($0))
-    }
+    let plain =
+        !word.isEmpty
+        && word.unicodeScalars.allSatisfy {
+            $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "/._-+=:@,".unicodeScalars.contains($0))
+        }
     return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }

@@ -45,7 +45,8 @@ public final class PrivateSeaweedCluster: @unchecked Sendable {
             "-volume.max=20",
         ]
         argv += names.sorted().map { "-\($0)=\(ports[$0] ?? 0)" }
-        server = try TestProcess(argv, directory: directory, stdout: .file(logPath), stderr: .file(logPath), newSession: true)
+        server = try TestProcess(
+            argv, directory: directory, stdout: .file(logPath), stderr: .file(logPath), newSession: true)
         let s3Port = ports["s3.port"] ?? 0
         endpoint = "http://127.0.0.1:\(s3Port)"
         let master = "127.0.0.1:\(ports["master.port"] ?? 0).\(ports["master.port.grpc"] ?? 0)"
@@ -60,14 +61,16 @@ public final class PrivateSeaweedCluster: @unchecked Sendable {
                 [
                     weed, "volume", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-port=\(port)", "-port.grpc=\(grpc)",
                     "-dir=\(folder)", "-max=20", "-mserver=\(master)",
-                ], directory: directory, stdout: .file("\(folder).log"), stderr: .file("\(folder).log"), newSession: true)
+                ], directory: directory, stdout: .file("\(folder).log"), stderr: .file("\(folder).log"),
+                newSession: true)
             volumes.append((process, folder))
         }
         let server = self.server
         guard waitUntil(seconds: 60, { !server.isRunning || loopbackPortAcceptsConnections(s3Port) }), server.isRunning
         else {
             stop()
-            throw SeaweedError("weed server did not start; its log (\(logPath)):\n\(PrivateSeaweedFS.log(logPath).suffix(4000))")
+            throw SeaweedError(
+                "weed server did not start; its log (\(logPath)):\n\(PrivateSeaweedFS.log(logPath).suffix(4000))")
         }
     }
 

@@ -67,7 +67,9 @@ public final class PrivateSeaweedFS: @unchecked Sendable {
             process.signalGroup(SIGKILL)
             _ = process.wait(timeout: 10)
             if attempt < 3 && Self.log(logPath).contains("address already in use") { continue }
-            throw SeaweedError("weed mini did not start on 127.0.0.1:\(s3Port); its log (\(logPath)):\n\(Self.log(logPath).suffix(4000))")
+            throw SeaweedError(
+                "weed mini did not start on 127.0.0.1:\(s3Port); its log (\(logPath)):\n\(Self.log(logPath).suffix(4000))"
+            )
         }
     }
 

@@ -76,7 +76,9 @@ public func tool(_ program: String) throws -> String {
 /// A system tool the tests need is not installed.
 public struct MissingTool: Error, CustomStringConvertible {
     public var program: String
-    public var description: String { "\(program) is not installed: run ./scripts/setup (it installs what the tests need)" }
+    public var description: String {
+        "\(program) is not installed: run ./scripts/setup (it installs what the tests need)"
+    }
 }
 
 /// Runs `git` with a fixed identity and no user or system configuration, so tests do not depend on the machine.

@@ -13,7 +13,9 @@ public final class ScratchDirectory: Sendable {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
         }
         let raw = String(cString: made)
-        path = (try? FileManager.default.destinationOfSymbolicLink(atPath: raw)) ?? URL(fileURLWithPath: raw).resolvingSymlinksInPath().path
+        path =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: raw))
+            ?? URL(fileURLWithPath: raw).resolvingSymlinksInPath().path
     }
 
     deinit {

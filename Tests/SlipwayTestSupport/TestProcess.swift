@@ -116,7 +116,11 @@ public final class TestProcess: @unchecked Sendable {
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 lock.withLock {
-                    if stderr { errBuffer.append(contentsOf: chunk[0..<n]) } else { outBuffer.append(contentsOf: chunk[0..<n]) }
+                    if stderr {
+                        errBuffer.append(contentsOf: chunk[0..<n])
+                    } else {
+                        outBuffer.append(contentsOf: chunk[0..<n])
+                    }
                 }
             }
             close(fd)

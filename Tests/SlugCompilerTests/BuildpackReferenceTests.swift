@@ -14,7 +14,9 @@ import Testing
                 == .git(url: "https://example.com/bp.git", ref: "v1.2"))
         #expect(BuildpackReference("file:///srv/bp", builtinNames: names) == .git(url: "file:///srv/bp", ref: nil))
         #expect(BuildpackReference("/srv/bp.git#main", builtinNames: names) == .git(url: "/srv/bp.git", ref: "main"))
-        #expect(BuildpackReference("https://example.com/bp.git#v1.2", builtinNames: names).description == "https://example.com/bp.git#v1.2")
+        #expect(
+            BuildpackReference("https://example.com/bp.git#v1.2", builtinNames: names).description
+                == "https://example.com/bp.git#v1.2")
     }
 
     @Test func parsesABuildpacksFile() {

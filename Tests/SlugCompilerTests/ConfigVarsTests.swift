@@ -3,7 +3,9 @@ import Testing
 @testable import SlugCompiler
 
 @Suite struct ConfigVarsTests {
-    @Test(arguments: [("A", true), ("_x1", true), ("DATABASE_URL", true), ("1A", false), ("A-B", false), ("", false), ("Ä", false)])
+    @Test(arguments: [
+        ("A", true), ("_x1", true), ("DATABASE_URL", true), ("1A", false), ("A-B", false), ("", false), ("Ä", false),
+    ])
     func keyRule(key: String, valid: Bool) {
         #expect(ConfigVars.isValidKey(key) == valid)
     }

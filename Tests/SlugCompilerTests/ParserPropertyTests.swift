@@ -25,7 +25,9 @@ import Yams
     }
 
     @Test func procfileRoundTrips() async {
-        let name = Gen<Character?>.element(of: Array("abcXYZ019_-")).map { $0 ?? "a" }.array(of: 1...8).map { String($0) }
+        let name = Gen<Character?>.element(of: Array("abcXYZ019_-")).map { $0 ?? "a" }.array(of: 1...8).map {
+            String($0)
+        }
         let command = hostileText(["gunicorn", "$PORT", "--bind"], fragments: 1...10).map {
             // A command is one line (no line feed or carriage return), without leading or trailing blanks.
             var scalars = String.UnicodeScalarView($0.unicodeScalars.filter { $0 != "\n" && $0 != "\r" })
@@ -56,7 +58,8 @@ import Yams
             _ = ignore.ignores(path, isDirectory: true)
         }
         let start = ContinuousClock.now
-        let nasty = SlugIgnore(parsing: String(repeating: "*a", count: 40) + "b\n" + String(repeating: "**/", count: 30) + "x")
+        let nasty = SlugIgnore(
+            parsing: String(repeating: "*a", count: 40) + "b\n" + String(repeating: "**/", count: 30) + "x")
         #expect(!nasty.ignores(String(repeating: "a", count: 200), isDirectory: false))
         #expect(!nasty.ignores(String(repeating: "a/", count: 100) + "y", isDirectory: false))
         #expect(ContinuousClock.now - start < .seconds(5), "matching must not backtrack without end")
@@ -111,7 +114,10 @@ import Yams
     // MARK: release YAML
 
     @Test func releaseYAMLNeverCrashes() async {
-        let yaml = hostileText(["---\n", "config_vars:", "default_process_types:", "addons:", " - ", "\n  ", "{", "}", "&a", "*a", "!!str", "<<:"])
+        let yaml = hostileText([
+            "---\n", "config_vars:", "default_process_types:", "addons:", " - ", "\n  ", "{", "}", "&a", "*a", "!!str",
+            "<<:",
+        ])
         await propertyCheck(count: Self.count, input: yaml) { text in
             _ = try? ReleaseInfo(yaml: text, buildpack: "fuzz")
         }
@@ -119,7 +125,9 @@ import Yams
 
     /// Process types and config vars with any text round-trip through YAML as a buildpack would print it.
     @Test func releaseYAMLRoundTrips() async {
-        let word = Gen<Character?>.element(of: Array("abcXYZ019_")).map { $0 ?? "a" }.array(of: 1...8).map { String($0) }
+        let word = Gen<Character?>.element(of: Array("abcXYZ019_")).map { $0 ?? "a" }.array(of: 1...8).map {
+            String($0)
+        }
         // Without NUL (YAML cannot carry it) and U+FEFF (a byte order mark, which YAML readers drop wherever it
         // stands: Yams writes it unquoted, so it cannot round-trip).
         let text = hostileText(["web: x", "- a", "&anchor", "# not a comment"]).map {

@@ -15,7 +15,9 @@ import Testing
                 env > "$2/compile-env"
                 echo "$1" > "$2/build-dir"
                 """)
-        let result = try h.build(["-b", spy.path, "-e", "GREETING=hello world", "-e", "MULTI=a\nb", "--source-version", "abc123"])
+        let result = try h.build([
+            "-b", spy.path, "-e", "GREETING=hello world", "-e", "MULTI=a\nb", "--source-version", "abc123",
+        ])
         #expect(result.status == 0, "\(result.output)")
         #expect(try h.scratch.read("cache/envcopy/GREETING") == "hello world")
         #expect(try h.scratch.read("cache/envcopy/MULTI") == "a\nb")
@@ -31,18 +33,22 @@ import Testing
         #expect(h.workspaceRemoved)
         let manifest = try h.manifest()
         #expect(manifest["source_version"] as? String == "abc123")
-        #expect((manifest["config_vars"] as? [String: String])?["GREETING"] == nil, "-e values stay out of release.json by default")
+        #expect(
+            (manifest["config_vars"] as? [String: String])?["GREETING"] == nil,
+            "-e values stay out of release.json by default")
     }
 
     @Test func includeEnvRecordsConfigVarsOverTheBuildpacksDefaults() throws {
         let h = try SlugcHarness()
         try h.app("Procfile", "web: ./run\n")
         let spy = try SpyBuildpack(
-            in: h.scratch, name: "spy", release: "printf -- '---\\nconfig_vars:\\n  LANG_DEFAULT: \"1\"\\n  GREETING: default\\n'")
+            in: h.scratch, name: "spy",
+            release: "printf -- '---\\nconfig_vars:\\n  LANG_DEFAULT: \"1\"\\n  GREETING: default\\n'")
         let result = try h.build(["-b", spy.path, "-e", "GREETING=mine", "--include-env"])
         #expect(result.status == 0, "\(result.output)")
         let vars = try h.manifest()["config_vars"] as? [String: String]
-        #expect(vars == ["LANG_DEFAULT": "1", "GREETING": "mine"], "the user's value must win over bin/release's default")
+        #expect(
+            vars == ["LANG_DEFAULT": "1", "GREETING": "mine"], "the user's value must win over bin/release's default")
     }
 
     @Test func cacheDirIsKeptBetweenBuilds() throws {
@@ -69,7 +75,8 @@ import Testing
             in: h.scratch, name: "first", detect: "echo First",
             compile: #"echo 'export FROM_FIRST="hello from first"' > "$(dirname "$0")/../export""#)
         let second = try SpyBuildpack(
-            in: h.scratch, name: "second", detect: "echo Second", compile: #"echo "second sees: ${FROM_FIRST:-nothing}""#)
+            in: h.scratch, name: "second", detect: "echo Second",
+            compile: #"echo "second sees: ${FROM_FIRST:-nothing}""#)
         let result = try h.build(["-b", first.path, "-b", second.path])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("second sees: hello from first"))
@@ -152,7 +159,8 @@ import Testing
         }
         let entries = try h.slugEntries("\(h.app)/slug/slug.tgz")
         #expect(entries.contains("./app/run"))
-        #expect(!entries.contains { $0.hasPrefix("./app/slug") || $0.hasPrefix("./app/.cache") || $0.contains("slugc-") })
+        #expect(
+            !entries.contains { $0.hasPrefix("./app/slug") || $0.hasPrefix("./app/.cache") || $0.contains("slugc-") })
     }
 
     @Test func buildpackOutputIsStreamedLineByLine() throws {
@@ -201,7 +209,9 @@ import Testing
         let sha3 = try runTool(["/usr/bin/sha256sum", h.scratch.url("three/slug.tgz")]).stdout.prefix(64)
         let sha4 = try runTool(["/usr/bin/sha256sum", h.scratch.url("four/slug.tgz")]).stdout.prefix(64)
         #expect(sha3 == sha4)
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: h.scratch.url("three/release.json")))) as? [String: Any]
+        let manifest =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: h.scratch.url("three/release.json")))) as? [String: Any]
         #expect((manifest?["slug"] as? [String: Any])?["sha256"] as? String == String(sha3))
 
         let entries = try h.slugEntries(h.scratch.url("three/slug.tgz"))
@@ -221,7 +231,9 @@ import Testing
         try h.app("Procfile", "web: ./run\n")
         let spy = try SpyBuildpack(in: h.scratch, name: "spy")
         #expect(try h.build(["-b", spy.path], env: ["SOURCE_DATE_EPOCH": "1700000000"]).status == 0)
-        let verbose = try runTool(["/bin/tar", "tvzf", "\(h.output)/slug.tgz", "--full-time"], environment: ["TZ": "UTC"]).stdout
+        let verbose = try runTool(
+            ["/bin/tar", "tvzf", "\(h.output)/slug.tgz", "--full-time"], environment: ["TZ": "UTC"]
+        ).stdout
         #expect(verbose.split(separator: "\n").allSatisfy { $0.contains("2023-11-14 22:13:20") })
     }
 
@@ -238,7 +250,9 @@ import Testing
         #expect(result.output.contains("Building app (\(sha.prefix(7))) on slipway-1"))
         #expect(try h.manifest()["source_version"] as? String == sha)
         #expect(!(try h.slugEntries()).contains { $0.contains(".git") }, ".git is never copied")
-        let verbose = try runTool(["/bin/tar", "tvzf", "\(h.output)/slug.tgz", "--full-time"], environment: ["TZ": "UTC"]).stdout
+        let verbose = try runTool(
+            ["/bin/tar", "tvzf", "\(h.output)/slug.tgz", "--full-time"], environment: ["TZ": "UTC"]
+        ).stdout
         #expect(verbose.contains("2020-09-13 12:26:40"))
     }
 
@@ -260,7 +274,8 @@ import Testing
         #expect(tagged.output.contains("compiled by version one"))
         let head = try h.build(["-b", "file://\(repo)"], output: h.scratch.url("out2"))
         #expect(head.output.contains("compiled by version two"))
-        #expect(try h.manifest()["buildpacks"] as? [[String: String]] == [["url": "file://\(repo)#v1", "name": "FromGit"]])
+        #expect(
+            try h.manifest()["buildpacks"] as? [[String: String]] == [["url": "file://\(repo)#v1", "name": "FromGit"]])
     }
 
     @Test func buildpacksFileAndBuildpackURLChooseBuildpacks() throws {

@@ -26,7 +26,8 @@ import Testing
 
         let app = try unpack("\(h.output)/slug.tgz", in: h.scratch)
         let web = try #require((try h.manifest()["process_types"] as? [String: String])?["web"])
-        let process = try AppProcess(appDirectory: app, command: web, environment: ["GREETING": "from the test"], scratch: h.scratch)
+        let process = try AppProcess(
+            appDirectory: app, command: web, environment: ["GREETING": "from the test"], scratch: h.scratch)
         defer { process.stop() }
         let page = try process.get()
         #expect(page?.contains("Hello from Slipway!") == true, "\(process.output)")
@@ -34,7 +35,8 @@ import Testing
 
         let again = try h.build([], app: TestPaths.example("python-app"), output: h.scratch.url("out2"), timeout: 600)
         #expect(again.status == 0)
-        #expect(again.output.contains("Using cached dependencies"), "the second build reuses the cache: \(again.output)")
+        #expect(
+            again.output.contains("Using cached dependencies"), "the second build reuses the cache: \(again.output)")
     }
 
     @Test func pythonVersionTheHostLacksIsAWarningNotAFailure() throws {
@@ -102,8 +104,10 @@ import Testing
         // --help wraps lines to the terminal's width; compare with whitespace collapsed.
         let help = try runTool([TestPaths.product("slugc"), "build", "--help"]).stdout
             .split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        for flag in ["--buildpack", "--env", "--env-file", "--cache-dir", "--output", "--app", "--source-version", "--stack",
-                     "--timeout", "--max-slug-size", "--include-env"] {
+        for flag in [
+            "--buildpack", "--env", "--env-file", "--cache-dir", "--output", "--app", "--source-version", "--stack",
+            "--timeout", "--max-slug-size", "--include-env",
+        ] {
             #expect(help.contains(flag), "\(flag) missing from --help")
         }
         for value in ["(default: ./slug)", "(default: slipway-1)", "(default: 900)", "(default: 500)"] {

@@ -5,10 +5,15 @@ import Testing
 /// Every way a build can fail: a clear message, the documented exit code, nothing written, the workspace removed.
 @Suite struct FailureTests {
     /// Checks the invariants every failed build must keep.
-    func expectCleanFailure(_ h: SlugcHarness, _ result: ToolResult, exit: Int32, message: String,
-                            sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(result.status == exit, "exit \(result.status), output:\n\(result.output)", sourceLocation: sourceLocation)
-        #expect(result.output.contains(message), "missing '\(message)' in:\n\(result.output)", sourceLocation: sourceLocation)
+    func expectCleanFailure(
+        _ h: SlugcHarness, _ result: ToolResult, exit: Int32, message: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(
+            result.status == exit, "exit \(result.status), output:\n\(result.output)", sourceLocation: sourceLocation)
+        #expect(
+            result.output.contains(message), "missing '\(message)' in:\n\(result.output)",
+            sourceLocation: sourceLocation)
         #expect(h.outputIsEmpty, "a failed build left files in the output folder", sourceLocation: sourceLocation)
         #expect(h.workspaceRemoved, "a failed build left its workspace behind", sourceLocation: sourceLocation)
     }
@@ -69,7 +74,8 @@ import Testing
         try h.app("Procfile", "web: x\n")
         let spy = try SpyBuildpack(
             in: h.scratch, name: "broken", detect: "echo Broken",
-            compile: "echo 'Installing things'\necho 'ERROR: could not find a version that satisfies nope==9.9' >&2\nexit 3")
+            compile:
+                "echo 'Installing things'\necho 'ERROR: could not find a version that satisfies nope==9.9' >&2\nexit 3")
         let result = try h.build(["-b", spy.path])
         expectCleanFailure(h, result, exit: 50, message: " !     Failed to compile Broken app.")
         let summary = try #require(result.output.range(of: "Failed to compile Broken app.")).upperBound
@@ -106,11 +112,13 @@ import Testing
 
     /// FIFOs, device nodes and hard links to files outside the build folder never reach a slug. (Without the
     /// sandbox and as root, which lets a buildpack make them; a sandboxed one cannot even link across its mounts.)
-    @Test(.enabled(if: geteuid() == 0), arguments: [
-        ("mkfifo \"$1/pipe\"", "pipe is a FIFO"),
-        ("mknod \"$1/null\" c 1 3", "null is a device node"),
-        ("ln /etc/hostname \"$1/hosts-link\"", "hosts-link is a hard link to a file outside the build folder"),
-    ])
+    @Test(
+        .enabled(if: geteuid() == 0),
+        arguments: [
+            ("mkfifo \"$1/pipe\"", "pipe is a FIFO"),
+            ("mknod \"$1/null\" c 1 3", "null is a device node"),
+            ("ln /etc/hostname \"$1/hosts-link\"", "hosts-link is a hard link to a file outside the build folder"),
+        ])
     func specialFilesAreRefusedWithTheirPath(_ script: String, _ message: String) throws {
         let h = try SlugcHarness()
         try h.app("Procfile", "web: x\n")
@@ -160,7 +168,8 @@ import Testing
     @Test func malformedReleaseYAML() throws {
         let h = try SlugcHarness()
         try h.app("Procfile", "web: ok\n")
-        let spy = try SpyBuildpack(in: h.scratch, name: "spy", release: "printf 'default_process_types:\\n  web: [oops\\n'")
+        let spy = try SpyBuildpack(
+            in: h.scratch, name: "spy", release: "printf 'default_process_types:\\n  web: [oops\\n'")
         let result = try h.build(["-b", spy.path])
         expectCleanFailure(h, result, exit: 61, message: "does not parse")
     }

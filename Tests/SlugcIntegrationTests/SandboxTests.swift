@@ -37,7 +37,8 @@ import Testing
         #expect(result.output.contains("cannot write /usr"))
         #expect(result.output.contains("cannot see the server's files"))
         #expect(!result.output.contains("top secret"))
-        #expect(result.output.contains("pid1: bwrap") || result.output.contains("pid1: setpriv"), "its own PID namespace")
+        #expect(
+            result.output.contains("pid1: bwrap") || result.output.contains("pid1: setpriv"), "its own PID namespace")
         #expect(result.output.contains("file limit: 4194304 cpu limit: 900 processes: 1024"), "\(result.output)")
         #expect(result.output.contains("no privileges"))
         #expect(!FileManager.default.fileExists(atPath: "/usr/evil"))
@@ -68,7 +69,8 @@ import Testing
         try h.app("Procfile", "web: x\n")
         let marker = uniqueSleep()
         let spy = try SpyBuildpack(
-            in: h.scratch, name: "daemon", compile: "( setsid nohup sleep \(marker) >/dev/null 2>&1 & ) &\necho started")
+            in: h.scratch, name: "daemon", compile: "( setsid nohup sleep \(marker) >/dev/null 2>&1 & ) &\necho started"
+        )
         let result = try h.build(["-b", spy.path, "--sandbox", "none"], env: ["SLIPWAY_BUILD_USER": ""])
         #expect(result.status == 0, "\(result.output)")
         #expect(waitUntil { processes(matching: marker).isEmpty }, "the daemon was stopped with its build")
@@ -91,7 +93,9 @@ import Testing
         #expect(result.output.contains("cleared \u{1B}[31mred\u{1B}[0m moved"), "colours pass, the rest goes")
         #expect(result.output.contains("bell backspace and  reset"))
         #expect(result.output.contains("progress 100%") && !result.output.contains("progress 10%"))
-        #expect(!result.output.contains("\u{1B}]") && !result.output.contains("\u{1B}[2J") && !result.output.contains("\u{07}"))
+        #expect(
+            !result.output.contains("\u{1B}]") && !result.output.contains("\u{1B}[2J")
+                && !result.output.contains("\u{07}"))
     }
 
     @Test func aFloodOfOutputIsCapped() throws {
@@ -99,7 +103,9 @@ import Testing
         try h.app("Procfile", "web: x\n")
         let spy = try SpyBuildpack(
             in: h.scratch, name: "flood",
-            compile: "yes 0123456789012345678901234567890123456789012345678901234567890123456789 | head -c 8000000 || true\necho 'the end'")
+            compile:
+                "yes 0123456789012345678901234567890123456789012345678901234567890123456789 | head -c 8000000 || true\necho 'the end'"
+        )
         let result = try h.build(["-b", spy.path], env: ["SLIPWAY_OUTPUT_LIMIT_MB": "1"])
         #expect(result.status == 0, "the build goes on")
         #expect(result.output.contains("printed more than 1 MB; the rest of its output is not shown"))
@@ -121,7 +127,8 @@ import Testing
     @Test func aBadSandboxSettingIsAClearError() throws {
         let h = try SlugcHarness()
         try h.app("Procfile", "web: x\n")
-        let result = try h.build(["-b", try SpyBuildpack(in: h.scratch, name: "spy").path], env: ["SLIPWAY_SANDBOX": "jail"])
+        let result = try h.build(
+            ["-b", try SpyBuildpack(in: h.scratch, name: "spy").path], env: ["SLIPWAY_SANDBOX": "jail"])
         #expect(result.status == 11)
         #expect(result.output.contains("SLIPWAY_SANDBOX is 'jail'"))
     }

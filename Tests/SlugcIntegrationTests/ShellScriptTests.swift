@@ -19,7 +19,9 @@ import Testing
                 let path = "\(root)/\(folder)/\(name)"
                 guard let head = fm.contents(atPath: path)?.prefix(64) else { continue }
                 let firstLine = String(decoding: head, as: UTF8.self).split(separator: "\n").first ?? ""
-                if name.hasSuffix(".sh") || (firstLine.hasPrefix("#!") && firstLine.contains("sh")) { found.append(path) }
+                if name.hasSuffix(".sh") || (firstLine.hasPrefix("#!") && firstLine.contains("sh")) {
+                    found.append(path)
+                }
             }
         }
         return found.sorted()
@@ -29,7 +31,8 @@ import Testing
         let scripts = try Self.scripts()
         #expect(scripts.count >= 12, "found the scripts: \(scripts)")
         let shellcheck = try #require(which("shellcheck"), "shellcheck is installed by scripts/setup")
-        let result = try runTool([shellcheck, "--external-sources"] + scripts, directory: TestPaths.repositoryRoot, timeout: 120)
+        let result = try runTool(
+            [shellcheck, "--external-sources"] + scripts, directory: TestPaths.repositoryRoot, timeout: 120)
         #expect(result.status == 0, "\(result.output)")
     }
 

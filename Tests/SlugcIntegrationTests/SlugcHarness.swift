@@ -32,15 +32,21 @@ struct SlugcHarness {
 
     /// The standard `slugc build` argument list for this harness, plus `extra`.
     func buildArguments(_ extra: [String], app: String? = nil, output: String? = nil) -> [String] {
-        [TestPaths.product("slugc"), "build", app ?? self.app, "-o", output ?? self.output, "--cache-dir", cache] + extra
+        [TestPaths.product("slugc"), "build", app ?? self.app, "-o", output ?? self.output, "--cache-dir", cache]
+            + extra
     }
 
     /// Runs `slugc build` on the app with `extra` arguments.
     @discardableResult
-    func build(_ extra: [String] = [], app: String? = nil, output: String? = nil, env: [String: String] = [:], timeout: TimeInterval = 300)
+    func build(
+        _ extra: [String] = [], app: String? = nil, output: String? = nil, env: [String: String] = [:],
+        timeout: TimeInterval = 300
+    )
         throws -> ToolResult
     {
-        try runTool(buildArguments(extra, app: app, output: output), environment: environment(env), mergeOutput: true, timeout: timeout)
+        try runTool(
+            buildArguments(extra, app: app, output: output), environment: environment(env), mergeOutput: true,
+            timeout: timeout)
     }
 
     /// Writes a file into the app.

@@ -198,7 +198,8 @@ public struct AppRegistry: Sendable {
             try FileManager.default.removeItem(atPath: graveyard)
         } catch {
             throw DoorError(
-                .storage, "slipway: \(app) is gone from apps/, but deleting \(graveyard) failed (\(error)): delete it by hand")
+                .storage,
+                "slipway: \(app) is gone from apps/, but deleting \(graveyard) failed (\(error)): delete it by hand")
         }
     }
 

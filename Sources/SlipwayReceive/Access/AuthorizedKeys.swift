@@ -81,7 +81,8 @@ public struct AuthorizedKeys: Sendable {
             lines.removeAll { Self.entry(in: $0)?.user == user }
             removed = before - lines.count
             guard removed > 0 else {
-                throw DoorError(.notFound, "slipway: \(user) has no authorized keys (receive-pack keys list shows them)")
+                throw DoorError(
+                    .notFound, "slipway: \(user) has no authorized keys (receive-pack keys list shows them)")
             }
         }
         return removed
@@ -152,7 +153,9 @@ public struct AuthorizedKeys: Sendable {
     /// `path` as one word for the shell that runs the forced command: bare if it is plain, else single-quoted.
     private static func shellWord(_ path: String, _ what: String) throws -> String {
         guard path.hasPrefix("/") else {
-            throw DoorError(.invalidKey, "slipway: the \(what) in authorized_keys must be absolute, not '\(DoorError.printable(path))'")
+            throw DoorError(
+                .invalidKey,
+                "slipway: the \(what) in authorized_keys must be absolute, not '\(DoorError.printable(path))'")
         }
         let refused = path.unicodeScalars.contains {
             $0 == "\"" || $0 == "\\" || $0 == "'" || $0.properties.generalCategory == .control

@@ -8,7 +8,8 @@ extension AppName {
         }
         guard !reserved.contains(name) else {
             throw DoorError(
-                .invalidName, "slipway: '\(name)' is reserved: it names one of the server's own folders; choose another name")
+                .invalidName,
+                "slipway: '\(name)' is reserved: it names one of the server's own folders; choose another name")
         }
     }
 }
@@ -52,12 +53,14 @@ public enum ConfigKey {
         guard let first = bytes.first, !isDigit(first), bytes.count <= 256,
             bytes.allSatisfy({ isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") })
         else {
-            throw DoorError(.invalidValue, "slipway: '\(DoorError.printable(key))' is not a valid config var name: \(rule)")
+            throw DoorError(
+                .invalidValue, "slipway: '\(DoorError.printable(key))' is not a valid config var name: \(rule)")
         }
     }
 
     private static func isLetter(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
     }
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }

@@ -55,7 +55,9 @@ public final class AppLock {
     ) throws -> AppLock {
         try FileManager.default.createDirectory(atPath: app.directory, withIntermediateDirectories: true)
         let fd = open(app.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw PushError("Cannot open the lock of \(app.name): \(String(cString: strerror(errno))).") }
+        guard fd >= 0 else {
+            throw PushError("Cannot open the lock of \(app.name): \(String(cString: strerror(errno))).")
+        }
         let clock = ContinuousClock()
         let start = clock.now
         var lastMessage: ContinuousClock.Instant?

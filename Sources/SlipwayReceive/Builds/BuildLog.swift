@@ -25,7 +25,9 @@ public final class BuildLog: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: app.builds, withIntermediateDirectories: true)
         path = "\(app.builds)/\(id).log"
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw PushError("Cannot create the build log \(path): \(String(cString: strerror(errno))).") }
+        guard fd >= 0 else {
+            throw PushError("Cannot create the build log \(path): \(String(cString: strerror(errno))).")
+        }
         Self.prune(app)
     }
 

@@ -59,7 +59,8 @@ extension ManagementCommands {
                 let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 let value = parts.count == 2 && !parts[1].isEmpty ? parts[1] : nil
                 switch parts[0] {
-                case "source" where parts.count == 2, "status-token" where parts.count == 2, "forge-api" where parts.count == 2:
+                case "source" where parts.count == 2, "status-token" where parts.count == 2,
+                    "forge-api" where parts.count == 2:
                     sourceChanges.append((parts[0], value))
                 case "deploy-branch" where parts.count == 2:
                     if let value { try BranchName.validate(value) }

@@ -18,7 +18,9 @@ extension ManagementCommands {
             run.out("=== \(paths.name) webhook")
             for line in alignedRows(
                 Forge.allCases.map { ["\($0.rawValue):", "\(base)/hooks/\($0.rawValue)?app=\(paths.name)"] }
-                    + [["Secret:", settings.secret ?? ""], ["Content type:", "application/json"], ["Events:", "push"]])
+                    + [
+                        ["Secret:", settings.secret ?? ""], ["Content type:", "application/json"], ["Events:", "push"],
+                    ])
             {
                 run.out(line)
             }
@@ -27,7 +29,8 @@ extension ManagementCommands {
             }
         },
         ManagementCommand(
-            "apps:deploy-key", "<app>", "Print the app's SSH deploy key (made on first use): add it to the repository, read-only.",
+            "apps:deploy-key", "<app>",
+            "Print the app's SSH deploy key (made on first use): add it to the repository, read-only.",
             arity: 1...1
         ) { run in
             let (paths, _) = try run.app()
@@ -39,7 +42,8 @@ extension ManagementCommands {
                     environment: ["PATH": "/usr/bin:/bin"], stdout: .capture(limit: 65536)
                 ).run()
                 guard made.status.succeeded else {
-                    throw PushError("ssh-keygen could not make the deploy key: \(String(decoding: made.stdout, as: UTF8.self))")
+                    throw PushError(
+                        "ssh-keygen could not make the deploy key: \(String(decoding: made.stdout, as: UTF8.self))")
                 }
             }
             guard let pub = FileManager.default.contents(atPath: key + ".pub") else {
@@ -50,7 +54,9 @@ extension ManagementCommands {
     ]
 
     /// The webhook settings of `apps:set`.
-    static func applySourceChanges(_ changes: [(setting: String, value: String?)], app: AppPaths, run: Invocation) throws {
+    static func applySourceChanges(_ changes: [(setting: String, value: String?)], app: AppPaths, run: Invocation)
+        throws
+    {
         guard !changes.isEmpty else { return }
         var parsed: [(String, String?, String?)] = []
         for (setting, value) in changes {
@@ -60,7 +66,8 @@ extension ManagementCommands {
                 parsed.append((setting, source?.url, source?.branch))
             case "forge-api":
                 if let value, !(value.hasPrefix("https://") || value.hasPrefix("http://")) {
-                    throw DoorError(.invalidValue, "slipway: forge-api takes an https:// URL, such as https://gitlab.example.com")
+                    throw DoorError(
+                        .invalidValue, "slipway: forge-api takes an https:// URL, such as https://gitlab.example.com")
                 }
                 parsed.append((setting, value, nil))
             default:
@@ -78,8 +85,10 @@ extension ManagementCommands {
         }
         for (setting, value, branch) in parsed {
             switch (setting, value) {
-            case ("source", let url?): run.say("Set source of \(app.name) to \(Self.withoutCredentials(url))#\(branch ?? "main").")
-            case ("status-token", .some): run.say("Set status-token of \(app.name): builds are reported as commit statuses.")
+            case ("source", let url?):
+                run.say("Set source of \(app.name) to \(Self.withoutCredentials(url))#\(branch ?? "main").")
+            case ("status-token", .some):
+                run.say("Set status-token of \(app.name): builds are reported as commit statuses.")
             case (_, let value?): run.say("Set \(setting) of \(app.name) to \(value).")
             default: run.say("Reset \(setting) of \(app.name).")
             }
@@ -88,7 +97,9 @@ extension ManagementCommands {
 
     /// `url` with any `user:password@` replaced by `***@`, for messages.
     static func withoutCredentials(_ url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else { return url }
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else {
+            return url
+        }
         return String(url[..<scheme.upperBound]) + "***" + String(url[at...])
     }
 }

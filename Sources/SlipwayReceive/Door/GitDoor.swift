@@ -54,7 +54,9 @@ struct GitDoor {
     func authorize(_ request: GitRequest) throws -> AppPaths {
         let registry = AppRegistry(root: root)
         if let settings = try registry.settings(request.app) {
-            guard registry.canAccess(user: user, app: settings) else { throw AppRegistry.noAccess(user: user, app: request.app) }
+            guard registry.canAccess(user: user, app: settings) else {
+                throw AppRegistry.noAccess(user: user, app: request.app)
+            }
             return root.app(request.app)
         }
         guard request.service == .receivePack else { throw AppRegistry.noAccess(user: user, app: request.app) }
@@ -63,7 +65,8 @@ struct GitDoor {
             console.raw("slipway: created app \(request.app), owned by \(user)")
         } catch {
             // Another first push created it at the same moment: fall back to the access check.
-            guard let settings = try registry.settings(request.app), registry.canAccess(user: user, app: settings) else {
+            guard let settings = try registry.settings(request.app), registry.canAccess(user: user, app: settings)
+            else {
                 throw AppRegistry.noAccess(user: user, app: request.app)
             }
         }

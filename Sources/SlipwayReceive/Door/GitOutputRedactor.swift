@@ -127,7 +127,9 @@ public struct SidebandRedactor: Sendable {
                 headerTail.append(rest[index])
                 if headerTail.count > 4 { headerTail.removeFirst() }
                 index += 1
-                if headerTail.suffix(2) == [0x0A, 0x0A] || headerTail == [0x0D, 0x0A, 0x0D, 0x0A] { inHeaders = false }
+                if headerTail.suffix(2) == [0x0A, 0x0A] || headerTail == [0x0D, 0x0A, 0x0D, 0x0A] {
+                    inHeaders = false
+                }
             }
             out += rest[..<index]
             rest.removeFirst(index)

@@ -55,7 +55,9 @@ public struct GitShell {
     /// `$SSH_ORIGINAL_COMMAND`'s bytes, nil when it is not set (an interactive login).
     public static func originalCommandFromEnvironment() -> [UInt8]? {
         guard let value = getenv("SSH_ORIGINAL_COMMAND") else { return nil }
-        return Array(UnsafeBufferPointer(start: UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self), count: strlen(value)))
+        return Array(
+            UnsafeBufferPointer(
+                start: UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self), count: strlen(value)))
     }
 
     /// Serves one SSH command; returns the exit status for the client.
@@ -106,7 +108,8 @@ public struct GitShell {
             return 1
         }
         var context = CommandContext(
-            root: root, actor: .user(user), output: output, console: console, signals: signals, environment: environment)
+            root: root, actor: .user(user), output: output, console: console, signals: signals, environment: environment
+        )
         // A user who gives up waiting (Ctrl-C, a dropped connection) must not have the change made later anyway.
         context.connectionClosed = { GitDoor.stdoutClosed() }
         return ManagementCommands.run(words, context: context)

@@ -67,7 +67,9 @@ public struct HTTPBackend {
             if let value = environment[key], !value.isEmpty { env[key] = value }
         }
         // Protocol v2 is asked for with `Git-Protocol: version=2`; only that form of value is passed on.
-        if let proto = environment["HTTP_GIT_PROTOCOL"], proto.allSatisfy({ $0.isLetter || $0.isNumber || "=:.-_".contains($0) }) {
+        if let proto = environment["HTTP_GIT_PROTOCOL"],
+            proto.allSatisfy({ $0.isLetter || $0.isNumber || "=:.-_".contains($0) })
+        {
             env["GIT_PROTOCOL"] = proto
             env["HTTP_GIT_PROTOCOL"] = proto
         }
@@ -77,7 +79,8 @@ public struct HTTPBackend {
     /// Writes a CGI refusal with `lines` as its text body; returns 1.
     private func refuse(_ status: String, _ lines: [String]) -> Int32 {
         let body = lines.joined(separator: "\n") + "\n"
-        let response = "Status: \(status)\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-cache\r\n\r\n\(body)"
+        let response =
+            "Status: \(status)\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-cache\r\n\r\n\(body)"
         FileHandle.standardOutput.write(Data(response.utf8))
         for line in lines { console.raw(line) }
         return 1

@@ -64,8 +64,13 @@ public struct CommitStatus: Equatable, Sendable {
 
     /// The default API base of a repository at `webURL`: api.github.com for github.com, else the web origin.
     public static func defaultAPI(forge: Forge, webURL: String?) -> String? {
-        guard let webURL, let url = URL(string: webURL), let scheme = url.scheme, let host = url.host else { return nil }
-        if forge == .github { return host == "github.com" ? "https://api.github.com" : "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")/api/v3" }
+        guard let webURL, let url = URL(string: webURL), let scheme = url.scheme, let host = url.host else {
+            return nil
+        }
+        if forge == .github {
+            return host == "github.com"
+                ? "https://api.github.com" : "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")/api/v3"
+        }
         return "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")"
     }
 }

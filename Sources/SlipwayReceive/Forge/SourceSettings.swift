@@ -35,7 +35,8 @@ public struct SourceSettings: Codable, Equatable, Sendable {
 
     /// Changes the app's settings under its lock file.
     @discardableResult
-    public static func update(_ app: AppPaths, _ change: (inout SourceSettings) throws -> Void) throws -> SourceSettings {
+    public static func update(_ app: AppPaths, _ change: (inout SourceSettings) throws -> Void) throws -> SourceSettings
+    {
         try StateFiles.withExclusiveLock("\(app.directory)/source.lock") {
             var settings = try load(app)
             try change(&settings)
@@ -53,7 +54,8 @@ public struct SourceSettings: Codable, Equatable, Sendable {
         let url = parts[0]
         let branch = parts.count == 2 && !parts[1].isEmpty ? parts[1] : "main"
         try BranchName.validate(branch)
-        let scpLike = url.range(of: #"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/-][^\s]*$"#, options: .regularExpression) != nil
+        let scpLike =
+            url.range(of: #"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/-][^\s]*$"#, options: .regularExpression) != nil
         let schemed = ["https://", "http://", "ssh://", "git://"].contains { url.hasPrefix($0) }
         guard scpLike || schemed, !url.contains(" "), !url.contains("\n"), url.utf8.count < 1024 else {
             throw DoorError(

@@ -64,14 +64,16 @@ extension Forge {
         switch self {
         case .github:
             let given = headers["x-hub-signature-256"] ?? ""
-            valid = given.hasPrefix("sha256=") && Self.hmacMatches(String(given.dropFirst(7)), body: body, secret: secret)
+            valid =
+                given.hasPrefix("sha256=") && Self.hmacMatches(String(given.dropFirst(7)), body: body, secret: secret)
         case .gitlab:
             valid = TokenStore.constantTimeEqual(Array((headers["x-gitlab-token"] ?? "").utf8), Array(secret.utf8))
         case .gitea:
             valid = Self.hmacMatches(headers["x-gitea-signature"] ?? "", body: body, secret: secret)
         }
         guard valid, !secret.isEmpty else {
-            throw WebhookError(code: .badSignature, description: "the \(rawValue) signature does not match the app's webhook secret")
+            throw WebhookError(
+                code: .badSignature, description: "the \(rawValue) signature does not match the app's webhook secret")
         }
         return try event(headers: headers, body: body)
     }
@@ -85,7 +87,9 @@ extension Forge {
             case .gitea: ("x-gitea-event", ["x-gitea-delivery"], "push")
             }
         let name = headers[eventHeader] ?? ""
-        guard name == pushName else { return .ignored("\(name.isEmpty ? "an event without a name" : "event '\(name)'") is not a push") }
+        guard name == pushName else {
+            return .ignored("\(name.isEmpty ? "an event without a name" : "event '\(name)'") is not a push")
+        }
         guard let delivery = deliveryHeaders.lazy.compactMap({ headers[$0] }).first(where: { !$0.isEmpty }) else {
             throw WebhookError(code: .malformed, description: "the delivery has no id (\(deliveryHeaders[0]))")
         }

@@ -47,10 +47,14 @@ public struct WebhookReceiver {
         let query = environment["QUERY_STRING"] ?? ""
         let name = query.split(separator: "&").first { $0.hasPrefix("app=") }.map { String($0.dropFirst(4)) } ?? ""
         guard (try? AppName.validate(name)) != nil, let settings = try? AppRegistry(root: root).settings(name) else {
-            return respond("404 Not Found", "slipway: no app '\(DoorError.printable(name))': the URL is /hooks/\(forge.rawValue)?app=<app>")
+            return respond(
+                "404 Not Found",
+                "slipway: no app '\(DoorError.printable(name))': the URL is /hooks/\(forge.rawValue)?app=<app>")
         }
         let app = root.app(name)
-        guard body.count <= Self.maximumBody else { return respond("413 Payload Too Large", "slipway: the payload is too large") }
+        guard body.count <= Self.maximumBody else {
+            return respond("413 Payload Too Large", "slipway: the payload is too large")
+        }
         let source: SourceSettings
         do {
             source = try SourceSettings.load(app)
@@ -58,7 +62,8 @@ public struct WebhookReceiver {
             return respond("500 Internal Server Error", "slipway: \(error)")
         }
         guard let secret = source.secret, let url = source.url else {
-            return respond("404 Not Found", "slipway: \(name) takes no webhooks: run apps:webhook and apps:set source=…")
+            return respond(
+                "404 Not Found", "slipway: \(name) takes no webhooks: run apps:webhook and apps:set source=…")
         }
         let event: WebhookEvent
         do {
@@ -70,7 +75,9 @@ public struct WebhookReceiver {
             return respond("400 Bad Request", "slipway: \(error)")
         }
         guard case .push(let push) = event else {
-            if case .ignored(let reason) = event { return respond("202 Accepted", "slipway: ignored: \(reason)", status: 0) }
+            if case .ignored(let reason) = event {
+                return respond("202 Accepted", "slipway: ignored: \(reason)", status: 0)
+            }
             return 0
         }
         let branch = source.branch ?? "main"
@@ -79,7 +86,8 @@ public struct WebhookReceiver {
         }
         do {
             guard try Deliveries(app: app).record(push.delivery) else {
-                return respond("202 Accepted", "slipway: ignored: delivery \(push.delivery) was received before", status: 0)
+                return respond(
+                    "202 Accepted", "slipway: ignored: delivery \(push.delivery) was received before", status: 0)
             }
         } catch {
             return respond("500 Internal Server Error", "slipway: \(error)")
@@ -123,11 +131,13 @@ public struct WebhookReceiver {
                     [
                         "--git-dir=\(app.repository)", "-c", "fetch.fsckObjects=true", "-c", "protocol.allow=never",
                         "-c", "protocol.https.allow=always", "-c", "protocol.http.allow=always",
-                        "-c", "protocol.ssh.allow=always", "-c", "protocol.git.allow=always", "fetch", "--no-tags", "--no-write-fetch-head", "--", url,
+                        "-c", "protocol.ssh.allow=always", "-c", "protocol.git.allow=always", "fetch", "--no-tags",
+                        "--no-write-fetch-head", "--", url,
                         "+refs/heads/\(push.branch):refs/slipway/source",
                     ], app: app, environment: fetchEnv, lock: nil, stdout: .direct)
                 guard fetched == 0 else {
-                    console.raw("slipway: cannot fetch \(ManagementCommands.withoutCredentials(url)) (git exited \(fetched))")
+                    console.raw(
+                        "slipway: cannot fetch \(ManagementCommands.withoutCredentials(url)) (git exited \(fetched))")
                     return fetched
                 }
                 var env = door.gitEnvironment(app: app, lock: lock)
@@ -206,7 +216,8 @@ struct StatusReporter {
             let api = source.api ?? CommitStatus.defaultAPI(forge: forge, webURL: push.webURL)
         else { return }
         let status = CommitStatus(state: state, description: description, context: "slipway/\(app)")
-        let request = status.request(forge: forge, api: api, repository: push.repository, commit: push.commit, token: token)
+        let request = status.request(
+            forge: forge, api: api, repository: push.repository, commit: push.commit, token: token)
         guard let scheme = URL(string: request.url)?.scheme?.lowercased(), scheme == "https" || scheme == "http" else {
             console.raw("slipway: the \(forge.rawValue) API address must be https:// or http://; no status was sent")
             return

@@ -19,7 +19,8 @@ public enum Hooks {
             folder = (folder as NSString).deletingLastPathComponent
         }
         throw PushError(
-            "Slipway's hook scripts were not found next to receive-pack.", "Set SLIPWAY_HOOKS to the repository's hooks/ folder.")
+            "Slipway's hook scripts were not found next to receive-pack.",
+            "Set SLIPWAY_HOOKS to the repository's hooks/ folder.")
     }
 
     /// Creates the app's bare repository if it does not exist (atomically: built aside, then renamed into place),
@@ -69,7 +70,9 @@ public enum Hooks {
         if try repository.configString("receive.fsckObjects") != "true" {
             try repository.setConfig("receive.fsckObjects", true)
         }
-        for (key, value) in [("slipway.root", root.path), ("slipway.app", app.name), ("slipway.bin", currentExecutable())] {
+        for (key, value) in [
+            ("slipway.root", root.path), ("slipway.app", app.name), ("slipway.bin", currentExecutable()),
+        ] {
             if try repository.configString(key) != value { try repository.setConfig(key, value) }
         }
         try install(into: repository.path, from: hooksDirectory)
@@ -102,7 +105,8 @@ public enum Hooks {
 
     private static func isInstalled(_ data: Data, at path: String) -> Bool {
         var info = stat()
-        return FileManager.default.contents(atPath: path) == data && stat(path, &info) == 0 && info.st_mode & 0o777 == 0o755
+        return FileManager.default.contents(atPath: path) == data && stat(path, &info) == 0
+            && info.st_mode & 0o777 == 0o755
     }
 }
 

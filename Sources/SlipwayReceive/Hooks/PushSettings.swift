@@ -20,7 +20,9 @@ public struct PushSettings: Sendable {
     /// git server) `git config slipway.root` (required), `slipway.app` (default: the repository folder's name
     /// without `.git`) and `slipway.deployBranch` of `repository()` count; the user is `$GL_USER` (gitolite),
     /// `$GITEA_PUSHER_NAME` (Gitea), else `$USER`.
-    public static func resolve(environment: [String: String], repository: () throws -> Repository) throws -> PushSettings {
+    public static func resolve(environment: [String: String], repository: () throws -> Repository) throws
+        -> PushSettings
+    {
         func nonEmpty(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
         let user =
             ["SLIPWAY_USER", "GL_USER", "GITEA_PUSHER_NAME", "USER"].lazy.compactMap { environment[$0] }
@@ -34,7 +36,9 @@ public struct PushSettings: Sendable {
         }
 
         let repository = try repository()
-        func config(_ key: String) -> String? { (try? repository.configString(key)).flatMap { $0?.isEmpty == false ? $0 : nil } }
+        func config(_ key: String) -> String? {
+            (try? repository.configString(key)).flatMap { $0?.isEmpty == false ? $0 : nil }
+        }
         guard let rootPath = nonEmpty("SLIPWAY_ROOT") ?? config("slipway.root") else {
             throw PushError(
                 "Slipway is not configured for this repository.",

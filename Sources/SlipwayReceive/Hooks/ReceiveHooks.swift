@@ -16,7 +16,9 @@ public struct ReceiveHooks {
     public var signals: SignalWatcher?
     public var environment: [String: String]
 
-    public init(console: Console, signals: SignalWatcher?, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        console: Console, signals: SignalWatcher?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.console = console
         self.signals = signals
         self.environment = environment
@@ -126,7 +128,9 @@ public struct ReceiveHooks {
             throw PushError("Push rejected: the pushed tree cannot be extracted: \(error)")
         }
         for path in report.skippedSubmodules {
-            console.error("Warning: submodule \(printable(path)) is skipped; submodules are not fetched. Vendor its files instead.")
+            console.error(
+                "Warning: submodule \(printable(path)) is skipped; submodules are not fetched. Vendor its files instead."
+            )
         }
         for path in report.lfsPointers.prefix(5) {
             console.error("Warning: \(printable(path)) is a Git LFS pointer; LFS objects are not fetched.")
@@ -139,7 +143,8 @@ public struct ReceiveHooks {
             console.step("Building the build dir \(printable(buildDir))")
         }
         var options = BuildOptions(
-            appDirectory: appDirectory, cacheDirectory: app.cache, outputDirectory: "\(work)/out", appName: settings.app)
+            appDirectory: appDirectory, cacheDirectory: app.cache, outputDirectory: "\(work)/out", appName: settings.app
+        )
         options.sourceVersion = deploy.new
         options.sourceDateEpoch = commit.time
         options.configVars = try AppConfig.load(app)
@@ -159,7 +164,9 @@ public struct ReceiveHooks {
         let builder = SlugBuilder(options: options, console: console, signals: signals)
         builder.failureExtras = [("build id", log.id), ("full log", "builds:output \(settings.app) \(log.id)")]
         let cancelled = {
-            BuildRecord.canceller(app, id: log.id).map { "The build was cancelled by \(printable($0)) (builds:cancel)." }
+            BuildRecord.canceller(app, id: log.id).map {
+                "The build was cancelled by \(printable($0)) (builds:cancel)."
+            }
         }
         builder.interruptionReason = cancelled
         let result = try builder.build()
@@ -180,7 +187,8 @@ public struct ReceiveHooks {
         let staged = StagedRelease(
             buildID: log.id, manifest: result.manifest, user: settings.user,
             buildpackConfigVars: result.buildpackConfigVars, branch: deploy.branch)
-        try StateFiles.writeAtomically(try JSONEncoder().encode(staged), to: StagedRelease.path(app, commit: deploy.new))
+        try StateFiles.writeAtomically(
+            try JSONEncoder().encode(staged), to: StagedRelease.path(app, commit: deploy.new))
         Failpoint.afterStaging.trigger(environment)
     }
 
@@ -194,7 +202,8 @@ public struct ReceiveHooks {
             guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
                 throw PushError(
                     "Push rejected: the build dir \(printable(buildDir)) is not a folder in \(commit.prefix(7)).",
-                    "Push a commit that has it, or change it: apps:set \(app) build-dir=<folder> (empty for the whole repository).")
+                    "Push a commit that has it, or change it: apps:set \(app) build-dir=<folder> (empty for the whole repository)."
+                )
             }
         }
         return path

@@ -8,14 +8,15 @@ public enum ServerSetup {
 
     /// The server's own settings that travel from the door (`receive-pack shell`, the built-in server) through git
     /// to the hooks and the build; nothing else of any environment does.
-    public static let passedVariables = [
-        "SLIPWAY_HOOKS", "SLIPWAY_BUILDPACKS", "SLIPWAY_LOCK_WAIT", "SLIPWAY_MAX_BUILDS", "SLIPWAY_SANDBOX",
-        "SLIPWAY_BUILD_USER", "SLIPWAY_OUTPUT_LIMIT_MB", "SLIPWAY_MIN_FREE_MB",
-        "SLIPWAY_MAX_TREE_FILES", "SLIPWAY_MAX_TREE_PATH", "SLIPWAY_MAX_TREE_DEPTH", "SLIPWAY_MAX_TREE_MB",
-        "TMPDIR",
-        // A spool in a bucket: the hooks publish with these when no <root>/s3-credentials file is there.
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-    ] + Failpoint.passedVariables
+    public static let passedVariables =
+        [
+            "SLIPWAY_HOOKS", "SLIPWAY_BUILDPACKS", "SLIPWAY_LOCK_WAIT", "SLIPWAY_MAX_BUILDS", "SLIPWAY_SANDBOX",
+            "SLIPWAY_BUILD_USER", "SLIPWAY_OUTPUT_LIMIT_MB", "SLIPWAY_MIN_FREE_MB",
+            "SLIPWAY_MAX_TREE_FILES", "SLIPWAY_MAX_TREE_PATH", "SLIPWAY_MAX_TREE_DEPTH", "SLIPWAY_MAX_TREE_MB",
+            "TMPDIR",
+            // A spool in a bucket: the hooks publish with these when no <root>/s3-credentials file is there.
+            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+        ] + Failpoint.passedVariables
 
     /// The values of ``passedVariables`` in `environment`.
     public static func passedEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
@@ -32,7 +33,8 @@ public enum ServerSetup {
         }
         try Spool(directory: root.spoolDirectory).prepare()
         if !fm.fileExists(atPath: root.authorizedKeys) {
-            guard fm.createFile(atPath: root.authorizedKeys, contents: Data(), attributes: [.posixPermissions: 0o600]) else {
+            guard fm.createFile(atPath: root.authorizedKeys, contents: Data(), attributes: [.posixPermissions: 0o600])
+            else {
                 throw PushError("Cannot create \(root.authorizedKeys).")
             }
         }

@@ -12,7 +12,9 @@ import SlipwaySystem
 enum StateFiles {
     /// The whole file, or nil if it does not exist.
     static func contents(of path: String) throws -> Data? {
-        do { return try FileSystem.read(path) } catch { throw DoorError.storage(error.operation, error.path, errno: error.errno) }
+        do { return try FileSystem.read(path) } catch {
+            throw DoorError.storage(error.operation, error.path, errno: error.errno)
+        }
     }
 
     /// Replaces `path` with `data` (``DurableFile/replace(_:with:mode:keepOwner:)``), keeping its owner: a root-run

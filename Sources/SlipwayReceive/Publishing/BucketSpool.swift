@@ -58,7 +58,8 @@ struct BucketSpool {
             }
             Failpoint.beforeSlugUpload.trigger()
             try await client.upload(file: path, to: key, metadata: ["sha256": sha256])
-            guard let stored = try await client.head(key), stored.size == size, stored.metadata["sha256"] == sha256 else {
+            guard let stored = try await client.head(key), stored.size == size, stored.metadata["sha256"] == sha256
+            else {
                 throw ObjectStoreError(.digestMismatch, "the uploaded slug \(key) does not read back as written")
             }
             return true

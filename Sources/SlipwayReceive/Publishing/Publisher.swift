@@ -78,7 +78,8 @@ public struct Publisher: Sendable {
                 try bucket.commit(prepared: prepared, app: app.name, version: entry.version)
             } catch let error as PushError {
                 throw PushError(
-                    "\(error) v\(entry.version) is recorded and goes to the bucket with `receive-pack recover \(app.name)`.")
+                    "\(error) v\(entry.version) is recorded and goes to the bucket with `receive-pack recover \(app.name)`."
+                )
             }
         } else {
             try spool.commit(prepared: prepared)

@@ -1,6 +1,6 @@
 import Foundation
-import SlipwaySystem
 import SlipwaySpool
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc

@@ -41,7 +41,9 @@ public enum SpoolTarget: Equatable, Sendable {
     }
 
     /// The credentials for the root's bucket: the environment's, else the root's file.
-    public static func credentials(_ root: SlipwayRoot, environment: [String: String] = ProcessInfo.processInfo.environment)
+    public static func credentials(
+        _ root: SlipwayRoot, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         throws -> S3Credentials
     {
         try S3Credentials.load(environment: environment, file: credentialsPath(root))

@@ -34,7 +34,9 @@ public enum ReleaseRecovery {
 
     /// Recovers `app`; `repository` says which repository's git locks to clean (``StaleGitLocks/Scope``).
     @discardableResult
-    public static func recover(app: AppPaths, root: SlipwayRoot, repository: StaleGitLocks.Scope = .own) throws -> Outcome {
+    public static func recover(app: AppPaths, root: SlipwayRoot, repository: StaleGitLocks.Scope = .own) throws
+        -> Outcome
+    {
         var outcome = Outcome()
         // 0. git's lock files. Before anything reads the branch, so that what follows sees git's state as it is.
         switch repository {
@@ -117,7 +119,8 @@ public enum ReleaseRecovery {
 
     /// Recovers `apps` (every app when empty), each under its lock; returns a line per app that needed anything.
     /// What `receive-pack recover` runs, for example when the server starts after a crash.
-    public static func recoverAll(root: SlipwayRoot, apps names: [String] = [], waitLimit: Duration) throws -> [String] {
+    public static func recoverAll(root: SlipwayRoot, apps names: [String] = [], waitLimit: Duration) throws -> [String]
+    {
         let registry = AppRegistry(root: root)
         let apps = names.isEmpty ? try registry.list().map(\.name) : names
         var report: [String] = []
@@ -141,9 +144,12 @@ public enum ReleaseRecovery {
             if !outcome.gitLocks.isEmpty {
                 done.append("removed git's stale lock files " + outcome.gitLocks.joined(separator: ", "))
             }
-            if !outcome.released.isEmpty { done.append("released " + outcome.released.map { "v\($0)" }.joined(separator: ", ")) }
+            if !outcome.released.isEmpty {
+                done.append("released " + outcome.released.map { "v\($0)" }.joined(separator: ", "))
+            }
             if !outcome.republished.isEmpty {
-                done.append("handed over " + outcome.republished.map { "v\($0)" }.joined(separator: ", ") + " to the spool")
+                done.append(
+                    "handed over " + outcome.republished.map { "v\($0)" }.joined(separator: ", ") + " to the spool")
             }
             if outcome.discarded > 0 { done.append("removed \(outcome.discarded) leftover(s)") }
             if !done.isEmpty { report.append("\(name): " + done.joined(separator: "; ")) }

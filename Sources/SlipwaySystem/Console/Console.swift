@@ -54,7 +54,9 @@ public final class Console: @unchecked Sendable {
     }
 
     /// `-----> text`: the start of a step.
-    public func step(_ text: String) { emit("-----> " + text, styled: colors ? "\u{1B}[1m-----> \(text)\u{1B}[0m" : nil) }
+    public func step(_ text: String) {
+        emit("-----> " + text, styled: colors ? "\u{1B}[1m-----> \(text)\u{1B}[0m" : nil)
+    }
 
     /// Seven spaces then `text`: a detail of the current step.
     public func detail(_ text: String) { emit("       " + text) }

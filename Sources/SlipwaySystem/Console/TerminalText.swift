@@ -63,7 +63,9 @@ public enum TerminalText {
             index += 1
             while index < scalars.count {
                 if scalars[index].value == 0x07 { return index + 1 }
-                if scalars[index].value == 0x1B, index + 1 < scalars.count, scalars[index + 1] == "\\" { return index + 2 }
+                if scalars[index].value == 0x1B, index + 1 < scalars.count, scalars[index + 1] == "\\" {
+                    return index + 2
+                }
                 index += 1
             }
             return index

@@ -44,7 +44,8 @@ public struct Sandbox: Sendable, Equatable {
         public static func named(_ name: String) throws(SandboxError) -> User {
             guard let entry = getpwnam(name) else {
                 throw SandboxError(
-                    "The user '\(name)' does not exist.", hint: "Create it (useradd --system \(name)) or name another user.")
+                    "The user '\(name)' does not exist.",
+                    hint: "Create it (useradd --system \(name)) or name another user.")
             }
             return User(uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid, name: name)
         }
@@ -125,7 +126,9 @@ public struct Sandbox: Sendable, Equatable {
             guard let path = workingBubblewrap else {
                 throw SandboxError(
                     "The bubblewrap sandbox does not work on this host.",
-                    hint: "Install Debian's bubblewrap package (and allow user namespaces when not root), or use --sandbox none.")
+                    hint:
+                        "Install Debian's bubblewrap package (and allow user namespaces when not root), or use --sandbox none."
+                )
             }
             return path
         }
@@ -134,7 +137,8 @@ public struct Sandbox: Sendable, Equatable {
     /// Fails unless the programs that confine are installed: `prlimit`, and `setpriv` when a user is set.
     public static func checkTools(user: User?) throws(SandboxError) {
         for tool in ["/usr/bin/prlimit"] + (user == nil ? [] : ["/usr/bin/setpriv"]) where access(tool, X_OK) != 0 {
-            throw SandboxError("\(tool) is missing: programs cannot be confined.", hint: "Install Debian's util-linux package.")
+            throw SandboxError(
+                "\(tool) is missing: programs cannot be confined.", hint: "Install Debian's util-linux package.")
         }
     }
 
@@ -143,7 +147,10 @@ public struct Sandbox: Sendable, Equatable {
         var command = ["/usr/bin/prlimit"] + limits.prlimitFlags + ["--", executable] + arguments
         if let user {
             command =
-                ["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--no-new-privs", "--"]
+                [
+                    "/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups",
+                    "--no-new-privs", "--",
+                ]
                 + command
         }
         guard let bubblewrap else { return (command[0], Array(command.dropFirst())) }
@@ -182,7 +189,9 @@ public struct Sandbox: Sendable, Equatable {
         guard access(path, X_OK) == 0 else { return nil }
         let probe = ChildProcess(
             executable: path,
-            arguments: ["--die-with-parent", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc", "--", "/bin/true"],
+            arguments: [
+                "--die-with-parent", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc", "--", "/bin/true",
+            ],
             environment: ["PATH": "/usr/bin:/bin"], stdout: .capture(limit: 4096))
         return (try? probe.run())?.status.succeeded == true ? path : nil
     }()

@@ -63,7 +63,9 @@ struct Buildpack {
         guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw BuildError(
                 .buildpackInvalid, "Buildpack \(reference) was not found: \(source) is not a folder.",
-                hint: "Pass a buildpack folder, a git URL, or one of: \(BuiltinBuildpacks.detectionOrder.joined(separator: ", ")).")
+                hint:
+                    "Pass a buildpack folder, a git URL, or one of: \(BuiltinBuildpacks.detectionOrder.joined(separator: ", "))."
+            )
         }
         do {
             try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)

@@ -19,11 +19,13 @@ public struct BuiltinBuildpacks: Sendable {
     /// Finds the built-in buildpacks: `$SLIPWAY_BUILDPACKS`, else `buildpacks/` or `share/slipway/buildpacks/` in the
     /// folders above the running executable (which covers both a checkout's `.build/…/slugc` and an installed
     /// `/usr/local/bin/slugc`).
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) -> BuiltinBuildpacks? {
+    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) -> BuiltinBuildpacks?
+    {
         if let explicit = environment["SLIPWAY_BUILDPACKS"], !explicit.isEmpty {
             return BuiltinBuildpacks(directory: explicit)
         }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         var folder = (executable as NSString).deletingLastPathComponent
         for _ in 0..<6 {

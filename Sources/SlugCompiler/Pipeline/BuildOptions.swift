@@ -72,7 +72,9 @@ public struct BuildOptions: Sendable {
     }
 
     /// The default cache folder for `app`: `$XDG_CACHE_HOME/slipway/<app>`, else `~/.cache/slipway/<app>`.
-    public static func defaultCacheDirectory(app: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+    public static func defaultCacheDirectory(
+        app: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         -> String
     {
         let base =

@@ -14,7 +14,9 @@ struct BuildpackSelection {
         let builtins = options.builtinBuildpacks ?? BuiltinBuildpacks.locate()
         let names = BuiltinBuildpacks.detectionOrder
         var explicit = options.buildpacks.map { BuildpackReference($0, builtinNames: names) }
-        if explicit.isEmpty, let text = try? String(contentsOfFile: "\(workspace.buildDirectory)/.buildpacks", encoding: .utf8) {
+        if explicit.isEmpty,
+            let text = try? String(contentsOfFile: "\(workspace.buildDirectory)/.buildpacks", encoding: .utf8)
+        {
             explicit = BuildpackReference.parseList(text, builtinNames: names)
         }
         if explicit.isEmpty, let url = options.configVars["BUILDPACK_URL"], !url.isEmpty {
@@ -48,7 +50,8 @@ struct BuildpackSelection {
             return buildpack
         }
         var detected: [Buildpack] = []
-        for (candidate, shown) in zip(candidates, try runner.detectAll(candidates, workspace, environment: environment)) {
+        for (candidate, shown) in zip(candidates, try runner.detectAll(candidates, workspace, environment: environment))
+        {
             guard let shown else { continue }
             var buildpack = candidate
             buildpack.name = shown
@@ -63,7 +66,8 @@ struct BuildpackSelection {
         let languages = detected.filter { $0.reference != .builtin("procfile") }
         if languages.count > 1 {
             console.step("Warning: several default buildpacks can build this app; the first one in the list is used.")
-            console.detail("Detected buildpacks: " + languages.map { "\($0.name) (\($0.reference))" }.joined(separator: ", "))
+            console.detail(
+                "Detected buildpacks: " + languages.map { "\($0.name) (\($0.reference))" }.joined(separator: ", "))
             console.detail("Choose one with -b, or list several in a .buildpacks file to run them all.")
         }
         console.step("\(first.name) app detected")

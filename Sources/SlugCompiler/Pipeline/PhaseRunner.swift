@@ -48,9 +48,13 @@ final class PhaseRunner {
                 ChildProcess(
                     executable: buildpack.detectPath, arguments: [workspace.buildDirectory], environment: environment,
                     directory: workspace.buildDirectory, stdout: .capture(limit: 64 * 1024)))
-            started.append((buildpack, try reportingFailures(buildpack, phase: .detect, timeoutCode: .detectTimedOut) {
-                try child.start()
-            }))
+            started.append(
+                (
+                    buildpack,
+                    try reportingFailures(buildpack, phase: .detect, timeoutCode: .detectTimedOut) {
+                        try child.start()
+                    }
+                ))
         }
         var names: [String?] = []
         while !started.isEmpty {
@@ -134,7 +138,8 @@ final class PhaseRunner {
             outputShown += line.utf8.count + 1
             if outputShown > options.outputLimit {
                 console.error(
-                    "The buildpack printed more than \(options.outputLimit >> 20) MB; the rest of its output is not shown or logged (the build goes on).")
+                    "The buildpack printed more than \(options.outputLimit >> 20) MB; the rest of its output is not shown or logged (the build goes on)."
+                )
             } else {
                 console.raw(line)
             }
@@ -205,7 +210,8 @@ final class PhaseRunner {
             guard statvfs(folder, &info) == 0 else { continue }
             let free = Int64(info.f_bavail) * Int64(info.f_frsize)
             if free < minimum {
-                return "the disk holding \(folder == plan.outside.build ? "the build" : "the cache") has only \(free >> 20) MB free"
+                return
+                    "the disk holding \(folder == plan.outside.build ? "the build" : "the cache") has only \(free >> 20) MB free"
             }
         }
         return nil

@@ -30,9 +30,12 @@ struct ReleaseWriter {
         let procfilePath = "\(workspace.buildDirectory)/Procfile"
         var st = stat()
         if lstat(procfilePath, &st) == 0 {
-            guard (st.st_mode & S_IFMT) == S_IFREG, let text = try? String(contentsOfFile: procfilePath, encoding: .utf8) else {
+            guard (st.st_mode & S_IFMT) == S_IFREG,
+                let text = try? String(contentsOfFile: procfilePath, encoding: .utf8)
+            else {
                 throw BuildError(
-                    .procfileInvalid, "The Procfile is not a readable UTF-8 text file.", hint: "Fix the Procfile and build again.")
+                    .procfileInvalid, "The Procfile is not a readable UTF-8 text file.",
+                    hint: "Fix the Procfile and build again.")
             }
             let procfile = try Procfile(parsing: text)
             declared = procfile.entries.map(\.name)
@@ -40,7 +43,9 @@ struct ReleaseWriter {
         }
         let fromDefaults = defaults.keys.filter { !declared.contains($0) }.sorted()
         if !declared.isEmpty { console.detail("Procfile declares types     -> " + declared.joined(separator: ", ")) }
-        if !fromDefaults.isEmpty { console.detail("Default types for buildpack -> " + fromDefaults.joined(separator: ", ")) }
+        if !fromDefaults.isEmpty {
+            console.detail("Default types for buildpack -> " + fromDefaults.joined(separator: ", "))
+        }
         if types.isEmpty { console.detail("No process types declared") }
         if types["web"] == nil {
             console.error("Warning: no 'web' process type: this app will not receive web traffic.")
@@ -57,7 +62,9 @@ struct ReleaseWriter {
         do {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         } catch {
-            throw BuildError(.outputUnwritable, "Cannot create the output folder \(output).", hint: "Pass a writable folder with -o.")
+            throw BuildError(
+                .outputUnwritable, "Cannot create the output folder \(output).", hint: "Pass a writable folder with -o."
+            )
         }
         let token = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let slugName = options.compression.slugFileName
@@ -99,7 +106,9 @@ struct ReleaseWriter {
                 hint: "Remove files from the slug with .slugignore, or raise --max-slug-size.")
         }
         if packed.size > 300 * 1_048_576 {
-            console.error("Warning: Your slug size (\(formatSize(packed.size))) exceeds the soft limit (300M), which may affect boot time.")
+            console.error(
+                "Warning: Your slug size (\(formatSize(packed.size))) exceeds the soft limit (300M), which may affect boot time."
+            )
         }
         let manifest = try makeManifest(
             .init(path: slugName, size: packed.size, sha256: packed.sha256, compression: options.compression.rawValue))
@@ -131,6 +140,7 @@ struct ReleaseWriter {
 
     /// What to do when writing the output failed: a pusher learns nothing of the server's folders.
     private func freeSpaceHint(_ output: String) -> String {
-        options.pushWording ? "The server may be out of disk space: tell its operator." : "Check free space in \(output)."
+        options.pushWording
+            ? "The server may be out of disk space: tell its operator." : "Check free space in \(output)."
     }
 }

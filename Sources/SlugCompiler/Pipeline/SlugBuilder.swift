@@ -122,7 +122,9 @@ public final class SlugBuilder {
             manifest: { slug in
                 var configVars = release.configVars
                 for key in self.options.configVars.keys { configVars.removeValue(forKey: key) }
-                if self.options.includeConfigInManifest { configVars.merge(self.options.configVars) { _, user in user } }
+                if self.options.includeConfigInManifest {
+                    configVars.merge(self.options.configVars) { _, user in user }
+                }
                 self.timings["pack"] = self.seconds(self.clock.now - packStart)
                 return ReleaseManifest(
                     app: self.options.appName, stack: self.options.stack, sourceVersion: sourceVersion,
@@ -164,7 +166,9 @@ public final class SlugBuilder {
                 .appDirectoryInvalid, "Cannot copy the app: \(error).", hint: "Make every file in the app readable.")
         }
         if copier.ignoredCount > 0 {
-            console.step("Deleting \(copier.ignoredCount) \(copier.ignoredCount == 1 ? "entry" : "entries") matching .slugignore patterns")
+            console.step(
+                "Deleting \(copier.ignoredCount) \(copier.ignoredCount == 1 ? "entry" : "entries") matching .slugignore patterns"
+            )
         }
         for path in copier.skipped { console.error("Warning: skipped \(path): not a file, folder or symlink.") }
         return workspace

@@ -43,7 +43,9 @@ final class Workspace {
     func writeEnvDirectory(_ vars: [String: String]) throws {
         for (key, value) in vars {
             let path = "\(envDirectory)/\(key)"
-            guard FileManager.default.createFile(atPath: path, contents: Data(value.utf8), attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: path, contents: Data(value.utf8), attributes: [.posixPermissions: 0o600])
             else {
                 throw BuildError(.outputUnwritable, "Cannot write the config var \(key) to the build's env folder.")
             }

@@ -138,12 +138,15 @@ public struct BuildSandbox: Sendable {
                 for folder in [folders.build, folders.cache] where !Sandbox.reachable(folder, by: user.uid) {
                     throw SandboxError(
                         "The build user \(user.name) cannot reach \(folder) without the sandbox.",
-                        hint: "Install bubblewrap, make the folders above it searchable by others (chmod o+x), or set SLIPWAY_BUILD_USER= (empty) to build as this user.")
+                        hint:
+                            "Install bubblewrap, make the folders above it searchable by others (chmod o+x), or set SLIPWAY_BUILD_USER= (empty) to build as this user."
+                    )
                 }
             }
             var plan = Plan(sandbox: Sandbox(bubblewrap: bubblewrap, user: user), outside: folders)
             plan.sandbox.limits = Sandbox.Limits(
-                processes: user == nil ? nil : limits.processes, fileSize: limits.fileSize, cpuSeconds: limits.cpuSeconds)
+                processes: user == nil ? nil : limits.processes, fileSize: limits.fileSize,
+                cpuSeconds: limits.cpuSeconds)
             if bubblewrap != nil {
                 let inside = plan.inside
                 plan.sandbox.hidden = hidden

@@ -43,7 +43,8 @@ public struct Procfile: Equatable, Sendable {
     }
 
     static func malformed(_ line: Int, _ why: String) -> BuildError {
-        BuildError(.procfileInvalid, "Procfile line \(line) is malformed: \(why).", hint: "Fix the Procfile and push again.")
+        BuildError(
+            .procfileInvalid, "Procfile line \(line) is malformed: \(why).", hint: "Fix the Procfile and push again.")
     }
 }
 

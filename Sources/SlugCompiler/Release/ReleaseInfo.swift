@@ -7,7 +7,8 @@ public struct ReleaseInfo: Equatable, Sendable {
     public var configVars: [String: String] = [:]
     public var defaultProcessTypes: [String: String] = [:]
 
-    public init(addons: [String] = [], configVars: [String: String] = [:], defaultProcessTypes: [String: String] = [:]) {
+    public init(addons: [String] = [], configVars: [String: String] = [:], defaultProcessTypes: [String: String] = [:])
+    {
         self.addons = addons
         self.configVars = configVars
         self.defaultProcessTypes = defaultProcessTypes
@@ -38,7 +39,9 @@ public struct ReleaseInfo: Equatable, Sendable {
                 if value.scalar?.string.isEmpty == true || Self.isNull(value) { continue }
                 guard let seq = value.sequence else { throw Self.shapeError(buildpack, "'addons' is not a list") }
                 addons = try seq.map {
-                    guard let s = $0.scalar?.string else { throw Self.shapeError(buildpack, "an addon is not a string") }
+                    guard let s = $0.scalar?.string else {
+                        throw Self.shapeError(buildpack, "an addon is not a string")
+                    }
                     return s
                 }
             case "config_vars":

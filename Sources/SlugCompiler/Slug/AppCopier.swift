@@ -24,7 +24,9 @@ struct AppCopier {
         self.ignore = ignore
         for folder in folders {
             var st = stat()
-            if stat(folder, &st) == 0 { excluded.insert(FolderIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) }
+            if stat(folder, &st) == 0 {
+                excluded.insert(FolderIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))
+            }
         }
     }
 
@@ -69,7 +71,9 @@ struct AppCopier {
                 }
             case S_IFLNK:
                 let target = try FileTree.readLink(from, name)
-                let made = FileTree.withCName(target) { cTarget in FileTree.withCName(name) { symlinkat(cTarget, to, $0) } }
+                let made = FileTree.withCName(target) { cTarget in
+                    FileTree.withCName(name) { symlinkat(cTarget, to, $0) }
+                }
                 guard made == 0 else { throw FileTree.posixError("create symlink", shown) }
             default:
                 skipped.append(shown)

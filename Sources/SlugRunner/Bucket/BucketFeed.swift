@@ -109,7 +109,8 @@ final class BucketFeed: @unchecked Sendable {
         } catch let error as ObjectStoreError where error.code == .alreadyExists {
             // Ours only if this runner wrote it before (a restart between claim and hand-over).
             guard let data = try await client.get(claimKey),
-                let existing = try? JSONDecoder().decode(BucketClaim.self, from: data), existing.runner == source.runnerID
+                let existing = try? JSONDecoder().decode(BucketClaim.self, from: data),
+                existing.runner == source.runnerID
             else { return nil }
         }
         guard let data = try await client.get(BucketLayout.manifestKey(app: app, version: version)) else {
@@ -121,7 +122,8 @@ final class BucketFeed: @unchecked Sendable {
         }
         let date = ISO8601DateFormatter().date(from: manifest.createdAt) ?? Date(timeIntervalSince1970: 0)
         let name = Spool.entryName(app: app, version: version, date: date)
-        for folder in ["cur", "rejected", "failed"] where FileManager.default.fileExists(atPath: "\(spool.directory)/\(folder)/\(name)") {
+        for folder in ["cur", "rejected", "failed"]
+        where FileManager.default.fileExists(atPath: "\(spool.directory)/\(folder)/\(name)") {
             return nil  // already here
         }
         let work = "\(spool.temporaryDirectory)/\(name)"
@@ -131,11 +133,16 @@ final class BucketFeed: @unchecked Sendable {
             let slugKey = BucketLayout.slugKey(app: app, sha256: manifest.slug.sha256)
             do {
                 try await client.download(
-                    slugKey, to: "\(work)/\(Spool.slugFileName)", sha256: manifest.slug.sha256, size: manifest.slug.size)
+                    slugKey, to: "\(work)/\(Spool.slugFileName)", sha256: manifest.slug.sha256, size: manifest.slug.size
+                )
             } catch let error as ObjectStoreError where error.code == .notFound {
-                throw ObjectStoreError(.notFound, "its slug \(manifest.slug.sha256.prefix(12)) is missing from the bucket")
+                throw ObjectStoreError(
+                    .notFound, "its slug \(manifest.slug.sha256.prefix(12)) is missing from the bucket")
             }
-            guard FileManager.default.createFile(atPath: "\(work)/\(Spool.manifestFileName)", contents: data, attributes: [.posixPermissions: 0o640]) else {
+            guard
+                FileManager.default.createFile(
+                    atPath: "\(work)/\(Spool.manifestFileName)", contents: data, attributes: [.posixPermissions: 0o640])
+            else {
                 throw ObjectStoreError(.server, "cannot write \(work)/\(Spool.manifestFileName)")
             }
             guard rename(work, "\(spool.currentDirectory)/\(name)") == 0 else {

@@ -10,7 +10,9 @@ import SlipwaySystem
 enum Files {
     /// The whole file, or nil if it does not exist.
     static func read(_ path: String) throws -> Data? {
-        do { return try FileSystem.read(path) } catch { throw RunnerError.system(error.operation, error.path, errno: error.errno) }
+        do { return try FileSystem.read(path) } catch {
+            throw RunnerError.system(error.operation, error.path, errno: error.errno)
+        }
     }
 
     /// The file as text without surrounding whitespace, or nil if it does not exist.
