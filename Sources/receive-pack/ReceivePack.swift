@@ -137,7 +137,7 @@ extension ReceivePack {
             let signals = SignalWatcher()
             ChildProcess.adoptOrphans()
             ChildProcess.stopWithParent()
-            signal(SIGPIPE, SIG_IGN)
+            ignoreBrokenPipes()
             let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             let hooks = ReceiveHooks(console: Console(.nonBlockingFileDescriptor(2)), signals: signals)
             throw ExitCode(name == "pre-receive" ? hooks.preReceive(input: input) : hooks.postReceive(input: input))

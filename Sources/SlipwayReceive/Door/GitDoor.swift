@@ -137,7 +137,7 @@ struct GitDoor {
     private func supervise(_ pid: pid_t, output: inout GitOutput) -> Int32 {
         defer { output.finish() }
         // Readable once git has exited, so the push ends at once rather than at the next poll timeout.
-        var exitFD = slipway_pidfd_open(pid)
+        var exitFD = ProcessGroup.exitDescriptor(pid)
         defer { if exitFD >= 0 { close(exitFD) } }
         var status: Int32 = 0
         var stopping = false
@@ -170,11 +170,11 @@ struct GitDoor {
                 if hungUp || signals?.poll() != nil {
                     stopping = true
                     stopDeadline = Date().addingTimeInterval(30)
-                    kill(-pid, SIGTERM)
+                    ProcessGroup.signal(pid, SIGTERM)
                     status = hungUp ? 1 : 128 + (signals?.received ?? SIGTERM)
                 }
             } else {
-                if Date() > stopDeadline { kill(-pid, SIGKILL) }
+                if Date() > stopDeadline { ProcessGroup.signal(pid, SIGKILL) }
                 var fds = output.pollDescriptors
                 _ = poll(&fds, nfds_t(fds.count), 50)
                 output.pass(ready: fds)

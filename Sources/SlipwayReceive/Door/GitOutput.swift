@@ -36,7 +36,7 @@ struct GitOutput {
 
     init(redactions: Redactions, stdout: Stdout) throws {
         // A pusher who hangs up closes the door's stdout: writing there must be an error, not a fatal signal.
-        signal(SIGPIPE, SIG_IGN)
+        ignoreBrokenPipes()
         sideband = SidebandRedactor(redactions, afterHeaders: stdout == .cgiThenPktLines)
         lines = LineRedactor(redactions)
         let err = try Self.pipe()

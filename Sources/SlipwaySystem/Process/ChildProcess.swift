@@ -91,7 +91,7 @@ public struct ChildProcess {
 
         /// Kills the program's process group without reading its output, and reaps it.
         public func cancel() {
-            kill(-pid, SIGKILL)
+            ProcessGroup.signal(pid, SIGKILL)
             _ = reap(pid, block: true)
             close(outFD)
             if errFD >= 0 { close(errFD) }
@@ -182,7 +182,7 @@ public struct ChildProcess {
         var lastWatch = clock.now
 
         func killGroup() {
-            kill(-pid, SIGKILL)
+            ProcessGroup.signal(pid, SIGKILL)
             Self.killOrphans()
         }
         func abort(_ error: ChildProcessError) -> ChildProcessError {

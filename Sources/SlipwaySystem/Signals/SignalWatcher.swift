@@ -56,6 +56,13 @@ public final class SignalWatcher: @unchecked Sendable {
 
 }
 
+/// Makes a write to a pipe or socket whose reader is gone an error (`EPIPE`) instead of a fatal SIGPIPE: a pusher who
+/// hangs up, or a dyno's closed output, is something to handle, not a reason to die. Children get the default back
+/// (``Spawn`` resets every signal).
+public func ignoreBrokenPipes() {
+    signal(SIGPIPE, SIG_IGN)
+}
+
 /// `SIGINT`, `SIGTERM`… for messages.
 public func signalName(_ signal: Int32) -> String {
     switch signal {

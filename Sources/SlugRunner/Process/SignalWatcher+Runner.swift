@@ -9,7 +9,7 @@ extension SignalWatcher {
     /// code inside a signal handler; SIGPIPE is ignored (a closed pipe is an error to handle, not a reason to die).
     /// Create it before any thread is started: threads created later inherit the blocked mask.
     static func forRunner(_ signals: [Int32]) throws -> SignalWatcher {
-        signal(SIGPIPE, SIG_IGN)
+        ignoreBrokenPipes()
         let watcher = SignalWatcher(signals)
         guard watcher.fd >= 0 else { throw RunnerError.system("signalfd", "(signals)", errno: errno) }
         return watcher

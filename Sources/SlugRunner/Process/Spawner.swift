@@ -59,18 +59,3 @@ enum Spawner {
         }
     }
 }
-
-/// Signals to whole process groups.
-enum ProcessGroup {
-    /// Sends `signal` to every process in group `pgid`; a group that is gone is fine.
-    static func signal(_ pgid: pid_t, _ signal: Int32) {
-        guard pgid > 1 else { return }
-        kill(-pgid, signal)
-    }
-
-    /// Whether any process (zombies included) is left in group `pgid`.
-    static func exists(_ pgid: pid_t) -> Bool {
-        guard pgid > 1 else { return false }
-        return kill(-pgid, 0) == 0 || errno == EPERM
-    }
-}
