@@ -19,6 +19,18 @@ struct ReceivePack: ParsableCommand {
             Init.self, Keys.self, Tokens.self, Apps.self, Shell.self, Serve.self, Hook.self, Recover.self,
             HTTPBackendCommand.self, Webhook.self,
         ] + managementSubcommands)
+
+    /// The commands every push starts (the SSH forced command, and both hooks) are parsed on their own: building the
+    /// whole command tree, with every management command, is most of a few milliseconds of start-up that each push
+    /// would pay three times.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        switch arguments.first {
+        case "shell": Shell.main(Array(arguments.dropFirst()))
+        case "hook": Hook.main(Array(arguments.dropFirst()))
+        default: main(arguments)
+        }
+    }
 }
 
 /// `--root`, shared by every command.
