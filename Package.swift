@@ -36,7 +36,8 @@ let package = Package(
         .systemLibrary(
             name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
-        // glibc and Linux calls that Swift's Glibc module leaves out (pipe2, signalfd, posix_spawn chdir).
+        // glibc and Linux calls that Swift's Glibc module leaves out (pipe2, signalfd, posix_spawn chdir); only the system
+        // layer imports them.
         .target(name: "CProcessShims"),
 
         // The system layer, at the bottom of the graph: spawning and supervising children, exit statuses, signals,
@@ -71,13 +72,13 @@ let package = Package(
         .target(
             name: "SlugCompiler",
             dependencies: [
-                "SlipwaySystem", "SlipwayGit", "SlipwayArchive", "SlipwaySpool", "CProcessShims",
+                "SlipwaySystem", "SlipwayGit", "SlipwayArchive", "SlipwaySpool",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .target(
             name: "SlipwayReceive",
             dependencies: [
-                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "CProcessShims",
+                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -91,7 +92,7 @@ let package = Package(
         .target(
             name: "SlipwaySSHServer",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive", "CProcessShims",
+                "SlipwaySystem", "SlipwayReceive",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -105,7 +106,7 @@ let package = Package(
         .target(
             name: "SlipwayHTTPServer",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive", "SlipwaySSHServer", "CProcessShims",
+                "SlipwaySystem", "SlipwayReceive", "SlipwaySSHServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -118,7 +119,7 @@ let package = Package(
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
         .target(
             name: "SlugRunner",
-            dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "CProcessShims"]),
+            dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore"]),
 
         // Benchmarks: the deterministic test tree that scripts/bench and the large-tree tests generate.
         .target(name: "SlipwayBench"),
@@ -154,7 +155,7 @@ let package = Package(
 
         // Tests
         .target(
-            name: "SlipwayTestSupport", dependencies: ["SlipwaySystem", "CProcessShims"],
+            name: "SlipwayTestSupport", dependencies: ["SlipwaySystem"],
             path: "Tests/SlipwayTestSupport"),
         .testTarget(name: "SlipwaySystemTests", dependencies: ["SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),

@@ -1,4 +1,3 @@
-import CProcessShims
 import Foundation
 import Logging
 import NIOCore
@@ -211,12 +210,11 @@ final class GitHTTPHandler: ChannelInboundHandler {
     // MARK: - The CGI process
 
     private func start(arguments: [String], environment: [String: String], context: ChannelHandlerContext) {
-        var input: [Int32] = [-1, -1]
-        var output: [Int32] = [-1, -1]
-        guard slipway_pipe_cloexec(&input) == 0, slipway_pipe_cloexec(&output) == 0 else {
-            for fd in input + output where fd >= 0 { close(fd) }
+        let pipes: [PipeEnds]
+        do { pipes = try PipeEnds.several(2) } catch {
             return refuse(.internalServerError, "slipway: the server cannot create pipes", context: context)
         }
+        let (input, output) = (pipes[0].descriptors, pipes[1].descriptors)
         let spawned: pid_t
         do {
             spawned = try ChildProcess.spawn(

@@ -1,4 +1,3 @@
-import CProcessShims
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -164,14 +163,11 @@ final class SessionHandler: ChannelInboundHandler {
         }
         self.command = command ?? ""
         started = .now
-        var input: [Int32] = [-1, -1]
-        var output: [Int32] = [-1, -1]
-        var errors: [Int32] = [-1, -1]
-        guard slipway_pipe_cloexec(&input) == 0, slipway_pipe_cloexec(&output) == 0, slipway_pipe_cloexec(&errors) == 0
-        else {
-            for fd in input + output + errors where fd >= 0 { close(fd) }
-            return failToStart("cannot create pipes: \(String(cString: strerror(errno)))", wantReply, context)
+        let pipes: [PipeEnds]
+        do { pipes = try PipeEnds.several(3) } catch {
+            return failToStart("cannot create pipes: \(String(cString: strerror(error.errno)))", wantReply, context)
         }
+        let (input, output, errors) = (pipes[0].descriptors, pipes[1].descriptors, pipes[2].descriptors)
         let spawned: pid_t
         do {
             spawned = try ChildProcess.spawn(

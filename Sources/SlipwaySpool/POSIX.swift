@@ -60,7 +60,7 @@ enum POSIX {
         return data
     }
 
-    /// `fsync(2)` of an open file.
+    /// Flushes an open file to disk (``DurableFile/sync(_:path:)``).
     static func sync(_ fd: Int32, path: String) throws {
         try spoolErrors { try DurableFile.sync(fd, path: path) }
     }

@@ -21,14 +21,14 @@ import Foundation
 ///     builds/<id>.log, <id>.json  the output and the record of the last builds
 ///     releases.jsonl              the append-only release ledger (v1, v2, …)
 ///     slugs/<sha256>.tgz          slugs, content-addressed, kept for rollbacks
-///     lock                        flock(2) file: one build (or config change, rollback, purge) at a time per app
+///     lock                        lock file (FileLock): one build (or config change, rollback, purge) at a time per app
 ///   tmp/                          work folders of running builds; leftovers of killed ones are swept
-///   run/build-slots/              flock(2) files capping builds at once (receive-pack serve --max-builds)
+///   run/build-slots/              lock files (FileLock) capping builds at once (receive-pack serve --max-builds)
 ///   server.log                    what recovery repaired (stale git locks), one line each
 ///   ssh_host_ed25519_key          the built-in server's host key (receive-pack serve)
 ///
 ///   (the runner's: RunnerRoot)
-///   runner/watch.lock             flock(2): one `slugrunner watch` per root; holds its pid
+///   runner/watch.lock             lock (FileLock): one `slugrunner watch` per root; holds its pid
 ///   runner/apps/<app>/
 ///     formation.json              process type -> count (`slugrunner scale`); default web=1
 ///     current                     the spool entry (in cur/) of the release that serves

@@ -1,4 +1,3 @@
-import CProcessShims
 import Foundation
 import SlipwaySystem
 
@@ -57,9 +56,12 @@ public final class TestProcess: @unchecked Sendable {
         var childEnds: [Int32] = []
         defer { for fd in childEnds { close(fd) } }
         func pipePair() throws -> (read: Int32, write: Int32) {
-            var fds: [Int32] = [-1, -1]
-            guard slipway_pipe_cloexec(&fds) == 0 else { throw ToolError.launchFailed(argv, "pipe: \(errno)") }
-            return (fds[0], fds[1])
+            do {
+                let pipe = try PipeEnds()
+                return (pipe.readEnd, pipe.writeEnd)
+            } catch {
+                throw ToolError.launchFailed(argv, "pipe: \(error)")
+            }
         }
 
         var inWrite: Int32 = -1

@@ -5,7 +5,7 @@ import SlipwaySystem
     import Glibc
 #endif
 
-/// One build at a time per app: an exclusive `flock(2)` on `<app>/lock`.
+/// One build at a time per app: an exclusive lock (`FileLock`) on `<app>/lock`.
 ///
 /// The kernel releases the lock when its holder exits, however it exits, so a crash never leaves a stuck lock. The
 /// holder describes itself in `<app>/lock.json` (what it builds, for whom, since when) so that a waiting push can say

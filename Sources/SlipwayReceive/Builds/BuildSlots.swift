@@ -6,7 +6,7 @@ import SlipwaySystem
 #endif
 
 /// A cap on builds running at once across all apps (`receive-pack serve --max-builds`, passed to the hooks as
-/// `SLIPWAY_MAX_BUILDS`): `<root>/run/build-slots/<n>` are N lock files, and a build holds a `flock(2)` on one of
+/// `SLIPWAY_MAX_BUILDS`): `<root>/run/build-slots/<n>` are N lock files, and a build holds a lock (`FileLock`) on one of
 /// them while it runs. The kernel frees a slot when its holder exits, however it exits.
 public final class BuildSlot {
     private let fd: Int32

@@ -1,4 +1,3 @@
-import CProcessShims
 import Foundation
 import SlipwaySystem
 import SlugCompiler
@@ -107,7 +106,7 @@ struct GitDoor {
         // dies, so a push whose door is gone stops its build and frees the app's lock instead of running on.
         let setpriv = "/usr/bin/setpriv"
         // Orphaned descendants (the hook, once git is gone) are re-parented to this process, so it can wait for them.
-        _ = slipway_set_child_subreaper()
+        ChildProcess.adoptOrphans()
         // git names files by their absolute paths in its errors, so what it and its hooks say reaches the pusher
         // through this process, which hides the server's folders.
         var output = try GitOutput(redactions: .door(repository: app.repository, root: root.path), stdout: stdout)

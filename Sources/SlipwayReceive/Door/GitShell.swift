@@ -1,4 +1,3 @@
-import CProcessShims
 import Foundation
 import SlipwaySystem
 import SlugCompiler

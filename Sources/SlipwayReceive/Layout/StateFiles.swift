@@ -38,7 +38,7 @@ enum StateFiles {
     /// Flushes a folder's entries (a rename, a new folder) to disk.
     static func syncFolder(_ path: String) { try? DurableFile.syncFolder(path) }
 
-    /// Runs `body` holding an exclusive `flock(2)` on `lockPath` (created 0600 if missing, and never removed:
+    /// Runs `body` holding an exclusive lock (`FileLock`) on `lockPath` (created 0600 if missing, and never removed:
     /// removing a lock file lets two holders lock two different files). The kernel drops the lock if the process
     /// dies, so a crash never leaves it stuck.
     static func withExclusiveLock<T>(_ lockPath: String, _ body: () throws -> T) throws -> T {

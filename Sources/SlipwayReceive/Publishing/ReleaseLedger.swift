@@ -99,7 +99,7 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
 
 /// An app's append-only release ledger, `<app>/releases.jsonl`: one JSON ``LedgerEntry`` per line, oldest first.
 ///
-/// Appends are serialized across threads and processes by an exclusive `flock(2)` on the file itself, so version
+/// Appends are serialized across threads and processes by an exclusive lock (`FileLock`) on the file itself, so version
 /// numbers are never reused or out of order. The kernel drops the lock when its holder closes the file or dies, so
 /// a crash never leaves a stale lock. A writer killed mid-line leaves a torn last line: readers ignore it and the
 /// next append cuts it off before writing.
@@ -138,7 +138,7 @@ public struct ReleaseLedger: Sendable {
 
     /// Appends the next release and returns it.
     ///
-    /// Under an exclusive `flock(2)` on the ledger: cuts off a torn last line if there is one, computes the next
+    /// Under an exclusive lock (`FileLock`) on the ledger: cuts off a torn last line if there is one, computes the next
     /// version (the highest so far + 1), calls `make(version)` for the entry (if it throws, nothing is appended and
     /// the error is rethrown), writes the entry's line and its newline with one `write(2)`, and fsyncs. `make` runs
     /// while the lock is held: keep it short, and do not append to the same ledger from inside it.

@@ -23,6 +23,21 @@ public struct PipeEnds: Sendable {
         writeEnd = fds[1]
     }
 
+    /// `count` pipes, or none: when one cannot be opened, those opened before it are closed again.
+    public static func several(_ count: Int) throws(SystemError) -> [PipeEnds] {
+        var pipes: [PipeEnds] = []
+        do {
+            for _ in 0..<count { pipes.append(try PipeEnds()) }
+        } catch {
+            for pipe in pipes { pipe.close() }
+            throw error
+        }
+        return pipes
+    }
+
+    /// The ends as `pipe(2)` returns them: `[read, write]`.
+    public var descriptors: [Int32] { [readEnd, writeEnd] }
+
     /// Closes both ends.
     public func close() {
         _ = Glibc.close(readEnd)

@@ -7,9 +7,9 @@ import Foundation
 
 extension ChildProcess {
     /// Makes this process adopt the orphans of the programs it runs (`PR_SET_CHILD_SUBREAPER`), so that a program
-    /// that leaves its process group (`setsid`, a double fork) is still stopped when its run ends. For the build
-    /// commands (`slugc`, the push hook), whose only children are the programs they run; never in a process that
-    /// has other children (a test runner).
+    /// that leaves its process group (`setsid`, a double fork) is still stopped (or at least reaped) when its run
+    /// ends. For the processes that supervise what they start (`slugc`, the push hook, the door, the runner); never
+    /// in a process that has other children (a test runner).
     public static func adoptOrphans() {
         _ = slipway_set_child_subreaper()
     }

@@ -5,7 +5,7 @@ import SlipwaySystem
     import Glibc
 #endif
 
-/// One watcher per root: an exclusive `flock(2)` on `runner/watch.lock`, held for the watcher's life and released
+/// One watcher per root: an exclusive lock (`FileLock`) on `runner/watch.lock`, held for the watcher's life and released
 /// by the kernel when it dies (even by SIGKILL). The file holds the holder's pid, for messages.
 final class WatchLock {
     private let fd: Int32

@@ -1,4 +1,3 @@
-import CProcessShims
 import Foundation
 import SlipwaySpool
 import SlipwaySystem
@@ -65,7 +64,7 @@ public final class Watcher {
                 .notFound, "\(error.description) (create it with `receive-pack init --root \(root.path)`)")
         }
         // Processes a release leaves behind when their parent exits are re-parented here, so they are reaped.
-        _ = slipway_set_child_subreaper()
+        ChildProcess.adoptOrphans()
         mailbox = try Mailbox()
         event(nil, "watch", "Watching \(settings.bucket?.location.url ?? spool.newDirectory) (pid \(getpid()))")
         try restore()
