@@ -96,23 +96,9 @@ enum POSIX {
 
     /// The names in a folder, without `.` and `..`.
     static func listDirectory(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else {
-            throw SpoolError.system("opendir", path: path, errno: errno)
+        do { return try FileSystem.names(in: path) } catch {
+            throw SpoolError.system(error.operation, path: error.path, errno: error.errno)
         }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(dir) else {
-                if errno != 0 { throw SpoolError.system("readdir", path: path, errno: errno) }
-                break
-            }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 
     /// Removes `path` and, for a folder, everything under it, without following symlinks. Best effort for the

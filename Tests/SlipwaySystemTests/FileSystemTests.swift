@@ -20,6 +20,23 @@ import Testing
         try FileSystem.removeTree(scratch.url("tree"))  // nothing there is fine
     }
 
+    @Test func removeTreeTakesNamesThatAreNotUTF8() throws {
+        let scratch = try ScratchDirectory("fs-bytes")
+        try FileSystem.makeFolders(scratch.url("tree/sub"), mode: 0o755)
+        let folder = open(scratch.url("tree/sub"), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        #expect(folder >= 0)
+        let name: [UInt8] = [0x66, 0xFF, 0xFE, 0x2E, 0x74, 0x78, 0x74]  // "f\xFF\xFE.txt"
+        let fd = openat(folder, FileSystem.cString(name), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(fd >= 0)
+        close(fd)
+        #expect(try FileSystem.names(inFolder: folder) == [name], "names come back byte for byte")
+        close(folder)
+
+        try FileSystem.removeTree(scratch.url("tree"))
+
+        #expect(!FileManager.default.fileExists(atPath: scratch.url("tree")))
+    }
+
     @Test func readTellsMissingFromFailing() throws {
         let scratch = try ScratchDirectory("fs-read")
         #expect(try FileSystem.read(scratch.url("missing")) == nil)

@@ -60,40 +60,64 @@ public enum FileSystem {
     }
 
     /// Removes every entry of the open folder `folder`, depth first, through `*at` calls (a path that grows deep
-    /// never reaches PATH_MAX).
+    /// never reaches PATH_MAX), by the names' bytes (a name that is not UTF-8 is removed too).
     private static func removeContents(_ folder: Int32) {
-        for name in entries(folder) {
+        for name in (try? names(inFolder: folder)) ?? [] {
+            let cName = cString(name)
             var info = stat()
-            guard fstatat(folder, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            guard fstatat(folder, cName, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             if (info.st_mode & S_IFMT) == S_IFDIR {
-                fchmodat(folder, name, 0o700, 0)
-                let sub = openat(folder, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                fchmodat(folder, cName, 0o700, 0)
+                let sub = openat(folder, cName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 if sub >= 0 {
                     removeContents(sub)
                     close(sub)
                 }
-                unlinkat(folder, name, AT_REMOVEDIR)
+                unlinkat(folder, cName, AT_REMOVEDIR)
             } else {
-                unlinkat(folder, name, 0)
+                unlinkat(folder, cName, 0)
             }
         }
     }
 
-    /// The names in the open folder `folder` (without `.` and `..`); the descriptor stays open.
-    private static func entries(_ folder: Int32) -> [String] {
-        let copy = dup(folder)
-        guard copy >= 0, let stream = fdopendir(copy) else {
-            if copy >= 0 { close(copy) }
-            return []
+    /// The names in the open folder `folder`, byte for byte (Linux names need not be UTF-8), without `.` and `..`,
+    /// in the order the file system gives them; the descriptor stays open.
+    public static func names(inFolder folder: Int32) throws(SystemError) -> [[UInt8]] {
+        let copy = fcntl(folder, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw SystemError("read the folder", errno: errno) }
+        guard let stream = fdopendir(copy) else {
+            let failure = errno
+            close(copy)
+            throw SystemError("read the folder", errno: failure)
         }
         defer { closedir(stream) }
-        var names: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+        var names: [[UInt8]] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else {
+                if errno != 0 { throw SystemError("read the folder", errno: errno) }
+                return names
             }
-            if name != "." && name != ".." { names.append(name) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if name != [0x2E] && name != [0x2E, 0x2E] { names.append(name) }
         }
-        return names
+    }
+
+    /// The names in the folder `path`, as text, without `.` and `..`: for folders whose names Slipway makes itself
+    /// (the spool, `/proc`).
+    public static func names(in path: String) throws(SystemError) -> [String] {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("open", path, errno: errno) }
+        defer { close(fd) }
+        do {
+            return try names(inFolder: fd).map { String(decoding: $0, as: UTF8.self) }
+        } catch {
+            throw SystemError(error.operation, path, errno: error.errno)
+        }
+    }
+
+    /// `name` as a NUL-terminated C string.
+    public static func cString(_ name: [UInt8]) -> [CChar] {
+        name.map { CChar(bitPattern: $0) } + [0]
     }
 }

@@ -1,4 +1,3 @@
-import CProcessShims
 import Foundation
 
 #if canImport(Glibc)
@@ -100,27 +99,19 @@ public struct ChildProcess {
 
     /// Starts the program; ``Started/wait()`` or ``Started/cancel()`` must follow.
     public func start() throws -> Started {
-        let outPipe: PipeEnds
-        var errPipe: PipeEnds?
-        do {
-            outPipe = try PipeEnds()
-        } catch {
+        let pipes: [PipeEnds]
+        do { pipes = try PipeEnds.several(stderr == nil ? 1 : 2) } catch {
             throw ChildProcessError.spawnFailed(path: executable, errno: error.errno)
         }
-        if stderr != nil {
-            do { errPipe = try PipeEnds() } catch {
-                outPipe.close()
-                throw ChildProcessError.spawnFailed(path: executable, errno: error.errno)
-            }
-        }
+        let outPipe = pipes[0]
+        let errPipe = pipes.count > 1 ? pipes[1] : nil
         let pid: pid_t
         do {
             pid = try Self.spawn(
                 executable: executable, arguments: arguments, environment: environment, directory: directory,
                 stdio: (stdin: -1, stdout: outPipe.writeEnd, stderr: errPipe?.writeEnd ?? outPipe.writeEnd))
         } catch {
-            outPipe.close()
-            errPipe?.close()
+            for pipe in pipes { pipe.close() }
             throw error
         }
         close(outPipe.writeEnd)
@@ -171,7 +162,7 @@ public struct ChildProcess {
         defer { for stream in streams where stream.fd >= 0 { close(stream.fd) } }
         // Readable once the child has exited, so its end is noticed at once, not at the next poll timeout (a
         // program usually closes its pipes a moment before it can be reaped).
-        let exitFD = slipway_pidfd_open(pid)
+        let exitFD = ProcessGroup.exitDescriptor(pid)
         defer { if exitFD >= 0 { close(exitFD) } }
 
         var exitStatus: ExitStatus?

@@ -37,13 +37,8 @@ extension ChildProcess {
 
     /// The processes whose parent is `parent`, from /proc.
     static func childProcesses(of parent: pid_t) -> [pid_t] {
-        guard let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
         var children: [pid_t] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
+        for name in (try? FileSystem.names(in: "/proc")) ?? [] {
             guard let pid = pid_t(name),
                 let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                 let close = stat.lastIndex(of: ")")

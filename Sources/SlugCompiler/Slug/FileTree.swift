@@ -16,16 +16,9 @@ enum FileTree {
 
     /// The entries of the open directory `dirFD`, sorted by their bytes (so walks are reproducible).
     static func sortedEntries(_ dirFD: Int32) throws -> [Name] {
-        let dup = fcntl(dirFD, F_DUPFD_CLOEXEC, 0)
-        guard dup >= 0, let dir = fdopendir(dup) else { throw posixError("fdopendir", "") }
-        defer { closedir(dir) }
-        var names: [[UInt8]] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix(while: { $0 != 0 }))
-            }
-            if name == [0x2e] || name == [0x2e, 0x2e] { continue }
-            names.append(name)
+        var names: [Name]
+        do { names = try FileSystem.names(inFolder: dirFD) } catch {
+            throw FileTreeError(operation: error.operation, path: "", code: error.errno)
         }
         names.sort { $0.lexicographicallyPrecedes($1) }
         return names
@@ -33,9 +26,7 @@ enum FileTree {
 
     /// Calls `body` with `name` as a NUL-terminated C string.
     static func withCName<T>(_ name: Name, _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
-        var cName = name.map { CChar(bitPattern: $0) }
-        cName.append(0)
-        return try body(cName)
+        try body(FileSystem.cString(name))
     }
 
     /// `name` for messages (not UTF-8 bytes shown as U+FFFD).
