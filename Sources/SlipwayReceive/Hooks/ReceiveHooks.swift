@@ -95,7 +95,7 @@ public struct ReceiveHooks {
         console.observe(log.append)
         let (work, ownerFD) = try Sweeper.claimWorkFolder(root: settings.root, id: log.id)
         defer {
-            Sweeper.removeTree(work)
+            try? FileSystem.removeTree(work)
             close(ownerFD)
         }
         let clock = ContinuousClock()

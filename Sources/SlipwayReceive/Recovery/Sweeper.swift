@@ -61,7 +61,7 @@ public enum Sweeper {
             {
                 continue  // being created right now
             }
-            removeTree(folder)
+            try? FileSystem.removeTree(folder)
             outcome.buildFolders += 1
         }
         for app in (try? fm.contentsOfDirectory(atPath: root.appsDirectory)) ?? [] {
@@ -80,6 +80,4 @@ public enum Sweeper {
         return outcome
     }
 
-    /// Removes a folder tree (never following symlinks).
-    static func removeTree(_ path: String) { try? FileSystem.removeTree(path) }
 }

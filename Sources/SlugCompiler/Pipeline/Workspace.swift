@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -36,7 +37,7 @@ final class Workspace {
     }
 
     deinit {
-        FileTree.removeTree(root)
+        try? FileSystem.removeTree(root)
     }
 
     /// Writes ENV_DIR: one file per config var, named after the key, holding the value with no newline added.

@@ -91,9 +91,6 @@ enum FileTree {
         fchmod(dst, mode)
     }
 
-    /// Removes `path` and everything below it, never following symlinks. Missing paths are fine.
-    static func removeTree(_ path: String) { try? FileSystem.removeTree(path) }
-
     /// Gives `path` and everything below it to `uid`:`gid`, never following symlinks (a link is changed itself).
     static func changeOwner(_ path: String, uid: uid_t, gid: gid_t) throws {
         var st = stat()

@@ -48,9 +48,6 @@ enum Files {
         }
     }
 
-    /// Removes `path` and everything under it, without following symlinks; nothing there is fine.
-    static func removeTree(_ path: String) { try? FileSystem.removeTree(path) }
-
     /// Whether something (not following a final symlink) exists at `path`.
     static func exists(_ path: String) -> Bool {
         var info = stat()

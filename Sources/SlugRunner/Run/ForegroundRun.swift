@@ -60,7 +60,7 @@ public struct ForegroundRun {
         let port = try options.port ?? options.address.freePort()
 
         let scratch = try Self.makeScratchFolder(app: manifest.app)
-        defer { Files.removeTree(scratch) }
+        defer { try? FileSystem.removeTree(scratch) }
         try unpacker.unpackSlug(slugPath, into: scratch)
         let launch = ProcessLaunch(
             home: "\(scratch)/app", command: command, configVars: manifest.configVars, port: port, dyno: dyno)

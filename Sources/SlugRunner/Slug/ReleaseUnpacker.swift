@@ -1,6 +1,7 @@
 import Foundation
 import SlipwayArchive
 import SlipwaySpool
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -87,7 +88,7 @@ public struct ReleaseUnpacker: Sendable {
             try Files.writeAtomically(try manifest.encoded(), to: "\(work)/\(Spool.manifestFileName)")
             guard rename(work, target) == 0 else { throw RunnerError.system("rename", work, errno: errno) }
         } catch {
-            Files.removeTree(work)
+            try? FileSystem.removeTree(work)
             throw error
         }
     }

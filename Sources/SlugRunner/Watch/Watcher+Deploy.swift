@@ -19,7 +19,7 @@ extension Watcher {
             let app = runtime(name)
             let entry = try? Files.readLine(root.current(name))
             for folder in Files.folders(in: root.releases(name)) where folder != entry {
-                Files.removeTree("\(root.releases(name))/\(folder)")
+                try? FileSystem.removeTree("\(root.releases(name))/\(folder)")
             }
             guard let entry, !entry.isEmpty else { continue }
             let directory = "\(root.releases(name))/\(entry)"
@@ -147,7 +147,7 @@ extension Watcher {
             let outcome: Mailbox.Outcome
             do {
                 let (manifest, slugPath) = try unpacker.verify(manifestAt: manifestPath)
-                Files.removeTree(target)
+                try? FileSystem.removeTree(target)
                 try unpacker.unpack(slugPath: slugPath, manifest: manifest, into: target)
                 outcome = .ready(UnpackedRelease(entry: entry, manifest: manifest, directory: target))
             } catch {

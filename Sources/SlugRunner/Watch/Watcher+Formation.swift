@@ -72,7 +72,7 @@ extension Watcher {
         for app in apps.values where !app.retiring.isEmpty {
             app.retiring.removeAll { release in
                 guard !running.contains(release.entry) else { return false }
-                Files.removeTree(release.directory)
+                try? FileSystem.removeTree(release.directory)
                 if release.entry != app.current?.entry { try? spool.remove(claimed: release.entry) }
                 return true
             }
