@@ -127,7 +127,7 @@ public struct HostKey: Sendable {
     private static func writeDurably(_ data: Data, to path: String, mode: mode_t) throws {
         do {
             try DurableFile.replace(path, with: data, mode: mode)
-        } catch let failure as DurableFile.Failure {
+        } catch let failure as SystemError {
             throw ServerError(failure.description)
         }
     }

@@ -35,7 +35,7 @@ enum POSIX {
     private static func spoolErrors(_ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let failure as DurableFile.Failure {
+        } catch let failure as SystemError {
             throw SpoolError.system(failure.operation, path: failure.path, errno: failure.errno)
         }
     }

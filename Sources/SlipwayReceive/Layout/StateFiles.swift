@@ -23,7 +23,7 @@ enum StateFiles {
         try makeFolders((path as NSString).deletingLastPathComponent)
         do {
             try DurableFile.replace(path, with: data, mode: mode, keepOwner: true)
-        } catch let failure as DurableFile.Failure {
+        } catch let failure as SystemError {
             throw DoorError.storage(failure.operation, failure.path, errno: failure.errno)
         }
     }

@@ -259,7 +259,7 @@ public struct ReleaseLedger: Sendable {
     private func synced(_ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let failure as DurableFile.Failure {
+        } catch let failure as SystemError {
             throw systemError(failure.operation, failure.errno)
         }
     }

@@ -10,9 +10,6 @@ import Foundation
 /// (Direct calls rather than swift-system's `FileDescriptor`: it has neither an atomic replace nor a folder fsync,
 /// and its `open` does not set `O_CLOEXEC` unless asked, which every descriptor here must have.)
 public enum DurableFile {
-    /// A failed system call (kept under this name for the callers that catch it).
-    public typealias Failure = SystemError
-
     /// Replaces `path` with `data`: a new temporary file beside it (created with `mode`), every byte written, fsync,
     /// rename over `path`, fsync of the folder. With `keepOwner`, the new file gets the owner of the file it replaces
     /// (else of the folder) where this process may give it (as root).
@@ -20,12 +17,12 @@ public enum DurableFile {
         let folder = (path as NSString).deletingLastPathComponent
         let temp = "\(path).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw Failure("write", temp, errno: errno) }
+        guard fd >= 0 else { throw SystemError("write", temp, errno: errno) }
         var renamed = false
         defer { if !renamed { unlink(temp) } }
         do {
             defer { close(fd) }
-            guard fchmod(fd, mode) == 0 else { throw Failure("write", temp, errno: errno) }
+            guard fchmod(fd, mode) == 0 else { throw SystemError("write", temp, errno: errno) }
             if keepOwner {
                 var owner = stat()
                 if stat(path, &owner) == 0 || stat(folder, &owner) == 0 { _ = fchown(fd, owner.st_uid, owner.st_gid) }
@@ -33,7 +30,7 @@ public enum DurableFile {
             try data.withUnsafeBytes { try writeAll(fd, $0, path: temp) }
             try sync(fd, path: temp)
         }
-        guard rename(temp, path) == 0 else { throw Failure("replace", path, errno: errno) }
+        guard rename(temp, path) == 0 else { throw SystemError("replace", path, errno: errno) }
         renamed = true
         try? syncFolder(folder)
     }
@@ -41,7 +38,7 @@ public enum DurableFile {
     /// Creates the new file `path` (it must not exist) holding `data`, flushed to disk before returning.
     public static func create(_ path: String, with data: Data, mode: mode_t = 0o644) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw Failure("create", path, errno: errno) }
+        guard fd >= 0 else { throw SystemError("create", path, errno: errno) }
         defer { close(fd) }
         try data.withUnsafeBytes { try writeAll(fd, $0, path: path) }
         try sync(fd, path: path)
@@ -55,7 +52,7 @@ public enum DurableFile {
             let n = write(fd, base + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw Failure("write", path, errno: errno)
+                throw SystemError("write", path, errno: errno)
             }
             offset += n
         }
@@ -63,7 +60,7 @@ public enum DurableFile {
 
     /// Flushes an open file to disk.
     public static func sync(_ fd: Int32, path: String) throws(SystemError) {
-        guard fsync(fd) == 0 else { throw Failure("fsync", path, errno: errno) }
+        guard fsync(fd) == 0 else { throw SystemError("fsync", path, errno: errno) }
     }
 
     /// Flushes a folder's entries (a rename or a new file in it) to disk. Callers for whom it is best effort
@@ -71,7 +68,7 @@ public enum DurableFile {
     public static func syncFolder(_ path: String) throws {
         let folder = path.isEmpty ? "." : path
         let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure("open", folder, errno: errno) }
+        guard fd >= 0 else { throw SystemError("open", folder, errno: errno) }
         defer { close(fd) }
         try sync(fd, path: folder)
     }

@@ -115,7 +115,7 @@ struct ReleaseWriter {
         do {
             do {
                 try DurableFile.create(manifestTemp, with: try manifest.encoded())
-            } catch let failure as DurableFile.Failure {
+            } catch let failure as SystemError {
                 throw FileTreeError(operation: failure.operation, path: failure.path, code: failure.errno)
             }
             guard rename(slugTemp, slugPath) == 0 else { throw FileTree.posixError("rename", slugPath) }

@@ -36,7 +36,7 @@ enum Files {
     private static func runnerErrors(_ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let failure as DurableFile.Failure {
+        } catch let failure as SystemError {
             throw RunnerError.system(failure.operation, failure.path, errno: failure.errno)
         }
     }
