@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "SlipwaySystem", dependencies: ["CProcessShims"]),
 
         // Safe Swift layers over the C libraries: one owner per handle, C errors as Swift errors.
-        .target(name: "SlipwayGit", dependencies: ["CGit2"]),
+        .target(name: "SlipwayGit", dependencies: ["SlipwaySystem", "CGit2"]),
         .target(
             name: "SlipwayArchive",
             dependencies: [

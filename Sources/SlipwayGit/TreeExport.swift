@@ -1,4 +1,5 @@
 import CGit2
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -191,22 +192,16 @@ extension Repository {
 
     /// Throws unless the folder open as `fd` has no entries besides `.` and `..`.
     private func requireEmpty(_ fd: Int32, path: String) throws {
-        let copy = dup(fd)
-        guard copy >= 0, let stream = fdopendir(copy) else {
-            let failure = errno
-            if copy >= 0 { close(copy) }
-            throw GitError.system("fdopendir", failure, path: path)
+        let names: [[UInt8]]
+        do { names = try FileSystem.names(inFolder: fd) } catch {
+            throw GitError.system("read", error.errno, path: path)
         }
-        defer { closedir(stream) }
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." {
-                throw GitError(
-                    kind: .invalidArgument, function: "exportTree", returnCode: -1,
-                    message: "\(path): the export directory must be empty (it contains '\(name)')")
-            }
+        if let name = names.first {
+            throw GitError(
+                kind: .invalidArgument, function: "exportTree", returnCode: -1,
+                message:
+                    "\(path): the export directory must be empty (it contains '\(String(decoding: name, as: UTF8.self))')"
+            )
         }
     }
 

@@ -1,5 +1,6 @@
 import CGit2
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -333,15 +334,8 @@ private func writeFile(
     var closed = false
     defer { if !closed { close(fd) } }
     guard fchmod(fd, mode) == 0 else { throw GitError.system("fchmod", errno, path: path) }
-    var offset = 0
-    while offset < content.count, let base = content.baseAddress {
-        // Linux writes at most about 2 GiB per call; ask for 1 GiB at a time.
-        let written = Glibc.write(fd, base + offset, min(content.count - offset, 1 << 30))
-        if written < 0 {
-            if errno == EINTR { continue }
-            throw GitError.system("write", errno, path: path)
-        }
-        offset += written
+    do { try DurableFile.writeAll(fd, content, path: path) } catch {
+        throw GitError.system("write", error.errno, path: path)
     }
     closed = true
     guard close(fd) == 0 else { throw GitError.system("close", errno, path: path) }
