@@ -16,6 +16,7 @@ import Foundation
 ///   apps/<app>/
 ///     app.json                    owner, collaborators, deploy branch, build dir, buildpacks (AppSettings)
 ///     config.json                 the app's config vars (mode 0600)
+///     dynos.json                  formation, memory, restarts, domains, health check (DynoSettings): door -> runner
 ///     repo.git/                   the bare repository pushes go to, with Slipway's hooks
 ///     cache/                      the buildpacks' CACHE_DIR, kept between builds
 ///     builds/<id>.log, <id>.json  the output and the record of the last builds
@@ -62,6 +63,8 @@ public struct RootLayout: Sendable, Equatable {
 
     /// `<root>/apps`: the build side's app folders.
     public var buildApps: String { "\(path)/apps" }
+    /// `<root>/apps/<app>/dynos.json`: what the door wants of the app's dynos (``DynoSettings``).
+    public func dynoSettings(_ app: String) -> String { "\(buildApps)/\(app)/dynos.json" }
     /// `<root>/authorized_keys`.
     public var authorizedKeys: String { "\(path)/authorized_keys" }
     /// `<root>/tmp`: builds' work folders.

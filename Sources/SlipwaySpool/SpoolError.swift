@@ -24,6 +24,8 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
         case invalidManifest
         /// `slug.tgz` does not match the size or SHA-256 that `release.json` records.
         case slugMismatch
+        /// An app's `dynos.json` (``DynoSettings``) is unreadable or holds values out of range.
+        case invalidSettings
     }
 
     /// What kind of failure this is.

@@ -1,0 +1,200 @@
+import Foundation
+import SlipwaySystem
+
+/// What an app's dynos should be, beyond the release: how many of each process type run and how much memory each
+/// gets (Heroku's formation), which process types to restart, the app's extra domains and its health check.
+///
+/// The door writes it (`ps:scale`, `ps:resize`, `ps:restart`, `domains:add`, `domains:remove`, `apps:set
+/// healthcheck=`), and so does `slugrunner scale`; a runner reads it and makes its dynos match. It lives at
+/// `<root>/apps/<app>/dynos.json` (``RootLayout/dynoSettings(_:)``) and is always replaced whole (temporary name,
+/// fsync, rename), so a reader sees the old file or the new one. docs/spool.md, "What the door wants of the dynos",
+/// is the contract for other runners.
+///
+/// ```json
+/// {
+///   "version": 1,
+///   "formation": {"web": {"quantity": 2, "memoryMB": 1024}, "worker": {"quantity": 1}},
+///   "restarts": {"web": 3},
+///   "domains": ["www.example.com"],
+///   "healthcheck": "/up"
+/// }
+/// ```
+public struct DynoSettings: Codable, Equatable, Sendable {
+    /// The format's version; a runner refuses a file of a newer one.
+    public static let currentVersion = 1
+    /// A dyno's memory when its process type sets none, as on Heroku's smallest dyno.
+    public static let defaultMemoryMB = 512
+    /// The smallest and largest memory a dyno may be given.
+    public static let memoryRange = 64...65536
+    /// The most dynos of one process type.
+    public static let maximumQuantity = 100
+
+    /// One process type's dynos.
+    public struct ProcessFormation: Codable, Equatable, Sendable {
+        /// How many dynos run.
+        public var quantity: Int
+        /// Each dyno's memory in MB; ``DynoSettings/defaultMemoryMB`` when nil.
+        public var memoryMB: Int?
+
+        public init(quantity: Int, memoryMB: Int? = nil) {
+            self.quantity = quantity
+            self.memoryMB = memoryMB
+        }
+    }
+
+    public var version: Int
+    /// Process type → its dynos. A type left out runs no dyno, except `web`, which runs one until it is scaled.
+    public var formation: [String: ProcessFormation]
+    /// Process type → a counter that the door raises to restart that type's dynos. A runner restarts a type's dynos
+    /// when the number grows past the one it last saw (and not when it first reads the file).
+    public var restarts: [String: Int]
+    /// Host names routed to the app besides `<app>.<base domain>`, lowercase, in the order they were added.
+    public var domains: [String]
+    /// A path each web dyno must answer with 2xx or 3xx before a release goes live, and afterwards to stay in it.
+    public var healthcheck: String?
+
+    public init(
+        formation: [String: ProcessFormation] = [:], restarts: [String: Int] = [:], domains: [String] = [],
+        healthcheck: String? = nil
+    ) {
+        self.version = Self.currentVersion
+        self.formation = formation
+        self.restarts = restarts
+        self.domains = domains
+        self.healthcheck = healthcheck
+    }
+
+    /// How many dynos of `type` run: as set, else one `web` and nothing else.
+    public func quantity(of type: String) -> Int {
+        formation[type]?.quantity ?? (type == "web" ? 1 : 0)
+    }
+
+    /// The memory of each dyno of `type`, in MB.
+    public func memoryMB(of type: String) -> Int {
+        formation[type]?.memoryMB ?? Self.defaultMemoryMB
+    }
+
+    /// Process type → quantity, with the `web=1` default made explicit.
+    public var quantities: [String: Int] {
+        var counts = formation.mapValues(\.quantity)
+        if counts["web"] == nil { counts["web"] = 1 }
+        return counts
+    }
+
+    /// These settings with `type` scaled to `quantity` (its memory kept).
+    public func scaling(_ type: String, to quantity: Int) -> DynoSettings {
+        var copy = self
+        copy.formation[type] = ProcessFormation(quantity: quantity, memoryMB: formation[type]?.memoryMB)
+        return copy
+    }
+
+    /// These settings with `type`'s dynos given `memoryMB` (its quantity kept).
+    public func resizing(_ type: String, to memoryMB: Int) -> DynoSettings {
+        var copy = self
+        copy.formation[type] = ProcessFormation(quantity: quantity(of: type), memoryMB: memoryMB)
+        return copy
+    }
+
+    /// These settings with a restart of each of `types` asked for.
+    public func restarting(_ types: [String]) -> DynoSettings {
+        var copy = self
+        for type in types { copy.restarts[type, default: 0] += 1 }
+        return copy
+    }
+
+    // MARK: - The file
+
+    /// The settings in the file at `path`; the defaults when there is none.
+    public static func load(from path: String) throws -> DynoSettings {
+        let data: Data?
+        do {
+            data = try FileSystem.read(path)
+        } catch {
+            throw SpoolError(.invalidSettings, path: path, "cannot read \(path): \(error)")
+        }
+        guard let data else { return DynoSettings() }
+        return try decode(data, path: path)
+    }
+
+    /// Parses and checks the file's bytes; `path` names it in errors.
+    public static func decode(_ data: Data, path: String) throws -> DynoSettings {
+        let settings: DynoSettings
+        do {
+            settings = try JSONDecoder().decode(DynoSettings.self, from: data)
+        } catch {
+            throw SpoolError(
+                .invalidSettings, path: path,
+                "\(path) is not a dyno settings file (docs/spool.md): fix it or remove it and scale again")
+        }
+        guard settings.version <= currentVersion else {
+            throw SpoolError(
+                .invalidSettings, path: path,
+                "\(path) has version \(settings.version), newer than this program's \(currentVersion): upgrade it")
+        }
+        try settings.check(path: path)
+        return settings
+    }
+
+    /// Writes the settings to `path`: temporary name, fsync, rename.
+    public func save(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var data = try encoder.encode(self)
+        data.append(0x0a)
+        try DurableFile.replace(path, with: data, mode: 0o644)
+    }
+
+    /// Throws unless every value is in range: the file may have been written by hand.
+    func check(path: String) throws {
+        for (type, entry) in formation {
+            guard Self.isProcessType(type), (0...Self.maximumQuantity).contains(entry.quantity) else {
+                throw SpoolError(
+                    .invalidSettings, path: path,
+                    "\(path): '\(type)=\(entry.quantity)' is not a valid formation (a process type and 0 to "
+                        + "\(Self.maximumQuantity) dynos)")
+            }
+            if let memory = entry.memoryMB, !Self.memoryRange.contains(memory) {
+                throw SpoolError(
+                    .invalidSettings, path: path,
+                    "\(path): \(type) has \(memory) MB of memory; give \(Self.memoryRange.lowerBound) to "
+                        + "\(Self.memoryRange.upperBound)")
+            }
+        }
+        for domain in domains where !Self.isDomain(domain) {
+            throw SpoolError(.invalidSettings, path: path, "\(path): '\(domain)' is not a host name")
+        }
+        if let healthcheck, !Self.isHealthcheckPath(healthcheck) {
+            throw SpoolError(
+                .invalidSettings, path: path, "\(path): the health check '\(healthcheck)' is not a path starting with /"
+            )
+        }
+    }
+
+    // MARK: - What the values may be
+
+    /// A Procfile process type: `[A-Za-z0-9_-]`, 1 to 63 characters.
+    public static func isProcessType(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 63
+            && name.utf8.allSatisfy {
+                (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d
+                    || $0 == 0x5f
+            }
+    }
+
+    /// A lowercase DNS host name: labels of `[a-z0-9-]` (not starting or ending with `-`), dot-separated, at most
+    /// 253 characters; `*.` may start it (a wildcard domain).
+    public static func isDomain(_ host: String) -> Bool {
+        var name = Substring(host)
+        if name.hasPrefix("*.") { name = name.dropFirst(2) }
+        guard !name.isEmpty, host.utf8.count <= 253 else { return false }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
+                && label.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d }
+        }
+    }
+
+    /// A request path: starts with `/`, printable ASCII without spaces, at most 256 characters.
+    public static func isHealthcheckPath(_ path: String) -> Bool {
+        path.hasPrefix("/") && path.utf8.count <= 256 && path.utf8.allSatisfy { (0x21...0x7e).contains($0) }
+    }
+}
