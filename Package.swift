@@ -119,7 +119,12 @@ let package = Package(
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
         .target(
             name: "SlugRunner",
-            dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore"]),
+            dependencies: [
+                "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore",
+                // Health checks of web dynos.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
 
         // Benchmarks: the deterministic test tree that scripts/bench and the large-tree tests generate.
         .target(name: "SlipwayBench"),

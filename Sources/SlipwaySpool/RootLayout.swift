@@ -17,6 +17,7 @@ import Foundation
 ///     app.json                    owner, collaborators, deploy branch, build dir, buildpacks (AppSettings)
 ///     config.json                 the app's config vars (mode 0600)
 ///     dynos.json                  formation, memory, restarts, domains, health check (DynoSettings): door -> runner
+///     dynos.lock                  lock file (FileLock) of dynos.json's writers (door commands, slugrunner scale)
 ///     repo.git/                   the bare repository pushes go to, with Slipway's hooks
 ///     cache/                      the buildpacks' CACHE_DIR, kept between builds
 ///     builds/<id>.log, <id>.json  the output and the record of the last builds
@@ -31,7 +32,6 @@ import Foundation
 ///   (the runner's: RunnerRoot)
 ///   runner/watch.lock             lock (FileLock): one `slugrunner watch` per root; holds its pid
 ///   runner/apps/<app>/
-///     formation.json              process type -> count (`slugrunner scale`); default web=1
 ///     current                     the spool entry (in cur/) of the release that serves
 ///     state.json                  what runs now, written by the watcher for `slugrunner ps`
 ///     releases/<entry>/           the unpacked slug (app/) and a copy of its release.json
@@ -65,6 +65,9 @@ public struct RootLayout: Sendable, Equatable {
     public var buildApps: String { "\(path)/apps" }
     /// `<root>/apps/<app>/dynos.json`: what the door wants of the app's dynos (``DynoSettings``).
     public func dynoSettings(_ app: String) -> String { "\(buildApps)/\(app)/dynos.json" }
+    /// The lock (FileLock) every writer of `dynos.json` holds while it reads, changes and replaces the file; apart
+    /// from the app's build lock, so that scaling never waits for a build.
+    public func dynoSettingsLock(_ app: String) -> String { "\(buildApps)/\(app)/dynos.lock" }
     /// `<root>/authorized_keys`.
     public var authorizedKeys: String { "\(path)/authorized_keys" }
     /// `<root>/tmp`: builds' work folders.

@@ -24,14 +24,28 @@ import Testing
         #expect(error?.code == .usage)
     }
 
-    @Test func theFormationFileRoundTripsAndDefaultsToOneWeb() throws {
+    @Test func theSettingsFileRoundTripsDefaultsToOneWebAndRefusesBadValues() throws {
         let scratch = try ScratchDirectory("formation")
-        let path = scratch.url("apps/myapp/formation.json")
-        #expect(try Formation.load(from: path) == .default)
-        try Formation(["web": 2, "worker": 0]).save(to: path)
-        #expect(try Formation.load(from: path) == Formation(["web": 2, "worker": 0]))
-        try scratch.write("bad.json", "{\"web\": \"two\"}")
-        #expect(throws: RunnerError.self) { try Formation.load(from: scratch.url("bad.json")) }
+        let path = scratch.url("apps/myapp/dynos.json")
+        #expect(try DynoSettings.load(from: path) == DynoSettings())
+        #expect(DynoSettings().quantities == ["web": 1])
+        let settings = DynoSettings().scaling("worker", to: 2).resizing("web", to: 1024).restarting(["web"])
+        try scratch.write("apps/myapp/.keep", "")
+        try settings.save(to: path)
+        let loaded = try DynoSettings.load(from: path)
+        #expect(loaded == settings)
+        #expect(loaded.quantities == ["web": 1, "worker": 2])
+        #expect(loaded.memoryMB(of: "web") == 1024 && loaded.memoryMB(of: "worker") == 512)
+        #expect(loaded.restarts == ["web": 1])
+        for bad in [
+            #"{"web": 2}"#, #"{"version": 9, "formation": {}, "restarts": {}, "domains": []}"#,
+            #"{"version": 1, "formation": {"web": {"quantity": 101}}, "restarts": {}, "domains": []}"#,
+            #"{"version": 1, "formation": {"web": {"quantity": 1, "memoryMB": 1}}, "restarts": {}, "domains": []}"#,
+            #"{"version": 1, "formation": {}, "restarts": {}, "domains": ["Bad Host"]}"#,
+            #"{"version": 1, "formation": {}, "restarts": {}, "domains": [], "healthcheck": "up"}"#,
+        ] {
+            #expect(throws: SpoolError.self, "\(bad)") { try DynoSettings.decode(Data(bad.utf8), path: path) }
+        }
     }
 
     @Test func scalingWritesTheFileTheWatcherReads() throws {
@@ -39,7 +53,8 @@ import Testing
         let root = RunnerRoot(scratch.path)
         #expect(try Scaling.scale(root: root, app: "myapp", arguments: ["worker=2"]).counts == ["web": 1, "worker": 2])
         #expect(try Scaling.scale(root: root, app: "myapp", arguments: ["web=0"]).counts == ["web": 0, "worker": 2])
-        #expect(try Formation.load(from: root.formation("myapp")).summary == "worker=2")
+        let settings = try DynoSettings.load(from: root.layout.dynoSettings("myapp"))
+        #expect(Formation(settings.quantities).summary == "worker=2")
         #expect(throws: RunnerError.self) { try Scaling.scale(root: root, app: "../etc", arguments: ["web=1"]) }
     }
 

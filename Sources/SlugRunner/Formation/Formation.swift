@@ -3,8 +3,8 @@ import Foundation
 /// How many processes of each type run for an app: `web=2 worker=1`. Types the release does not declare are
 /// ignored; the `release` type never runs as a regular process (it is the release phase).
 ///
-/// Stored per app in `runner/apps/<app>/formation.json` as a JSON object (`{"web": 2, "worker": 1}`); without that
-/// file an app runs `web=1`, as on Heroku.
+/// The door and `slugrunner scale` store it in the app's `dynos.json` (``DynoSettings``); an app nobody scaled runs
+/// `web=1`, as on Heroku.
 public struct Formation: Equatable, Sendable {
     /// What an app runs until it is scaled.
     public static let `default` = Formation(["web": 1])
@@ -60,29 +60,6 @@ public struct Formation: Equatable, Sendable {
             changes[parts[0]] = count
         }
         return changes
-    }
-
-    /// Reads the formation file at `path`; ``default`` when there is none.
-    public static func load(from path: String) throws -> Formation {
-        guard let data = try Files.read(path) else { return .default }
-        guard let counts = try? JSONDecoder().decode([String: Int].self, from: data),
-            counts.allSatisfy({ ProcessType.isValid($0.key) && (0...maximumCount).contains($0.value) })
-        else {
-            throw RunnerError(
-                .usage,
-                "slugrunner: \(path) is not a formation (a JSON object of process type to count); fix it or remove "
-                    + "it and scale again")
-        }
-        return Formation(counts)
-    }
-
-    /// Writes the formation to `path` atomically.
-    public func save(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        var data = try encoder.encode(counts)
-        data.append(0x0a)
-        try Files.writeAtomically(data, to: path, mode: 0o644)
     }
 }
 

@@ -21,8 +21,6 @@ public struct RunnerRoot: RootLayoutView {
     public func log(_ app: String) -> String { layout.log(app) }
     /// The runner's folder for `app` (the name must be valid: ``AppName``).
     public func app(_ app: String) -> String { "\(appsDirectory)/\(app)" }
-    /// `formation.json` of `app`.
-    public func formation(_ app: String) -> String { "\(self.app(app))/formation.json" }
     /// The file naming the entry that serves `app`.
     public func current(_ app: String) -> String { "\(self.app(app))/current" }
     /// `state.json` of `app`, read by `slugrunner ps`.

@@ -26,7 +26,8 @@ public struct StatusReport: Sendable {
             }
             return AppStatus(
                 app: app, watcher: watching, watcherPid: 0, updatedAt: "", host: nil, release: nil,
-                formation: (try Formation.load(from: root.formation(app))).counts, processes: [], lastDeploy: nil)
+                formation: try DynoSettings.load(from: root.layout.dynoSettings(app)).quantities, processes: [],
+                lastDeploy: nil)
         }
         status.watcher = watching
         if !watching { status.processes = [] }

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySpool
 
 #if canImport(Glibc)
     import Glibc
@@ -26,6 +27,12 @@ final class Dyno {
     var restarts = 0
     var crashes = CrashTracker()
     var restartAt: ContinuousClock.Instant?
+    /// The health check's failures in a row (after three, the dyno is restarted).
+    var healthFailures = 0
+    /// When the health check runs next.
+    var nextHealthCheck: ContinuousClock.Instant?
+    /// The last health check's answer, so that a slow boot logs each answer once.
+    var healthDetail: String?
 
     init(type: String, index: Int, release: UnpackedRelease, command: String, port: UInt16) {
         self.type = type
@@ -61,8 +68,10 @@ final class AppRuntime {
     var dynos: [Dyno] = []
     /// The processes of the release on its way in.
     var deployment: Deployment?
-    /// The formation file's bytes when last read, to notice `slugrunner scale`.
-    var formationData: Data?
+    /// What the door wants of the app's dynos (`dynos.json`: formation, memory, restarts, domains, health check).
+    var wanted = DynoSettings()
+    /// `dynos.json`'s bytes when last read, to notice a change.
+    var wantedData: Data?
     var lastDeploy: AppStatus.Deploy?
     /// Warnings already logged for the current release (so a scale to an undeclared type is said once).
     var warnings: Set<String> = []
@@ -165,6 +174,12 @@ final class Mailbox: @unchecked Sendable {
     /// Called from a worker thread.
     func post(_ result: Result) {
         lock.withLock { results.append(result) }
+        var byte: UInt8 = 1
+        _ = write(writeFD, &byte, 1)
+    }
+
+    /// Wakes the loop without a result (another worker has something for it).
+    func wake() {
         var byte: UInt8 = 1
         _ = write(writeFD, &byte, 1)
     }

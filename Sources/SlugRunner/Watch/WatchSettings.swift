@@ -11,6 +11,8 @@ public struct WatchSettings: Sendable {
     public var releaseTimeout: Duration = .seconds(3600)
     /// How often the spool and the formations are looked at (`--interval`).
     public var pollInterval: Duration = .seconds(1)
+    /// How often a serving web dyno's health check runs, for apps that have one (`--health-interval`).
+    public var healthInterval: Duration = .seconds(10)
     /// When crashed processes start again (`--restart-delay`, `--max-restart-delay`).
     public var restart = RestartPolicy()
     /// The stacks this machine provides (`--stack`).

@@ -62,11 +62,15 @@ extension Watcher {
     /// The runtime of `name`, created (with its formation) on first use.
     func runtime(_ name: String) -> AppRuntime {
         if let app = apps[name] { return app }
+        let path = root.layout.dynoSettings(name)
+        let data = try? FileSystem.read(path)
+        let wanted = (try? data.map { try DynoSettings.decode($0, path: path) }) ?? DynoSettings()
         let machine = DeployMachine(
-            formation: (try? Formation.load(from: root.formation(name))) ?? .default,
-            releaseTimeout: settings.releaseTimeout, bootTimeout: settings.bootTimeout)
+            formation: Formation(wanted.quantities), releaseTimeout: settings.releaseTimeout,
+            bootTimeout: settings.bootTimeout)
         let app = AppRuntime(name: name, machine: machine)
-        app.formationData = try? Files.read(root.formation(name))
+        app.wanted = wanted
+        app.wantedData = data
         apps[name] = app
         return app
     }
@@ -179,7 +183,7 @@ extension Watcher {
     func advanceDeployment(_ app: AppRuntime) {
         for dyno in app.deployment?.dynos ?? []
         where dyno.type == ProcessType.web && dyno.state == .starting && dyno.pid != nil {
-            guard settings.address.acceptsConnections(on: dyno.port) else { continue }
+            guard readyToServe(dyno, app: app) else { continue }
             markUp(dyno, app: app)
             handle(.webUp(dyno: dyno.name), app: app)
         }

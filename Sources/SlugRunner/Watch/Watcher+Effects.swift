@@ -90,13 +90,17 @@ extension Watcher {
         } catch {
             log(app.name, "deploy", "Cannot record \(release.entry) as current (\(error)); a restart will redeploy it")
         }
-        for dyno in app.dynos { stop(dyno, app: app) }
+        let replaced = app.dynos
         app.dynos = app.deployment?.dynos ?? []
         app.deployment = nil
+        // The router sends new requests to the new dynos before the old ones are asked to stop; those finish the
+        // requests they hold within the grace period.
+        updateRoutes()
+        for dyno in replaced { stop(dyno, app: app) }
         app.warnings = []
         if let previous { app.retiring.append(previous) }
-        let replaced = previous.map { ", stopping \($0.label)" } ?? ""
-        log(app.name, "deploy", "Deployed \(release.label)\(replaced)")
+        let stopping = previous.map { ", stopping \($0.label)" } ?? ""
+        log(app.name, "deploy", "Deployed \(release.label)\(stopping)")
         app.lastDeploy = Self.deployStatus(
             version: release.version, entry: release.entry, status: "succeeded",
             message: previous.map { "replaced \($0.label)" } ?? "first release")

@@ -25,10 +25,11 @@ extension Watcher {
                     "The formation asks for \(type)=\(count), but \(release.label) declares no \(type)")
             }
         }
-        app.dynos.removeAll { dyno in
-            let extra = dyno.index > app.formation.count(of: dyno.type)
-            if extra { stop(dyno, app: app) }
-            return extra
+        let extra = app.dynos.filter { $0.index > app.formation.count(of: $0.type) }
+        if !extra.isEmpty {
+            app.dynos.removeAll { dyno in extra.contains { $0 === dyno } }
+            updateRoutes()
+            for dyno in extra { stop(dyno, app: app) }
         }
         for (type, command) in declared.sorted(by: { $0.key < $1.key })
         where type != ProcessType.release && ProcessType.isValid(type) {
@@ -47,23 +48,63 @@ extension Watcher {
             start(dyno, app: app)
         }
         for dyno in app.dynos where dyno.type == ProcessType.web && dyno.state == .starting && dyno.pid != nil {
-            if settings.address.acceptsConnections(on: dyno.port) { markUp(dyno, app: app) }
+            if readyToServe(dyno, app: app) { markUp(dyno, app: app) }
         }
     }
 
-    /// Notices `slugrunner scale`: re-reads each app's formation file when it changed.
-    func reloadFormations() {
+    /// Notices what the door (or `slugrunner scale`) changed in each app's `dynos.json`.
+    func reloadSettings() {
         for app in apps.values {
-            let data = try? Files.read(root.formation(app.name))
-            guard data != app.formationData else { continue }
-            app.formationData = data
+            let path = root.layout.dynoSettings(app.name)
+            let data = try? FileSystem.read(path)
+            guard data != app.wantedData else { continue }
+            app.wantedData = data
             do {
-                app.formation = try Formation.load(from: root.formation(app.name))
-                log(app.name, "scale", "Scaled to \(app.formation.summary)")
+                apply(try data.map { try DynoSettings.decode($0, path: path) } ?? DynoSettings(), to: app)
             } catch {
                 log(app.name, "scale", "\(error); keeping \(app.formation.summary)")
             }
         }
+    }
+
+    /// Takes in new settings: scales, and restarts the process types whose restart was asked for or whose memory
+    /// changed (as Heroku restarts a resized dyno).
+    private func apply(_ wanted: DynoSettings, to app: AppRuntime) {
+        let previous = app.wanted
+        app.wanted = wanted
+        let formation = Formation(wanted.quantities)
+        if formation != app.formation {
+            app.formation = formation
+            log(app.name, "scale", "Scaled to \(formation.summary)")
+        }
+        var restart: [String: String] = [:]
+        for (type, count) in wanted.restarts where count > (previous.restarts[type] ?? 0) {
+            restart[type] = "restart asked for"
+        }
+        for type in Set(previous.formation.keys).union(wanted.formation.keys)
+        where previous.memoryMB(of: type) != wanted.memoryMB(of: type) {
+            log(app.name, "scale", "Resized \(type) to \(wanted.memoryMB(of: type)) MB")
+            restart[type] = "resized"
+        }
+        if wanted.domains != previous.domains {
+            log(app.name, "router", "Domains: \(([routeHost(app.name)] + wanted.domains).joined(separator: ", "))")
+        }
+        if wanted.healthcheck != previous.healthcheck {
+            log(app.name, "health", wanted.healthcheck.map { "Health check: GET \($0)" } ?? "Health check removed")
+        }
+        for (type, reason) in restart.sorted(by: { $0.key < $1.key }) {
+            replace(app.dynos.filter { $0.type == type }, app: app, reason: reason)
+        }
+    }
+
+    /// Stops `dynos` of the current release and starts new ones in their place (the next ``reconcile(_:)`` does):
+    /// each leaves the route first.
+    func replace(_ dynos: [Dyno], app: AppRuntime, reason: String) {
+        guard !dynos.isEmpty else { return }
+        log(app.name, "restart", "Restarting \(dynos.map(\.name).joined(separator: ", ")) (\(reason))")
+        app.dynos.removeAll { dyno in dynos.contains { $0 === dyno } }
+        updateRoutes()
+        for dyno in dynos { stop(dyno, app: app) }
     }
 
     /// Removes the files of replaced and failed releases once none of their processes is left.

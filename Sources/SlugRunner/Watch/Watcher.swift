@@ -29,6 +29,8 @@ public final class Watcher {
     var stopOrders: [StopOrder] = []
     private var logs: [String: AppLog] = [:]
     var mailbox: Mailbox?
+    /// Web dynos' health checks, off the loop; their results wake it through the mailbox.
+    lazy var health = HealthProbes { [weak mailbox] in mailbox?.wake() }
     var stopping = false
     private var nextScan: ContinuousClock.Instant
 
@@ -74,15 +76,17 @@ public final class Watcher {
             for signal in inbox.drain() { received(signal) }
             for (pid, status) in Reaping.reapAllEnded() { exited(pid, status) }
             for result in mailbox?.take() ?? [] { prepared(result) }
+            for result in health.take() { healthChecked(result) }
             if !stopping {
                 if clock.now >= nextScan {
                     scanSpool()
-                    reloadFormations()
+                    reloadSettings()
                     nextScan = clock.now + settings.pollInterval
                 }
                 for app in apps.values {
                     advanceDeployment(app)
                     reconcile(app)
+                    checkHealth(app)
                 }
             }
             driveStopOrders()
@@ -94,6 +98,7 @@ public final class Watcher {
             readOutput(stream)
             if outputs[stream.fd] != nil { closeOutput(stream) }
         }
+        health.shutdown()
         event(nil, "watch", "Stopped")
     }
 

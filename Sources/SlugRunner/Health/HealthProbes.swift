@@ -1,0 +1,89 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// The HTTP health checks of web dynos (`apps:set <app> healthcheck=/up`), run off the watcher's thread: a dyno
+/// passes when `GET <path>` answers 2xx or 3xx within ``timeout``. Redirects are not followed (a 3xx passes).
+///
+/// The watcher asks for a probe with ``probe(_:port:path:host:)``, and takes the results on its own thread with
+/// ``take()``; `wake` tells its loop that a result is waiting.
+final class HealthProbes: @unchecked Sendable {
+    /// How one probe ended.
+    struct Result: Sendable {
+        /// The dyno probed (its object's identity: a restarted dyno is a new object, and gets no stale result).
+        let dyno: ObjectIdentifier
+        let passed: Bool
+        /// `200`, `500`, `no answer within 5s`: for the log.
+        let detail: String
+    }
+
+    /// How long a dyno has to answer.
+    let timeout: Duration
+    private let client: HTTPClient
+    private let wake: @Sendable () -> Void
+    private let lock = NSLock()
+    private var results: [Result] = []
+    private var inFlight: Set<ObjectIdentifier> = []
+
+    init(timeout: Duration = .seconds(5), wake: @escaping @Sendable () -> Void) {
+        self.timeout = timeout
+        self.wake = wake
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.timeout = .init(connect: .seconds(2), read: .seconds(timeout.components.seconds))
+        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
+    /// Starts a probe of `dyno` on `port` of 127.0.0.1 unless one is on its way; `host` is the `Host` header (the
+    /// app's host name, as the router sends it).
+    func probe(_ dyno: ObjectIdentifier, port: UInt16, path: String, host: String) {
+        let started = lock.withLock { inFlight.insert(dyno).inserted }
+        guard started else { return }
+        let client = self.client
+        let deadline = timeout
+        Task.detached { [self] in
+            let result: Result
+            do {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+                request.headers.add(name: "Host", value: host)
+                request.headers.add(name: "User-Agent", value: "slugrunner-health-check")
+                let response = try await client.execute(request, timeout: .nanoseconds(Int64(deadline.nanoseconds)))
+                let code = Int(response.status.code)
+                result = Result(dyno: dyno, passed: (200..<400).contains(code), detail: "answered \(code)")
+            } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+                result = Result(dyno: dyno, passed: false, detail: "no answer within \(Watcher.seconds(deadline))")
+            } catch {
+                result = Result(dyno: dyno, passed: false, detail: "no answer (\(error))")
+            }
+            self.finish(result)
+        }
+    }
+
+    /// The results that came in since the last call.
+    func take() -> [Result] {
+        lock.withLock {
+            defer { results.removeAll() }
+            return results
+        }
+    }
+
+    /// Closes the client; no probe starts afterwards.
+    func shutdown() {
+        try? client.syncShutdown()
+    }
+
+    private func finish(_ result: Result) {
+        lock.withLock {
+            inFlight.remove(result.dyno)
+            results.append(result)
+        }
+        wake()
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
