@@ -1,8 +1,9 @@
 import Foundation
 
-/// What runs for one app, as the watcher writes it to `runner/apps/<app>/state.json` and `slugrunner ps --json`
-/// prints it (with `watcher` and `uptime` filled in). JSON keys are snake_case.
-public struct AppStatus: Codable, Equatable, Sendable {
+/// What runs for one app, as the runner writes it to `<root>/runner/apps/<app>/state.json`: the release that serves,
+/// each dyno's state, and the last deploy. `slugrunner ps` (where it is called `AppStatus`) and the door's `ps` read
+/// it. JSON keys are snake_case; fields added later are optional, so an older file still reads.
+public struct RunnerState: Codable, Equatable, Sendable {
     /// The release that serves.
     public struct Release: Codable, Equatable, Sendable {
         public var version: Int
@@ -11,13 +12,20 @@ public struct AppStatus: Codable, Equatable, Sendable {
         public var description: String?
         public var createdAt: String
 
+        public init(version: Int, entry: String, description: String?, createdAt: String) {
+            self.version = version
+            self.entry = entry
+            self.description = description
+            self.createdAt = createdAt
+        }
+
         enum CodingKeys: String, CodingKey {
             case version, entry, description
             case createdAt = "created_at"
         }
     }
 
-    /// One process.
+    /// One process (a dyno).
     public struct Process: Codable, Equatable, Sendable {
         /// `web.1`.
         public var dyno: String
@@ -44,16 +52,39 @@ public struct AppStatus: Codable, Equatable, Sendable {
         /// The process's start time in clock ticks since boot (`/proc/<pid>/stat`), so that a later watcher can tell
         /// it from another process that reused the pid.
         public var startTicks: UInt64?
+        /// The memory the dyno uses now, in bytes (its memory controller's count), when the runner measures it.
+        public var memoryBytes: Int?
+
+        public init(
+            dyno: String, type: String, state: String, port: Int, pid: Int32?, release: Int, startedAt: String?,
+            uptime: Int?, restarts: Int, crashLoop: Bool, command: String, startTicks: UInt64?,
+            memoryBytes: Int? = nil
+        ) {
+            self.dyno = dyno
+            self.type = type
+            self.state = state
+            self.port = port
+            self.pid = pid
+            self.release = release
+            self.startedAt = startedAt
+            self.uptime = uptime
+            self.restarts = restarts
+            self.crashLoop = crashLoop
+            self.command = command
+            self.startTicks = startTicks
+            self.memoryBytes = memoryBytes
+        }
 
         enum CodingKeys: String, CodingKey {
             case dyno, type, state, port, pid, release, uptime, restarts, command
             case startedAt = "started_at"
             case crashLoop = "crash_loop"
             case startTicks = "start_ticks"
+            case memoryBytes = "memory_bytes"
         }
     }
 
-    /// The last deploy the watcher attempted.
+    /// The last deploy the runner attempted.
     public struct Deploy: Codable, Equatable, Sendable {
         public var version: Int
         public var entry: String
@@ -63,6 +94,14 @@ public struct AppStatus: Codable, Equatable, Sendable {
         public var message: String
         /// When the status was set (ISO 8601, UTC).
         public var at: String
+
+        public init(version: Int, entry: String, status: String, message: String, at: String) {
+            self.version = version
+            self.entry = entry
+            self.status = status
+            self.message = message
+            self.at = at
+        }
     }
 
     public var app: String
@@ -79,97 +118,50 @@ public struct AppStatus: Codable, Equatable, Sendable {
     public var formation: [String: Int]
     public var processes: [Process]
     public var lastDeploy: Deploy?
+    /// The router's base domain (`slugrunner watch --base-domain`): the app answers at `<app>.<baseDomain>`. Nil
+    /// when the runner routes nothing.
+    public var baseDomain: String?
+
+    public init(
+        app: String, watcher: Bool?, watcherPid: Int32, updatedAt: String, host: String?, release: Release?,
+        formation: [String: Int], processes: [Process], lastDeploy: Deploy?, baseDomain: String? = nil
+    ) {
+        self.app = app
+        self.watcher = watcher
+        self.watcherPid = watcherPid
+        self.updatedAt = updatedAt
+        self.host = host
+        self.release = release
+        self.formation = formation
+        self.processes = processes
+        self.lastDeploy = lastDeploy
+        self.baseDomain = baseDomain
+    }
 
     enum CodingKeys: String, CodingKey {
         case app, watcher, release, formation, processes, host
         case watcherPid = "watcher_pid"
         case updatedAt = "updated_at"
         case lastDeploy = "last_deploy"
+        case baseDomain = "base_domain"
     }
 
-    /// Reads `state.json`; nil when the watcher never wrote one.
-    public static func load(from path: String) throws -> AppStatus? {
-        guard let data = try Files.read(path) else { return nil }
-        guard let status = try? JSONDecoder().decode(AppStatus.self, from: data) else {
-            throw RunnerError(.system, "slugrunner: \(path) is not a state file; it is rewritten when the watcher runs")
-        }
-        return status
-    }
-
-    /// The status as JSON: sorted keys, snake_case, two-space indent and `"key": value` (Foundation's pretty
-    /// printer writes `"key" : value`).
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return JSONLayout.indent(String(decoding: try encoder.encode(self), as: UTF8.self))
+    /// Parses a state file's bytes; nil when they are not one.
+    public static func decode(_ data: Data) -> RunnerState? {
+        try? JSONDecoder().decode(RunnerState.self, from: data)
     }
 
     /// An ISO 8601 UTC time with seconds: `2026-01-02T03:04:05Z`.
-    static func isoTime(_ date: Date) -> String {
+    public static func isoTime(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.string(from: date)
     }
 
     /// Parses ``isoTime(_:)``.
-    static func parseTime(_ text: String) -> Date? {
+    public static func parseTime(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.date(from: text)
-    }
-}
-
-/// Re-indents compact JSON: two spaces per level, `"key": value`, empty arrays and objects kept as `[]` and `{}`.
-enum JSONLayout {
-    static func indent(_ compact: String) -> String {
-        var out = ""
-        var depth = 0
-        var inString = false
-        var escaped = false
-        let characters = Array(compact)
-        var index = 0
-        func newline() { out += "\n" + String(repeating: "  ", count: depth) }
-        while index < characters.count {
-            let character = characters[index]
-            defer { index += 1 }
-            if inString {
-                out.append(character)
-                if escaped {
-                    escaped = false
-                } else if character == "\\" {
-                    escaped = true
-                } else if character == "\"" {
-                    inString = false
-                }
-                continue
-            }
-            switch character {
-            case "\"":
-                inString = true
-                out.append(character)
-            case "{", "[":
-                let closing: Character = character == "{" ? "}" : "]"
-                if index + 1 < characters.count && characters[index + 1] == closing {
-                    out += "\(character)\(closing)"
-                    index += 1
-                } else {
-                    out.append(character)
-                    depth += 1
-                    newline()
-                }
-            case "}", "]":
-                depth -= 1
-                newline()
-                out.append(character)
-            case ",":
-                out.append(character)
-                newline()
-            case ":":
-                out += ": "
-            default:
-                out.append(character)
-            }
-        }
-        return out + "\n"
     }
 }
