@@ -160,7 +160,7 @@ let package = Package(
 
         // Tests
         .target(
-            name: "SlipwayTestSupport", dependencies: ["SlipwaySystem"],
+            name: "SlipwayTestSupport", dependencies: ["SlipwaySystem", "SlipwaySpool", "SlugRunner"],
             path: "Tests/SlipwayTestSupport"),
         .testTarget(name: "SlipwaySystemTests", dependencies: ["SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),

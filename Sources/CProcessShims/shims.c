@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,4 +52,79 @@ int slipway_pidfd_open(pid_t pid) {
 int slipway_set_parent_death_signal(int sig, pid_t expected_parent) {
     if (prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0) return -1;
     return getppid() != expected_parent ? 1 : 0;
+}
+
+int slipway_accept_cloexec(int sock) { return accept4(sock, NULL, NULL, SOCK_CLOEXEC); }
+
+// At most this many descriptors travel with one message (the door sends three).
+#define SLIPWAY_MAX_PASSED_FDS 16
+
+long slipway_send_with_descriptors(int sock, const void *bytes, unsigned long length, const int *fds, int count) {
+    if (count < 0 || count > SLIPWAY_MAX_PASSED_FDS || length == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct iovec iov = {.iov_base = (void *)bytes, .iov_len = length};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int) * SLIPWAY_MAX_PASSED_FDS)];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (count > 0) {
+        message.msg_control = control.buffer;
+        message.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count);
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)count);
+        memcpy(CMSG_DATA(header), fds, sizeof(int) * (size_t)count);
+    }
+    ssize_t sent;
+    do {
+        sent = sendmsg(sock, &message, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return (long)sent;
+}
+
+long slipway_receive_with_descriptors(int sock, void *bytes, unsigned long capacity, int *fds, int maximum,
+                                      int *received) {
+    *received = 0;
+    struct iovec iov = {.iov_base = bytes, .iov_len = capacity};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int) * SLIPWAY_MAX_PASSED_FDS)];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buffer,
+                             .msg_controllen = sizeof control.buffer};
+    ssize_t got;
+    do {
+        got = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) return -1;
+    int count = 0;
+    int overflow = (message.msg_flags & MSG_CTRUNC) != 0;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        size_t n = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int *data = (int *)CMSG_DATA(header);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, data + i, sizeof fd);
+            if (count < maximum) {
+                fds[count++] = fd;
+            } else {
+                close(fd);
+                overflow = 1;
+            }
+        }
+    }
+    if (overflow) {
+        for (int i = 0; i < count; i++) close(fds[i]);
+        errno = EMSGSIZE;
+        return -1;
+    }
+    *received = count;
+    return (long)got;
 }

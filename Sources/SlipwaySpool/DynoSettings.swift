@@ -135,13 +135,14 @@ public struct DynoSettings: Codable, Equatable, Sendable {
         return settings
     }
 
-    /// Writes the settings to `path`: temporary name, fsync, rename.
-    public func save(to path: String) throws {
+    /// Writes the settings to `path`: temporary name, fsync, rename. With `keepOwner`, the file keeps the owner of
+    /// the one it replaces (else of its folder) when this runs as root.
+    public func save(to path: String, keepOwner: Bool = false) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var data = try encoder.encode(self)
         data.append(0x0a)
-        try DurableFile.replace(path, with: data, mode: 0o644)
+        try DurableFile.replace(path, with: data, mode: 0o644, keepOwner: keepOwner)
     }
 
     /// Throws unless every value is in range: the file may have been written by hand.

@@ -17,7 +17,7 @@ import Foundation
 ///     app.json                    owner, collaborators, deploy branch, build dir, buildpacks (AppSettings)
 ///     config.json                 the app's config vars (mode 0600)
 ///     dynos.json                  formation, memory, restarts, domains, health check (DynoSettings): door -> runner
-///     dynos.lock                  lock file (FileLock) of dynos.json's writers (door commands, slugrunner scale)
+///     dynos.lock                  lock file (FileLock) around changes of dynos.json (door, slugrunner scale)
 ///     repo.git/                   the bare repository pushes go to, with Slipway's hooks
 ///     cache/                      the buildpacks' CACHE_DIR, kept between builds
 ///     builds/<id>.log, <id>.json  the output and the record of the last builds
@@ -26,11 +26,13 @@ import Foundation
 ///     lock                        lock file (FileLock): one build (or config change, rollback, purge) at a time per app
 ///   tmp/                          work folders of running builds; leftovers of killed ones are swept
 ///   run/build-slots/              lock files (FileLock) capping builds at once (receive-pack serve --max-builds)
+///   run/domains.lock              lock file (FileLock): one domains:add at a time, so no domain goes to two apps
 ///   server.log                    what recovery repaired (stale git locks), one line each
 ///   ssh_host_ed25519_key          the built-in server's host key (receive-pack serve)
 ///
 ///   (the runner's: RunnerRoot)
 ///   runner/watch.lock             lock (FileLock): one `slugrunner watch` per root; holds its pid
+///   runner/control.sock           the watcher's unix socket (mode 0600): the door asks it for one-off dynos
 ///   runner/apps/<app>/
 ///     current                     the spool entry (in cur/) of the release that serves
 ///     state.json                  what runs now, written by the watcher for `slugrunner ps`
@@ -65,9 +67,10 @@ public struct RootLayout: Sendable, Equatable {
     public var buildApps: String { "\(path)/apps" }
     /// `<root>/apps/<app>/dynos.json`: what the door wants of the app's dynos (``DynoSettings``).
     public func dynoSettings(_ app: String) -> String { "\(buildApps)/\(app)/dynos.json" }
-    /// The lock (FileLock) every writer of `dynos.json` holds while it reads, changes and replaces the file; apart
-    /// from the app's build lock, so that scaling never waits for a build.
+    /// `<root>/apps/<app>/dynos.lock`: held around a change of `dynos.json`.
     public func dynoSettingsLock(_ app: String) -> String { "\(buildApps)/\(app)/dynos.lock" }
+    /// `<root>/run/domains.lock`: held while a domain is given to an app.
+    public var domainsLock: String { "\(run)/domains.lock" }
     /// `<root>/authorized_keys`.
     public var authorizedKeys: String { "\(path)/authorized_keys" }
     /// `<root>/tmp`: builds' work folders.
@@ -81,6 +84,12 @@ public struct RootLayout: Sendable, Equatable {
     public var runner: String { "\(path)/runner" }
     /// `<root>/runner/apps`.
     public var runnerApps: String { "\(runner)/apps" }
+    /// `<root>/runner/apps/<app>/state.json`: what runs for the app (``RunnerState``), written by the runner.
+    public func runnerState(_ app: String) -> String { "\(runnerApps)/\(app)/state.json" }
+    /// `<root>/runner/watch.lock`: held by the running watcher.
+    public var watchLock: String { "\(runner)/watch.lock" }
+    /// `<root>/runner/control.sock`: the runner's control socket (one-off dynos, ``OneOffRequest``).
+    public var controlSocket: String { "\(runner)/control.sock" }
 }
 
 /// One side's view of the server's folder (the build side's `SlipwayRoot`, the runner's `RunnerRoot`): the layout,

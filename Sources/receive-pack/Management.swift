@@ -37,6 +37,14 @@ enum ConfigShow: ManagementCommandName { static let name = "config" }
 enum ConfigGet: ManagementCommandName { static let name = "config:get" }
 enum ConfigSet: ManagementCommandName { static let name = "config:set" }
 enum ConfigUnset: ManagementCommandName { static let name = "config:unset" }
+enum Ps: ManagementCommandName { static let name = "ps" }
+enum PsScale: ManagementCommandName { static let name = "ps:scale" }
+enum PsResize: ManagementCommandName { static let name = "ps:resize" }
+enum PsRestart: ManagementCommandName { static let name = "ps:restart" }
+enum Run: ManagementCommandName { static let name = "run" }
+enum Domains: ManagementCommandName { static let name = "domains" }
+enum DomainsAdd: ManagementCommandName { static let name = "domains:add" }
+enum DomainsRemove: ManagementCommandName { static let name = "domains:remove" }
 enum Releases: ManagementCommandName { static let name = "releases" }
 enum ReleasesInfo: ManagementCommandName { static let name = "releases:info" }
 enum Rollback: ManagementCommandName { static let name = "rollback" }
@@ -51,7 +59,9 @@ enum AppsDeployKey: ManagementCommandName { static let name = "apps:deploy-key" 
 let managementSubcommands: [ParsableCommand.Type] = [
     Managed<AppsInfo>.self, Managed<AppsSet>.self, Managed<BuildpacksList>.self, Managed<BuildpacksSet>.self,
     Managed<BuildpacksClear>.self, Managed<ConfigShow>.self, Managed<ConfigGet>.self, Managed<ConfigSet>.self,
-    Managed<ConfigUnset>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
+    Managed<ConfigUnset>.self, Managed<Ps>.self, Managed<PsScale>.self, Managed<PsResize>.self,
+    Managed<PsRestart>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
+    Managed<DomainsRemove>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
     Managed<Logs>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,
 ]

@@ -38,4 +38,17 @@ int slipway_set_parent_death_signal(int sig, pid_t expected_parent);
 
 /// prctl(PR_GET_CHILD_SUBREAPER): 1 when this process adopts orphaned descendants, else 0.
 int slipway_is_child_subreaper(void);
+
+/// accept4(sock, NULL, NULL, SOCK_CLOEXEC): the connection is never inherited by a child. -1 with errno on failure.
+int slipway_accept_cloexec(int sock);
+
+/// sendmsg(2) of `length` bytes with `count` descriptors attached as SCM_RIGHTS (MSG_NOSIGNAL: a closed peer is
+/// EPIPE, not SIGPIPE). Returns the bytes sent, or -1 with errno.
+long slipway_send_with_descriptors(int sock, const void *bytes, unsigned long length, const int *fds, int count);
+
+/// recvmsg(2) of up to `capacity` bytes and up to `maximum` descriptors (SCM_RIGHTS, received close-on-exec) into
+/// `fds`, their number into `*received`. Returns the bytes read (0: the peer closed), or -1 with errno; EMSGSIZE
+/// when more descriptors came than `maximum` (those that did come are closed).
+long slipway_receive_with_descriptors(int sock, void *bytes, unsigned long capacity, int *fds, int maximum,
+                                      int *received);
 #endif

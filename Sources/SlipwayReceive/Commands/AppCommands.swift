@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayGit
+import SlipwaySpool
 
 /// `apps`, `apps:info`, `apps:set`, `buildpacks`, `buildpacks:set`, `buildpacks:clear`.
 extension ManagementCommands {
@@ -48,13 +49,14 @@ extension ManagementCommands {
         },
         ManagementCommand(
             "apps:set", "<app> <setting>=<value>…",
-            "Set deploy-branch=<branch>, build-dir=<folder>, or for webhook deploys source=<git URL>#<branch>, "
-                + "status-token=<forge token>, forge-api=<URL> (empty: back to the default).",
+            "Set deploy-branch=<branch>, build-dir=<folder>, healthcheck=<path>, or for webhook deploys "
+                + "source=<git URL>#<branch>, status-token=<forge token>, forge-api=<URL> (empty: back to the default).",
             arity: 2...Int.max
         ) { run in
             let (paths, _) = try run.app()
             var changes: [(setting: String, value: String?)] = []
             var sourceChanges: [(setting: String, value: String?)] = []
+            var healthcheck: String?? = .none
             for word in run.arguments.dropFirst() {
                 let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 let value = parts.count == 2 && !parts[1].isEmpty ? parts[1] : nil
@@ -67,15 +69,26 @@ extension ManagementCommands {
                     changes.append(("deploy-branch", value))
                 case "build-dir" where parts.count == 2:
                     changes.append(("build-dir", try value.flatMap(BuildDirectory.normalize)))
+                case "healthcheck" where parts.count == 2:
+                    if let value, !DynoSettings.isHealthcheckPath(value) {
+                        throw DoorError(
+                            .invalidValue,
+                            "slipway: '\(DoorError.printable(value))' is not a health check path: give one starting "
+                                + "with / (healthcheck=/up), without spaces")
+                    }
+                    healthcheck = .some(value)
                 default:
                     throw DoorError(
                         .invalidValue,
                         "slipway: '\(DoorError.printable(word))' is not a setting: apps:set takes "
-                            + "deploy-branch=<branch>, build-dir=<folder>, source=<git URL>#<branch>, status-token=<token> "
-                            + "and forge-api=<URL>")
+                            + "deploy-branch=<branch>, build-dir=<folder>, healthcheck=<path>, source=<git URL>#<branch>, "
+                            + "status-token=<token> and forge-api=<URL>")
                 }
             }
             try ManagementCommands.applySourceChanges(sourceChanges, app: paths, run: run)
+            if case .some(let path) = healthcheck {
+                try ManagementCommands.setHealthcheck(path, app: paths.name, run: run)
+            }
             guard !changes.isEmpty else { return }
             try AppRegistry(root: run.root).update(paths.name) { settings in
                 for (setting, value) in changes {
@@ -139,4 +152,16 @@ extension ManagementCommands {
             run.say("Buildpacks of \(paths.name) cleared; the next push reads .buildpacks or detects one.")
         },
     ]
+
+    /// `apps:set <app> healthcheck=<path>` (nil: none), stored in the app's `dynos.json` for the runner.
+    static func setHealthcheck(_ path: String?, app: String, run: Invocation) throws {
+        try updateDynoSettings(run, app) { $0.healthcheck = path }
+        if let path {
+            run.say(
+                "Set healthcheck of \(app) to \(path): a new release goes live once each web dyno answers 2xx or 3xx "
+                    + "there")
+        } else {
+            run.say("Reset healthcheck of \(app): a web dyno goes live once it accepts connections")
+        }
+    }
 }

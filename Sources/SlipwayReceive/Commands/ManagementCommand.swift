@@ -31,6 +31,8 @@ public struct CommandContext {
     public var environment: [String: String]
     /// Whether the client has gone; a wait for the app's lock stops when it has.
     public var connectionClosed: () -> Bool = { false }
+    /// The session's stdin, stdout and stderr, which a one-off dyno (`run`) reads and writes directly.
+    public var sessionDescriptors: [Int32] = [0, 1, 2]
 
     public init(
         root: SlipwayRoot, actor: Actor, output: Console, console: Console, signals: SignalWatcher?,
@@ -62,11 +64,28 @@ public struct ManagementCommand: Sendable {
     let options: [String]
     /// Whether `receive-pack <name>` offers it to the operator too (`apps` and `help` have local equivalents).
     public let servedLocally: Bool
-    let action: @Sendable (Invocation) throws -> Void
+    /// For a command that ends in a command line of its own (`run <app> <command…>`): after this many positional
+    /// arguments, the rest (after an optional `--`) is taken word for word, options and `--help` included.
+    let verbatimAfter: Int?
+    /// Runs the command; returns its exit status (0 unless the command passes one on, as `run` does).
+    let action: @Sendable (Invocation) throws -> Int32
 
     init(
         _ name: String, _ arguments: String, _ summary: String, arity: ClosedRange<Int>, options: [String] = [],
         servedLocally: Bool = true, action: @escaping @Sendable (Invocation) throws -> Void
+    ) {
+        self.init(
+            name, arguments, summary, arity: arity, options: options, servedLocally: servedLocally,
+            verbatimAfter: nil
+        ) { run in
+            try action(run)
+            return 0
+        }
+    }
+
+    init(
+        _ name: String, _ arguments: String, _ summary: String, arity: ClosedRange<Int>, options: [String] = [],
+        servedLocally: Bool = true, verbatimAfter: Int?, action: @escaping @Sendable (Invocation) throws -> Int32
     ) {
         self.name = name
         self.arguments = arguments
@@ -74,6 +93,7 @@ public struct ManagementCommand: Sendable {
         self.arity = arity
         self.options = options
         self.servedLocally = servedLocally
+        self.verbatimAfter = verbatimAfter
         self.action = action
     }
 
@@ -136,8 +156,9 @@ public enum ManagementCommands {
     /// Every command, in the order `help` lists them.
     public static let all: [ManagementCommand] = {
         let apps: [ManagementCommand] = appCommands + sourceCommands + configCommands
+        let dynos: [ManagementCommand] = dynoCommands + [runCommand] + domainCommands
         let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + tokenCommands
-        return apps + rest + [help]
+        return apps + dynos + rest + [help]
     }()
 
     /// The command called `name`, nil for none.
@@ -145,12 +166,11 @@ public enum ManagementCommands {
         all.first { $0.name == name }
     }
 
-    /// Runs the command in `words` (its name first) and returns the exit status: 0, or 1 after one `slipway: …`
-    /// line on the context's console.
+    /// Runs the command in `words` (its name first) and returns the exit status: 0 (or the status the command passes
+    /// on, as `run` does), or 1 after one `slipway: …` line on the context's console.
     public static func run(_ words: [String], context: CommandContext) -> Int32 {
         do {
-            try dispatch(words, context: context)
-            return 0
+            return try dispatch(words, context: context)
         } catch let error as DoorError {
             context.console.raw(error.message)
         } catch let error as PushError {
@@ -172,18 +192,26 @@ public enum ManagementCommands {
         return run([name] + arguments, context: context)
     }
 
-    /// Parses `words` against the table and runs the command; throws the refusal.
-    static func dispatch(_ words: [String], context: CommandContext) throws {
+    /// Parses `words` against the table and runs the command; returns its status, throws the refusal.
+    static func dispatch(_ words: [String], context: CommandContext) throws -> Int32 {
         guard let name = words.first, let command = named(name) else {
             throw unknownCommand(words.first.map { "'\(DoorError.printable($0))'" } ?? "(none)")
         }
         var arguments: [String] = []
         var options: Set<String> = []
-        for word in words.dropFirst() {
+        var rest = words.dropFirst()
+        while let word = rest.popFirst() {
+            if let verbatimAfter = command.verbatimAfter, arguments.count >= verbatimAfter,
+                word == "--" || !word.hasPrefix("-")
+            {
+                // The command line the command runs: every word as it is.
+                arguments.append(contentsOf: (word == "--" ? [] : [word]) + rest)
+                break
+            }
             if word == "-h" || word == "--help" {
                 context.output.raw("usage: \(command.usage)")
                 context.output.raw("  \(command.summary)")
-                return
+                return 0
             }
             if word.hasPrefix("--") {
                 guard command.options.contains(word) else {
@@ -198,7 +226,7 @@ public enum ManagementCommands {
         guard command.arity.contains(arguments.count) else {
             throw DoorError(.usage, "slipway: usage: \(command.usage)")
         }
-        try command.action(Invocation(context: context, arguments: arguments, options: options))
+        return try command.action(Invocation(context: context, arguments: arguments, options: options))
     }
 
     private static func unknownCommand(_ shown: String) -> DoorError {

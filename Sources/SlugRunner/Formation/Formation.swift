@@ -1,10 +1,11 @@
 import Foundation
+import SlipwaySpool
 
 /// How many processes of each type run for an app: `web=2 worker=1`. Types the release does not declare are
 /// ignored; the `release` type never runs as a regular process (it is the release phase).
 ///
-/// The door and `slugrunner scale` store it in the app's `dynos.json` (``DynoSettings``); an app nobody scaled runs
-/// `web=1`, as on Heroku.
+/// Stored per app in `<root>/apps/<app>/dynos.json` (``DynoSettings``, written by `slugrunner scale` and the door's
+/// `ps:scale`); without it an app runs `web=1`, as on Heroku.
 public struct Formation: Equatable, Sendable {
     /// What an app runs until it is scaled.
     public static let `default` = Formation(["web": 1])
@@ -34,32 +35,24 @@ public struct Formation: Equatable, Sendable {
     }
 
     /// Parses `type=count` arguments (`web=2`, `worker=0`). A type may appear once; counts are 0 to
-    /// ``maximumCount``; `release` cannot be scaled.
+    /// ``maximumCount``; `release` cannot be scaled. (The door's `ps:scale` parses them with the same rules,
+    /// ``DynoSettings/parseChanges(_:values:)``.)
     public static func parseChanges(_ arguments: [String]) throws -> [String: Int] {
-        guard !arguments.isEmpty else {
+        do throws(DynoSettings.ChangeError) {
+            let changes = try DynoSettings.parseChanges(arguments, values: 0...maximumCount)
+            return Dictionary(changes.map { ($0.type, $0.value) }, uniquingKeysWith: { _, new in new })
+        } catch .nothingGiven {
             throw RunnerError(.usage, "slugrunner: say what to scale, for example `web=2 worker=1`")
+        } catch .malformed(let argument) {
+            throw RunnerError(
+                .usage,
+                "slugrunner: '\(argument)' is not a valid scale: use TYPE=COUNT with a process type from the "
+                    + "Procfile and a count from 0 to \(maximumCount), for example web=2")
+        } catch .releaseType {
+            throw RunnerError(.usage, "slugrunner: the release process type runs once per deploy and cannot be scaled")
+        } catch .repeated(let type) {
+            throw RunnerError(.usage, "slugrunner: \(type) is given twice; give each process type once")
         }
-        var changes: [String: Int] = [:]
-        for argument in arguments {
-            let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 2, ProcessType.isValid(parts[0]), let count = Int(parts[1]),
-                parts[1].allSatisfy(\.isASCII), (0...maximumCount).contains(count)
-            else {
-                throw RunnerError(
-                    .usage,
-                    "slugrunner: '\(argument)' is not a valid scale: use TYPE=COUNT with a process type from the "
-                        + "Procfile and a count from 0 to \(maximumCount), for example web=2")
-            }
-            guard parts[0] != ProcessType.release else {
-                throw RunnerError(
-                    .usage, "slugrunner: the release process type runs once per deploy and cannot be scaled")
-            }
-            guard changes[parts[0]] == nil else {
-                throw RunnerError(.usage, "slugrunner: \(parts[0]) is given twice; give each process type once")
-            }
-            changes[parts[0]] = count
-        }
-        return changes
     }
 }
 

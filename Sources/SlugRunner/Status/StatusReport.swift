@@ -1,5 +1,6 @@
 import Foundation
 import SlipwaySpool
+import SlipwaySystem
 
 /// `slugrunner ps`: reads an app's `state.json`, checks that a watcher runs, and renders it, Heroku's way or as
 /// JSON.
@@ -26,8 +27,7 @@ public struct StatusReport: Sendable {
             }
             return AppStatus(
                 app: app, watcher: watching, watcherPid: 0, updatedAt: "", host: nil, release: nil,
-                formation: try DynoSettings.load(from: root.layout.dynoSettings(app)).quantities, processes: [],
-                lastDeploy: nil)
+                formation: (try Scaling.current(root: root, app: app)).counts, processes: [], lastDeploy: nil)
         }
         status.watcher = watching
         if !watching { status.processes = [] }
@@ -64,7 +64,7 @@ public struct StatusReport: Sendable {
         for process in status.processes {
             var line = "\(process.dyno): \(process.state)"
             if let started = process.startedAt.flatMap(AppStatus.parseTime) {
-                line += " \(clockTime(started)) (~ \(ago(process.uptime ?? 0)) ago)"
+                line += " \(clockTime(started)) (~ \(formatAge(seconds: process.uptime ?? 0)) ago)"
             }
             if process.type == ProcessType.web { line += ", port \(process.port), http://\(address):\(process.port)/" }
             if let pid = process.pid { line += ", pid \(pid)" }
@@ -89,15 +89,5 @@ public struct StatusReport: Sendable {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss Z"
         return formatter.string(from: date)
-    }
-
-    /// `12s`, `5m`, `3h`, `2d`.
-    static func ago(_ seconds: Int) -> String {
-        switch seconds {
-        case ..<60: "\(seconds)s"
-        case ..<3600: "\(seconds / 60)m"
-        case ..<86400: "\(seconds / 3600)h"
-        default: "\(seconds / 86400)d"
-        }
     }
 }
