@@ -65,6 +65,7 @@ struct ControlGroupLimitTests {
 
 /// Removes the test's group and, once no other test uses it, the `slipway-test` folder above it.
 private func removeWithParent(_ group: ControlGroup) {
-    group.remove()
+    // The last processes of the group may still be exiting.
+    _ = waitUntil(seconds: 10) { group.remove() }
     for folder in group.folders { rmdir((folder as NSString).deletingLastPathComponent) }
 }

@@ -139,9 +139,10 @@ public struct ControlGroup: Sendable, Equatable {
         return 0
     }
 
-    /// Removes the group once its processes are gone (the kernel refuses while one is left); best effort.
-    public func remove() {
-        for folder in folders { rmdir(folder) }
+    /// Removes the group once its processes are gone (the kernel refuses while one is left); whether it is gone.
+    @discardableResult
+    public func remove() -> Bool {
+        folders.allSatisfy { rmdir($0) == 0 || errno == ENOENT }
     }
 
     /// Writes `text` to a control file; a file the kernel does not have is fine when `optional`.
