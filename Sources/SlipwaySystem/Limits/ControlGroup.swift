@@ -124,19 +124,58 @@ public struct ControlGroup: Sendable, Equatable {
         for folder in folders { try Self.write("\(pid)", to: folder + "/cgroup.procs", optional: false) }
     }
 
+    /// The `cgroup.procs` files a process writes itself into to join the group (``Spawn/joining``).
+    public var procsFiles: [String] { folders.map { $0 + "/cgroup.procs" } }
+
     /// How many times the kernel killed a process of the group for want of memory.
     public var memoryKills: Int {
-        let (file, key) =
-            switch hierarchy {
-            case .unified: (folders[0] + "/memory.events", "oom_kill")
-            case .legacy: (folders[0] + "/memory.oom_control", "oom_kill")
+        switch hierarchy {
+        case .unified: Self.counter(folders[0] + "/memory.events", "oom_kill") ?? 0
+        case .legacy: Self.counter(folders[0] + "/memory.oom_control", "oom_kill") ?? 0
+        }
+    }
+
+    /// How many times the group's memory reached its limit (and the kernel had to reclaim, or kill).
+    public var limitHits: Int {
+        switch hierarchy {
+        case .unified: Self.counter(folders[0] + "/memory.events", "max") ?? 0
+        case .legacy: Self.number(folders[0] + "/memory.failcnt").map(Int.init) ?? 0
+        }
+    }
+
+    /// The memory the group uses now, in bytes (page cache included); nil once the group is gone.
+    public var memoryBytes: Int64? {
+        switch hierarchy {
+        case .unified: Self.number(folders[0] + "/memory.current")
+        case .legacy: Self.number(folders[0] + "/memory.usage_in_bytes")
+        }
+    }
+
+    /// The group's anonymous memory (what its processes allocated, swapped out or not: no page cache), in bytes.
+    public var anonymousBytes: Int64? {
+        switch hierarchy {
+        case .unified: Self.counter(folders[0] + "/memory.stat", "anon").map(Int64.init)
+        case .legacy:
+            Self.counter(folders[0] + "/memory.stat", "total_rss").map {
+                Int64($0) + Int64(Self.counter(folders[0] + "/memory.stat", "total_swap") ?? 0)
             }
-        guard let data = try? FileSystem.read(file) else { return 0 }
+        }
+    }
+
+    /// The value of `key` in a control file of `key value` lines.
+    private static func counter(_ file: String, _ key: String) -> Int? {
+        guard let data = try? FileSystem.read(file) else { return nil }
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: " ")
-            if parts.count == 2, parts[0] == key { return Int(parts[1]) ?? 0 }
+            if parts.count == 2, parts[0] == key { return Int(parts[1]) }
         }
-        return 0
+        return nil
+    }
+
+    /// A control file holding one number.
+    private static func number(_ file: String) -> Int64? {
+        guard let data = try? FileSystem.read(file) else { return nil }
+        return Int64(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// Removes the group once its processes are gone (the kernel refuses while one is left); whether it is gone.
