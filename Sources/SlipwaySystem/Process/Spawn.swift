@@ -4,7 +4,8 @@ import CProcessShims
     import Glibc
 #endif
 
-/// Starting a program: the one `posix_spawn` of the project. Every child gets an explicit argument array and
+/// Starting a program: the one `posix_spawn` of the project (and, for a child that must be in its control groups
+/// before it runs anything, the one fork: ``joining``). Every child gets an explicit argument array and
 /// environment (nothing of the caller's leaks in, and no shell runs), the default signal mask and dispositions, a
 /// process group or session of its own (one `kill(-pid)` reaches everything it starts), and no descriptor above its
 /// standard streams but those it is handed on purpose.

@@ -16,7 +16,7 @@ import Foundation
 ///
 /// bubblewrap, `setpriv` and `prlimit` are separate programs rather than calls made here between fork and exec: they
 /// are the kernel interfaces' maintained front ends (user namespaces, mount propagation, capability dropping), and
-/// they keep `Spawn` the single, simple `posix_spawn` of this layer.
+/// they keep `Spawn` simple (the only work it does between fork and exec is joining control groups).
 public struct Sandbox: Sendable, Equatable {
     /// Whether to use bubblewrap.
     public enum Mode: String, Sendable, CaseIterable {
