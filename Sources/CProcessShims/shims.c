@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int slipway_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
@@ -127,4 +128,88 @@ long slipway_receive_with_descriptors(int sock, void *bytes, unsigned long capac
     }
     *received = count;
     return (long)got;
+
+long slipway_copy_file_range(int in, int out, unsigned long length) {
+    return (long)copy_file_range(in, NULL, out, NULL, length, 0);
+}
+
+// Closes every descriptor from `from` to `to` (inclusive): close_range (Linux 5.9+), else one by one.
+static void slipway_close_span(int from, unsigned to) {
+    if (from < 0 || (unsigned)from > to) return;
+    if (syscall(SYS_close_range, (unsigned)from, to, 0) == 0) return;
+    for (unsigned fd = (unsigned)from; fd <= to && fd < 65536; fd++) close((int)fd);
+}
+
+// The child's side of slipway_fork_exec: only async-signal-safe calls (the parent may have other threads holding
+// locks). Reports errno through `report` and exits 127 on any failure.
+static void slipway_child(const char *path, char *const argv[], char *const envp[],
+                          const struct slipway_fork_plan *plan, int report) {
+    int failure = 0;
+    int first = 3 + plan->extra_count;
+    // The report pipe moves above the numbers the child's streams take.
+    if (report < first) report = fcntl(report, F_DUPFD_CLOEXEC, first);
+    if (report < 0) _exit(127);
+    for (int i = 0; i < plan->join_count && failure == 0; i++) {
+        if (write(plan->join_fds[i], "0", 1) != 1) failure = errno;
+    }
+    if (failure == 0 && plan->group == 2 && setsid() < 0) failure = errno;
+    if (failure == 0 && plan->group == 1 && setpgid(0, 0) != 0) failure = errno;
+    if (failure == 0) {
+        struct sigaction action;
+        for (size_t i = 0; i < sizeof action; i++) ((char *)&action)[i] = 0;
+        action.sa_handler = SIG_DFL;
+        for (int i = 0; i < plan->default_count; i++) sigaction(plan->default_signals[i], &action, NULL);
+        sigset_t empty;
+        sigemptyset(&empty);
+        sigprocmask(SIG_SETMASK, &empty, NULL);
+    }
+    if (failure == 0 && plan->directory != NULL && chdir(plan->directory) != 0) failure = errno;
+    for (int i = 0; i < 3 && failure == 0; i++) {
+        if (plan->stdio[i] >= 0 && dup2(plan->stdio[i], i) < 0) failure = errno;
+    }
+    for (int i = 0; i < plan->extra_count && failure == 0; i++) {
+        if (dup2(plan->extra_fds[i], 3 + i) < 0) failure = errno;
+    }
+    if (failure == 0) {
+        // Nothing else is inherited; the report pipe closes itself at exec.
+        slipway_close_span(first, (unsigned)report - 1);
+        slipway_close_span(report + 1, ~0U);
+        execve(path, argv, envp);
+        failure = errno;
+    }
+    while (write(report, &failure, sizeof failure) < 0 && errno == EINTR) {}
+    _exit(127);
+}
+
+pid_t slipway_fork_exec(const char *path, char *const argv[], char *const envp[], const struct slipway_fork_plan *plan) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return -1;
+    // No signal handler of the parent may run in the child before its dispositions are reset.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = _Fork();
+    if (pid == 0) {
+        close(report[0]);
+        slipway_child(path, argv, envp, plan, report[1]);
+    }
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(report[1]);
+    if (pid < 0) {
+        close(report[0]);
+        errno = saved;
+        return -1;
+    }
+    int failure = 0;
+    ssize_t n;
+    do { n = read(report[0], &failure, sizeof failure); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof failure) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        errno = failure;
+        return -1;
+    }
+    return pid;
 }

@@ -130,6 +130,11 @@ extension Slugrunner {
         var stack: [String] = ["slipway-1"]
         @Option(help: ArgumentHelp("The size in MB past which an app's log is rotated.", valueName: "MB"))
         var logMaxSize: Int = 10
+        @Option(
+            help: ArgumentHelp(
+                "How dynos are confined: auto or bubblewrap (refuse to start dynos where bubblewrap does not work), or none.",
+                valueName: "mode"))
+        var sandbox: String = "auto"
         @OptionGroup var bucket: BucketOptions
 
         func run() throws {
@@ -146,6 +151,10 @@ extension Slugrunner {
             guard logMaxSize > 0 else { throw ValidationError("--log-max-size takes a size in MB, 1 or more") }
             settings.logMaxBytes = Int64(logMaxSize) * 1024 * 1024
             settings.bucket = try bucket.source(root: root.resolved)
+            guard let mode = WatchSettings.SandboxMode(rawValue: sandbox) else {
+                throw ValidationError("--sandbox is '\(sandbox)'; use auto, bubblewrap or none")
+            }
+            settings.sandbox = mode
             try reporting { try Watcher(root: root.resolved, settings: settings, say: sayOnStderr).run() }
         }
     }

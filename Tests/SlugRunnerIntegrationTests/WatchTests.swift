@@ -48,21 +48,23 @@ import Testing
     @Test func aNewReleaseRunsItsReleasePhaseThenReplacesTheOldOneWholeGroupIncluded() throws {
         let h = try RunnerHarness()
         let out = try h.buildSlug()
-        let pids = h.scratch.url("pids")
-        try h.publish(out, version: 1, config: ["PAGE": "v1", "PID_FILE": pids])
+        try h.publish(out, version: 1, config: ["PAGE": "v1"])
         let watcher = try h.startWatch()
         let first = try #require(h.waitForRelease(1), "\(h.watchOutput)")
-        let oldGroup = try #require(h.recordedPids("pids").first)
+        let oldGroup = try #require(first.processes.first { $0.dyno == "web.1" }?.pid)
         #expect(processGroupExists(oldGroup))
 
-        // The release phase writes a file the new web process insists on: it must have run first.
-        try h.publish(
-            out, version: 2,
-            processTypes: ["release": "echo migrating; echo done > migrated", "web": "test -f migrated && ./web.sh"],
-            config: ["PAGE": "v2", "PID_FILE": pids])
+        // Each dyno has its own copy of the release (what the release phase writes is not kept, as on Heroku):
+        // the order of the log lines shows that the release phase ran before the new web process started.
+        try h.publish(out, version: 2, processTypes: ["release": "echo migrating"], config: ["PAGE": "v2"])
         let second = try #require(h.waitForRelease(2), "\(h.watchOutput)")
         let web = try #require(second.processes.first { $0.dyno == "web.1" })
         #expect(try h.get(web.port) == "v2\n")
+        #expect(
+            waitUntil(seconds: 60) { h.log().contains("app[web.1]: web web.1 starting on \(web.port)") }, "\(h.log())")
+        let migrated = try #require(h.log().range(of: "app[release.1]: migrating"))
+        let started = try #require(h.log().range(of: "app[web.1]: web web.1 starting on \(web.port)"))
+        #expect(migrated.lowerBound < started.lowerBound)
         #expect(web.port != first.processes.first?.port, "each release's web gets its own port")
         #expect(
             waitUntil(seconds: 60) { !processGroupExists(oldGroup) }, "v1's process group (web and its child) is gone")
@@ -100,14 +102,17 @@ import Testing
     @Test func aReleaseWhoseWebNeverListensFailsAndThePreviousKeepsServing() throws {
         let h = try RunnerHarness()
         let out = try h.buildSlug()
-        let pids = h.scratch.url("deaf-pids")
         try h.publish(out, version: 1, config: ["PAGE": "still v1"])
         let watcher = try h.startWatch(["--boot-timeout", "2"])
         let first = try #require(h.waitForRelease(1), "\(h.watchOutput)")
-        let entry = try h.publish(
-            out, version: 2, processTypes: ["web": "awk '{print $5}' /proc/$$/stat > \(pids); sleep 1000"])
+        let entry = try h.publish(out, version: 2, processTypes: ["web": "sleep 1000"])
 
-        #expect(waitUntil(seconds: 60) { (try? h.ps())?.lastDeploy?.status == "failed" }, "\(h.watchOutput)")
+        var deaf: pid_t?
+        #expect(
+            waitUntil(seconds: 60) {
+                deaf = deaf ?? (try? h.ps())?.processes.first { $0.dyno == "web.1" && $0.release == 2 }?.pid
+                return (try? h.ps())?.lastDeploy?.status == "failed"
+            }, "\(h.watchOutput)")
         let status = try h.ps()
         #expect(status.release?.version == 1)
         #expect(status.lastDeploy?.message.contains("did not accept connections on 127.0.0.1 within 2s") == true)
@@ -115,8 +120,8 @@ import Testing
         #expect(try h.get(first.processes[0].port) == "still v1\n")
         #expect(h.log().contains("slugrunner[deploy]: v2 failed: web.1"))
         #expect(FileManager.default.fileExists(atPath: "\(h.root)/spool/failed/\(entry)"))
-        let deaf = try #require(h.recordedPids("deaf-pids").first)
-        #expect(waitUntil(seconds: 60) { !processGroupExists(deaf) }, "the failed release's processes are stopped")
+        let group = try #require(deaf, "v2's web.1 was seen running")
+        #expect(waitUntil(seconds: 60) { !processGroupExists(group) }, "the failed release's processes are stopped")
         #expect(try h.slugrunner(["ps", "myapp"]).stdout.contains(" !     v2 failed at "))
         #expect(h.stopWatch(watcher) == 0)
     }

@@ -51,4 +51,32 @@ long slipway_send_with_descriptors(int sock, const void *bytes, unsigned long le
 /// when more descriptors came than `maximum` (those that did come are closed).
 long slipway_receive_with_descriptors(int sock, void *bytes, unsigned long capacity, int *fds, int maximum,
                                       int *received);
+
+/// copy_file_range(in, NULL, out, NULL, length, 0): copies within the kernel (a reflink where the filesystem can).
+long slipway_copy_file_range(int in, int out, unsigned long length);
+
+/// What the child of `slipway_fork_exec` does between fork and exec, all of it with async-signal-safe calls.
+struct slipway_fork_plan {
+    /// Written "0" (the writer itself) each, first: the child is in these control groups before it runs anything.
+    const int *join_fds;
+    int join_count;
+    /// 0: stay in the caller's process group; 1: a new process group; 2: a new session.
+    int group;
+    /// Descriptors (all >= 3 + extra_count, or -1 to keep the caller's) duplicated onto 0, 1 and 2.
+    int stdio[3];
+    /// Descriptors (all above every target number) duplicated onto 3, 4, ...
+    const int *extra_fds;
+    int extra_count;
+    /// The working folder, or NULL.
+    const char *directory;
+    /// Signals whose disposition goes back to the default (the mask is emptied too).
+    const int *default_signals;
+    int default_count;
+};
+
+/// Starts `path` as a child through fork (glibc's _Fork: no atfork handlers run) rather than posix_spawn, so that
+/// it can join control groups before exec (posix_spawn cannot, and moving it afterwards would let a process it
+/// forks meanwhile escape). Returns the pid, or -1 with errno (a failure of the child's set-up or of its execve is
+/// reported through a close-on-exec pipe, and the child reaped).
+pid_t slipway_fork_exec(const char *path, char *const argv[], char *const envp[], const struct slipway_fork_plan *plan);
 #endif

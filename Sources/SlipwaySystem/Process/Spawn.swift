@@ -4,7 +4,8 @@ import CProcessShims
     import Glibc
 #endif
 
-/// Starting a program: the one `posix_spawn` of the project. Every child gets an explicit argument array and
+/// Starting a program: the one `posix_spawn` of the project (and, for a child that must be in its control groups
+/// before it runs anything, the one fork: ``joining``). Every child gets an explicit argument array and
 /// environment (nothing of the caller's leaks in, and no shell runs), the default signal mask and dispositions, a
 /// process group or session of its own (one `kill(-pid)` reaches everything it starts), and no descriptor above its
 /// standard streams but those it is handed on purpose.
@@ -58,6 +59,9 @@ public struct Spawn: Sendable {
     /// Whether SIGTTIN, SIGTTOU and SIGTSTP go back to their defaults. A foreground child sharing the caller's
     /// terminal keeps them as the caller set them (ignored, so Ctrl-Z cannot leave a stopped process behind).
     public var resetJobControlSignals = true
+    /// `cgroup.procs` files of control groups the child joins before it runs anything (a dyno's memory and process
+    /// limits then hold for everything it starts). Empty: `posix_spawn`; else a fork whose child joins, then execs.
+    public var joining: [String] = []
 
     public init(executable: String, arguments: [String] = [], environment: [String: String], directory: String? = nil) {
         self.executable = executable
@@ -68,6 +72,7 @@ public struct Spawn: Sendable {
 
     /// Starts the program; returns its pid, which is also its process group id. The caller reaps it.
     public func start() throws(Failure) -> pid_t {
+        if !joining.isEmpty { return try startJoining() }
         // Copies above every target number first, so that dup2 never meets a descriptor already in place.
         let copies = extraDescriptors.map { fcntl($0, F_DUPFD_CLOEXEC, 64) }
         defer { for copy in copies where copy >= 0 { close(copy) } }
@@ -98,8 +103,7 @@ public struct Spawn: Sendable {
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        let stops = resetJobControlSignals ? [SIGTTIN, SIGTTOU, SIGTSTP] : []
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD] + stops { sigaddset(&defaults, signal) }
+        for signal in defaultSignals { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
         switch group {
@@ -132,5 +136,11 @@ public struct Spawn: Sendable {
         }
         guard rc == 0 else { throw Failure(path: executable, errno: rc) }
         return pid
+    }
+
+    /// The signals whose dispositions the child gets back at their defaults.
+    var defaultSignals: [Int32] {
+        [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD]
+            + (resetJobControlSignals ? [SIGTTIN, SIGTTOU, SIGTSTP] : [])
     }
 }

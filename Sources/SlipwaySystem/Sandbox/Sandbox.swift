@@ -16,7 +16,7 @@ import Foundation
 ///
 /// bubblewrap, `setpriv` and `prlimit` are separate programs rather than calls made here between fork and exec: they
 /// are the kernel interfaces' maintained front ends (user namespaces, mount propagation, capability dropping), and
-/// they keep `Spawn` the single, simple `posix_spawn` of this layer.
+/// they keep `Spawn` simple (the only work it does between fork and exec is joining control groups).
 public struct Sandbox: Sendable, Equatable {
     /// Whether to use bubblewrap.
     public enum Mode: String, Sendable, CaseIterable {
@@ -62,12 +62,18 @@ public struct Sandbox: Sendable, Equatable {
         public var cpuSeconds: Int?
         /// Open files per process.
         public var openFiles: Int?
+        /// Address space per process, in bytes: the memory limit where no control group can hold one.
+        public var addressSpace: Int64?
 
-        public init(processes: Int? = nil, fileSize: Int64? = nil, cpuSeconds: Int? = nil, openFiles: Int? = nil) {
+        public init(
+            processes: Int? = nil, fileSize: Int64? = nil, cpuSeconds: Int? = nil, openFiles: Int? = nil,
+            addressSpace: Int64? = nil
+        ) {
             self.processes = processes
             self.fileSize = fileSize
             self.cpuSeconds = cpuSeconds
             self.openFiles = openFiles
+            self.addressSpace = addressSpace
         }
 
         /// `prlimit`'s flags; core dumps are always off.
@@ -76,6 +82,7 @@ public struct Sandbox: Sendable, Equatable {
             if let fileSize { flags.append("--fsize=\(fileSize)") }
             if let cpuSeconds { flags.append("--cpu=\(cpuSeconds)") }
             if let openFiles { flags.append("--nofile=\(openFiles)") }
+            if let addressSpace { flags.append("--as=\(addressSpace)") }
             flags.append("--core=0")
             if let processes { flags.append("--nproc=\(processes)") }
             return flags
@@ -154,9 +161,13 @@ public struct Sandbox: Sendable, Equatable {
                 + command
         }
         guard let bubblewrap else { return (command[0], Array(command.dropFirst())) }
-        var box = [
-            "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
+        var box = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+        let ownRoot = needsOwnRoot
+        box += ownRoot ? Self.hostEntries() : ["--ro-bind", "/", "/"]
+        // A private /tmp anyone may write (sticky), as the host's.
+        box += [
+            "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs",
+            "/var/tmp",
         ]
         for folder in hidden { box += ["--tmpfs", folder] }
         for mount in mounts {
@@ -166,8 +177,51 @@ public struct Sandbox: Sendable, Equatable {
             case .tmpfs(let inside): box += ["--tmpfs", inside]
             }
         }
+        if ownRoot { box += ["--remount-ro", "/"] }
         if let directory { box += ["--chdir", directory] }
         return (bubblewrap, box + ["--"] + command)
+    }
+
+    /// Whether a mount goes where the read-only host has nothing (a dyno's `/app`): bwrap cannot make a mount point
+    /// in a read-only bind of `/`, so the sandbox's root is then a tmpfs holding the host's top-level entries, each
+    /// bound read-only, and is made read-only itself once everything is mounted.
+    var needsOwnRoot: Bool {
+        let writable =
+            ["/tmp", "/var/tmp"] + hidden + mounts.compactMap { if case .tmpfs(let at) = $0 { at } else { nil } }
+        return mounts.contains { mount in
+            let inside: String
+            switch mount {
+            case .bind(_, let at), .readOnly(_, let at), .tmpfs(let at): inside = at
+            }
+            var info = stat()
+            let creatable = writable.contains { inside.hasPrefix($0 + "/") }
+            return !creatable && lstat(inside, &info) != 0
+        }
+    }
+
+    /// bwrap's arguments that rebuild the host's `/` read-only, entry by entry (symlinks such as `/bin -> usr/bin`
+    /// as symlinks); `/proc`, `/dev` and `/tmp` are mounted fresh afterwards.
+    static func hostEntries() -> [String] {
+        var arguments: [String] = []
+        let names = ((try? FileSystem.names(in: "/")) ?? []).sorted()
+        for name in names where !["proc", "dev", "tmp"].contains(name) {
+            let path = "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            switch info.st_mode & S_IFMT {
+            case S_IFLNK:
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let length = readlink(path, &buffer, buffer.count - 1)
+                guard length > 0 else { continue }
+                let target = buffer[0..<length].map { UInt8(bitPattern: $0) }
+                arguments += ["--symlink", String(decoding: target, as: UTF8.self), path]
+            case S_IFDIR, S_IFREG:
+                arguments += ["--ro-bind", path, path]
+            default:
+                continue
+            }
+        }
+        return arguments
     }
 
     /// Whether every folder above `path` lets `uid` pass (its owner, or searchable by others).

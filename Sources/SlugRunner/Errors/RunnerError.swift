@@ -20,6 +20,8 @@ public struct RunnerError: Error, CustomStringConvertible, Sendable {
         case spawn
         /// A system call failed.
         case system
+        /// Dynos cannot be confined as asked (no working bubblewrap, a user that cannot reach its files).
+        case sandbox
     }
 
     /// What kind of failure this is.

@@ -15,6 +15,8 @@ enum Spawner {
         case inherit
         /// stdin from `/dev/null`, stdout and stderr both into the write end of a pipe (the watcher logs them).
         case pipe(write: Int32)
+        /// The given descriptors as stdin, stdout and stderr (a one-off dyno attached to an SSH session).
+        case descriptors(stdin: Int32, stdout: Int32, stderr: Int32)
     }
 
     /// Which group the child leads.
@@ -25,17 +27,31 @@ enum Spawner {
         case newGroup
     }
 
-    /// Starts `launch`; returns the child's pid, which is also its process group id.
-    static func start(_ launch: ProcessLaunch, stdio: Stdio, grouping: Grouping) throws -> pid_t {
+    /// Starts `launch`; returns the child's pid, which is also its process group id. With `place`, the process is
+    /// a dyno's: confined by its sandbox, in its control group from before it runs anything.
+    static func start(_ launch: ProcessLaunch, stdio: Stdio, grouping: Grouping, place: DynoPlace? = nil) throws
+        -> pid_t
+    {
         var spawn = Spawn(
             executable: launch.arguments[0], arguments: Array(launch.arguments.dropFirst()),
             environment: launch.environment, directory: launch.directory)
+        if let place {
+            (spawn.executable, spawn.arguments) = place.sandbox.wrap(
+                launch.arguments[0], Array(launch.arguments.dropFirst()))
+            // In bubblewrap the folder exists only inside (`--chdir`).
+            if place.sandbox.bubblewrap != nil { spawn.directory = nil }
+            spawn.joining = place.joining
+        }
         switch stdio {
         case .inherit:
             spawn.stdin = .inherit
         case .pipe(let write):
             spawn.stdout = .descriptor(write)
             spawn.stderr = .descriptor(write)
+        case .descriptors(let stdin, let stdout, let stderr):
+            spawn.stdin = .descriptor(stdin)
+            spawn.stdout = .descriptor(stdout)
+            spawn.stderr = .descriptor(stderr)
         }
         // A foreground run keeps the job-control stops as the caller set them (ignored: Ctrl-Z cannot leave the
         // terminal with a stopped process nobody resumes); supervised processes get them back.

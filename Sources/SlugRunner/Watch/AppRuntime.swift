@@ -100,6 +100,8 @@ struct Leader {
     enum Kind {
         case dyno(Dyno)
         case releasePhase
+        /// A one-off dyno (`run.N`).
+        case oneOff(OneOffDyno)
     }
 
     let app: String

@@ -1,3 +1,5 @@
+import SlipwaySystem
+
 /// How `slugrunner watch` runs releases. Every value has a command-line flag; the defaults are Heroku's where it has
 /// one.
 public struct WatchSettings: Sendable {
@@ -22,6 +24,13 @@ public struct WatchSettings: Sendable {
     /// Releases come from this bucket (`--spool s3://…`) instead of the root's spool folder, which then only holds
     /// the entries this runner claimed.
     public var bucket: BucketSource?
+    /// How dynos are confined (`--sandbox`): `auto` and `bubblewrap` need a working bubblewrap and refuse to start
+    /// dynos without one; `none` runs them without the filesystem and namespace sandbox (their own user, copy and
+    /// limits still apply).
+    public var sandbox: SandboxMode = .auto
+
+    /// `auto`, `bubblewrap` or `none`.
+    public typealias SandboxMode = Sandbox.Mode
 
     public init() {}
 }

@@ -54,10 +54,12 @@ extension Watcher {
         let deployment = Deployment(release: release)
         app.deployment = deployment
         do {
+            let place = try prepareDyno(app: app, dyno: "release.1", type: ProcessType.release, release: release)
             let launch = ProcessLaunch(
-                home: release.home, command: command, configVars: release.manifest.configVars,
+                home: place?.home ?? release.home, command: command, configVars: release.manifest.configVars,
                 port: try freePort(), dyno: "release.1")
-            deployment.releasePhase = try spawn(launch, app: app, label: "release.1", release: release, dyno: nil)
+            deployment.releasePhase = try spawn(
+                launch, app: app, label: "release.1", release: release, dyno: nil, place: place)
         } catch {
             handle(.releasePhaseDidNotStart(reason: "\(error)"), app: app)
         }

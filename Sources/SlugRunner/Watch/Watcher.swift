@@ -31,6 +31,8 @@ public final class Watcher {
     var mailbox: Mailbox?
     /// Web dynos' health checks, off the loop; their results wake it through the mailbox.
     lazy var health = HealthProbes { [weak mailbox] in mailbox?.wake() }
+    /// What confines dynos (decided at start) and each dyno's copy, sandbox and control group.
+    var isolation: DynoIsolation?
     var stopping = false
     private var nextScan: ContinuousClock.Instant
 
@@ -65,16 +67,22 @@ public final class Watcher {
             throw RunnerError(
                 .notFound, "\(error.description) (create it with `receive-pack init --root \(root.path)`)")
         }
+        let isolation = try DynoIsolation(root: root, mode: settings.sandbox)
+        self.isolation = isolation
         // Processes a release leaves behind when their parent exits are re-parented here, so they are reaped.
         ChildProcess.adoptOrphans()
         mailbox = try Mailbox()
         event(nil, "watch", "Watching \(settings.bucket?.location.url ?? spool.newDirectory) (pid \(getpid()))")
+        for line in isolation.summary { event(nil, "watch", line) }
         try restore()
+        isolation.removeLeftovers(apps: Files.folders(in: root.appsDirectory))
         feed?.start()
         while true {
             waitForActivity(inbox: inbox)
             for signal in inbox.drain() { received(signal) }
             for (pid, status) in Reaping.reapAllEnded() { exited(pid, status) }
+            watchMemory()
+            isolation.collect()
             for result in mailbox?.take() ?? [] { prepared(result) }
             for result in health.take() { healthChecked(result) }
             if !stopping {
@@ -99,6 +107,7 @@ public final class Watcher {
             if outputs[stream.fd] != nil { closeOutput(stream) }
         }
         health.shutdown()
+        isolation.finish()
         event(nil, "watch", "Stopped")
     }
 
@@ -176,6 +185,7 @@ public final class Watcher {
             for dyno in app.dynos { stop(dyno, app: app) }
             app.dynos = []
         }
+        stopOneOffs()
     }
 
     // MARK: - Process groups
@@ -234,6 +244,8 @@ public final class Watcher {
     /// decides), or one the watcher stopped.
     private func exited(_ pid: pid_t, _ status: ExitStatus) {
         guard let leader = leaders.removeValue(forKey: pid), let app = apps[leader.app] else { return }
+        // A kill for want of memory is said first (R15), and the dyno's copy and group go once its processes have.
+        if let place = isolation?.ended(pid) { reportMemory(of: place) }
         log(app.name, leader.label, "Process of \(leader.release) exited with \(status)")
         // Whatever it started goes with it: a crashed or finished process leaves nothing behind.
         if ProcessGroup.exists(pid) && !stopOrders.contains(where: { $0.pgid == pid }) {
@@ -251,6 +263,8 @@ public final class Watcher {
             } else {
                 crashed(dyno, app: app)  // a process of the current release
             }
+        case .oneOff(let run):
+            run.onExit(status)
         }
     }
 
@@ -279,12 +293,13 @@ public final class Watcher {
         if used.contains(dyno.port) || !settings.address.isFree(dyno.port) {
             dyno.port = (try? freePort()) ?? dyno.port
         }
-        let launch = ProcessLaunch(
-            home: dyno.release.home, command: dyno.command, configVars: dyno.release.manifest.configVars,
-            port: dyno.port, dyno: dyno.name)
         log(app.name, dyno.name, "Starting process of \(dyno.release.label) with command `\(dyno.command)`")
         do {
-            let pid = try spawn(launch, app: app, label: dyno.name, release: dyno.release, dyno: dyno)
+            let place = try prepareDyno(app: app, dyno: dyno.name, type: dyno.type, release: dyno.release)
+            let launch = ProcessLaunch(
+                home: place?.home ?? dyno.release.home, command: dyno.command,
+                configVars: dyno.release.manifest.configVars, port: dyno.port, dyno: dyno.name)
+            let pid = try spawn(launch, app: app, label: dyno.name, release: dyno.release, dyno: dyno, place: place)
             dyno.pid = pid
             dyno.startedAt = Date()
             dyno.startedClock = clock.now
@@ -296,29 +311,6 @@ public final class Watcher {
             log(app.name, dyno.name, "\(error)")
             crashed(dyno, app: app)
         }
-    }
-
-    /// Spawns `launch` in a session of its own with its output logged; registers it as a leader.
-    func spawn(_ launch: ProcessLaunch, app: AppRuntime, label: String, release: UnpackedRelease, dyno: Dyno?)
-        throws -> pid_t
-    {
-        for name in launch.skippedVariables {
-            log(app.name, label, "Config var \(name) left out: its name or value cannot be in an environment")
-        }
-        let pipe = try Spawner.outputPipe()
-        defer { close(pipe.writeEnd) }
-        let pid: pid_t
-        do {
-            pid = try Spawner.start(launch, stdio: .pipe(write: pipe.writeEnd), grouping: .newSession)
-        } catch {
-            close(pipe.readEnd)
-            throw error
-        }
-        outputs[pipe.readEnd] = OutputStream(fd: pipe.readEnd, app: app.name, label: label)
-        leaders[pid] = Leader(
-            app: app.name, label: label, kind: dyno.map { .dyno($0) } ?? .releasePhase, entry: release.entry,
-            release: release.label)
-        return pid
     }
 
     func markUp(_ dyno: Dyno, app: AppRuntime) {

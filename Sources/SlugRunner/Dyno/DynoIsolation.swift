@@ -1,0 +1,194 @@
+import Foundation
+import SlipwaySpool
+import SlipwaySystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One start of a dyno (a process type's dyno, a one-off `run.N`, the release phase): its private copy of the
+/// release, its sandbox and its control group, from before its process starts until after its last process is gone.
+final class DynoPlace {
+    let app: String
+    /// `web.1`, `run.2`, `release.1`.
+    let dyno: String
+    /// The dyno's name and a start id: its folder and its control group.
+    let id: String
+    /// The copy of the release, as the runner sees it.
+    let copy: String
+    /// `HOME` and the working folder as the dyno sees them (`/app` in the sandbox).
+    let home: String
+    let sandbox: Sandbox
+    /// The memory and process limits; nil where no controller can be used.
+    let group: ControlGroup?
+    /// The memory limit, in MB.
+    let memoryMB: Int
+    var watch: MemoryWatch?
+    /// The first process (its process group), once started.
+    var pid: pid_t?
+
+    init(
+        app: String, dyno: String, id: String, copy: String, home: String, sandbox: Sandbox, group: ControlGroup?,
+        memoryMB: Int
+    ) {
+        self.app = app
+        self.dyno = dyno
+        self.id = id
+        self.copy = copy
+        self.home = home
+        self.sandbox = sandbox
+        self.group = group
+        self.memoryMB = memoryMB
+        self.watch = group.map { MemoryWatch(group: $0, limitBytes: Int64(memoryMB) << 20) }
+    }
+
+    /// The `cgroup.procs` files the first process joins before it runs anything.
+    var joining: [String] { group?.procsFiles ?? [] }
+}
+
+/// Everything that confines the watcher's dynos, decided once when it starts (``summary`` says what), and the
+/// places of the dynos that run or whose processes are still going away.
+final class DynoIsolation {
+    let root: RunnerRoot
+    let filesystem: DynoFilesystem
+    let sandbox: DynoSandbox
+    let limits: DynoLimits
+    /// The apps' users; nil when the runner is not root (dynos then run as its user).
+    private var users: AppUsers?
+    /// Dynos whose first process runs, by its pid.
+    private(set) var running: [pid_t: DynoPlace] = [:]
+    /// Dynos whose first process ended; their folder and group go once every process of theirs is gone.
+    private var ending: [DynoPlace] = []
+    private let clock = ContinuousClock()
+    private var nextMemoryCheck: ContinuousClock.Instant
+
+    init(root: RunnerRoot, mode: Sandbox.Mode) throws {
+        self.root = root
+        let isRoot = geteuid() == 0
+        filesystem = DynoFilesystem(root: root)
+        sandbox = try DynoSandbox(mode: mode, root: root, switchesUser: isRoot)
+        limits = DynoLimits.current()
+        users = isRoot ? try AppUsers(path: "\(root.runnerDirectory)/uids.json") : nil
+        nextMemoryCheck = clock.now
+    }
+
+    /// What confines dynos here, one line each, said once at start.
+    var summary: [String] {
+        [
+            "Dynos: " + sandbox.summary,
+            "Dynos: "
+                + (users == nil
+                    ? "not root: every app's dynos run as this user (no user of their own), without control groups"
+                    : "each app runs as a user of its own (uids from \(AppUsers.range))"),
+            "Dynos: " + limits.summary,
+        ]
+    }
+
+    /// The memory of `type`'s dynos of `app` in MB (`ps:resize`, default 512).
+    func memoryMB(app: String, type: String) -> Int {
+        (try? DynoSettings.load(from: root.layout.dynoSettings(app)))?.memoryMB(of: type)
+            ?? DynoSettings.defaultMemoryMB
+    }
+
+    /// Makes the place of a new start of `dyno`: the copy of `release`, the group, the sandbox. `memoryMB` nil takes
+    /// the process type's size from the app's dyno settings.
+    func prepare(app: String, dyno: String, type: String, release: UnpackedRelease, memoryMB: Int? = nil) throws
+        -> DynoPlace
+    {
+        let memory = memoryMB ?? self.memoryMB(app: app, type: type)
+        let user = try users?.user(for: app)
+        let id = "\(dyno)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        let owner = user.map { FileSystem.Owner(uid: $0.uid, gid: $0.gid) }
+        let copy = try filesystem.create(app: app, id: id, release: release, owner: owner)
+        do {
+            let group = try limits.create(app: app, id: id, memoryMB: memory)
+            // Without a pids controller, the app's user gets an rlimit on its processes (over all its dynos).
+            let pidsEnforced = group.map { $0.folders.count == 2 || $0.hierarchy.isUnified } ?? false
+            let processes = pidsEnforced || user == nil ? nil : DynoLimits.appProcesses
+            let (confined, home) = try sandbox.sandbox(
+                copy: copy, user: user, addressSpace: group == nil ? Int64(memory) << 20 : nil, processes: processes)
+            return DynoPlace(
+                app: app, dyno: dyno, id: id, copy: copy, home: home, sandbox: confined, group: group,
+                memoryMB: memory)
+        } catch {
+            filesystem.remove(app: app, id: id)
+            throw error
+        }
+    }
+
+    /// The dyno's first process started as `pid`.
+    func started(_ place: DynoPlace, pid: pid_t) {
+        place.pid = pid
+        running[pid] = place
+    }
+
+    /// The place's process could not start: it goes now.
+    func discard(_ place: DynoPlace) {
+        place.group?.remove()
+        filesystem.remove(app: place.app, id: place.id)
+    }
+
+    /// The first process `pid` was reaped; its place goes once its other processes are gone (``collect()``).
+    @discardableResult
+    func ended(_ pid: pid_t) -> DynoPlace? {
+        guard let place = running.removeValue(forKey: pid) else { return nil }
+        ending.append(place)
+        return place
+    }
+
+    /// Removes the folders and groups of ended dynos whose processes are all gone.
+    func collect() {
+        ending.removeAll { place in
+            if let pid = place.pid, ProcessGroup.exists(pid) { return false }
+            guard place.group?.remove() ?? true else { return false }
+            filesystem.remove(app: place.app, id: place.id)
+            return true
+        }
+    }
+
+    /// At the watcher's end: waits up to `seconds` for the last processes to go, removing what it can.
+    func finish(seconds: Double = 5) {
+        let deadline = clock.now + .milliseconds(Int(seconds * 1000))
+        collect()
+        while !ending.isEmpty && clock.now < deadline {
+            usleep(50_000)
+            collect()
+        }
+    }
+
+    /// The memory errors of the running dynos since the last look (at most twice a second, unless `now`).
+    func memoryEvents(now: Bool = false) -> [(place: DynoPlace, event: MemoryWatch.Event)] {
+        guard now || clock.now >= nextMemoryCheck else { return [] }
+        nextMemoryCheck = clock.now + .milliseconds(500)
+        var events: [(DynoPlace, MemoryWatch.Event)] = []
+        for place in running.values.sorted(by: { $0.id < $1.id }) {
+            for event in place.watch?.check() ?? [] { events.append((place, event)) }
+        }
+        return events
+    }
+
+    /// The memory the dyno whose first process is `pid` uses now, in bytes; nil without a control group.
+    func memoryBytes(_ pid: pid_t) -> Int64? {
+        running[pid]?.group?.memoryBytes
+    }
+
+    /// Removes the dyno folders and groups of `apps` that no running dyno owns (left by a watcher that was killed;
+    /// a group goes before its folder, so a group never outlives the folder that names it).
+    func removeLeftovers(apps: [String]) {
+        let owned = Set(running.values.map(\.id) + ending.map(\.id))
+        for app in apps {
+            for id in filesystem.ids(app: app) where !owned.contains(id) {
+                limits.removeLeftover(app: app, id: id)
+                filesystem.remove(app: app, id: id)
+            }
+        }
+    }
+}
+
+extension ControlGroup.Hierarchy {
+    /// Whether this is cgroup v2.
+    var isUnified: Bool {
+        if case .unified = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import SlipwaySystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How a dyno is confined, on top of the system layer's ``Sandbox``: with bubblewrap, the host's filesystem
+/// read-only (the stack), the server's root and other secrets (`/root`, `/home`) hidden under empty tmpfs, the
+/// dyno's own copy of the release at `/app` (its `HOME` and working folder), a private `/tmp`, its own PID, IPC and
+/// UTS namespaces; as the app's own user when the runner is root (``AppUsers``), with no way back to privileges;
+/// at most 10000 open files, no core dumps.
+struct DynoSandbox {
+    /// Where a dyno sees its copy of the release.
+    static let home = "/app"
+    /// Open files per process (Heroku: 10000).
+    static let openFiles = 10000
+    /// Host folders no dyno sees besides the server's root: the administrators' homes.
+    static let secrets = ["/root", "/home"]
+
+    /// bwrap's path; nil with `--sandbox none`.
+    let bubblewrap: String?
+    /// Covered by empty tmpfs in every dyno.
+    let hidden: [String]
+
+    /// Decides once for the watcher: `.bubblewrap` and `.auto` need a working bubblewrap (dynos run unconfined only
+    /// when asked for with `--sandbox none`); `setpriv` and `prlimit` must be installed.
+    init(mode: Sandbox.Mode, root: RunnerRoot, switchesUser: Bool) throws {
+        do throws(SandboxError) {
+            bubblewrap = mode == .none ? nil : Sandbox.workingBubblewrap
+            try Sandbox.checkTools(
+                user: switchesUser ? Sandbox.User(uid: AppUsers.range.lowerBound, gid: 0, name: "") : nil)
+        } catch {
+            throw RunnerError(.sandbox, "slugrunner: dynos cannot be confined: \(error)")
+        }
+        if mode != .none && bubblewrap == nil {
+            throw RunnerError(
+                .sandbox,
+                "slugrunner: the bubblewrap sandbox does not work on this host, so dynos cannot be isolated; install "
+                    + "Debian's bubblewrap package (and allow user namespaces when not root), or start the watcher "
+                    + "with --sandbox none (dynos then see the host's files as their user may)")
+        }
+        let realRoot = URL(fileURLWithPath: root.path).resolvingSymlinksInPath().path
+        hidden = Array(Set([root.path, realRoot])).sorted() + Self.secrets.filter { Files.isDirectory($0) }
+    }
+
+    /// A one-line description, said once at start.
+    var summary: String {
+        bubblewrap == nil
+            ? "no filesystem sandbox (--sandbox none): dynos see the host as their user may, with their own /app copy"
+            : "bubblewrap sandbox: host read-only, \(hidden.joined(separator: ", ")) hidden, /app and /tmp private, "
+                + "own PID, IPC and UTS namespaces"
+    }
+
+    /// The confinement of one dyno whose copy of the release is at `copy`; its `HOME` as it sees it.
+    func sandbox(copy: String, user: Sandbox.User?, addressSpace: Int64?, processes: Int?) throws -> (
+        sandbox: Sandbox, home: String
+    ) {
+        let limits = Sandbox.Limits(processes: processes, openFiles: Self.openFiles, addressSpace: addressSpace)
+        guard let bubblewrap else {
+            if let user, !Sandbox.reachable(copy, by: user.uid) {
+                throw RunnerError(
+                    .sandbox,
+                    "slugrunner: the app's user (uid \(user.uid)) cannot reach \(copy) without the sandbox; make the "
+                        + "folders above it searchable by others (chmod o+x) or use bubblewrap (--sandbox bubblewrap)")
+            }
+            return (Sandbox(bubblewrap: nil, user: user, limits: limits), copy)
+        }
+        let sandbox = Sandbox(
+            bubblewrap: bubblewrap, user: user, limits: limits, hidden: hidden, mounts: [.bind(copy, at: Self.home)],
+            directory: Self.home)
+        return (sandbox, Self.home)
+    }
+}
