@@ -128,6 +128,7 @@ long slipway_receive_with_descriptors(int sock, void *bytes, unsigned long capac
     }
     *received = count;
     return (long)got;
+}
 
 long slipway_copy_file_range(int in, int out, unsigned long length) {
     return (long)copy_file_range(in, NULL, out, NULL, length, 0);
