@@ -31,6 +31,8 @@ final class Dyno {
     var healthFailures = 0
     /// When the health check runs next.
     var nextHealthCheck: ContinuousClock.Instant?
+    /// The memory its control group used at the last sample, rounded down to MiB (for `ps`).
+    var memoryBytes: Int?
     /// The last health check's answer, so that a slow boot logs each answer once.
     var healthDetail: String?
 

@@ -107,6 +107,13 @@ extension Watcher {
         for dyno in dynos { stop(dyno, app: app) }
     }
 
+    /// Samples each running dyno's memory for `ps` (rounded to MiB, so that `state.json` changes only when it does).
+    func sampleMemory() {
+        for dyno in allDynos() where dyno.pid != nil {
+            dyno.memoryBytes = memoryBytes(of: dyno).map { Int($0 / 1_048_576) * 1_048_576 }
+        }
+    }
+
     /// Removes the files of replaced and failed releases once none of their processes is left.
     func cleanUpRetired() {
         let running = Set(leaders.values.map(\.entry) + stopOrders.map(\.entry))
@@ -168,7 +175,8 @@ extension Watcher {
             release: dyno.release.version, startedAt: dyno.startedAt.map(AppStatus.isoTime), uptime: nil,
             restarts: dyno.restarts,
             crashLoop: dyno.crashes.consecutiveCrashes >= settings.restart.crashLoopThreshold,
-            command: dyno.command, startTicks: dyno.pid == nil ? nil : dyno.startTicks)
+            command: dyno.command, startTicks: dyno.pid == nil ? nil : dyno.startTicks,
+            memoryBytes: dyno.pid == nil ? nil : dyno.memoryBytes)
     }
 
     static func deployStatus(version: Int, entry: String, status: String, message: String) -> AppStatus.Deploy {

@@ -33,6 +33,9 @@ public final class Watcher {
     lazy var health = HealthProbes { [weak mailbox] in mailbox?.wake() }
     /// What confines dynos (decided at start) and each dyno's copy, sandbox and control group.
     var isolation: DynoIsolation?
+    /// Where the door asks for one-off dynos, and the attached ones running, by pid.
+    var control: ControlSocket?
+    var attachedRuns: [pid_t: PendingRun] = [:]
     var stopping = false
     private var nextScan: ContinuousClock.Instant
 
@@ -72,6 +75,8 @@ public final class Watcher {
         // Processes a release leaves behind when their parent exits are re-parented here, so they are reaped.
         ChildProcess.adoptOrphans()
         mailbox = try Mailbox()
+        control = try ControlSocket(root: root)
+        defer { control = nil }
         event(nil, "watch", "Watching \(settings.bucket?.location.url ?? spool.newDirectory) (pid \(getpid()))")
         for line in isolation.summary { event(nil, "watch", line) }
         try restore()
@@ -86,9 +91,11 @@ public final class Watcher {
             for result in mailbox?.take() ?? [] { prepared(result) }
             for result in health.take() { healthChecked(result) }
             if !stopping {
+                serveControl()
                 if clock.now >= nextScan {
                     scanSpool()
                     reloadSettings()
+                    sampleMemory()
                     nextScan = clock.now + settings.pollInterval
                 }
                 for app in apps.values {
