@@ -12,12 +12,15 @@ import Foundation
 final class AppLog {
     let path: String
     let maxBytes: Int64
+    /// Who else may read the log (the door's `logs`).
+    let access: DoorAccess?
     private var fd: Int32 = -1
     private var size: Int64 = 0
 
-    init(path: String, maxBytes: Int64) {
+    init(path: String, maxBytes: Int64, access: DoorAccess? = nil) {
         self.path = path
         self.maxBytes = maxBytes
+        self.access = access
     }
 
     deinit {
@@ -49,6 +52,7 @@ final class AppLog {
         try Files.makeFolders((path as NSString).deletingLastPathComponent)
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw RunnerError.system("open", path, errno: errno) }
+        access?.share([(path as NSString).deletingLastPathComponent, path])
         var info = stat()
         size = fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
     }

@@ -137,7 +137,8 @@ extension Watcher {
             app.writtenStatus = status
             status.updatedAt = AppStatus.isoTime(Date())
             do {
-                try Files.writeAtomically(Data(try status.json().utf8), to: root.state(app.name), mode: 0o644)
+                try Files.writeAtomically(Data(try status.json().utf8), to: root.state(app.name), mode: 0o640)
+                doorAccess.share([root.runnerDirectory, root.appsDirectory, root.app(app.name), root.state(app.name)])
             } catch {
                 event(nil, "watch", "Cannot write \(root.state(app.name)): \(error)")
             }

@@ -35,6 +35,8 @@ public final class Watcher {
     var isolation: DynoIsolation?
     /// Where the door asks for one-off dynos, and the attached ones running, by pid.
     var control: ControlSocket?
+    /// The door reads `state.json` and the logs: when this runs as root, they are given to `<root>`'s owner.
+    lazy var doorAccess = DoorAccess(rootPath: root.path)
     var attachedRuns: [pid_t: PendingRun] = [:]
     var stopping = false
     private var nextScan: ContinuousClock.Instant
@@ -346,7 +348,7 @@ public final class Watcher {
     /// The log of `app`.
     func log(_ app: String) -> AppLog {
         if let log = logs[app] { return log }
-        let log = AppLog(path: root.log(app), maxBytes: settings.logMaxBytes)
+        let log = AppLog(path: root.log(app), maxBytes: settings.logMaxBytes, access: doorAccess)
         logs[app] = log
         return log
     }
