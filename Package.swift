@@ -119,7 +119,14 @@ let package = Package(
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
         .target(
             name: "SlugRunner",
-            dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore"]),
+            dependencies: [
+                "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore",
+                // The router's Caddy admin API (over a unix socket or loopback TCP).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]),
 
         // Benchmarks: the deterministic test tree that scripts/bench and the large-tree tests generate.
         .target(name: "SlipwayBench"),
