@@ -121,9 +121,11 @@ let package = Package(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore",
-                // Health checks of web dynos.
+                // The router's Caddy admin API (over a unix socket or loopback TCP), and web dynos' health checks.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]),
 
         // Benchmarks: the deterministic test tree that scripts/bench and the large-tree tests generate.

@@ -1,0 +1,206 @@
+import Foundation
+
+/// The whole Caddy configuration for a ``RouteTable``, as `POST /load` takes it (Caddy 2.6's JSON). `/load` replaces
+/// everything, so every configuration restates the admin address and the logs as well as the routes.
+///
+/// Per request:
+/// - a first route keeps the client's `X-Request-Id` when it has Heroku's form (20 to 200 of `A-Za-z0-9+/=-`),
+///   otherwise takes Caddy's `{http.request.uuid}`, and sets it on the request to the app and on the response;
+/// - then one route per app, matched on its host names: `reverse_proxy` to its web dynos (random choice, dial errors
+///   retried on another dyno for ``retryDuration``, a response not started within ``timeout`` answered with the H12
+///   page), or the H14 page when it has none;
+/// - any other host gets the "no such app" page (404).
+///
+/// Which dyno answered is written to the access log without telling the client: a `map` handler turns
+/// `{http.reverse_proxy.upstream.hostport}` into `<app> <dyno> <code>` under the placeholder the access log writes as
+/// `user_id` (`http.auth.user.id`; no authentication handler runs here). The map is evaluated when the log line is
+/// written, against the table of the request's own configuration, so a line keeps its dyno even when the table
+/// changed since. The error routes set `<code>` (H12, H13, H14, H27) through a variable.
+public struct CaddyConfig: Sendable {
+    /// The server's listen address (`127.0.0.1:8080`, `:80`).
+    public var listen: String
+    /// Caddy's admin address in Caddy's form (`unix//path/admin.sock`, `localhost:2019`).
+    public var adminAddress: String
+    /// The JSON access log the runner reads (``AccessLogReader``).
+    public var accessLog: String
+    /// Where Caddy's own log goes (warnings and errors only, rolled at 1 MB); nil: its stderr.
+    public var caddyLog: String?
+    /// How long an app has to start its response (Heroku: 30 s).
+    public var timeout: Duration = .seconds(30)
+    /// How long a request that cannot reach a dyno is tried again on the others (a dyno that just closed its port
+    /// during a deploy): what makes a deploy lose no request.
+    public var retryDuration: Duration = .seconds(5)
+    /// The pause between those tries.
+    public var retryInterval: Duration = .milliseconds(100)
+
+    /// The name of the HTTP server in Caddy's configuration, and of its access logger.
+    static let serverName = "slipway"
+    /// The variable the error routes set to the router's error code.
+    static let codeVariable = "slipway_code"
+
+    public init(listen: String, adminAddress: String, accessLog: String, caddyLog: String? = nil) {
+        self.listen = listen
+        self.adminAddress = adminAddress
+        self.accessLog = accessLog
+        self.caddyLog = caddyLog
+    }
+
+    /// The configuration document.
+    public func json(_ table: RouteTable) throws -> Data {
+        try JSONSerialization.data(withJSONObject: document(table), options: [.sortedKeys, .withoutEscapingSlashes])
+    }
+
+    /// The configuration as JSON objects (for ``json(_:)`` and the tests).
+    func document(_ table: RouteTable) -> [String: Any] {
+        let accessLogger = "http.log.access.\(Self.serverName)"
+        var defaultLog: [String: Any] = ["level": "WARN", "exclude": [accessLogger]]
+        if let caddyLog {
+            defaultLog["writer"] = [
+                "output": "file", "filename": caddyLog, "roll_size_mb": 1, "roll_keep": 1, "roll_gzip": false,
+            ]
+        }
+        let server: [String: Any] = [
+            "listen": [listen],
+            // Local names (`*.localhost`) get no certificate. Public domains could get Let's Encrypt's later by
+            // listening on :443 as well and leaving automatic HTTPS on for them.
+            "automatic_https": ["disable": true],
+            "logs": ["default_logger_name": Self.serverName],
+            "routes": [requestIDRoute()] + table.sortedApps.map(appRoute) + [noSuchAppRoute()],
+            "errors": ["routes": errorRoutes()],
+        ]
+        return [
+            "admin": ["listen": adminAddress, "config": ["persist": false]],
+            "logging": [
+                "logs": [
+                    "default": defaultLog,
+                    "access": [
+                        "writer": ["output": "file", "filename": accessLog, "roll": false],
+                        "encoder": ["format": "json"],
+                        "include": [accessLogger],
+                    ],
+                ]
+            ],
+            "apps": ["http": ["servers": [Self.serverName: server]]],
+        ]
+    }
+
+    /// Keeps or makes the request id, and sets it on the request and the response.
+    private func requestIDRoute() -> [String: Any] {
+        [
+            "handle": [
+                [
+                    "handler": "map", "source": "{http.request.header.X-Request-Id}",
+                    "destinations": ["{slipway.request_id}"],
+                    "mappings": [["input_regexp": "^[A-Za-z0-9+/=-]{20,200}$", "outputs": ["$0"]]],
+                    "defaults": ["{http.request.uuid}"],
+                ],
+                [
+                    "handler": "headers",
+                    "request": ["set": ["X-Request-Id": ["{slipway.request_id}"]]],
+                    "response": ["set": ["X-Request-Id": ["{slipway.request_id}"]]],
+                ],
+            ]
+        ]
+    }
+
+    private func appRoute(_ app: RouteTable.App) -> [String: Any] {
+        // Each upstream at most once: the map handler refuses a duplicate input.
+        var seen = Set<String>()
+        let upstreams = app.upstreams.filter { seen.insert($0.hostPort).inserted }
+        let dynoMap: [String: Any] = [
+            "handler": "map", "source": "{http.reverse_proxy.upstream.hostport}",
+            "destinations": ["{http.auth.user.id}"],
+            "mappings": upstreams.map { ["input": $0.hostPort, "outputs": [logTag(app.name, $0.dyno)]] },
+            "defaults": [logTag(app.name, "-")],
+        ]
+        var handlers: [[String: Any]] = [dynoMap]
+        if upstreams.isEmpty {
+            handlers += errorPage(.noWebProcesses)
+        } else {
+            handlers.append(reverseProxy(upstreams))
+        }
+        return ["match": [["host": app.hosts]], "handle": handlers, "terminal": true]
+    }
+
+    /// What the access log's `user_id` says: `<app> <dyno> <code>` (the code empty unless an error route set it).
+    private func logTag(_ app: String, _ dyno: String) -> String {
+        "\(app) \(dyno) {http.vars.\(Self.codeVariable)}"
+    }
+
+    private func reverseProxy(_ upstreams: [RouteTable.Upstream]) -> [String: Any] {
+        [
+            "handler": "reverse_proxy",
+            "upstreams": upstreams.map { ["dial": $0.hostPort] },
+            "load_balancing": [
+                "selection_policy": ["policy": "random"],
+                "try_duration": Self.caddyDuration(retryDuration),
+                "try_interval": Self.caddyDuration(retryInterval),
+            ],
+            "transport": ["protocol": "http", "response_header_timeout": Self.caddyDuration(timeout)],
+            // No flush_interval: Caddy already streams server-sent events and responses without a length as the
+            // app writes them. (Flushing everything at once, -1, made a reload lose a request in flight: the client
+            // got the headers, then the connection closed.)
+            // X-Forwarded-For (the client's address; a client's own value is dropped), -Proto and -Host are
+            // Caddy's; the port is the one the client connected to.
+            "headers": ["request": ["set": ["X-Forwarded-Port": [listenPort]]]],
+        ]
+    }
+
+    private func noSuchAppRoute() -> [String: Any] {
+        [
+            "handle": [
+                [
+                    "handler": "static_response", "status_code": 404, "body": ErrorPages.noSuchApp,
+                    "headers": htmlHeaders,
+                ]
+            ]
+        ]
+    }
+
+    /// Errors `reverse_proxy` returns: 504 when the response did not start in time (H12), 499 when the client left
+    /// (H27), anything else when no dyno could be reached or one closed the connection (H13).
+    private func errorRoutes() -> [[String: Any]] {
+        func route(_ status: String?, _ code: RouterErrorCode) -> [String: Any] {
+            var route: [String: Any] = [
+                "handle": [
+                    [
+                        "handler": "headers",
+                        "response": ["set": ["X-Request-Id": ["{slipway.request_id}"]]],
+                    ]
+                ] + errorPage(code),
+                "terminal": true,
+            ]
+            if let status { route["match"] = [["vars": ["{http.error.status_code}": [status]]]] }
+            return route
+        }
+        return [route("504", .requestTimeout), route("499", .clientInterrupted), route(nil, .connectionClosed)]
+    }
+
+    /// Sets the log's error code and answers with the code's page.
+    private func errorPage(_ code: RouterErrorCode) -> [[String: Any]] {
+        var response: [String: Any] = ["handler": "static_response", "status_code": code.status]
+        if code != .clientInterrupted {
+            response["body"] = ErrorPages.application(code)
+            response["headers"] = htmlHeaders
+        }
+        return [["handler": "vars", Self.codeVariable: code.rawValue], response]
+    }
+
+    private var htmlHeaders: [String: [String]] {
+        ["Content-Type": ["text/html; charset=utf-8"], "Cache-Control": ["no-cache, no-store"]]
+    }
+
+    /// The port part of ``listen``.
+    var listenPort: String {
+        guard let colon = listen.lastIndex(of: ":") else { return "80" }
+        return String(listen[listen.index(after: colon)...])
+    }
+
+    /// Caddy's duration form, in milliseconds (`30000ms`).
+    static func caddyDuration(_ duration: Duration) -> String { "\(duration.milliseconds)ms" }
+}
+
+extension Duration {
+    /// The whole milliseconds of the duration.
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import SlipwaySystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The HTTP router in front of the web dynos: a Caddy driven through its admin API (Caddy 2.6, Debian's `caddy`).
+///
+/// Either the runner starts and owns the Caddy (`--router 127.0.0.1:8080`: `caddy run` in a session of its own, its
+/// admin API on a unix socket in ``RouterSettings/folder``), or it drives one that runs already (`--router-admin`),
+/// whose whole configuration it then replaces. Each ``apply(_:)`` of a changed ``RouteTable`` sends the whole
+/// configuration (``CaddyConfig``) with `POST /load`: Caddy switches without dropping a connection.
+///
+/// Used from the watcher's single thread; every call returns within a few seconds.
+public final class Router {
+    public let settings: RouterSettings
+    /// The pid of the Caddy the router owns (also its process group), while it runs.
+    public internal(set) var pid: pid_t?
+    /// The table Caddy runs now; nil before the first successful load.
+    public private(set) var loaded: RouteTable?
+    private let accessLog: AccessLogReader
+
+    public init(settings: RouterSettings) {
+        self.settings = settings
+        accessLog = AccessLogReader(path: "\(settings.folder)/access.log")
+    }
+
+    deinit { stop() }
+
+    /// `<app>.<baseDomain>`: the host name an app answers at.
+    public static func hostName(app: String, baseDomain: String) -> String { "\(app).\(baseDomain)" }
+
+    /// `caddy.json`: a copy of the configuration last sent.
+    public var configCopy: String { "\(settings.folder)/caddy.json" }
+    /// The owned Caddy's admin socket.
+    var adminSocket: String { "\(settings.folder)/admin.sock" }
+    /// What the owned Caddy printed while starting (`caddy.out`); its log afterwards is `caddy.log`.
+    var startOutput: String { "\(settings.folder)/caddy.out" }
+
+    private var config: CaddyConfig {
+        var config = CaddyConfig(
+            listen: settings.listen, adminAddress: settings.adminAddress ?? "unix/\(adminSocket)",
+            accessLog: accessLog.path, caddyLog: settings.adminAddress == nil ? "\(settings.folder)/caddy.log" : nil)
+        config.timeout = settings.timeout
+        return config
+    }
+
+    /// Starts the owned Caddy (or reaches the existing one) and loads an empty table: every host gets the "no such
+    /// app" page until ``apply(_:)``.
+    public func start() throws {
+        _ = try RouterSettings.parseListen(settings.listen)
+        try Files.makeFolders(settings.folder)
+        chmod(settings.folder, 0o700)
+        let admin = try CaddyAdmin(address: config.adminAddress)
+        if pid != nil { stop() }
+        try accessLog.reset()
+        loaded = nil
+        if settings.adminAddress == nil {
+            try startCaddy(admin)
+        } else if !admin.answers() {
+            throw RunnerError(
+                .notFound, "slugrunner: no Caddy answers at \(admin.address): start it, or drop --router-admin")
+        }
+        do { try apply(RouteTable()) } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Has Caddy serve `table`; nothing is sent when Caddy runs it already. An owned Caddy that has died is started
+    /// again first. Throws when Caddy refuses the configuration (the previous one keeps running).
+    public func apply(_ table: RouteTable) throws {
+        if settings.adminAddress == nil, pid == nil || !isRunning {
+            if pid != nil {
+                FileHandle.standardError.write(Data("slugrunner: the router stopped; restarting it\n".utf8))
+            }
+            try start()
+        }
+        guard table != loaded else { return }
+        let data = try config.json(table)
+        try Files.writeAtomically(data, to: configCopy, mode: 0o600)
+        try CaddyAdmin(address: config.adminAddress).load(data)
+        loaded = table
+    }
+
+    /// The `router` lines of the requests Caddy finished since the last call, oldest first.
+    public func drainAccessLog() -> [RouterLogLine] {
+        accessLog.readLines().compactMap { RouterLogLine(accessLogLine: Data($0.utf8)) }
+    }
+
+    /// Tells the router that the watcher reaped `pid` (its loop reaps every child); true if it was the router's
+    /// Caddy, which the next ``apply(_:)`` starts again.
+    @discardableResult
+    public func reaped(_ pid: pid_t) -> Bool {
+        guard pid == self.pid else { return false }
+        self.pid = nil
+        return true
+    }
+
+    /// Stops the owned Caddy (SIGTERM, then SIGKILL after `grace`) and waits for it; an existing Caddy is left
+    /// running with its last configuration.
+    public func stop(grace: Duration = .seconds(10)) {
+        loaded = nil
+        guard let pid else { return }
+        self.pid = nil
+        ProcessGroup.signal(pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while case .running = Reaping.reap(pid, block: false), ContinuousClock.now < deadline { usleep(20_000) }
+        ProcessGroup.signal(pid, SIGKILL)
+        _ = Reaping.reap(pid, block: true)
+        unlink(adminSocket)
+        unlink(pidFile)
+    }
+
+    /// Whether the owned Caddy still runs.
+    public var isRunning: Bool {
+        guard let pid else { return false }
+        switch Reaping.reap(pid, block: false) {
+        case .running: return true
+        case .ended, .notAChild:
+            self.pid = nil
+            return false
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// How the runner's router runs (`slugrunner watch --router …`).
+public struct RouterSettings: Sendable {
+    /// Where the router takes requests (`--router <host>:<port>`; `:80` means every address).
+    public var listen: String
+    /// The admin address of a Caddy that is already running and is given over to the runner (`--router-admin`),
+    /// in Caddy's form (`localhost:2019`, `unix//run/caddy/admin.sock`); nil: the runner starts and owns one.
+    public var adminAddress: String?
+    /// The domain app host names end with (`--base-domain`): `<app>.<baseDomain>`.
+    public var baseDomain: String
+    /// The router's folder (`<root>/runner/router`): the configuration last sent, the access log, an owned Caddy's
+    /// admin socket, log and storage.
+    public var folder: String
+    /// How long an app has to start its response before the client gets the H12 page (Heroku: 30 s).
+    public var timeout: Duration
+    /// The Caddy program; nil: `caddy` on `PATH`.
+    public var caddyExecutable: String?
+
+    public init(
+        folder: String, listen: String = "127.0.0.1:8080", adminAddress: String? = nil,
+        baseDomain: String = "localhost", timeout: Duration = .seconds(30)
+    ) {
+        self.folder = folder
+        self.listen = listen
+        self.adminAddress = adminAddress
+        self.baseDomain = baseDomain
+        self.timeout = timeout
+    }
+
+    /// The host and port of a listen address (`127.0.0.1:8080`, `[::1]:8080`, `:8080`); a usage error otherwise.
+    public static func parseListen(_ listen: String) throws -> (host: String, port: UInt16) {
+        guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]),
+            port > 0
+        else {
+            throw RunnerError(
+                .usage,
+                "slugrunner: '\(listen)' is not a router address: use <address>:<port>, for example 127.0.0.1:8080")
+        }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+}
