@@ -135,6 +135,22 @@ extension Slugrunner {
                 "How dynos are confined: auto or bubblewrap (refuse to start dynos where bubblewrap does not work), or none.",
                 valueName: "mode"))
         var sandbox: String = "auto"
+        @Option(
+            help: ArgumentHelp(
+                "Where the router (Caddy, started and owned by the runner) takes requests, or none.",
+                valueName: "address:port"))
+        var router: String = "127.0.0.1:8080"
+        @Option(
+            help: ArgumentHelp(
+                "Drive the Caddy already running with this admin address instead of starting one.",
+                valueName: "address"))
+        var routerAdmin: String?
+        @Option(help: ArgumentHelp("Apps answer at <app>.<base domain>.", valueName: "domain"))
+        var baseDomain: String = RouterSettings.defaultBaseDomain
+        @Option(
+            help: ArgumentHelp(
+                "Seconds between two health checks of a web dyno (apps with a health check).", valueName: "seconds"))
+        var healthInterval: Double = 10
         @OptionGroup var bucket: BucketOptions
 
         func run() throws {
@@ -155,7 +171,12 @@ extension Slugrunner {
                 throw ValidationError("--sandbox is '\(sandbox)'; use auto, bubblewrap or none")
             }
             settings.sandbox = mode
-            try reporting { try Watcher(root: root.resolved, settings: settings, say: sayOnStderr).run() }
+            settings.healthInterval = try duration(healthInterval, "--health-interval")
+            try reporting {
+                settings.router = try RouterSettings.from(
+                    router: router, admin: routerAdmin, baseDomain: baseDomain, root: root.resolved)
+                try Watcher(root: root.resolved, settings: settings, say: sayOnStderr).run()
+            }
         }
     }
 

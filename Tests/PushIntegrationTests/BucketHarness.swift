@@ -86,6 +86,7 @@ final class BucketHarness {
         let process = try TestProcess(
             [
                 TestPaths.product("slugrunner"), "watch", "--root", root, "--grace", "5", "--interval", "0.2",
+                "--router", "none",
                 "--spool", Self.url, "--s3-endpoint", endpoint, "--s3-path-style",
             ], environment: environment, stdout: .file(log), stderr: .file(log))
         return (process, root, log)

@@ -19,8 +19,12 @@ import Testing
         let h = try PushHarness("push-runner")
         let repo = try h.makeApp(files: try Self.files(of: TestPaths.example("python-app")))
         let log = h.scratch.url("watch.log")
+        let router = try freeLoopbackPort()
         let watcher = try TestProcess(
-            [TestPaths.product("slugrunner"), "watch", "--root", h.root, "--grace", "5", "--interval", "0.2"],
+            [
+                TestPaths.product("slugrunner"), "watch", "--root", h.root, "--grace", "5", "--interval", "0.2",
+                "--router", "127.0.0.1:\(router)",
+            ],
             stdout: .file(log), stderr: .file(log))
         defer { watcher.terminate(grace: 30) }
 
@@ -28,6 +32,12 @@ import Testing
         #expect(first.status == 0, "\(first.output)")
         let v1 = try #require(try Self.web(h, version: 1), "\(Self.read(log))")
         #expect(try Self.get(v1.port) == "Hello from Slipway!\n")
+        // Users reach it through the router, at its host name (curl resolves *.localhost to loopback).
+        #expect(
+            waitUntil(seconds: 30) {
+                (try? runTool(["/usr/bin/curl", "-sf", "--max-time", "5", "http://myapp.localhost:\(router)/"]))?
+                    .stdout == "Hello from Slipway!\n"
+            }, "\(Self.read(log))")
 
         // A new commit is a new release: it replaces the first, whose whole process group goes.
         try h.commit(

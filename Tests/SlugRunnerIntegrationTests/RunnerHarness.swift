@@ -104,7 +104,7 @@ final class RunnerHarness {
             [
                 TestPaths.product("slugrunner"), "watch", "--root", root, "--grace", "5", "--boot-timeout", "20",
                 "--interval", "0.2",
-            ] + extra,
+            ] + (extra.contains("--router") ? [] : ["--router", "none"]) + extra,
             stdout: .file(log), stderr: .file(log))
         watchers.append(watcher)
         return watcher

@@ -224,7 +224,7 @@ import Testing
         let h = try RunnerHarness()
         let watcher = try h.startWatch()
         #expect(waitUntil(seconds: 60) { h.watchOutput.contains("Watching") })
-        let second = try h.slugrunner(["watch"])
+        let second = try h.slugrunner(["watch", "--router", "none"])
         #expect(second.status == 1)
         #expect(second.stderr.contains("another `slugrunner watch` (pid \(watcher.pid)) is running for \(h.root)"))
         #expect(h.stopWatch(watcher) == 0)

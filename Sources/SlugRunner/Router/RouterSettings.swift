@@ -1,3 +1,5 @@
+import SlipwaySpool
+
 /// How the runner's router runs (`slugrunner watch --router …`).
 public struct RouterSettings: Sendable {
     /// Where the router takes requests (`--router <host>:<port>`; `:80` means every address).
@@ -17,13 +19,38 @@ public struct RouterSettings: Sendable {
 
     public init(
         folder: String, listen: String = "127.0.0.1:8080", adminAddress: String? = nil,
-        baseDomain: String = "localhost", timeout: Duration = .seconds(30)
+        baseDomain: String = RouterSettings.defaultBaseDomain, timeout: Duration = .seconds(30)
     ) {
         self.folder = folder
         self.listen = listen
         self.adminAddress = adminAddress
         self.baseDomain = baseDomain
         self.timeout = timeout
+    }
+
+    /// The base domain of a local install: `python-app.localhost` resolves to loopback without any DNS set-up.
+    public static let defaultBaseDomain = "localhost"
+
+    /// The settings `slugrunner watch` was given: `--router <address>` (or `none`: no router), `--router-admin`
+    /// (drive an existing Caddy instead of starting one), `--base-domain`; the router's folder is under `root`.
+    public static func from(
+        router: String, admin: String?, baseDomain: String, root: RunnerRoot
+    ) throws -> RouterSettings? {
+        guard router != "none" else {
+            guard admin == nil else {
+                throw RunnerError(.usage, "slugrunner: --router-admin needs a router; drop --router none")
+            }
+            return nil
+        }
+        _ = try parseListen(router)
+        guard DynoSettings.isDomain(baseDomain), !baseDomain.hasPrefix("*.") else {
+            throw RunnerError(
+                .usage,
+                "slugrunner: '\(baseDomain)' is not a base domain: give a lowercase host name, such as apps.example.com"
+            )
+        }
+        return RouterSettings(
+            folder: "\(root.runnerDirectory)/router", listen: router, adminAddress: admin, baseDomain: baseDomain)
     }
 
     /// The host and port of a listen address (`127.0.0.1:8080`, `[::1]:8080`, `:8080`); a usage error otherwise.

@@ -13,6 +13,9 @@ public struct WatchSettings: Sendable {
     public var releaseTimeout: Duration = .seconds(3600)
     /// How often the spool and the formations are looked at (`--interval`).
     public var pollInterval: Duration = .seconds(1)
+    /// The router in front of the web dynos (`--router`, `--router-admin`, `--base-domain`); nil: none
+    /// (`--router none`).
+    public var router: RouterSettings?
     /// How often a serving web dyno's health check runs, for apps that have one (`--health-interval`).
     public var healthInterval: Duration = .seconds(10)
     /// When crashed processes start again (`--restart-delay`, `--max-restart-delay`).

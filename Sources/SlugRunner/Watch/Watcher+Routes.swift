@@ -1,11 +1,61 @@
 import Foundation
 import SlipwaySpool
 
-/// Keeping the router in step with the web dynos that are up.
+/// Keeping the router (Caddy) in step with the web dynos that are up, and its request lines in the apps' logs.
 extension Watcher {
-    /// `<app>.<base domain>`.
-    func routeHost(_ app: String) -> String { "\(app).localhost" }
+    /// Starts the router (or takes over the existing Caddy) and says where apps answer.
+    func startRouter() throws {
+        guard let settings = settings.router else { return }
+        let router = Router(settings: settings)
+        try router.start()
+        self.router = router
+        let owner = settings.adminAddress.map { "the Caddy at \($0)" } ?? "Caddy (pid \(router.pid ?? 0))"
+        event(
+            nil, "router",
+            "Routing http://<app>.\(settings.baseDomain):\((try? RouterSettings.parseListen(settings.listen))?.port ?? 0)/ "
+                + "through \(owner), listening on \(settings.listen)")
+    }
 
-    /// Sends the router the current table, before any dyno it routes to is stopped.
-    func updateRoutes() {}
+    /// `<app>.<base domain>`: where the router answers for `app`.
+    func routeHost(_ app: String) -> String {
+        Router.hostName(app: app, baseDomain: settings.router?.baseDomain ?? RouterSettings.defaultBaseDomain)
+    }
+
+    /// What the router should serve now: every app the runner knows, with its host names and the web dynos of its
+    /// current release that are up (none: the app's H14 page).
+    func routeTable() -> RouteTable {
+        let base = settings.router?.baseDomain ?? RouterSettings.defaultBaseDomain
+        return RouteTable(
+            apps: apps.values.map { app in
+                let web = app.dynos.filter { $0.type == ProcessType.web && $0.state == .up && $0.pid != nil }
+                return RouteTable.App(
+                    name: app.name, baseDomain: base, domains: app.wanted.domains,
+                    upstreams: web.map {
+                        RouteTable.Upstream(dyno: $0.name, port: $0.port, host: settings.address.host)
+                    })
+            })
+    }
+
+    /// Sends the router the current table (when it changed). Called every pass, and at once before a dyno it may
+    /// route to is stopped, so that no new request reaches a stopping dyno.
+    func updateRoutes() {
+        guard let router else { return }
+        do {
+            try router.apply(routeTable())
+            routerFailure = nil
+        } catch {
+            let message = "\(error)"
+            if routerFailure != message { event(nil, "router", "Cannot update the routes: \(message)") }
+            routerFailure = message
+        }
+    }
+
+    /// Writes the router's request lines into the apps' logs (`slugrunner[router]: at=info method=GET …`).
+    func logRequests() {
+        guard let router else { return }
+        for request in router.drainAccessLog() where apps[request.app] != nil {
+            log(request.app).write(
+                LogLine(date: request.date, source: "slugrunner", component: "router", text: request.line))
+        }
+    }
 }

@@ -35,6 +35,9 @@ public final class Watcher {
     var isolation: DynoIsolation?
     /// Where the door asks for one-off dynos, and the attached ones running, by pid.
     var control: ControlSocket?
+    /// The router (Caddy) in front of the web dynos, and the last error it gave (said once).
+    var router: Router?
+    var routerFailure: String?
     /// The door reads `state.json` and the logs: when this runs as root, they are given to `<root>`'s owner.
     lazy var doorAccess = DoorAccess(rootPath: root.path)
     var attachedRuns: [pid_t: PendingRun] = [:]
@@ -79,6 +82,7 @@ public final class Watcher {
         mailbox = try Mailbox()
         control = try ControlSocket(root: root)
         defer { control = nil }
+        try startRouter()
         event(nil, "watch", "Watching \(settings.bucket?.location.url ?? spool.newDirectory) (pid \(getpid()))")
         for line in isolation.summary { event(nil, "watch", line) }
         try restore()
@@ -109,6 +113,8 @@ public final class Watcher {
             driveStopOrders()
             cleanUpRetired()
             writeStates()
+            updateRoutes()
+            logRequests()
             if stopping && leaders.isEmpty && stopOrders.isEmpty { break }
         }
         for stream in Array(outputs.values) {
@@ -116,6 +122,8 @@ public final class Watcher {
             if outputs[stream.fd] != nil { closeOutput(stream) }
         }
         health.shutdown()
+        logRequests()
+        router?.stop()
         isolation.finish()
         event(nil, "watch", "Stopped")
     }
@@ -252,6 +260,10 @@ public final class Watcher {
     /// A child ended: a crash to restart, the end of a release phase or of a booting release's process (the deploy
     /// decides), or one the watcher stopped.
     private func exited(_ pid: pid_t, _ status: ExitStatus) {
+        if router?.reaped(pid) == true {
+            event(nil, "router", "Caddy exited with \(status); starting it again")
+            return
+        }
         guard let leader = leaders.removeValue(forKey: pid), let app = apps[leader.app] else { return }
         // A kill for want of memory is said first (R15), and the dyno's copy and group go once its processes have.
         if let place = isolation?.ended(pid) { reportMemory(of: place) }

@@ -1,0 +1,99 @@
+# shellcheck shell=bash
+# The router goal of scripts/bench (sourced by it; uses its measure, note, alternate, commit-all and ssh-with):
+# slugrunner watch with its router (Caddy) on the bench server's root, a small Procfile app that answers with its
+# version, and a client sending requests through the router without pause (scripts/load-client) during every
+# deploy of the goal: the timed pushes, then three config changes and a rollback.
+#
+#   router   push to the new version served through the router  vs  plain git push, same sshd   (context)
+#   zero     failed requests during those deploys                                                (0)
+
+# Starts the runner with its router on a free port, pushes the app's first version and starts the client.
+start-router-app() {
+  router_app="$work/router-app"
+  rm -rf "$router_app"
+  mkdir -p "$router_app"
+  cp "$repo_dir/scripts/lib/versioned-server.py" "$router_app/server.py"
+  printf 'web: python3 server.py\n' >"$router_app/Procfile"
+  echo "version-0" >"$router_app/version.txt"
+  git -C "$router_app" init -q -b main
+  commit-all "$router_app" "version 0"
+  router_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$work/install/bin/slugrunner" watch --root "$server/root" --interval 0.2 --grace 10 \
+    --router "127.0.0.1:$router_port" >"$server/watch.log" 2>&1 &
+  runner_pid=$!
+  # Waits (up to 2 minutes) until the router answers \$1 for the app: a script, since measure runs commands.
+  cat >"$work/wait-served" <<SCRIPT
+#!/usr/bin/env bash
+tries=0
+until [ "\$(curl -s --max-time 5 -H "Host: routerapp.localhost" "http://127.0.0.1:$router_port/")" = "\$1" ]; do
+  tries=\$((tries + 1)); [ "\$tries" -lt 2400 ] || exit 1; sleep 0.05
+done
+SCRIPT
+  chmod +x "$work/wait-served"
+  GIT_SSH_COMMAND="$(ssh-with slipway)" git -C "$router_app" push -q "$bench_user@127.0.0.1:routerapp" main 2>/dev/null
+  "$work/wait-served" "version-0 -" || fail "router: the app did not answer through the router" "See $server/watch.log."
+  python3 "$repo_dir/scripts/load-client" --router "127.0.0.1:$router_port" --host routerapp.localhost \
+    >"$work/load.json" 2>"$work/load.err" &
+  load_pid=$!
+}
+
+# One new version of the app, committed before each run's pair.
+router-commit() {
+  echo "version-$((100 + $1))" >"$router_app/version.txt"
+  commit-all "$router_app" "version $((100 + $1))"
+}
+
+# Ours: the push and the wait until the router serves the new version.
+router-ours() {
+  local expected="version-$((100 + $1)) -"
+  # shellcheck disable=SC2016 # in bash -c '…', $1 to $4 are the inner shell's arguments
+  GIT_SSH_COMMAND="$(ssh-with slipway)" measure router ours "$1" \
+    bash -c 'git -C "$1" push -q "$2" main && "$3" "$4"' bash "$router_app" "$bench_user@127.0.0.1:routerapp" \
+    "$work/wait-served" "$expected"
+}
+
+# The baseline: the same commit pushed to a bare repository.
+router-baseline() {
+  GIT_SSH_COMMAND="$(ssh-with plain)" measure router baseline "$1" \
+    git -C "$router_app" push -q "$bench_user@127.0.0.1:$server/router-plain.git" main
+}
+
+bench-router() {
+  echo "-----> router: push to the new version served through the router vs plain git push; requests during deploys"
+  runuser -u "$bench_user" -- git init -q --bare "$server/router-plain.git"
+  alternate router router-ours router-baseline router-commit
+  local deploys=$((runs + 1)) mark last="version-$((100 + runs))"
+  for mark in a b c; do
+    ssh-to-door config:set routerapp "MARK=$mark" >/dev/null
+    "$work/wait-served" "$last $mark" || fail "router: config:set MARK=$mark was not served" "See $server/watch.log."
+    deploys=$((deploys + 1))
+  done
+  ssh-to-door rollback routerapp v1 >/dev/null
+  "$work/wait-served" "version-0 -" || fail "router: the rollback to v1 was not served" "See $server/watch.log."
+  deploys=$((deploys + 1))
+  kill -TERM "$load_pid"
+  wait "$load_pid" || true
+  python3 - "$work/load.json" "$deploys" >>"$notes" <<'PYTHON'
+import json, sys
+report = json.load(open(sys.argv[1]))
+for name in ("requests", "failed", "p50_ms", "p99_ms"):
+    print(f"zero\t{name}\t1\t{report[name]}")
+print(f"zero\tdeploys\t1\t{sys.argv[2]}")
+PYTHON
+}
+
+# A management command over the bench server's door.
+ssh-to-door() {
+  # shellcheck disable=SC2046,SC2029 # ssh-with prints separate words; the command is the door's, on purpose
+  ssh $(ssh-with slipway | cut -d' ' -f2-) "$bench_user@127.0.0.1" "$@"
+}
+
+# Stops the runner (and with it the app and the router) and the client, if they run.
+stop-router-app() {
+  [ -z "${load_pid:-}" ] || kill -TERM "$load_pid" 2>/dev/null || true
+  if [ -n "${runner_pid:-}" ]; then
+    kill -TERM "$runner_pid" 2>/dev/null || true
+    wait "$runner_pid" 2>/dev/null || true
+    runner_pid=""
+  fi
+}
