@@ -96,6 +96,17 @@ struct DynoIsolationTests {
             "\(h.log())")
         #expect(!h.log().contains("leftover yes"))
 
+        // So does `ps:restart` (the door raises the restart counter in dynos.json).
+        let settings = RootLayout(h.root).dynoSettings("myapp")
+        try FileManager.default.createDirectory(
+            atPath: (settings as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try DynoSettings.load(from: settings).restarting(["web"]).save(to: settings)
+        #expect(
+            waitUntil(seconds: 60) { h.log().components(separatedBy: "probe web.1 leftover").count == 4 },
+            "\(h.log())")
+        #expect(h.log().contains("Restarting web.1, web.2 (restart asked for)"), "\(h.log())")
+        #expect(!h.log().contains("leftover yes"))
+
         #expect(h.stopWatch(watcher) == 0)
         let dynos = "\(h.root)/runner/apps/myapp/dynos"
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: dynos)) ?? []).isEmpty, "copies removed")

@@ -137,7 +137,10 @@ extension Watcher {
         case .webExited(let dyno, let status):
             return "\(dyno) exited with \(status) before it accepted connections on \(settings.address):\(port(dyno))"
         case .webNotListening(let late):
-            return "\(late.map { "\($0) (port \(port($0)))" }.joined(separator: ", ")) did not accept connections on "
+            let what =
+                app.wanted.healthcheck.map { "did not pass the health check GET \($0) (2xx or 3xx)" }
+                ?? "did not accept connections"
+            return "\(late.map { "\($0) (port \(port($0)))" }.joined(separator: ", ")) \(what) on "
                 + "\(settings.address) within \(Self.seconds(settings.bootTimeout))"
         }
     }
