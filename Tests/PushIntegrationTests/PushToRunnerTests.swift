@@ -39,6 +39,14 @@ import Testing
                     .stdout == "Hello from Slipway!\n"
             }, "\(Self.read(log))")
 
+        // Over the door: ps shows the dyno, run starts a one-off dyno of the release attached to the session (as
+        // the app's own user), and its exit status is ssh's.
+        let ps = try h.ssh("ps myapp", merge: false)
+        #expect(ps.status == 0 && ps.stdout.contains("web.1: up "), "\(ps.output)")
+        let oneOff = try h.ssh("run myapp -- 'echo dyno=$DYNO home=$HOME uid=$(id -u); exit 7'", merge: false)
+        #expect(oneOff.status == 7, "\(oneOff.output)")
+        #expect(oneOff.stdout.contains("dyno=run.1 home=/app uid=6"), "\(oneOff.output)")
+
         // A new commit is a new release: it replaces the first, whose whole process group goes.
         try h.commit(
             repo, "app.py",

@@ -65,8 +65,20 @@ import Testing
         let (executable, arguments) = sandbox.wrap("/bin/sh", ["-c", "run"])
         #expect(executable == "/usr/bin/bwrap")
         let line = arguments.joined(separator: " ")
-        #expect(line.contains("--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --tmpfs /var/tmp --tmpfs /srv/root"))
-        #expect(line.contains("--bind /srv/dyno/app /app --ro-bind /srv/env /env --tmpfs /scratch --chdir /app --"))
+        // /app is no folder of the host: the sandbox's root is a tmpfs holding the host's top-level entries read-only
+        // (so that /app can be made in it), made read-only itself once everything is mounted.
+        #expect(line.contains("--ro-bind /usr /usr"))
+        #expect(!line.contains("--ro-bind / /"))
+        #expect(
+            line.contains(
+                "--dev /dev --proc /proc --perms 1777 --tmpfs /tmp --perms 1777 --tmpfs /var/tmp --tmpfs /srv/root"))
+        #expect(
+            line.contains(
+                "--bind /srv/dyno/app /app --ro-bind /srv/env /env --tmpfs /scratch --remount-ro / --chdir /app --"))
+        // Where every mount point exists on the host, the host's root is bound read-only as a whole.
+        let plain = Sandbox(bubblewrap: "/usr/bin/bwrap", mounts: [.tmpfs("/usr")]).wrap("/bin/true", [])
+        #expect(
+            plain.1.joined(separator: " ").contains("--ro-bind / / --dev /dev --proc /proc --perms 1777 --tmpfs /tmp"))
         #expect(
             line.hasSuffix(
                 "-- /usr/bin/setpriv --reuid=1234 --regid=1234 --clear-groups --no-new-privs -- "

@@ -31,7 +31,12 @@ extension Watcher {
             request.detach
             ? .log : .descriptors(stdin: run.stdin, stdout: run.stdout, stderr: run.stderr)
         do {
-            let pid = try launchOneOff(app: app.name, name: name, command: request.command, output: output) {
+            var terminal: [String: String] = [:]
+            if let columns = request.columns { terminal["COLUMNS"] = String(columns) }
+            if let lines = request.lines { terminal["LINES"] = String(lines) }
+            let pid = try launchOneOff(
+                app: app.name, name: name, command: request.command, output: output, environment: terminal
+            ) {
                 [weak self] status in
                 guard let self else { return }
                 self.attachedRuns = self.attachedRuns.filter { $0.value !== run }

@@ -109,11 +109,12 @@ extension Watcher {
 
     /// Starts `command` as the one-off dyno `name` (``nextOneOffName(_:)``) of `app`'s current release, in the same
     /// sandbox, user and limits as its other dynos (its type's memory is `run`'s), with the release's config vars.
+    /// `environment` goes over the config vars (`COLUMNS` and `LINES` of the session's terminal).
     /// Returns its pid (its process group: ``stopOneOff(_:app:)`` ends it early). `onExit` gets its exit status on the
     /// watcher's thread; the watcher then removes its copy and group.
     func launchOneOff(
         app name: String, name dyno: String, command: String, output: OneOffOutput,
-        onExit: @escaping (ExitStatus) -> Void
+        environment: [String: String] = [:], onExit: @escaping (ExitStatus) -> Void
     ) throws -> pid_t {
         let app = runtime(name)
         guard let release = app.current else {
@@ -121,7 +122,8 @@ extension Watcher {
         }
         let place = try prepareDyno(app: app, dyno: dyno, type: "run", release: release)
         let launch = ProcessLaunch(
-            home: place?.home ?? release.home, command: command, configVars: release.manifest.configVars,
+            home: place?.home ?? release.home, command: command,
+            configVars: release.manifest.configVars.merging(environment) { _, terminal in terminal },
             port: (try? freePort()) ?? 0, dyno: dyno)
         log(name, dyno, "Starting process of \(release.label) with command `\(command)`")
         let stdio: Spawner.Stdio? =

@@ -167,7 +167,8 @@ extension Watcher {
                     version: $0.version, entry: $0.entry, description: $0.manifest.description,
                     createdAt: $0.manifest.createdAt)
             },
-            formation: app.formation.counts, processes: processes, lastDeploy: app.lastDeploy)
+            formation: app.formation.counts, processes: processes, lastDeploy: app.lastDeploy,
+            baseDomain: settings.router?.baseDomain)
     }
 
     private func processStatus(_ dyno: Dyno) -> AppStatus.Process {
