@@ -67,6 +67,10 @@ import Testing
         let requests = report["requests"] as? Int ?? 0
         #expect(requests > 100, "the client kept sending: \(report)")
         #expect(report["failed"] as? Int == 0, "no request failed: \(report)")
+        // Each replaced release got SIGTERM in its sandbox and finished on its own (the sandbox did not kill it).
+        let appLog = PushToRunnerTests.read("\(h.root)/logs/myapp.log")
+        #expect(appLog.contains("slugrunner[web.1]: Process of v1 exited with status 0"), "\(appLog)")
+        #expect(!appLog.contains("exited with SIGTERM"), "\(appLog)")
     }
 
     /// Waits until the router answers `body` for myapp.

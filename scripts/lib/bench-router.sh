@@ -76,7 +76,7 @@ bench-router() {
   python3 - "$work/load.json" "$deploys" >>"$notes" <<'PYTHON'
 import json, sys
 report = json.load(open(sys.argv[1]))
-for name in ("requests", "failed", "p50_ms", "p99_ms"):
+for name in ("requests", "failed", "p50_ms", "p99_ms", "stale_connections"):
     print(f"zero\t{name}\t1\t{report[name]}")
 print(f"zero\tdeploys\t1\t{sys.argv[2]}")
 PYTHON

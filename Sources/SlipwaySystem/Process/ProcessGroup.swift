@@ -14,6 +14,35 @@ public enum ProcessGroup {
         kill(-pgid, signal)
     }
 
+    /// Sends `signal` to every process in group `pgid` except those running one of `sparing` (absolute paths of
+    /// executables). A sandbox's own processes are spared this way: bubblewrap dies of SIGTERM, and its
+    /// `--die-with-parent` then SIGKILLs the whole sandbox, so the app inside would never get its grace period;
+    /// signalled alone, the app exits and the sandbox ends with it. Reads `/proc`, so it sees the processes of this
+    /// PID namespace (a sandbox's included, by their outer pids).
+    public static func signal(_ pgid: pid_t, _ signal: Int32, sparing: Set<String>) {
+        guard pgid > 1 else { return }
+        for pid in members(of: pgid) {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            let length = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
+            let executable =
+                length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+            if !sparing.contains(executable) { kill(pid, signal) }
+        }
+    }
+
+    /// The processes of group `pgid` now (field 5 of `/proc/<pid>/stat`).
+    public static func members(of pgid: pid_t) -> [pid_t] {
+        guard let names = try? FileSystem.names(in: "/proc") else { return [] }
+        return names.compactMap { name -> pid_t? in
+            guard let pid = pid_t(name), let stat = try? FileSystem.read("/proc/\(pid)/stat") else { return nil }
+            let text = String(decoding: stat, as: UTF8.self)
+            // The command (field 2) is in parentheses and may hold spaces: count from its closing one.
+            guard let close = text.lastIndex(of: ")") else { return nil }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && pid_t(fields[2]) == pgid ? pid : nil
+        }
+    }
+
     /// Whether any process (zombies included) is left in group `pgid`.
     public static func exists(_ pgid: pid_t) -> Bool {
         guard pgid > 1 else { return false }

@@ -17,7 +17,7 @@ public struct StatusReport: Sendable {
     /// runs, whatever the last state file says.
     public func status(now: Date = Date()) throws -> AppStatus {
         try AppName.validate(app)
-        let watching = WatchLock.isHeld(path: root.watchLock)
+        let watching = HeldLock.isHeld(root.watchLock)
         guard var status = try AppStatus.load(from: root.state(app)) else {
             guard Files.isDirectory(root.app(app)) || watching else {
                 throw RunnerError(

@@ -34,16 +34,4 @@ final class WatchLock {
     }
 
     deinit { close(fd) }
-
-    /// Whether a watcher holds the lock at `path` right now.
-    static func isHeld(path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if FileLock.attempt(fd, .shared) {
-            FileLock.release(fd)
-            return false
-        }
-        return errno == EWOULDBLOCK
-    }
 }

@@ -221,13 +221,16 @@ public final class Watcher {
         for dyno in deployment.dynos { stop(dyno, app: app) }
     }
 
-    /// SIGTERM to the group (and SIGCONT, so a stopped process gets it); SIGKILL follows after the grace period.
+    /// SIGTERM to the group's processes but the sandbox's (and SIGCONT, so a stopped process gets it); SIGKILL to the
+    /// whole group follows after the grace period.
     func stopGroup(_ pgid: pid_t, app: AppRuntime, label: String, release: UnpackedRelease) {
         guard !stopOrders.contains(where: { $0.pgid == pgid }) else { return }
         leaders[pgid]?.stopping = true
         guard ProcessGroup.exists(pgid) else { return }
         log(app.name, label, "Stopping all processes of \(release.label) with SIGTERM")
-        ProcessGroup.signal(pgid, SIGTERM)
+        // The sandbox's own processes are spared: the app gets its grace period, and the sandbox ends with it.
+        let sandbox = Set([isolation?.sandbox.bubblewrap].compactMap { $0 })
+        ProcessGroup.signal(pgid, SIGTERM, sparing: sandbox)
         ProcessGroup.signal(pgid, SIGCONT)
         stopOrders.append(
             StopOrder(
