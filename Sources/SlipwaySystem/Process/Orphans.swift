@@ -37,16 +37,7 @@ extension ChildProcess {
 
     /// The processes whose parent is `parent`, from /proc.
     static func childProcesses(of parent: pid_t) -> [pid_t] {
-        var children: [pid_t] = []
-        for name in (try? FileSystem.names(in: "/proc")) ?? [] {
-            guard let pid = pid_t(name),
-                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, pid_t(fields[1]) == parent { children.append(pid) }
-        }
-        return children
+        ProcessStat.all().filter { $0.stat.parent == parent }.map(\.pid)
     }
 }
 

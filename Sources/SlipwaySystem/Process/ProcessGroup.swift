@@ -30,17 +30,9 @@ public enum ProcessGroup {
         }
     }
 
-    /// The processes of group `pgid` now (field 5 of `/proc/<pid>/stat`).
+    /// The processes of group `pgid` now.
     public static func members(of pgid: pid_t) -> [pid_t] {
-        guard let names = try? FileSystem.names(in: "/proc") else { return [] }
-        return names.compactMap { name -> pid_t? in
-            guard let pid = pid_t(name), let stat = try? FileSystem.read("/proc/\(pid)/stat") else { return nil }
-            let text = String(decoding: stat, as: UTF8.self)
-            // The command (field 2) is in parentheses and may hold spaces: count from its closing one.
-            guard let close = text.lastIndex(of: ")") else { return nil }
-            let fields = text[text.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && pid_t(fields[2]) == pgid ? pid : nil
-        }
+        ProcessStat.all().filter { $0.stat.group == pgid }.map(\.pid)
     }
 
     /// Whether any process (zombies included) is left in group `pgid`.

@@ -32,8 +32,7 @@ public final class ControlSocket {
         path = root.layout.controlSocket
         do throws(SystemError) {
             try FileSystem.makeFolders(root.runnerDirectory, mode: 0o750)
-            var rootInfo = stat()
-            let owner = getuid() == 0 && stat(root.path, &rootInfo) == 0 ? (rootInfo.st_uid, rootInfo.st_gid) : nil
+            let owner = DoorAccess(rootPath: root.path).owner.map { ($0.uid, $0.gid) }
             listener = try UnixSocket.listen(at: path, mode: 0o600, owner: owner)
         } catch {
             throw RunnerError.system(error.operation, error.path.isEmpty ? path : error.path, errno: error.errno)

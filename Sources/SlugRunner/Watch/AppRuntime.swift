@@ -198,16 +198,3 @@ final class Mailbox: @unchecked Sendable {
         }
     }
 }
-
-/// `/proc` facts about processes.
-enum ProcFS {
-    /// The start time of `pid` in clock ticks since boot (field 22 of `/proc/<pid>/stat`); nil if it is gone.
-    static func startTicks(_ pid: pid_t) -> UInt64? {
-        guard let data = try? Files.read("/proc/\(pid)/stat") else { return nil }
-        let text = String(decoding: data, as: UTF8.self)
-        // The command (field 2) is in parentheses and may hold spaces: count fields after its closing one.
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? UInt64(fields[19]) : nil
-    }
-}

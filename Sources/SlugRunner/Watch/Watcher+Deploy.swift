@@ -40,7 +40,8 @@ extension Watcher {
         for name in Files.folders(in: root.appsDirectory) where AppName.isValid(name) {
             guard let status = try? AppStatus.load(from: root.state(name)) else { continue }
             for process in status.processes {
-                guard let pid = process.pid, let ticks = process.startTicks, ProcFS.startTicks(pid) == ticks else {
+                guard let pid = process.pid, let ticks = process.startTicks, ProcessStat.read(pid)?.startTicks == ticks
+                else {
                     continue
                 }
                 groups.append((name, process.dyno, pid))

@@ -327,7 +327,7 @@ public final class Watcher {
             dyno.pid = pid
             dyno.startedAt = Date()
             dyno.startedClock = clock.now
-            dyno.startTicks = ProcFS.startTicks(pid)
+            dyno.startTicks = ProcessStat.read(pid)?.startTicks
             dyno.restartAt = nil
             dyno.state = .starting
             if dyno.type != ProcessType.web { markUp(dyno, app: app) }
