@@ -9,7 +9,7 @@ import Testing
     static func scripts() throws -> [String] {
         let root = TestPaths.repositoryRoot
         let fm = FileManager.default
-        var folders = ["scripts", "hooks", ".ci"]
+        var folders = ["scripts", "hooks", ".ci", "stack"]
         for buildpack in try fm.contentsOfDirectory(atPath: "\(root)/buildpacks") {
             folders += ["buildpacks/\(buildpack)/bin", "buildpacks/\(buildpack)/lib"]
         }
