@@ -73,7 +73,7 @@ public final class S3Client: Sendable {
         _ method: HTTPMethod, key: String?, query: [(name: String, value: String)],
         headers extra: [(name: String, value: String)], body: ByteBuffer
     ) throws -> HTTPClientRequest {
-        let (base, host, path) = address(key: key)
+        let (base, host, path) = location.address(key: key)
         let payloadHash = SigV4.hex(Array(SHA256.hash(data: body.readableBytesView)))
         let timestamp = SigV4.timestamp(Date())
         var signed: [(name: String, value: String)] = [
@@ -92,18 +92,6 @@ public final class S3Client: Sendable {
             request.body = .bytes(body)
         }
         return request
-    }
-
-    /// The URL's start (scheme and authority), the `Host` header and the encoded path of `key`.
-    func address(key: String?) -> (base: String, host: String, path: String) {
-        let scheme = location.endpoint.hasPrefix("https://") ? "https://" : "http://"
-        let authority = String(location.endpoint.dropFirst(scheme.count))
-        let encodedKey = key.map { SigV4.uriEncode(location.key($0), keepSlash: true) }
-        if location.pathStyle {
-            return (scheme + authority, authority, "/\(location.bucket)" + (encodedKey.map { "/\($0)" } ?? ""))
-        }
-        let host = "\(location.bucket).\(authority)"
-        return (scheme + host, host, "/" + (encodedKey ?? ""))
     }
 
     /// Runs `body` up to ``attempts`` times while it fails transiently (no answer, 5xx, 429, `SlowDown`),

@@ -113,4 +113,26 @@ final class SigV4Tests: XCTestCase {
         XCTAssertEqual(SigV4.canonicalQuery([("uploads", "")]), "uploads=")
         XCTAssertEqual(SigV4.timestamp(Date(timeIntervalSince1970: 1_440_938_160)), "20150830T123600Z")
     }
+    /// The S3 documentation's example of a presigned URL ("Authenticating Requests: Using Query Parameters"):
+    /// GET examplebucket/test.txt, 2013-05-24, valid for a day.
+    func testPresignedURLMatchesTheS3DocumentationExample() {
+        let signer = SigV4(
+            credentials: S3Credentials(
+                accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            region: "us-east-1")
+        let query = signer.presignedQuery(
+            method: "GET", path: "/test.txt", host: "examplebucket.s3.amazonaws.com", timestamp: "20130524T000000Z",
+            expires: 86_400)
+        // The documentation's signature; the parameters in the canonical (sorted) order, which S3 accepts too.
+        XCTAssertEqual(
+            SigV4.canonicalQuery(query),
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2F"
+                + "aws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&"
+                + "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404&"
+                + "X-Amz-SignedHeaders=host")
+        // Never longer than S3 allows.
+        let long = signer.presignedQuery(
+            method: "GET", path: "/k", host: "h", timestamp: "20130524T000000Z", expires: 30 * 86_400)
+        XCTAssertEqual(long.first { $0.name == "X-Amz-Expires" }?.value, "604800")
+    }
 }
