@@ -121,7 +121,8 @@ let package = Package(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore",
-                // The router's Caddy admin API (over a unix socket or loopback TCP), and web dynos' health checks.
+                // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
+                // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -54,11 +54,13 @@ public struct RunnerState: Codable, Equatable, Sendable {
         public var startTicks: UInt64?
         /// The memory the dyno uses now, in bytes (its memory controller's count), when the runner measures it.
         public var memoryBytes: Int?
+        /// The machine it runs on, when the runner spreads dynos over several (a Swarm node's host name).
+        public var node: String?
 
         public init(
             dyno: String, type: String, state: String, port: Int, pid: Int32?, release: Int, startedAt: String?,
             uptime: Int?, restarts: Int, crashLoop: Bool, command: String, startTicks: UInt64?,
-            memoryBytes: Int? = nil
+            memoryBytes: Int? = nil, node: String? = nil
         ) {
             self.dyno = dyno
             self.type = type
@@ -73,10 +75,11 @@ public struct RunnerState: Codable, Equatable, Sendable {
             self.command = command
             self.startTicks = startTicks
             self.memoryBytes = memoryBytes
+            self.node = node
         }
 
         enum CodingKeys: String, CodingKey {
-            case dyno, type, state, port, pid, release, uptime, restarts, command
+            case dyno, type, state, port, pid, release, uptime, restarts, command, node
             case startedAt = "started_at"
             case crashLoop = "crash_loop"
             case startTicks = "start_ticks"

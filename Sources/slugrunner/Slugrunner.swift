@@ -151,6 +151,15 @@ extension Slugrunner {
             help: ArgumentHelp(
                 "Seconds between two health checks of a web dyno (apps with a health check).", valueName: "seconds"))
         var healthInterval: Double = 10
+        @Option(
+            help: ArgumentHelp(
+                "Where dynos run: local (processes on this machine) or swarm (services of a Docker Swarm).",
+                valueName: "engine"))
+        var engine: String = "local"
+        @Option(
+            help: ArgumentHelp(
+                "With --engine swarm: the Engine API socket of a swarm manager.", valueName: "unix:///path"))
+        var dockerHost: String = "unix:///var/run/docker.sock"
         @OptionGroup var bucket: BucketOptions
 
         func run() throws {
@@ -172,6 +181,17 @@ extension Slugrunner {
             }
             settings.sandbox = mode
             settings.healthInterval = try duration(healthInterval, "--health-interval")
+            switch engine {
+            case "local":
+                break
+            case "swarm":
+                guard stack.count == 1, let name = stack.first else {
+                    throw ValidationError("--engine swarm runs one stack, its image's: give --stack once")
+                }
+                settings.swarm = SwarmSettings(dockerHost: dockerHost, stack: name)
+            default:
+                throw ValidationError("--engine is '\(engine)'; use local or swarm")
+            }
             try reporting {
                 settings.router = try RouterSettings.from(
                     router: router, admin: routerAdmin, baseDomain: baseDomain, root: root.resolved)

@@ -60,12 +60,13 @@ enum DynoListing {
         }
     }
 
-    /// `up 2026/11/30 01:02:03 +0000 (~ 5m ago), memory 87 MB`.
+    /// `up 2026/11/30 01:02:03 +0000 (~ 5m ago), memory 87 MB`; on a swarm, `… ago) on node2`.
     private static func describe(_ process: RunnerState.Process, release: Int?, now: Date) -> String {
         var text = process.state
         if let started = process.startedAt.flatMap(RunnerState.parseTime) {
             text += " \(clockTime(started)) (~ \(formatAge(seconds: max(0, Int(now.timeIntervalSince(started))))) ago)"
         }
+        if let node = process.node { text += " on \(node)" }
         if let bytes = process.memoryBytes { text += ", memory \(megabytes(bytes))" }
         if let release, process.release != release { text += ", v\(process.release)" }
         if process.restarts > 0 { text += ", \(process.restarts) restart\(process.restarts == 1 ? "" : "s")" }

@@ -47,6 +47,8 @@ public struct StatusReport: Sendable {
     /// === myapp v3: Deploy 1a2b3c4 (web=1)
     /// web.1: up 2026-01-02 03:04:05 +0000 (~ 5m ago), port 5123, pid 4242
     /// ```
+    ///
+    /// A dyno on a swarm names its node and the port the node publishes: `web.2: up … (~ 5m ago) on node2, port 30001`.
     public static func text(_ status: AppStatus) -> String {
         let address = status.host ?? ListenAddress.loopback.host
         var lines: [String] = []
@@ -66,7 +68,12 @@ public struct StatusReport: Sendable {
             if let started = process.startedAt.flatMap(AppStatus.parseTime) {
                 line += " \(clockTime(started)) (~ \(formatAge(seconds: process.uptime ?? 0)) ago)"
             }
-            if process.type == ProcessType.web { line += ", port \(process.port), http://\(address):\(process.port)/" }
+            if let node = process.node {
+                line += " on \(node)"
+                if process.type == ProcessType.web && process.port > 0 { line += ", port \(process.port)" }
+            } else if process.type == ProcessType.web {
+                line += ", port \(process.port), http://\(address):\(process.port)/"
+            }
             if let pid = process.pid { line += ", pid \(pid)" }
             if let release = status.release, process.release != release.version { line += ", v\(process.release)" }
             if process.restarts > 0 { line += ", \(process.restarts) restart(s)" }

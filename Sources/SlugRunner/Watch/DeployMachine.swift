@@ -41,6 +41,8 @@ public struct DeployMachine: Sendable {
         case webUp(dyno: String)
         /// A process of the booting release exited by itself.
         case dynoExited(dyno: String, ExitStatus)
+        /// The engine gave up on the booting release's web dynos (a swarm rolled them back): why.
+        case bootFailed(reason: String)
         /// A pass of the loop: deadlines are checked.
         case tick
         /// The watcher stops (SIGTERM): what the deploy started is stopped and nothing more is deployed.
@@ -90,6 +92,8 @@ public struct DeployMachine: Sendable {
         case webExited(dyno: String, ExitStatus)
         /// These `web` processes did not accept connections within the boot timeout.
         case webNotListening([String])
+        /// The engine gave up on the web dynos, for this reason.
+        case webFailed(String)
     }
 
     /// One process slot of a booting release: `web.2` runs the release's `web` command.
@@ -184,6 +188,8 @@ public struct DeployMachine: Sendable {
             return up.count == web.count ? switchOver(to: release) : []
         case (.dynoExited(let dyno, let status), .booting(let release, let web, _, _)):
             return web.contains(dyno) ? fail(release, .webExited(dyno: dyno, status)) : [.crashed(dyno: dyno)]
+        case (.bootFailed(let reason), .booting(let release, _, _, _)):
+            return fail(release, .webFailed(reason))
         case (.tick, .booting(let release, let web, let up, let deadline)) where now >= deadline:
             return fail(release, .webNotListening(web.filter { !up.contains($0) }))
         default:

@@ -31,6 +31,8 @@ public struct WatchSettings: Sendable {
     /// dynos without one; `none` runs them without the filesystem and namespace sandbox (their own user, copy and
     /// limits still apply).
     public var sandbox: SandboxMode = .auto
+    /// Run the dynos as services of a Docker Swarm (`--engine swarm --docker-host …`) instead of processes here.
+    public var swarm: SwarmSettings?
 
     /// `auto`, `bubblewrap` or `none`.
     public typealias SandboxMode = Sandbox.Mode

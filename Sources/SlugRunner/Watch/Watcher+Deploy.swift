@@ -180,14 +180,9 @@ extension Watcher {
         for effect in app.machine.handle(event, at: clock.now) { perform(effect, app: app) }
     }
 
-    /// Marks the booting release's `web` processes up once they accept connections; checks the deploy's deadline.
+    /// Tells the deploy what became of its dynos (web dynos up, a failure), then checks its deadline.
     func advanceDeployment(_ app: AppRuntime) {
-        for dyno in app.deployment?.dynos ?? []
-        where dyno.type == ProcessType.web && dyno.state == .starting && dyno.pid != nil {
-            guard readyToServe(dyno, app: app) else { continue }
-            markUp(dyno, app: app)
-            handle(.webUp(dyno: dyno.name), app: app)
-        }
+        for event in engine.progress(of: app) { handle(event, app: app) }
         handle(.tick, app: app)
     }
 }

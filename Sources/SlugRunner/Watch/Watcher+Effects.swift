@@ -31,11 +31,11 @@ extension Watcher {
             app.lastDeploy = Self.deployStatus(
                 version: release.version, entry: release.entry, status: "deploying", message: "")
         case .runReleasePhase(let release, let command):
-            runReleasePhase(release, command: command, app: app)
+            engine.runReleasePhase(release, command: command, app: app)
         case .releasePhaseSucceeded:
             log(app.name, "deploy", "Release command succeeded")
         case .boot(let release, let plans):
-            boot(release, plans, app: app)
+            engine.boot(release, plans, app: app)
         case .switchOver(let release, let previous):
             switchOver(app, to: release, from: previous)
         case .crashed(let name):
@@ -43,13 +43,12 @@ extension Watcher {
         case .fail(let release, let failure, let keeping):
             fail(app, release, describe(failure, of: release, app: app), keeping: keeping)
         case .stopDeployment:
-            if let deployment = app.deployment { stopAll(of: deployment, app: app) }
-            app.deployment = nil
+            engine.abandon(app)
         }
     }
 
-    /// Starts the release command on a port of its own; a spawn failure goes back to the deploy.
-    private func runReleasePhase(_ release: UnpackedRelease, command: String, app: AppRuntime) {
+    /// Starts the release command as a process on a port of its own; a spawn failure goes back to the deploy.
+    func startReleaseProcess(_ release: UnpackedRelease, command: String, app: AppRuntime) {
         log(app.name, "deploy", "Running release command: \(command)")
         let deployment = Deployment(release: release)
         app.deployment = deployment
@@ -66,7 +65,7 @@ extension Watcher {
     }
 
     /// Starts the planned processes of the release, each on a port of its own.
-    private func boot(_ release: UnpackedRelease, _ plans: [DeployMachine.DynoPlan], app: AppRuntime) {
+    func startProcesses(_ release: UnpackedRelease, _ plans: [DeployMachine.DynoPlan], app: AppRuntime) {
         let deployment = app.deployment ?? Deployment(release: release)
         let dynos = plans.map {
             Dyno(type: $0.type, index: $0.index, release: release, command: $0.command, port: (try? freePort()) ?? 0)
@@ -92,13 +91,7 @@ extension Watcher {
         } catch {
             log(app.name, "deploy", "Cannot record \(release.entry) as current (\(error)); a restart will redeploy it")
         }
-        let replaced = app.dynos
-        app.dynos = app.deployment?.dynos ?? []
-        app.deployment = nil
-        // The router sends new requests to the new dynos before the old ones are asked to stop; those finish the
-        // requests they hold within the grace period.
-        updateRoutes()
-        for dyno in replaced { stop(dyno, app: app) }
+        engine.takeOver(app)
         app.warnings = []
         if let previous { app.retiring.append(previous) }
         let stopping = previous.map { ", stopping \($0.label)" } ?? ""
@@ -111,8 +104,7 @@ extension Watcher {
     /// The deploy failed: its processes are stopped, its entry moves to `spool/failed/`, the previous release keeps
     /// running.
     private func fail(_ app: AppRuntime, _ release: UnpackedRelease, _ reason: String, keeping: UnpackedRelease?) {
-        if let deployment = app.deployment { stopAll(of: deployment, app: app) }
-        app.deployment = nil
+        engine.abandon(app)
         app.retiring.append(release)
         let aside = (try? spool.setAside(release.entry, into: "failed")).map { "; moved to \($0)" } ?? ""
         let keeps = keeping.map { "\($0.label) keeps running" } ?? "nothing runs"
@@ -136,6 +128,8 @@ extension Watcher {
                 + "`slugrunner scale \(app.name) web=0`)"
         case .webExited(let dyno, let status):
             return "\(dyno) exited with \(status) before it accepted connections on \(settings.address):\(port(dyno))"
+        case .webFailed(let reason):
+            return reason
         case .webNotListening(let late):
             let what =
                 app.wanted.healthcheck.map { "did not pass the health check GET \($0) (2xx or 3xx)" }

@@ -12,7 +12,7 @@ extension Watcher {
 
     /// Makes the current release's processes match the formation: starts missing ones, stops extra ones, restarts
     /// crashed ones whose backoff has passed, and marks `web` processes up once they accept connections.
-    func reconcile(_ app: AppRuntime) {
+    func reconcileProcesses(_ app: AppRuntime) {
         guard let release = app.current else { return }
         let declared = release.manifest.processTypes
         for (type, count) in app.formation.counts.sorted(by: { $0.key < $1.key })
@@ -93,7 +93,7 @@ extension Watcher {
             log(app.name, "health", wanted.healthcheck.map { "Health check: GET \($0)" } ?? "Health check removed")
         }
         for (type, reason) in restart.sorted(by: { $0.key < $1.key }) {
-            replace(app.dynos.filter { $0.type == type }, app: app, reason: reason)
+            engine.restart(type: type, app: app, reason: reason)
         }
     }
 
@@ -147,6 +147,19 @@ extension Watcher {
 
     /// What `slugrunner ps` shows for `app` (with an empty `updatedAt`, so that two snapshots compare equal).
     private func status(of app: AppRuntime) -> AppStatus {
+        AppStatus(
+            app: app.name, watcher: nil, watcherPid: getpid(), updatedAt: "", host: settings.address.host,
+            release: app.current.map {
+                AppStatus.Release(
+                    version: $0.version, entry: $0.entry, description: $0.manifest.description,
+                    createdAt: $0.manifest.createdAt)
+            },
+            formation: app.formation.counts, processes: engine.processes(of: app), lastDeploy: app.lastDeploy,
+            baseDomain: settings.router?.baseDomain)
+    }
+
+    /// The processes of the current release and of the one booting, on this machine.
+    func processStatuses(of app: AppRuntime) -> [AppStatus.Process] {
         var processes = app.dynos.map(processStatus)
         if let deployment = app.deployment {
             processes += deployment.dynos.map(processStatus)
@@ -160,15 +173,7 @@ extension Watcher {
                         startTicks: nil))
             }
         }
-        return AppStatus(
-            app: app.name, watcher: nil, watcherPid: getpid(), updatedAt: "", host: settings.address.host,
-            release: app.current.map {
-                AppStatus.Release(
-                    version: $0.version, entry: $0.entry, description: $0.manifest.description,
-                    createdAt: $0.manifest.createdAt)
-            },
-            formation: app.formation.counts, processes: processes, lastDeploy: app.lastDeploy,
-            baseDomain: settings.router?.baseDomain)
+        return processes
     }
 
     private func processStatus(_ dyno: Dyno) -> AppStatus.Process {

@@ -27,12 +27,9 @@ extension Watcher {
         let base = settings.router?.baseDomain ?? RouterSettings.defaultBaseDomain
         return RouteTable(
             apps: apps.values.map { app in
-                let web = app.dynos.filter { $0.type == ProcessType.web && $0.state == .up && $0.pid != nil }
-                return RouteTable.App(
+                RouteTable.App(
                     name: app.name, baseDomain: base, domains: app.wanted.domains,
-                    upstreams: web.map {
-                        RouteTable.Upstream(dyno: $0.name, port: $0.port, host: settings.address.host)
-                    })
+                    upstreams: engine.upstreams(of: app))
             })
     }
 

@@ -1,0 +1,144 @@
+import Foundation
+import SlipwaySpool
+import SlipwaySystem
+
+/// Dynos as tasks of a Docker Swarm (``SwarmEngine``), seen through ``DynoEngine``: the deploy's order stays the
+/// watcher's, while Swarm places, restarts and rolls the tasks. Stopping the watcher leaves the services running.
+final class SwarmDynos: DynoEngine {
+    unowned let watcher: Watcher
+    let swarm: SwarmEngine
+    /// The last error of the Engine API, said once.
+    private var failure: String?
+
+    init(watcher: Watcher, settings: SwarmSettings) throws {
+        self.watcher = watcher
+        swarm = try SwarmEngine(
+            settings: settings, bucket: watcher.settings.bucket, grace: watcher.settings.grace,
+            bootTimeout: watcher.settings.bootTimeout, poll: watcher.settings.pollInterval)
+        try swarm.refresh()
+        watcher.event(
+            nil, "swarm",
+            "Running dynos as Swarm services through \(settings.dockerHost) (\(swarm.nodes.count) node(s); "
+                + "stack image \(settings.imageReference), \(swarm.image.prefix(19)))")
+    }
+
+    func runReleasePhase(_ release: UnpackedRelease, command: String, app: AppRuntime) {
+        app.deployment = Deployment(release: release)
+        do {
+            try swarm.startReleasePhase(app: app.name, release: release, command: command, wanted: app.wanted)
+            watcher.log(app.name, "release.1", "Release command runs as the one-off Swarm job \(app.name)-release")
+        } catch {
+            watcher.handle(.releasePhaseDidNotStart(reason: "\(error)"), app: app)
+        }
+    }
+
+    func boot(_ release: UnpackedRelease, _ plans: [DeployMachine.DynoPlan], app: AppRuntime) {
+        app.deployment = app.deployment ?? Deployment(release: release)
+        let web = plans.filter { $0.type == ProcessType.web }
+        let plan = web.first.map {
+            swarm.plan(
+                app: app.name, release: release, type: ProcessType.web, command: $0.command, replicas: web.count,
+                wanted: app.wanted)
+        }
+        do {
+            try swarm.boot(app: app.name, entry: release.entry, web: plan)
+            if let plan {
+                watcher.log(
+                    app.name, "deploy",
+                    "Rolling \(plan.serviceName) to \(release.label): \(plan.replicas) task(s), each started and "
+                        + "healthy before an old one stops")
+            }
+        } catch {
+            watcher.handle(.bootFailed(reason: "Swarm refused the web service: \(error)"), app: app)
+        }
+    }
+
+    func progress(of app: AppRuntime) -> [DeployMachine.Event] {
+        switch app.machine.state {
+        case .releasePhase:
+            guard let (status, detail) = swarm.releasePhaseEnded(app: app.name) else { return [] }
+            if let detail, !status.succeeded { watcher.log(app.name, "release.1", "Swarm: \(detail)") }
+            return [.releasePhaseExited(status)]
+        case .booting(let release, let web, _, _):
+            switch swarm.rollout(app: app.name, entry: release.entry) {
+            case .rolling: return []
+            case .up: return web.map { .webUp(dyno: $0) }
+            case .failed(let reason): return [.bootFailed(reason: reason)]
+            }
+        case .idle, .preparing, .stopped:
+            return []
+        }
+    }
+
+    func takeOver(_ app: AppRuntime) {
+        app.deployment = nil
+        attempt(app.name) { try swarm.takeOver(app: app.name, plans: plans(of: app)) }
+    }
+
+    func abandon(_ app: AppRuntime) {
+        guard let deployment = app.deployment else { return }
+        app.deployment = nil
+        attempt(app.name) { try swarm.abandon(app: app.name, entry: deployment.release.entry) }
+    }
+
+    /// Swarm keeps the services as they are told; the runner compares them with the formation once per scan.
+    func reconcile(_ app: AppRuntime) {}
+
+    func restart(type: String, app: AppRuntime, reason: String) {
+        watcher.log(
+            app.name, "restart", "Restarting \(app.name)-\(type) (\(reason)): Swarm replaces each task, start-first")
+    }
+
+    func scan(_ apps: [AppRuntime]) {
+        do {
+            try swarm.refresh()
+            failure = nil
+        } catch {
+            let message = "\(error)"
+            if failure != message { watcher.event(nil, "swarm", "Cannot read the swarm: \(message)") }
+            failure = message
+            return
+        }
+        for (app, dyno, text) in swarm.taskChanges() where watcher.apps[app] != nil {
+            watcher.log(app, dyno, text)
+        }
+        for app in apps {
+            if app.current != nil && !app.machine.isBusy {
+                attempt(app.name) { try swarm.reconcile(app: app.name, plans: plans(of: app)) }
+            }
+            for line in swarm.newLogLines(of: app.name) {
+                watcher.log(app.name).write(.app(line.dyno, line.text, date: line.date))
+            }
+        }
+    }
+
+    func processes(of app: AppRuntime) -> [AppStatus.Process] { swarm.processes(of: app.name) }
+
+    func upstreams(of app: AppRuntime) -> [RouteTable.Upstream] { swarm.upstreams(of: app.name) }
+
+    func shutDown(_ app: AppRuntime) {
+        if app.current != nil {
+            watcher.log(app.name, "swarm", "The app's Swarm services keep running; the next watcher takes them over")
+        }
+    }
+
+    /// The services the current release should have: each declared process type the formation runs.
+    private func plans(of app: AppRuntime) -> [ServicePlan] {
+        guard let release = app.current else { return [] }
+        return release.manifest.processTypes.sorted { $0.key < $1.key }.compactMap { type, command in
+            let count = app.formation.count(of: type)
+            guard type != ProcessType.release, ProcessType.isValid(type), count > 0 else { return nil }
+            return swarm.plan(
+                app: app.name, release: release, type: type, command: command, replicas: count, wanted: app.wanted)
+        }
+    }
+
+    /// Runs a call of the Engine API for `app`, logging a failure in its log (the next scan tries again).
+    private func attempt(_ app: String, _ body: () throws -> Void) {
+        do {
+            try body()
+        } catch {
+            watcher.log(app, "swarm", "\(error)")
+        }
+    }
+}

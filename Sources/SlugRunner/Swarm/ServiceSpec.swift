@@ -1,0 +1,164 @@
+import SlipwaySpool
+
+/// What one Swarm service of an app runs: a process type of a release (or its release command, as a one-off job),
+/// as a plain value that ``spec`` turns into the Engine API's `ServiceSpec`.
+///
+/// Each task of the service runs the stack image, whose entrypoint (`slug-run`, from `stack/`) fetches the slug by
+/// `slugURL`, checks its SHA-256, unpacks it into `/app` and runs `command` with `.profile.d` sourced.
+public struct ServicePlan: Equatable, Sendable {
+    public var app: String
+    /// `web`, `worker`, or `release` for the release command's job.
+    public var type: String
+    public var release: Int
+    /// The spool entry of the release (a label, so that the runner sees what a service runs).
+    public var entry: String
+    public var command: String
+    public var configVars: [String: String]
+    /// A presigned URL of the slug in the bucket, and the SHA-256 the task checks the download against.
+    public var slugURL: String
+    public var slugSHA256: String
+    /// The stack image, by ID (`sha256:…`): a tag would make every task look for it on a registry first.
+    public var image: String
+    public var replicas: Int
+    public var memoryMB: Int
+    /// The path a web dyno must answer 2xx or 3xx at (`apps:set healthcheck=`); nil: accepting connections is enough.
+    public var healthcheck: String?
+    /// SIGTERM, then SIGKILL after this long.
+    public var grace: Duration
+    /// How long a new web task may take to pass its health check.
+    public var bootTimeout: Duration
+    /// Raised by `ps:restart`: a new value replaces every task (Swarm's `ForceUpdate`).
+    public var restarts: Int
+    /// How long a stopping web dyno keeps serving before its app gets SIGTERM: the runner learns of a stopping task
+    /// by polling, and takes it out of the router's table meanwhile.
+    public var drain: Duration = .seconds(2)
+
+    public init(
+        app: String, type: String, release: Int, entry: String, command: String, configVars: [String: String],
+        slugURL: String, slugSHA256: String, image: String, replicas: Int, memoryMB: Int, healthcheck: String?,
+        grace: Duration, bootTimeout: Duration, restarts: Int
+    ) {
+        self.app = app
+        self.type = type
+        self.release = release
+        self.entry = entry
+        self.command = command
+        self.configVars = configVars
+        self.slugURL = slugURL
+        self.slugSHA256 = slugSHA256
+        self.image = image
+        self.replicas = replicas
+        self.memoryMB = memoryMB
+        self.healthcheck = healthcheck
+        self.grace = grace
+        self.bootTimeout = bootTimeout
+        self.restarts = restarts
+    }
+
+    /// The port every dyno listens on inside its container; the node publishes it on a port of its own choosing.
+    public static let containerPort = 5000
+
+    /// `myapp-web`: the service's name.
+    public var serviceName: String { Self.serviceName(app: app, type: type) }
+
+    public static func serviceName(app: String, type: String) -> String { "\(app)-\(type)" }
+
+    /// The labels every service and task of the app carries: how the runner finds them again.
+    public static let appLabel = "io.slipway.app"
+    public static let typeLabel = "io.slipway.type"
+    public static let releaseLabel = "io.slipway.release"
+    public static let entryLabel = "io.slipway.entry"
+
+    var isWeb: Bool { type == ProcessType.web }
+    var isReleasePhase: Bool { type == ProcessType.release }
+
+    /// The environment of each task: the config vars (but those the platform sets), then `PORT`, `DYNO` and what
+    /// `slug-run` needs.
+    var environment: [String] {
+        let platform: Set = [
+            "PORT", "DYNO", "SLUG_URL", "SLUG_SHA256", "SLUG_COMMAND", "SLIPWAY_HEALTHCHECK", "SLIPWAY_DRAIN",
+        ]
+        var lines = configVars.filter { !platform.contains($0.key) }.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\(Self.literal($0.value))" }
+        // Swarm expands Go templates in the environment: `{{.Task.Slot}}` is the dyno's number.
+        lines += [
+            "PORT=\(Self.containerPort)", isReleasePhase ? "DYNO=release.1" : "DYNO=\(type).{{.Task.Slot}}",
+            "SLUG_URL=\(Self.literal(slugURL))", "SLUG_SHA256=\(slugSHA256)", "SLUG_COMMAND=\(Self.literal(command))",
+        ]
+        if let healthcheck, isWeb { lines.append("SLIPWAY_HEALTHCHECK=\(Self.literal(healthcheck))") }
+        if isWeb { lines.append("SLIPWAY_DRAIN=\(max(1, drain.components.seconds))") }
+        return lines
+    }
+
+    /// `text` as literal text of a Go template: only `{{` starts an action, so it is written as one that prints it.
+    static func literal(_ text: String) -> String {
+        text.replacingOccurrences(of: "{{", with: "{{\"{{\"}}")
+    }
+
+    /// The `ServiceSpec` to create or update the service with.
+    public var spec: JSONValue {
+        var container: [String: JSONValue] = [
+            "Image": .string(image),
+            "Env": .array(environment.map { .string($0) }),
+            "Labels": labels,
+            "Init": true,
+            "StopSignal": "SIGTERM",
+            "StopGracePeriod": .nanoseconds(isWeb ? grace + drain : grace),
+            "Ulimits": [["Name": "nofile", "Soft": 10000, "Hard": 10000], ["Name": "core", "Soft": 0, "Hard": 0]],
+        ]
+        if isWeb {
+            container["Healthcheck"] = [
+                "Test": ["CMD", "/usr/local/bin/slug-run", "--health"],
+                "Interval": .nanoseconds(.seconds(1)), "Timeout": .nanoseconds(.seconds(3)), "Retries": 3,
+                "StartPeriod": .nanoseconds(bootTimeout),
+            ]
+        }
+        var spec: [String: JSONValue] = [
+            "Name": .string(serviceName),
+            "Labels": labels,
+            "TaskTemplate": [
+                "ContainerSpec": .object(container),
+                "Resources": [
+                    "Limits": [
+                        "MemoryBytes": .number(Double(memoryMB) * 1_048_576),
+                        "Pids": .number(Double(DynoLimits.processes(memoryMB: memoryMB))),
+                    ]
+                ],
+                "RestartPolicy": isReleasePhase
+                    ? ["Condition": "none"] : ["Condition": "any", "Delay": .nanoseconds(.seconds(2))],
+                "ForceUpdate": .number(Double(restarts)),
+            ],
+        ]
+        if isReleasePhase {
+            spec["Mode"] = ["ReplicatedJob": ["MaxConcurrent": 1, "TotalCompletions": 1]]
+            return .object(spec)
+        }
+        spec["Mode"] = ["Replicated": ["Replicas": .number(Double(replicas))]]
+        // A new task starts, passes its health check and runs for `Monitor` before the old one is stopped; a task
+        // that fails in that time rolls the service back to what ran before.
+        spec["UpdateConfig"] = [
+            "Parallelism": 1, "Order": "start-first", "FailureAction": "rollback",
+            "Monitor": .nanoseconds(.seconds(3)), "MaxFailureRatio": 0,
+        ]
+        spec["RollbackConfig"] = [
+            "Parallelism": 1, "Order": "start-first", "FailureAction": "pause", "Monitor": .nanoseconds(.seconds(3)),
+        ]
+        if isWeb {
+            // Host mode: each task's port is published on its own node (the routing mesh needs IPVS); the node
+            // picks a free port, which the router reads from the task.
+            spec["EndpointSpec"] = [
+                "Ports": [
+                    ["Protocol": "tcp", "TargetPort": .number(Double(Self.containerPort)), "PublishMode": "host"]
+                ]
+            ]
+        }
+        return .object(spec)
+    }
+
+    private var labels: JSONValue {
+        [
+            Self.appLabel: .string(app), Self.typeLabel: .string(type), Self.releaseLabel: .string("\(release)"),
+            Self.entryLabel: .string(entry),
+        ]
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import SlipwayObjectStore
+import SlipwaySpool
+import SlipwaySystem
+
+/// Dynos as Docker Swarm services (`slugrunner watch --engine swarm`): each process type of an app is the service
+/// `<app>-<type>`, its formation count the replicas, and the release command a one-off job. Swarm places the tasks
+/// on its nodes, restarts them, and rolls a service to a new release one task at a time, each new task passing its
+/// health check before an old one stops (`start-first`), rolling back if one fails.
+///
+/// The engine only talks to the manager's Engine API and remembers nothing it cannot read back: the services carry
+/// labels naming the app, process type and release, so a restarted runner finds them running and leaves them be.
+final class SwarmEngine {
+    let docker: DockerClient
+    let settings: SwarmSettings
+    let bucket: BucketSource
+    /// The stack image's ID (`sha256:…`), the same on every node that loaded the same `stack/build` output.
+    let image: String
+    let grace: Duration
+    let bootTimeout: Duration
+    /// How long a stopping web task keeps serving: a few of the runner's polls, for the router to leave it first.
+    let drain: Duration
+
+    /// What the swarm runs, as read by the last ``refresh()``.
+    private(set) var services: [String: SwarmService] = [:]
+    private(set) var tasks: [SwarmTask] = []
+    private(set) var nodes: [String: SwarmNode] = [:]
+    /// For each app whose web service is being rolled to a release: that release's entry.
+    var rolling: [String: String] = [:]
+    /// Each task's last state, so that a change is logged once.
+    var taskStates: [String: String] = [:]
+    /// Where each service's log was read up to.
+    var logCursors: [String: LogCursor] = [:]
+
+    /// Connects to the manager and checks what the engine needs: an active swarm this node manages, and the stack
+    /// image. Throws one line naming what is missing and how to get it.
+    init(
+        settings: SwarmSettings, bucket: BucketSource?, grace: Duration, bootTimeout: Duration, poll: Duration
+    ) throws {
+        guard let bucket else {
+            throw RunnerError(
+                .usage,
+                "slugrunner: --engine swarm needs the spool in a bucket (--spool s3://…): each task fetches its slug "
+                    + "from there")
+        }
+        self.docker = try DockerClient(host: settings.dockerHost)
+        self.settings = settings
+        self.bucket = bucket
+        self.grace = grace
+        self.bootTimeout = bootTimeout
+        self.drain = max(.seconds(2), poll * 4)
+        let swarm = try docker.get("/info")["Swarm"]
+        guard swarm?["LocalNodeState"]?.string == "active", swarm?["ControlAvailable"] == .bool(true) else {
+            throw RunnerError(
+                .usage,
+                "slugrunner: the Docker engine at \(settings.dockerHost) is not a swarm manager: run `docker swarm "
+                    + "init` there (or give the socket of a manager node)")
+        }
+        let found: JSONValue
+        do {
+            found = try docker.get("/images/\(settings.imageReference)/json")
+        } catch let error as RunnerError where error.code == .notFound {
+            throw RunnerError(
+                .notFound,
+                "slugrunner: the swarm manager has no stack image \(settings.imageReference): build it and load it on "
+                    + "every node with `stack/build --stack \(settings.stack) --load unix:///var/run/docker.sock`")
+        }
+        let labelled = found["Config"]?["Labels"]?[SwarmSettings.stackLabel]?.string
+        guard let id = found["Id"]?.string, labelled == settings.stack else {
+            throw RunnerError(
+                .refused,
+                "slugrunner: the image \(settings.imageReference) is not a Slipway stack image for \(settings.stack) "
+                    + "(its \(SwarmSettings.stackLabel) label is '\(labelled ?? "")'): build it with `stack/build`")
+        }
+        self.image = id
+    }
+
+    /// Reads the app services, their tasks and the nodes.
+    func refresh() throws {
+        let filter = #"{"label":["\#(ServicePlan.appLabel)"]}"#
+        let found = (try docker.get("/services", query: [("filters", filter)]).array ?? []).compactMap(
+            SwarmService.init)
+        services = Dictionary(found.map { ($0.name, $0) }) { first, _ in first }
+        let ids = Set(found.map(\.id))
+        tasks = (try docker.get("/tasks").array ?? []).compactMap(SwarmTask.init).filter { ids.contains($0.serviceID) }
+        nodes = Dictionary(
+            (try docker.get("/nodes").array ?? []).compactMap(SwarmNode.init).map { ($0.id, $0) }
+        ) { first, _ in first }
+    }
+
+    // MARK: - Services
+
+    /// What the service of `type` should run for `release`.
+    func plan(
+        app: String, release: UnpackedRelease, type: String, command: String, replicas: Int, wanted: DynoSettings
+    ) -> ServicePlan {
+        let key = bucket.location.presignedURL(
+            get: BucketLayout.slugKey(app: app, sha256: release.manifest.slug.sha256),
+            credentials: bucket.credentials, expires: settings.urlLifetime)
+        var plan = ServicePlan(
+            app: app, type: type, release: release.version, entry: release.entry, command: command,
+            configVars: release.manifest.configVars, slugURL: key, slugSHA256: release.manifest.slug.sha256,
+            image: image, replicas: replicas, memoryMB: wanted.memoryMB(of: type),
+            healthcheck: type == ProcessType.web ? wanted.healthcheck : nil, grace: grace, bootTimeout: bootTimeout,
+            restarts: wanted.restarts[type] ?? 0)
+        plan.drain = drain
+        return plan
+    }
+
+    /// Creates the service, or updates it when what it runs changed or its slug URL is past half its life (a new
+    /// URL alone is no reason to replace dynos before then). A change of the replicas alone keeps the running tasks
+    /// (their template is sent back as it is). Returns whether it asked Swarm for anything.
+    @discardableResult
+    func apply(_ plan: ServicePlan) throws -> Bool {
+        let now = Int(Date().timeIntervalSince1970)
+        var template = plan
+        template.replicas = 0
+        var spec = plan.spec
+        spec.setLabels([
+            Self.fingerprintLabel: plan.fingerprint, Self.templateLabel: template.fingerprint,
+            Self.signedLabel: "\(now)",
+        ])
+        guard let service = services[plan.serviceName] else {
+            try docker.post("/services/create", json: spec)
+            return true
+        }
+        let signedAt = Int(service.labels[Self.signedLabel] ?? "") ?? 0
+        let fresh = now - signedAt <= Int(settings.urlLifetime.components.seconds / 2)
+        if service.labels[Self.fingerprintLabel] == plan.fingerprint && fresh { return false }
+        if service.labels[Self.templateLabel] == template.fingerprint && fresh,
+            let running = service.spec["TaskTemplate"]
+        {
+            spec.set("TaskTemplate", running)
+            spec.setLabels([Self.signedLabel: "\(signedAt)"])
+        }
+        try docker.post("/services/\(service.id)/update", query: [("version", "\(service.version)")], json: spec)
+        return true
+    }
+
+    /// Removes the service named `name`, if it exists.
+    func remove(_ name: String) throws {
+        guard let service = services[name] else { return }
+        try docker.delete("/services/\(service.id)")
+        services[name] = nil
+    }
+
+    /// The app's services, by process type.
+    func services(of app: String) -> [String: SwarmService] {
+        Dictionary(services.values.filter { $0.app == app }.compactMap { s in s.type.map { ($0, s) } }) { a, _ in a }
+    }
+
+    /// The tasks of the service named `name`.
+    func tasks(ofService name: String) -> [SwarmTask] {
+        guard let id = services[name]?.id else { return [] }
+        return tasks.filter { $0.serviceID == id }
+    }
+
+    /// A label of each service: what it runs, but for the slug URL (see ``apply(_:)``).
+    static let fingerprintLabel = "io.slipway.fingerprint"
+    /// The same, but for the replicas: what each task runs.
+    static let templateLabel = "io.slipway.template"
+    /// When its slug URL was signed (Unix seconds).
+    static let signedLabel = "io.slipway.signed-at"
+}
+
+extension ServicePlan {
+    /// A digest of everything the service runs but the slug URL, which changes at each signing.
+    var fingerprint: String {
+        var copy = self
+        copy.slugURL = ""
+        let text = (try? copy.spec.encoded()) ?? Data()
+        // FNV-1a: change detection only, not security (the spec is the runner's own).
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// How the runner reaches a swarm (`slugrunner watch --engine swarm`).
+public struct SwarmSettings: Sendable {
+    /// The Engine API of a manager node (`unix:///var/run/docker.sock`).
+    public var dockerHost: String
+    /// The stack the swarm's image provides; releases built for another are refused.
+    public var stack: String
+    /// How long the slug URLs given to tasks stay valid; services are given new ones before half of it has passed.
+    public var urlLifetime: Duration = .seconds(7 * 86_400)
+
+    public init(dockerHost: String, stack: String = ReleaseUnpacker.defaultStack) {
+        self.dockerHost = dockerHost
+        self.stack = stack
+    }
+
+    /// `slipway/stack:slipway-1`: the image `stack/build` makes and loads on each node.
+    public var imageReference: String { Self.imageReference(stack: stack) }
+
+    public static func imageReference(stack: String) -> String { "slipway/stack:\(stack)" }
+
+    /// The label of the stack image that names its stack.
+    public static let stackLabel = "io.slipway.stack"
+}
+
+/// A node of the swarm, as `ps` and the router need it.
+struct SwarmNode: Equatable, Sendable {
+    var id: String
+    var hostname: String
+    /// The address other nodes (and the router) reach it at.
+    var address: String
+    /// `active`, `pause` or `drain`.
+    var availability: String
+
+    init?(_ json: JSONValue) {
+        guard let id = json["ID"]?.string else { return nil }
+        self.id = id
+        hostname = json["Description"]?["Hostname"]?.string ?? id
+        address = json["Status"]?["Addr"]?.string ?? ""
+        availability = json["Spec"]?["Availability"]?.string ?? "active"
+    }
+}
+
+/// A service of an app, as the runner reads it back.
+struct SwarmService: Sendable {
+    var id: String
+    var name: String
+    /// The object version, which an update must name.
+    var version: Int
+    var labels: [String: String]
+    var spec: JSONValue
+    /// `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused`, `rollback_completed`; nil before the
+    /// first update.
+    var updateState: String?
+    var updateMessage: String?
+
+    init?(_ json: JSONValue) {
+        guard let id = json["ID"]?.string, let spec = json["Spec"], let name = spec["Name"]?.string else { return nil }
+        self.id = id
+        self.name = name
+        self.spec = spec
+        version = json["Version"]?["Index"]?.int ?? 0
+        labels = Self.strings(spec["Labels"])
+        updateState = json["UpdateStatus"]?["State"]?.string
+        updateMessage = json["UpdateStatus"]?["Message"]?.string
+    }
+
+    var app: String? { labels[ServicePlan.appLabel] }
+    var type: String? { labels[ServicePlan.typeLabel] }
+
+    static func strings(_ json: JSONValue?) -> [String: String] {
+        guard case .object(let members)? = json else { return [:] }
+        return members.compactMapValues(\.string)
+    }
+}
+
+/// A task: one dyno's container on a node, or its attempt.
+struct SwarmTask: Sendable {
+    var id: String
+    var serviceID: String
+    var nodeID: String
+    /// The dyno's number (`web.2` is slot 2).
+    var slot: Int
+    /// `new` … `running`, `complete`, `failed`, `shutdown`, `rejected`, `orphaned`, `remove`.
+    var state: String
+    /// What Swarm wants of it: `running`, `shutdown`, `complete`.
+    var desiredState: String
+    var message: String
+    var error: String?
+    var exitCode: Int?
+    /// The port its node publishes for the dyno's `PORT`.
+    var publishedPort: Int?
+    /// When it last changed state.
+    var since: Date?
+    /// The labels of its container: the release and process type it runs.
+    var labels: [String: String]
+
+    init?(_ json: JSONValue) {
+        guard let id = json["ID"]?.string, let service = json["ServiceID"]?.string else { return nil }
+        self.id = id
+        serviceID = service
+        nodeID = json["NodeID"]?.string ?? ""
+        slot = json["Slot"]?.int ?? 1
+        let status = json["Status"]
+        state = status?["State"]?.string ?? "new"
+        desiredState = json["DesiredState"]?.string ?? ""
+        message = status?["Message"]?.string ?? ""
+        error = status?["Err"]?.string
+        exitCode = status?["ContainerStatus"]?["ExitCode"]?.int
+        publishedPort = status?["PortStatus"]?["Ports"]?.array?.first?["PublishedPort"]?.int
+        since = status?["Timestamp"]?.string.flatMap(Self.date)
+        labels = SwarmService.strings(json["Spec"]?["ContainerSpec"]?["Labels"])
+    }
+
+    var type: String { labels[ServicePlan.typeLabel] ?? "" }
+    var entry: String { labels[ServicePlan.entryLabel] ?? "" }
+    var release: Int { Int(labels[ServicePlan.releaseLabel] ?? "") ?? 0 }
+    /// `web.2`.
+    var dyno: String { type == "release" ? "release.1" : "\(type).\(slot)" }
+    var isRunning: Bool { state == "running" && desiredState == "running" }
+
+    /// Docker's RFC 3339 times carry nanoseconds, more than `ISO8601DateFormatter` reads: cut to milliseconds.
+    static func date(_ text: String) -> Date? {
+        var text = text
+        if let dot = text.firstIndex(of: "."), let zone = text[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" }) {
+            let digits = text[text.index(after: dot)..<zone].prefix(3)
+            text =
+                String(text[..<dot]) + "." + digits.padding(toLength: 3, withPad: "0", startingAt: 0)
+                + String(text[zone...])
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if text.contains(".") { formatter.formatOptions.insert(.withFractionalSeconds) }
+        return formatter.date(from: text)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import SlugRunner
+import Testing
+
+@testable import SlugRunner
+
+/// The Swarm objects the runner asks for and reads back, without a swarm: service specs, tasks, log streams.
+@Suite struct SwarmSpecTests {
+    static func plan(type: String = "web", configVars: [String: String] = ["GREETING": "hi"]) -> ServicePlan {
+        ServicePlan(
+            app: "myapp", type: type, release: 7, entry: "1700000000000.myapp.v7", command: "python3 server.py",
+            configVars: configVars, slugURL: "http://10.0.0.1:8333/spool/slugs/myapp/abc.tgz?X-Amz-Signature=s",
+            slugSHA256: "abc", image: "sha256:1234", replicas: 2, memoryMB: 256, healthcheck: "/up",
+            grace: .seconds(10), bootTimeout: .seconds(60), restarts: 3)
+    }
+
+    @Test func aWebServiceRollsStartFirstAndPublishesItsPortOnItsNode() throws {
+        let spec = Self.plan().spec
+        #expect(spec["Name"] == "myapp-web")
+        #expect(spec["Mode"]?["Replicated"]?["Replicas"]?.int == 2)
+        #expect(spec["UpdateConfig"]?["Order"] == "start-first")
+        #expect(spec["UpdateConfig"]?["FailureAction"] == "rollback")
+        #expect(spec["EndpointSpec"]?["Ports"]?.array?.first?["PublishMode"] == "host")
+        #expect(spec["EndpointSpec"]?["Ports"]?.array?.first?["TargetPort"]?.int == 5000)
+        let task = try #require(spec["TaskTemplate"])
+        #expect(task["ContainerSpec"]?["Image"] == "sha256:1234")
+        #expect(task["ContainerSpec"]?["Healthcheck"]?["Test"] == ["CMD", "/usr/local/bin/slug-run", "--health"])
+        #expect(task["Resources"]?["Limits"]?["MemoryBytes"]?.int == 256 * 1_048_576)
+        #expect(task["ForceUpdate"]?.int == 3)
+        #expect(task["RestartPolicy"]?["Condition"] == "any")
+        let env = task["ContainerSpec"]?["Env"]?.array?.compactMap(\.string) ?? []
+        #expect(env.contains("GREETING=hi"))
+        #expect(env.contains("PORT=5000"))
+        #expect(env.contains("DYNO=web.{{.Task.Slot}}"))
+        #expect(env.contains("SLUG_SHA256=abc"))
+        #expect(env.contains("SLUG_COMMAND=python3 server.py"))
+        #expect(env.contains("SLIPWAY_HEALTHCHECK=/up"))
+    }
+
+    @Test func theReleaseCommandIsAOneOffJobThatIsNeverRestarted() {
+        let spec = Self.plan(type: "release").spec
+        #expect(spec["Mode"]?["ReplicatedJob"]?["TotalCompletions"]?.int == 1)
+        #expect(spec["TaskTemplate"]?["RestartPolicy"]?["Condition"] == "none")
+        #expect(spec["EndpointSpec"] == nil)
+        #expect(spec["TaskTemplate"]?["ContainerSpec"]?["Healthcheck"] == nil)
+        let env = spec["TaskTemplate"]?["ContainerSpec"]?["Env"]?.array?.compactMap(\.string) ?? []
+        #expect(env.contains("DYNO=release.1"))
+    }
+
+    /// Config vars are the app's: they cannot override what the platform sets, and Swarm's templates in them stay
+    /// text.
+    @Test func configVarsNeitherOverrideThePlatformNorRunAsTemplates() {
+        let spec = Self.plan(configVars: ["PORT": "80", "SLUG_URL": "http://evil/", "X": "{{.Node.Hostname}}"]).spec
+        let env = spec["TaskTemplate"]?["ContainerSpec"]?["Env"]?.array?.compactMap(\.string) ?? []
+        #expect(!env.contains("PORT=80"))
+        #expect(!env.contains("SLUG_URL=http://evil/"))
+        #expect(env.contains(#"X={{"{{"}}.Node.Hostname}}"#))
+    }
+
+    /// A new slug URL alone does not change the fingerprint (no needless rolling restart); anything else does.
+    @Test func theFingerprintIgnoresOnlyTheSlugURL() {
+        var other = Self.plan()
+        other.slugURL = "http://10.0.0.1:8333/spool/slugs/myapp/abc.tgz?X-Amz-Signature=t"
+        #expect(other.fingerprint == Self.plan().fingerprint)
+        other.replicas = 3
+        #expect(other.fingerprint != Self.plan().fingerprint)
+    }
+
+    @Test func aTaskReadsBackWithItsNodePortAndDyno() throws {
+        let json = """
+            {"ID":"t1","ServiceID":"s1","NodeID":"n1","Slot":2,"DesiredState":"running",
+             "Spec":{"ContainerSpec":{"Labels":{"io.slipway.type":"web","io.slipway.release":"7",
+               "io.slipway.entry":"e7"}}},
+             "Status":{"Timestamp":"2026-11-30T04:05:20.588134198Z","State":"running","Message":"started",
+               "PortStatus":{"Ports":[{"Protocol":"tcp","TargetPort":5000,"PublishedPort":30001,"PublishMode":"host"}]}}}
+            """
+        let task = try #require(SwarmTask(try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))))
+        #expect(task.dyno == "web.2")
+        #expect(task.publishedPort == 30001)
+        #expect(task.release == 7)
+        #expect(task.isRunning)
+        #expect(task.since.map { Int($0.timeIntervalSince1970) } == 1_796_011_520)
+    }
+
+    @Test func aServiceLogStreamSplitsIntoLinesWithTheirTask() throws {
+        func frame(_ text: String) -> [UInt8] {
+            let bytes = Array(text.utf8)
+            let n = UInt32(bytes.count)
+            return [1, 0, 0, 0, UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]
+                + bytes
+        }
+        let details = "com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s1,com.docker.swarm.task.id=t1"
+        let data = Data(
+            frame("2026-11-30T04:05:20.5Z \(details) hello there\n") + frame("2026-11-30T04:05:21Z \(details) bye\n"))
+        let lines = DockerLogStream.lines(data)
+        #expect(lines.count == 2)
+        let entry = try #require(DockerLogStream.Entry(lines[0]))
+        #expect(entry.task == "t1")
+        #expect(entry.text == "hello there")
+        var cursor = LogCursor()
+        let first = cursor.isNew(entry)
+        let again = cursor.isNew(entry)
+        #expect(first && !again)
+    }
+
+    @Test func onlyAUnixSocketIsAcceptedAsTheDockerHost() {
+        #expect(throws: RunnerError.self) { try DockerClient(host: "tcp://10.0.0.1:2375") }
+        #expect((try? DockerClient(host: "unix:///var/run/docker.sock")) != nil)
+    }
+}
