@@ -18,8 +18,8 @@ final class BucketHarness {
     static let url = "s3://spool/slipway"
 
     /// With `replicatedVolumes`, a cluster of `weed server` and that many more volume servers, replication 001;
-    /// else `weed mini`.
-    init(_ label: String, replicatedVolumes: Int? = nil) throws {
+    /// else `weed mini`, listening on `weedAddress`.
+    init(_ label: String, replicatedVolumes: Int? = nil, weedAddress: String = "127.0.0.1") throws {
         push = try PushHarness(label)
         let directory = try push.scratch.makeDirectory("weed")
         if let replicatedVolumes {
@@ -27,7 +27,7 @@ final class BucketHarness {
             (weed, self.cluster) = (nil, cluster)
             (endpoint, accessKey, secretKey) = (cluster.endpoint, cluster.accessKey, cluster.secretKey)
         } else {
-            let weed = try PrivateSeaweedFS(directory: directory, buckets: [Self.bucket])
+            let weed = try PrivateSeaweedFS(directory: directory, buckets: [Self.bucket], address: weedAddress)
             (self.weed, cluster) = (weed, nil)
             (endpoint, accessKey, secretKey) = (weed.endpoint, weed.accessKey, weed.secretKey)
         }

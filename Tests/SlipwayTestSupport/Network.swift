@@ -31,10 +31,16 @@ public func freeLoopbackPort() throws -> UInt16 {
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port` right now.
 public func loopbackPortAcceptsConnections(_ port: UInt16) -> Bool {
+    portAcceptsConnections(port, host: "127.0.0.1")
+}
+
+/// Whether something accepts TCP connections on `host` (an IPv4 address), `port`, right now.
+public func portAcceptsConnections(_ port: UInt16, host: String) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { return false }
     defer { close(fd) }
     var address = loopbackAddress(port: port)
+    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
             connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

@@ -9,7 +9,7 @@ import Foundation
 /// are ``accessKey`` and ``secretKey``. Buckets are never created on the fly (`-s3.autoCreateBucket=false`), so a
 /// missing bucket is an error as on AWS. Stopped by ``stop()`` or when released.
 public final class PrivateSeaweedFS: @unchecked Sendable {
-    /// `http://127.0.0.1:<port>`: the S3 endpoint.
+    /// `http://<address>:<port>`: the S3 endpoint.
     public let endpoint: String
     public let s3Port: UInt16
     public let accessKey = "slipway-test"
@@ -24,7 +24,8 @@ public final class PrivateSeaweedFS: @unchecked Sendable {
 
     /// Starts `weed mini` with `buckets` (created a moment after S3 listens: wait for them with a signed request);
     /// returns once S3 accepts connections (or throws, with its log, after 60 s).
-    public init(directory: String, buckets: [String]) throws {
+    /// `address` is where weed listens: loopback unless a test's other hosts (network namespaces) must reach it.
+    public init(directory: String, buckets: [String], address: String = "127.0.0.1") throws {
         let weed = try Self.executable()
         secretKey = "secret-\(UInt64.random(in: 0...UInt64.max))"
         let logPath = "\(directory)/weed.log"
@@ -44,7 +45,8 @@ public final class PrivateSeaweedFS: @unchecked Sendable {
             for name in names { ports[name] = try Self.distinctFreePort(not: Set(ports.values)) }
             let s3Port = ports["s3.port"] ?? 0
             var argv = [
-                weed, "mini", "-dir=\(data)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-webdav=false", "-admin.ui=false",
+                weed, "mini", "-dir=\(data)", "-ip=\(address)", "-ip.bind=\(address)", "-webdav=false",
+                "-admin.ui=false",
                 "-s3.autoCreateBucket=false", "-master.volumeSizeLimitMB=64", "-s3.localSocket=\(directory)/s3.sock",
             ]
             argv += names.sorted().map { "-\($0)=\(ports[$0] ?? 0)" }
@@ -56,19 +58,20 @@ public final class PrivateSeaweedFS: @unchecked Sendable {
                 argv, environment: environment, directory: directory, stdout: .file(logPath), stderr: .file(logPath),
                 newSession: true)
             let up = waitUntil(seconds: 60) {
-                !process.isRunning || (loopbackPortAcceptsConnections(s3Port) && Self.log(logPath).contains("S3"))
+                !process.isRunning
+                    || (portAcceptsConnections(s3Port, host: address) && Self.log(logPath).contains("S3"))
             }
             if up && process.isRunning {
                 self.process = process
                 self.s3Port = s3Port
-                self.endpoint = "http://127.0.0.1:\(s3Port)"
+                self.endpoint = "http://\(address):\(s3Port)"
                 return
             }
             process.signalGroup(SIGKILL)
             _ = process.wait(timeout: 10)
             if attempt < 3 && Self.log(logPath).contains("address already in use") { continue }
             throw SeaweedError(
-                "weed mini did not start on 127.0.0.1:\(s3Port); its log (\(logPath)):\n\(Self.log(logPath).suffix(4000))"
+                "weed mini did not start on \(address):\(s3Port); its log (\(logPath)):\n\(Self.log(logPath).suffix(4000))"
             )
         }
     }

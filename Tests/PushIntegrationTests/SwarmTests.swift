@@ -1,0 +1,154 @@
+import Foundation
+import SlipwayObjectStore
+import SlipwayTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `slugrunner watch --engine swarm` on a real two-node swarm (``PrivateSwarm``: two `dockerd` in network namespaces
+/// of their own), releases in a real bucket (SeaweedFS, on the bridge so that tasks on both nodes reach it), and the
+/// router in front (README, "More than one machine"). One test, in order, as an operator would live it: the swarm
+/// and its stack image take a while to set up.
+@Suite(.serialized) struct SwarmTests {
+    @Test func anAppRunsAcrossTwoNodesAndRollsWithoutLosingARequest() throws {
+        let scratch = try ScratchDirectory("swarm")
+        let swarm = try PrivateSwarm(directory: try scratch.makeDirectory("nodes"))
+        defer { swarm.stop() }
+        let b = try BucketHarness("swarm-push", weedAddress: swarm.hostAddress)
+        let h = b.push
+        let router = try freeLoopbackPort()
+        let log = h.scratch.url("watch.log")
+        let watcher = try TestProcess(
+            [
+                TestPaths.product("slugrunner"), "watch", "--root", h.root, "--engine", "swarm", "--docker-host",
+                swarm.manager.dockerHost, "--spool", BucketHarness.url, "--s3-endpoint", b.endpoint, "--s3-path-style",
+                "--router", "127.0.0.1:\(router)", "--grace", "10", "--interval", "0.5", "--boot-timeout", "120",
+            ], stdout: .file(log), stderr: .file(log))
+        defer { watcher.terminate(grace: 30) }
+        let details = {
+            "\(PushToRunnerTests.read(log))\n--- app log:\n\(PushToRunnerTests.read("\(h.root)/logs/myapp.log"))"
+        }
+
+        // A push runs on the swarm and answers through the router; web=2 puts a dyno on each node.
+        let repo = try h.makeApp(files: [
+            "Procfile": "web: BIND_ADDRESS=0.0.0.0 python3 server.py\n",
+            "server.py": try String(
+                contentsOfFile: "\(TestPaths.repositoryRoot)/scripts/lib/versioned-server.py", encoding: .utf8),
+            "version.txt": "version-0\n",
+        ])
+        let first = try h.push(repo)
+        #expect(first.status == 0, "\(first.output)")
+        try #require(ZeroDowntimeTests.serves("version-0 -", router: router), "\(details())")
+        let scale = try h.ssh("ps:scale myapp web=2")
+        #expect(scale.status == 0, "\(scale.output)")
+        let spread = waitUntil(seconds: 120) { Set(Self.webNodes(root: h.root, up: true)) == ["node1", "node2"] }
+        try #require(spread, "web.1 and web.2 run on node1 and node2: \(Self.ps(h.root))\n\(details())")
+        let ps = try h.ssh("ps myapp")
+        #expect(ps.output.contains(" on node1") && ps.output.contains(" on node2"), "\(ps.output)")
+
+        // A config change and a rollback roll out task by task while a client sends requests without pause.
+        let client = try LoadClient(router: router, scratch: h.scratch, name: "deploys")
+        let set = try h.ssh("config:set myapp MARK=a")
+        #expect(set.status == 0, "\(set.output)")
+        try #require(ZeroDowntimeTests.serves("version-0 a", router: router), "\(details())")
+        let rollback = try h.ssh("rollback myapp v1")
+        #expect(rollback.status == 0, "\(rollback.output)")
+        try #require(ZeroDowntimeTests.serves("version-0 -", router: router), "\(details())")
+        let deploys = try client.finish()
+        #expect(deploys.requests > 50 && deploys.failed == 0, "no request failed during the deploys: \(deploys)")
+
+        // Draining a node moves its dyno to the other one; the app keeps answering.
+        let drain = try LoadClient(router: router, scratch: h.scratch, name: "drain")
+        try swarm.setAvailability("node2", "drain")
+        let moved = waitUntil(seconds: 120) {
+            let nodes = Self.webNodes(root: h.root, up: true)
+            return nodes.count == 2 && nodes.allSatisfy { $0 == "node1" }
+        }
+        #expect(moved, "both web dynos run on node1: \(Self.ps(h.root))\n\(details())")
+        let drained = try drain.finish()
+        #expect(drained.requests > 20 && drained.failed == 0, "no request failed during the drain: \(drained)")
+        try swarm.setAvailability("node2", "active")
+
+        // A release built for another stack is refused; the running one keeps serving.
+        let foreign = try Self.publishForeignStackRelease(b, version: 5)
+        let refused = waitUntil(seconds: 60) {
+            PushToRunnerTests.read(log).contains(
+                "was built for the stack heroku-24, but this runner provides slipway-1")
+        }
+        #expect(refused, "the runner refuses v\(foreign): \(details())")
+        #expect(ZeroDowntimeTests.serves("version-0 -", router: router))
+
+        // A slug changed in the bucket is refused by the task that fetches it; the running tasks keep serving.
+        let slugs = try b.keys("slugs/myapp/")
+        try #require(slugs.count == 1, "one build, one slug: \(slugs)")
+        try Blocking.withClient(b.location, b.credentials) { client in
+            try await client.put(slugs[0], Data("not the slug".utf8))
+        }
+        let restart = try h.ssh("ps:restart myapp web")
+        #expect(restart.status == 0, "\(restart.output)")
+        let caught = waitUntil(seconds: 120) {
+            PushToRunnerTests.read("\(h.root)/logs/myapp.log").contains("slug-run: refusing the slug")
+        }
+        #expect(caught, "the task refused the slug: \(details())")
+        #expect(ZeroDowntimeTests.serves("version-0 -", router: router), "\(details())")
+        #expect(Self.webNodes(root: h.root, up: true).count >= 2, "\(Self.ps(h.root))")
+    }
+
+    /// The node of each web dyno in `slugrunner ps` (those up, with `up`).
+    static func webNodes(root: String, up: Bool) -> [String] {
+        guard let data = Self.ps(root).data(using: .utf8),
+            let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let processes = status["processes"] as? [[String: Any]]
+        else { return [] }
+        return processes.filter { $0["type"] as? String == "web" && (!up || $0["state"] as? String == "up") }
+            .compactMap { $0["node"] as? String }
+    }
+
+    static func ps(_ root: String) -> String {
+        (try? runTool([TestPaths.product("slugrunner"), "ps", "myapp", "--json", "--root", root]))?.stdout ?? ""
+    }
+
+    /// Publishes the latest release again as `version`, but built for the stack `heroku-24`, as another build host
+    /// would: its manifest, create-only, beside the others.
+    static func publishForeignStackRelease(_ b: BucketHarness, version: Int) throws -> Int {
+        let manifests = try b.keys("releases/myapp/").sorted()
+        let latest = try #require(manifests.last)
+        let data = try #require(try b.object(latest))
+        var manifest = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        manifest["stack"] = "heroku-24"
+        manifest["version"] = version
+        let body = try JSONSerialization.data(withJSONObject: manifest)
+        let key = String(format: "releases/myapp/%010d.json", version)
+        try Blocking.withClient(b.location, b.credentials) { client in
+            try await client.put(key, body, createOnly: true, contentType: "application/json")
+        }
+        return version
+    }
+}
+
+/// `scripts/load-client` sending requests to myapp through the router until ``finish()``.
+struct LoadClient {
+    let process: TestProcess
+    let results: String
+
+    init(router: UInt16, scratch: ScratchDirectory, name: String) throws {
+        results = scratch.url("load-\(name).json")
+        process = try TestProcess(
+            [
+                "/usr/bin/python3", "\(TestPaths.repositoryRoot)/scripts/load-client", "--router",
+                "127.0.0.1:\(router)",
+                "--host", "myapp.localhost",
+            ], stdout: .file(results), stderr: .file(scratch.url("load-\(name).err")))
+    }
+
+    /// Stops the client and reads its report.
+    func finish() throws -> (requests: Int, failed: Int, report: String) {
+        process.signal(SIGTERM)
+        _ = process.wait(timeout: 60)
+        let text = PushToRunnerTests.read(results)
+        let report = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
+        return (report["requests"] as? Int ?? 0, report["failed"] as? Int ?? -1, text)
+    }
+}
