@@ -47,9 +47,17 @@ extension SwarmEngine {
     }
 
     /// Where the router sends the app's requests: each running web task, at its node's address and published port.
+    /// When none is both running and meant to run (a drained node's tasks were the only ones, a restart), the tasks
+    /// still draining and those starting: the router retries among them for a few seconds, and one of them answers,
+    /// rather than every request getting the H14 page until the next look at the swarm.
     func upstreams(of app: String) -> [RouteTable.Upstream] {
         guard let web = services(of: app)[ProcessType.web] else { return [] }
-        return tasks.filter { $0.serviceID == web.id && $0.isRunning }.compactMap { task in
+        let reachable = tasks.filter { $0.serviceID == web.id && $0.publishedPort != nil && nodes[$0.nodeID] != nil }
+        var chosen = reachable.filter(\.isRunning)
+        if chosen.isEmpty {
+            chosen = reachable.filter { $0.state == "running" || ($0.desiredState == "running" && $0.state == "starting") }
+        }
+        return chosen.compactMap { task in
             guard let port = task.publishedPort, let node = nodes[task.nodeID], !node.address.isEmpty else {
                 return nil
             }
