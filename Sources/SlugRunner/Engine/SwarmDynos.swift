@@ -45,8 +45,8 @@ final class SwarmDynos: DynoEngine {
             if let plan {
                 watcher.log(
                     app.name, "deploy",
-                    "Rolling \(plan.serviceName) to \(release.label): \(plan.replicas) task(s), each started and "
-                        + "healthy before an old one stops")
+                    "Rolling \(plan.serviceName) to \(release.label): \(plan.replicas) new task(s), started and "
+                        + "healthy before the old ones stop")
             }
         } catch {
             watcher.handle(.bootFailed(reason: "Swarm refused the web service: \(error)"), app: app)

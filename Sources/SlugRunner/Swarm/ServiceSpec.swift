@@ -31,7 +31,7 @@ public struct ServicePlan: Equatable, Sendable {
     public var restarts: Int
     /// How long a stopping web dyno keeps serving before its app gets SIGTERM: the runner learns of a stopping task
     /// by polling, and takes it out of the router's table meanwhile.
-    public var drain: Duration = .seconds(2)
+    public var drain: Duration = .seconds(5)
 
     public init(
         app: String, type: String, release: Int, entry: String, command: String, configVars: [String: String],
@@ -134,14 +134,16 @@ public struct ServicePlan: Equatable, Sendable {
             return .object(spec)
         }
         spec["Mode"] = ["Replicated": ["Replicas": .number(Double(replicas))]]
-        // A new task starts, passes its health check and runs for `Monitor` before the old one is stopped; a task
-        // that fails in that time rolls the service back to what ran before.
+        // The new tasks start, pass their health check and run for `Monitor` before the old ones are stopped; a task
+        // that fails in that time rolls the service back to what ran before. All of a service's new tasks start in
+        // one batch: the scheduler then spreads them over the nodes, where one task at a time, placed while the old
+        // ones still run, can end with every task on one node (and a drain of that node with no dyno up).
         spec["UpdateConfig"] = [
-            "Parallelism": 1, "Order": "start-first", "FailureAction": "rollback",
+            "Parallelism": 0, "Order": "start-first", "FailureAction": "rollback",
             "Monitor": .nanoseconds(.seconds(3)), "MaxFailureRatio": 0,
         ]
         spec["RollbackConfig"] = [
-            "Parallelism": 1, "Order": "start-first", "FailureAction": "pause", "Monitor": .nanoseconds(.seconds(3)),
+            "Parallelism": 0, "Order": "start-first", "FailureAction": "pause", "Monitor": .nanoseconds(.seconds(3)),
         ]
         if isWeb {
             // Host mode: each task's port is published on its own node (the routing mesh needs IPVS); the node

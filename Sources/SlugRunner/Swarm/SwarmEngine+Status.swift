@@ -47,20 +47,18 @@ extension SwarmEngine {
     }
 
     /// Where the router sends the app's requests: each running web task, at its node's address and published port.
-    /// When none is both running and meant to run (a drained node's tasks were the only ones, a restart), the tasks
-    /// still draining and those starting: the router retries among them for a few seconds, and one of them answers,
-    /// rather than every request getting the H14 page until the next look at the swarm.
+    /// When none is both running and meant to run (the node that held them all was drained), the tasks still
+    /// draining: Swarm clears a stopping task's ports, so their last known ones are used, and its replacement starts
+    /// only once it has stopped.
     func upstreams(of app: String) -> [RouteTable.Upstream] {
         guard let web = services(of: app)[ProcessType.web] else { return [] }
-        let reachable = tasks.filter { $0.serviceID == web.id && $0.publishedPort != nil && nodes[$0.nodeID] != nil }
-        var chosen = reachable.filter(\.isRunning)
-        if chosen.isEmpty {
-            chosen = reachable.filter { $0.state == "running" || ($0.desiredState == "running" && $0.state == "starting") }
-        }
+        let mine = tasks.filter { $0.serviceID == web.id }
+        var chosen = mine.filter(\.isRunning)
+        if chosen.isEmpty { chosen = mine.filter { $0.state == "running" } }
         return chosen.compactMap { task in
-            guard let port = task.publishedPort, let node = nodes[task.nodeID], !node.address.isEmpty else {
-                return nil
-            }
+            guard let port = task.publishedPort ?? knownPorts[task.id], let node = nodes[task.nodeID],
+                !node.address.isEmpty
+            else { return nil }
             return RouteTable.Upstream(dyno: task.dyno, port: UInt16(clamping: port), host: node.address)
         }.sorted { $0.dyno < $1.dyno }
     }

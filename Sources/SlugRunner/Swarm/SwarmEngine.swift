@@ -18,7 +18,8 @@ final class SwarmEngine {
     let image: String
     let grace: Duration
     let bootTimeout: Duration
-    /// How long a stopping web task keeps serving: a few of the runner's polls, for the router to leave it first.
+    /// How long a stopping web task keeps serving: a few of the runner's polls, for the router to leave it first, and
+    /// long enough for a replacement to boot when a drained node held every web task.
     let drain: Duration
 
     /// What the swarm runs, as read by the last ``refresh()``.
@@ -31,6 +32,8 @@ final class SwarmEngine {
     var taskStates: [String: String] = [:]
     /// Where each service's log was read up to.
     var logCursors: [String: LogCursor] = [:]
+    /// The published port of each task seen running (Swarm forgets it once the task is to stop).
+    var knownPorts: [String: Int] = [:]
 
     /// Connects to the manager and checks what the engine needs: an active swarm this node manages, and the stack
     /// image. Throws one line naming what is missing and how to get it.
@@ -48,7 +51,7 @@ final class SwarmEngine {
         self.bucket = bucket
         self.grace = grace
         self.bootTimeout = bootTimeout
-        self.drain = max(.seconds(2), poll * 4)
+        self.drain = max(.seconds(5), poll * 4)
         let swarm = try docker.get("/info")["Swarm"]
         guard swarm?["LocalNodeState"]?.string == "active", swarm?["ControlAvailable"] == .bool(true) else {
             throw RunnerError(
@@ -83,6 +86,11 @@ final class SwarmEngine {
         services = Dictionary(found.map { ($0.name, $0) }) { first, _ in first }
         let ids = Set(found.map(\.id))
         tasks = (try docker.get("/tasks").array ?? []).compactMap(SwarmTask.init).filter { ids.contains($0.serviceID) }
+        var ports: [String: Int] = [:]
+        for task in tasks where task.state == "running" {
+            if let port = task.publishedPort ?? knownPorts[task.id] { ports[task.id] = port }
+        }
+        knownPorts = ports
         nodes = Dictionary(
             (try docker.get("/nodes").array ?? []).compactMap(SwarmNode.init).map { ($0.id, $0) }
         ) { first, _ in first }
