@@ -21,15 +21,7 @@ start-router-app() {
   "$work/install/bin/slugrunner" watch --root "$server/root" --interval 0.2 --grace 10 \
     --router "127.0.0.1:$router_port" >"$server/watch.log" 2>&1 &
   runner_pid=$!
-  # Waits (up to 2 minutes) until the router answers \$1 for the app: a script, since measure runs commands.
-  cat >"$work/wait-served" <<SCRIPT
-#!/usr/bin/env bash
-tries=0
-until [ "\$(curl -s --max-time 5 -H "Host: routerapp.localhost" "http://127.0.0.1:$router_port/")" = "\$1" ]; do
-  tries=\$((tries + 1)); [ "\$tries" -lt 2400 ] || exit 1; sleep 0.05
-done
-SCRIPT
-  chmod +x "$work/wait-served"
+  write-wait-served "$work/wait-served" routerapp.localhost "$router_port"
   GIT_SSH_COMMAND="$(ssh-with slipway)" git -C "$router_app" push -q "$bench_user@127.0.0.1:routerapp" main 2>/dev/null
   "$work/wait-served" "version-0 -" || fail "router: the app did not answer through the router" "See $server/watch.log."
   python3 "$repo_dir/scripts/load-client" --router "127.0.0.1:$router_port" --host routerapp.localhost \
@@ -37,26 +29,43 @@ SCRIPT
   load_pid=$!
 }
 
-# One new version of the app, committed before each run's pair.
-router-commit() {
-  echo "version-$((100 + $1))" >"$router_app/version.txt"
-  commit-all "$router_app" "version $((100 + $1))"
+# Writes the script $1 that waits (up to 2 minutes) until the router on port $3 answers its argument for host $2:
+# a script, since measure runs commands.
+write-wait-served() {
+  cat >"$1" <<SCRIPT
+#!/usr/bin/env bash
+tries=0
+until [ "\$(curl -s --max-time 5 -H "Host: $2" "http://127.0.0.1:$3/")" = "\$1" ]; do
+  tries=\$((tries + 1)); [ "\$tries" -lt 2400 ] || exit 1; sleep 0.05
+done
+SCRIPT
+  chmod +x "$1"
 }
 
-# Ours: the push and the wait until the router serves the new version.
-router-ours() {
-  local expected="version-$((100 + $1)) -"
+# One new version of app folder $2, committed before run $1's pair.
+commit-version() {
+  echo "version-$((100 + $1))" >"$2/version.txt"
+  commit-all "$2" "version $((100 + $1))"
+}
+
+# Run $1 of goal $2, ours: pushes app folder $3 with key $4 to $5, then runs the wait script $6 until the router serves
+# the run's version.
+push-then-served() {
   # shellcheck disable=SC2016 # in bash -c '…', $1 to $4 are the inner shell's arguments
-  GIT_SSH_COMMAND="$(ssh-with slipway)" measure router ours "$1" \
-    bash -c 'git -C "$1" push -q "$2" main && "$3" "$4"' bash "$router_app" "$bench_user@127.0.0.1:routerapp" \
-    "$work/wait-served" "$expected"
+  GIT_SSH_COMMAND="$(ssh-with "$4")" measure "$2" ours "$1" \
+    bash -c 'git -C "$1" push -q "$2" main && "$3" "$4"' bash "$3" "$5" "$6" "version-$((100 + $1)) -"
 }
 
-# The baseline: the same commit pushed to a bare repository.
-router-baseline() {
-  GIT_SSH_COMMAND="$(ssh-with plain)" measure router baseline "$1" \
-    git -C "$router_app" push -q "$bench_user@127.0.0.1:$server/router-plain.git" main
+# Run $1 of goal $2, the baseline: the same commit of app folder $3 pushed to the bare repository $4.
+plain-push() {
+  GIT_SSH_COMMAND="$(ssh-with plain)" measure "$2" baseline "$1" git -C "$3" push -q "$bench_user@127.0.0.1:$4" main
 }
+
+router-commit() { commit-version "$1" "$router_app"; }
+router-ours() {
+  push-then-served "$1" router "$router_app" slipway "$bench_user@127.0.0.1:routerapp" "$work/wait-served"
+}
+router-baseline() { plain-push "$1" router "$router_app" "$server/router-plain.git"; }
 
 bench-router() {
   echo "-----> router: push to the new version served through the router vs plain git push; requests during deploys"
