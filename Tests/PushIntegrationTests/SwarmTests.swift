@@ -33,7 +33,7 @@ import Testing
 
         // A push runs on the swarm and answers through the router; web=2 puts a dyno on each node.
         let repo = try h.makeApp(files: [
-            "Procfile": "web: BIND_ADDRESS=0.0.0.0 python3 server.py\n",
+            "Procfile": "web: BIND_ADDRESS=0.0.0.0 python3 server.py\nrelease: test \"${FAIL_RELEASE:-0}\" = 0\n",
             "server.py": try String(
                 contentsOfFile: "\(TestPaths.repositoryRoot)/scripts/lib/versioned-server.py", encoding: .utf8),
             "version.txt": "version-0\n",
@@ -77,6 +77,16 @@ import Testing
             drained.requests > 20 && drained.failed == 0, "no request failed during the drain: \(drained)\n\(details())"
         )
         try swarm.setAvailability(busy, "active")
+
+        // A release whose release command fails (a one-off job on the swarm) never reaches the services.
+        let failing = try h.ssh("config:set myapp FAIL_RELEASE=1")
+        #expect(failing.status == 0, "\(failing.output)")
+        let failed = waitUntil(seconds: 120) {
+            PushToRunnerTests.read(log).contains("v4 failed: the release command failed")
+        }
+        #expect(failed, "v4's release command failed: \(details())")
+        #expect(ZeroDowntimeTests.serves("version-0 -", router: router), "v3 keeps serving: \(details())")
+        #expect(BucketHarness.runningVersion(root: h.root) == 3, "\(Self.ps(h.root))")
 
         // A release built for another stack is refused; the running one keeps serving.
         let foreign = try Self.publishForeignStackRelease(b, version: 5)
