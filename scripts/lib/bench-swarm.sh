@@ -137,7 +137,7 @@ stop-swarm-app() {
     for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     umount --lazy "$swarm_dir/node$node/netns" 2>/dev/null || true
   done
-  [ -z "${swarm_weed_pid:-}" ] || kill -TERM -- "-$swarm_weed_pid" 2>/dev/null || true
+  [ -z "${swarm_weed_pid:-}" ] || stop-weed "$swarm_weed_pid"
   ip link del "$swarm_bridge" 2>/dev/null || true
   for node in 1 2; do ip link del "${swarm_bridge/br/}v$node" 2>/dev/null || true; done
   swarm_dir=""
