@@ -63,9 +63,7 @@ struct CaddyAdmin: Sendable {
         }
     }
 
-    /// One request, waited for on the calling thread. The future's `wait()` rather than async/await: the work runs
-    /// on async-http-client's event loops, so a caller that blocks (the watcher, a test on the concurrency pool)
-    /// never waits for a thread it holds itself.
+    /// One request, waited for on the calling thread (``BlockingHTTP``).
     private func send(_ method: HTTPMethod, _ path: String, body: Data?, timeout: Duration) throws -> (
         status: Int, body: Data
     ) {
@@ -77,11 +75,6 @@ struct CaddyAdmin: Sendable {
         guard let url = socketPath.map({ URL(httpURLWithSocketPath: $0, uri: path) }) ?? URL(string: base + path) else {
             throw RunnerError(.usage, "slugrunner: '\(address)' is not a Caddy admin address")
         }
-        let request = try HTTPClient.Request(
-            url: url, method: method, headers: headers, body: body.map { .data($0) }, tlsConfiguration: nil)
-        let response = try HTTPClient.shared.execute(
-            request: request, deadline: .now() + .milliseconds(timeout.milliseconds)
-        ).wait()
-        return (Int(response.status.code), response.body.map { Data(buffer: $0) } ?? Data())
+        return try BlockingHTTP.send(method, url, headers: headers, body: body, timeout: timeout)
     }
 }

@@ -4,8 +4,8 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 
-/// The Docker Engine API (HTTP and JSON) on the engine's unix socket, with async-http-client. Calls block the calling
-/// thread (the watcher's) for at most their timeout; the work runs on async-http-client's own event loops.
+/// The Docker Engine API (HTTP and JSON) on the engine's unix socket, with async-http-client (``BlockingHTTP``): calls
+/// block the calling thread (the watcher's) for at most their timeout.
 public struct DockerClient: Sendable {
     /// The API version asked for: Docker 20.10's (Debian 12's `docker.io`), the first with Swarm jobs.
     public static let apiVersion = "v1.41"
@@ -70,20 +70,16 @@ public struct DockerClient: Sendable {
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: uri) else {
             throw RunnerError(.usage, "slugrunner: '\(host)' is not a usable socket path")
         }
-        let request = try HTTPClient.Request(
-            url: url, method: method, headers: headers, body: body.map { .data($0) }, tlsConfiguration: nil)
-        let response: HTTPClient.Response
         do {
-            response = try HTTPClient.shared.execute(
-                request: request, deadline: .now() + .milliseconds(timeout.milliseconds)
-            ).wait()
+            let (status, data) = try BlockingHTTP.send(
+                method, url, headers: headers, body: body, timeout: timeout)
+            return Reply(status: status, body: data)
         } catch {
             throw RunnerError(
                 .system,
-                "slugrunner: the Docker engine at \(host) did not answer (\(error)): is dockerd running, and is this "
-                    + "the socket of a swarm manager?")
+                "slugrunner: cannot reach the Docker engine at \(host) (\(error)): start dockerd there, or give a "
+                    + "swarm manager's socket with --docker-host")
         }
-        return Reply(status: Int(response.status.code), body: response.body.map { Data(buffer: $0) } ?? Data())
     }
 
     /// The reply, or the engine's own message as an error.
