@@ -21,7 +21,7 @@ extension SwarmEngine {
         try remove(Self.releaseJob(app))
         let plan = plan(
             app: app, release: release, type: ProcessType.release, command: command, replicas: 1, wanted: wanted)
-        try docker.post("/services/create", json: plan.spec)
+        try docker.post("/services/create", json: signed(plan).spec)
         try refresh()
     }
 
@@ -86,8 +86,7 @@ extension SwarmEngine {
         let name = ServicePlan.serviceName(app: app, type: ProcessType.web)
         guard let service = services[name], service.labels[ServicePlan.entryLabel] == entry else { return }
         if (service.updateState ?? "").hasPrefix("rollback") { return }
-        let previous = try docker.get("/services/\(service.id)")["PreviousSpec"]
-        if previous == nil || previous == .null {
+        if !service.hasPreviousSpec {
             try remove(name)
         } else {
             try docker.post(

@@ -98,21 +98,28 @@ final class SwarmEngine {
 
     // MARK: - Services
 
-    /// What the service of `type` should run for `release`.
+    /// What the service of `type` should run for `release`; its slug URL is signed only when it is sent
+    /// (``signed(_:)``).
     func plan(
         app: String, release: UnpackedRelease, type: String, command: String, replicas: Int, wanted: DynoSettings
     ) -> ServicePlan {
-        let key = bucket.location.presignedURL(
-            get: BucketLayout.slugKey(app: app, sha256: release.manifest.slug.sha256),
-            credentials: bucket.credentials, expires: settings.urlLifetime)
         var plan = ServicePlan(
             app: app, type: type, release: release.version, entry: release.entry, command: command,
-            configVars: release.manifest.configVars, slugURL: key, slugSHA256: release.manifest.slug.sha256,
+            configVars: release.manifest.configVars, slugURL: "", slugSHA256: release.manifest.slug.sha256,
             image: image, replicas: replicas, memoryMB: wanted.memoryMB(of: type),
             healthcheck: type == ProcessType.web ? wanted.healthcheck : nil, grace: grace, bootTimeout: bootTimeout,
             restarts: wanted.restarts[type] ?? 0)
         plan.drain = drain
         return plan
+    }
+
+    /// `plan` with a fresh presigned URL of its slug in the bucket.
+    func signed(_ plan: ServicePlan) -> ServicePlan {
+        var signed = plan
+        signed.slugURL = bucket.location.presignedURL(
+            get: BucketLayout.slugKey(app: plan.app, sha256: plan.slugSHA256), credentials: bucket.credentials,
+            expires: settings.urlLifetime)
+        return signed
     }
 
     /// Creates the service, or updates it when what it runs changed or its slug URL is past half its life (a new
@@ -123,25 +130,28 @@ final class SwarmEngine {
         let now = Int(Date().timeIntervalSince1970)
         var template = plan
         template.replicas = 0
-        var spec = plan.spec
+        let (fingerprint, templateFingerprint) = (plan.fingerprint, template.fingerprint)
+        var signedAt = now
+        var running: JSONValue?
+        if let service = services[plan.serviceName] {
+            let previous = Int(service.labels[Self.signedLabel] ?? "") ?? 0
+            let fresh = now - previous <= Int(settings.urlLifetime.components.seconds / 2)
+            if service.labels[Self.fingerprintLabel] == fingerprint && fresh { return false }
+            if service.labels[Self.templateLabel] == templateFingerprint && fresh {
+                (running, signedAt) = (service.spec["TaskTemplate"], previous)
+            }
+        }
+        var spec = running == nil ? signed(plan).spec : plan.spec
+        if let running { spec.set("TaskTemplate", running) }
         spec.setLabels([
-            Self.fingerprintLabel: plan.fingerprint, Self.templateLabel: template.fingerprint,
-            Self.signedLabel: "\(now)",
+            Self.fingerprintLabel: fingerprint, Self.templateLabel: templateFingerprint,
+            Self.signedLabel: "\(signedAt)",
         ])
-        guard let service = services[plan.serviceName] else {
+        if let service = services[plan.serviceName] {
+            try docker.post("/services/\(service.id)/update", query: [("version", "\(service.version)")], json: spec)
+        } else {
             try docker.post("/services/create", json: spec)
-            return true
         }
-        let signedAt = Int(service.labels[Self.signedLabel] ?? "") ?? 0
-        let fresh = now - signedAt <= Int(settings.urlLifetime.components.seconds / 2)
-        if service.labels[Self.fingerprintLabel] == plan.fingerprint && fresh { return false }
-        if service.labels[Self.templateLabel] == template.fingerprint && fresh,
-            let running = service.spec["TaskTemplate"]
-        {
-            spec.set("TaskTemplate", running)
-            spec.setLabels([Self.signedLabel: "\(signedAt)"])
-        }
-        try docker.post("/services/\(service.id)/update", query: [("version", "\(service.version)")], json: spec)
         return true
     }
 

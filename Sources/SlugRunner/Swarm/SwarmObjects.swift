@@ -29,15 +29,12 @@ struct SwarmNode: Equatable, Sendable {
     var hostname: String
     /// The address other nodes (and the router) reach it at.
     var address: String
-    /// `active`, `pause` or `drain`.
-    var availability: String
 
     init?(_ json: JSONValue) {
         guard let id = json["ID"]?.string else { return nil }
         self.id = id
         hostname = json["Description"]?["Hostname"]?.string ?? id
         address = json["Status"]?["Addr"]?.string ?? ""
-        availability = json["Spec"]?["Availability"]?.string ?? "active"
     }
 }
 
@@ -53,6 +50,8 @@ struct SwarmService: Sendable {
     /// first update.
     var updateState: String?
     var updateMessage: String?
+    /// Whether Swarm keeps what the service ran before its last update (what a rollback goes back to).
+    var hasPreviousSpec: Bool
 
     init?(_ json: JSONValue) {
         guard let id = json["ID"]?.string, let spec = json["Spec"], let name = spec["Name"]?.string else { return nil }
@@ -63,6 +62,7 @@ struct SwarmService: Sendable {
         labels = Self.strings(spec["Labels"])
         updateState = json["UpdateStatus"]?["State"]?.string
         updateMessage = json["UpdateStatus"]?["Message"]?.string
+        hasPreviousSpec = (json["PreviousSpec"] ?? .null) != .null
     }
 
     var app: String? { labels[ServicePlan.appLabel] }
