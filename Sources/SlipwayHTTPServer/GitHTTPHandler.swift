@@ -31,6 +31,7 @@ final class GitHTTPHandler: ChannelInboundHandler {
     private var started = ContinuousClock.now
 
     private var pid: pid_t?
+    private var session: ActiveSessions.Token?
     private var stdio: Channel?
     private var pendingInput: [ByteBuffer] = []
     private var inputEnded = false
@@ -228,7 +229,7 @@ final class GitHTTPHandler: ChannelInboundHandler {
         close(input[0])
         close(output[1])
         pid = spawned
-        door.sessions.add(spawned)
+        session = door.sessions.add(spawned, connection: context.channel)
         Listener.reapInBackground(spawned, eventLoop: context.eventLoop) { self.childExited($0) }
 
         // Until the pipes are a NIO channel, hold the client's data back.
@@ -328,7 +329,7 @@ final class GitHTTPHandler: ChannelInboundHandler {
     }
 
     private func childExited(_ status: Int32) {
-        if let pid { door.sessions.remove(pid) }
+        if let session { door.sessions.exited(session) }
         exitStatus = status
         finishIfDone()
         // A descendant that kept the pipe open gets two seconds, then the response ends without the rest.

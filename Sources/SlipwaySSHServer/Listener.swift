@@ -37,24 +37,27 @@ public final class Listener: Sendable {
     }
 
     /// Stops accepting, waits up to `gracePeriod` for the running sessions, then cancels the rest (SIGTERM to each
-    /// session's process group, SIGKILL 30 s later) and waits for them to end; shuts `group` down. Returns the
-    /// number of sessions cancelled.
+    /// session's process group, SIGKILL 30 s later) and waits for them to end, and a few seconds more for their
+    /// clients to take the last of their answers; shuts `group` down. Returns the number of sessions cancelled.
     public func drain(
         _ sessions: ActiveSessions, gracePeriod: Duration, group: EventLoopGroup, logger: Logger, what: String
     ) -> Int {
         if let bound = channel.withLockedValue({ $0 }) { try? bound.close().wait() }
         let clock = ContinuousClock()
-        let graceEnds = clock.now + gracePeriod
-        while sessions.count > 0 && clock.now < graceEnds { usleep(50_000) }
-        let cancelled = sessions.count
+        func wait(until deadline: ContinuousClock.Instant, for done: () -> Bool) {
+            while !done() && clock.now < deadline { usleep(50_000) }
+        }
+        wait(until: clock.now + gracePeriod) { sessions.count == 0 }
+        let cancelled = sessions.running
         if cancelled > 0 {
             logger.notice("cancelling \(cancelled) running \(what) after the grace period")
             sessions.signalAll(SIGTERM)
-            let killAt = clock.now + .seconds(30)
-            while sessions.count > 0 && clock.now < killAt { usleep(50_000) }
+            wait(until: clock.now + .seconds(30)) { sessions.running == 0 }
             sessions.signalAll(SIGKILL)
-            while sessions.count > 0 { usleep(50_000) }
+            while sessions.running > 0 { usleep(50_000) }
         }
+        // A client still connected after its session ended (a multiplexed SSH connection) does not hold it up long.
+        wait(until: clock.now + .seconds(5)) { sessions.count == 0 }
         try? group.syncShutdownGracefully()
         return cancelled
     }

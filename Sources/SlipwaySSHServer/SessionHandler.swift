@@ -11,20 +11,54 @@ import SlipwaySystem
     import Glibc
 #endif
 
-/// The processes of the sessions running now, so that shutdown can wait for them and, after the grace period,
-/// cancel them.
+/// The sessions running now, so that shutdown can wait for them and, after the grace period, cancel them. A session
+/// counts from its child's start until both the child has exited and the client's connection has closed: the
+/// child's last output (git's report of the refs) may still be on its way when the child exits, and shutting the
+/// event loops down then would cut it off.
 public final class ActiveSessions: Sendable {
-    private let pids = NIOLockedValueBox<Set<pid_t>>([])
+    public struct Token: Hashable, Sendable {
+        fileprivate let id: Int
+    }
+    private struct Session {
+        var pid: pid_t?
+        var connected = true
+    }
+    private let state = NIOLockedValueBox<(next: Int, sessions: [Int: Session])>((0, [:]))
 
     public init() {}
 
-    public func add(_ pid: pid_t) { pids.withLockedValue { _ = $0.insert(pid) } }
-    public func remove(_ pid: pid_t) { pids.withLockedValue { _ = $0.remove(pid) } }
-    public var count: Int { pids.withLockedValue { $0.count } }
+    /// Counts the session of child `pid` until ``exited(_:)`` is called and `connection` has closed.
+    public func add(_ pid: pid_t, connection: Channel) -> Token {
+        let token = state.withLockedValue { state -> Token in
+            state.next += 1
+            state.sessions[state.next] = Session(pid: pid)
+            return Token(id: state.next)
+        }
+        connection.closeFuture.whenComplete { [self] _ in update(token) { $0.connected = false } }
+        return token
+    }
 
-    /// Sends `signal` to every session process (`receive-pack shell`, which stops git and the build cleanly).
+    /// The session's child has exited (and been reaped: its pid is never signalled again).
+    public func exited(_ token: Token) { update(token) { $0.pid = nil } }
+
+    /// Sessions not over yet: a child running, or a client still connected.
+    public var count: Int { state.withLockedValue { $0.sessions.count } }
+
+    /// Sessions whose child is still running.
+    public var running: Int { state.withLockedValue { $0.sessions.values.count { $0.pid != nil } } }
+
+    /// Sends `signal` to every running session process (`receive-pack shell`, which stops git and the build
+    /// cleanly).
     public func signalAll(_ signal: Int32) {
-        for pid in pids.withLockedValue({ $0 }) { kill(pid, signal) }
+        for pid in state.withLockedValue({ $0.sessions.values.compactMap(\.pid) }) { kill(pid, signal) }
+    }
+
+    private func update(_ token: Token, _ change: (inout Session) -> Void) {
+        state.withLockedValue { state in
+            guard var session = state.sessions[token.id] else { return }
+            change(&session)
+            state.sessions[token.id] = session.pid == nil && !session.connected ? nil : session
+        }
     }
 }
 
@@ -74,6 +108,7 @@ final class SessionHandler: ChannelInboundHandler {
 
     private var context: ChannelHandlerContext?
     private var pid: pid_t?
+    private var session: ActiveSessions.Token?
     private var command = ""
     private var started = ContinuousClock.now
     /// The child's stdout (read) and stdin (write) as one pipe channel; its stderr as another.
@@ -182,7 +217,7 @@ final class SessionHandler: ChannelInboundHandler {
         close(output[1])
         close(errors[1])
         pid = spawned
-        sessions.add(spawned)
+        session = sessions.add(spawned, connection: context.channel.parent ?? context.channel)
         connection.update { $0.sessions += 1 }
         openOutputs = 2
         Listener.reapInBackground(spawned, eventLoop: context.eventLoop) { self.childExited($0) }
@@ -259,7 +294,7 @@ final class SessionHandler: ChannelInboundHandler {
     }
 
     private func childExited(_ status: Int32) {
-        if let pid { sessions.remove(pid) }
+        if let session { sessions.exited(session) }
         exitStatus = status
         finishIfDone()
         // A descendant that kept the pipes open (it should not: the shell waits for its whole tree) gets two

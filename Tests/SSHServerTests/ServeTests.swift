@@ -149,7 +149,7 @@ import Testing
             #expect(waitUntil { !loopbackPortAcceptsConnections(h.port) }, "no new connections")
             try h.openGate("myapp")
             #expect(push.wait() == 0, "\(push.text)")
-            #expect(h.server.wait(timeout: 60) == 0, "\(h.output)")
+            #expect(h.server.wait(timeout: 60) == 0, "\(h.output)\n\(h.log)")
             #expect(try h.spoolEntries().count == 1)
         }
         // Past the grace period: cancelled, nothing half-published, no build left running.
