@@ -48,5 +48,4 @@ extension S3Location {
         let host = "\(bucket).\(authority)"
         return (scheme + host, host, "/" + (encodedKey ?? ""))
     }
-
 }

@@ -12,6 +12,11 @@ final class SigV4Tests: XCTestCase {
     let timestamp = "20150830T123600Z"
     let host = (name: "Host", value: "example.amazonaws.com")
     let date = (name: "X-Amz-Date", value: "20150830T123600Z")
+    /// The S3 documentation's example credentials, for its examples.
+    let s3Example = SigV4(
+        credentials: S3Credentials(
+            accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        region: "us-east-1")
 
     func testGetVanilla() {
         let request = SigV4.Request(
@@ -89,10 +94,6 @@ final class SigV4Tests: XCTestCase {
 
     /// The example of the S3 API reference ("Example: GET Object"): a ranged GET of `test.txt`.
     func testS3GetObjectExample() {
-        let signer = SigV4(
-            credentials: S3Credentials(
-                accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-            region: "us-east-1")
         let request = SigV4.Request(
             method: "GET", path: "/test.txt",
             headers: [
@@ -103,7 +104,7 @@ final class SigV4Tests: XCTestCase {
         XCTAssertEqual(
             suite.scope(timestamp: "20130524T000000Z"), "20130524/us-east-1/service/aws4_request")
         XCTAssertEqual(
-            signer.signature(request, timestamp: "20130524T000000Z"),
+            s3Example.signature(request, timestamp: "20130524T000000Z"),
             "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
     }
 
@@ -113,14 +114,11 @@ final class SigV4Tests: XCTestCase {
         XCTAssertEqual(SigV4.canonicalQuery([("uploads", "")]), "uploads=")
         XCTAssertEqual(SigV4.timestamp(Date(timeIntervalSince1970: 1_440_938_160)), "20150830T123600Z")
     }
+
     /// The S3 documentation's example of a presigned URL ("Authenticating Requests: Using Query Parameters"):
     /// GET examplebucket/test.txt, 2013-05-24, valid for a day.
     func testPresignedURLMatchesTheS3DocumentationExample() {
-        let signer = SigV4(
-            credentials: S3Credentials(
-                accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-            region: "us-east-1")
-        let query = signer.presignedQuery(
+        let query = s3Example.presignedQuery(
             method: "GET", path: "/test.txt", host: "examplebucket.s3.amazonaws.com", timestamp: "20130524T000000Z",
             expires: 86_400)
         // The documentation's signature; the parameters in the canonical (sorted) order, which S3 accepts too.
@@ -131,7 +129,7 @@ final class SigV4Tests: XCTestCase {
                 + "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404&"
                 + "X-Amz-SignedHeaders=host")
         // Never longer than S3 allows.
-        let long = signer.presignedQuery(
+        let long = s3Example.presignedQuery(
             method: "GET", path: "/k", host: "h", timestamp: "20130524T000000Z", expires: 30 * 86_400)
         XCTAssertEqual(long.first { $0.name == "X-Amz-Expires" }?.value, "604800")
     }

@@ -57,6 +57,15 @@ import Testing
         #expect(env.contains(#"X={{"{{"}}.Node.Hostname}}"#))
     }
 
+    /// `ps` shows the command as the Procfile has it, not as escaped for Swarm.
+    @Test func aServiceReadsBackItsCommandAsWritten() throws {
+        var plan = Self.plan()
+        plan.command = "echo '{{not a template}}' && python3 server.py"
+        let service = try #require(SwarmService(["ID": "s1", "Version": ["Index": 4], "Spec": plan.spec]))
+        #expect(service.command == plan.command)
+        #expect(service.app == "myapp" && service.type == "web" && service.version == 4)
+    }
+
     /// A new slug URL alone does not change the fingerprint (no needless rolling restart); anything else does.
     @Test func theFingerprintIgnoresOnlyTheSlugURL() {
         var other = Self.plan()
@@ -79,7 +88,7 @@ import Testing
         #expect(task.publishedPort == 30001)
         #expect(task.release == 7)
         #expect(task.isRunning)
-        #expect(task.since.map { Int($0.timeIntervalSince1970) } == 1_796_011_520)
+        #expect(task.since.map { Int($0.timeIntervalSince1970 * 1000) } == 1_796_011_520_588)
     }
 
     @Test func aServiceLogStreamSplitsIntoLinesWithTheirTask() throws {

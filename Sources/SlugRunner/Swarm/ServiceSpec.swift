@@ -31,12 +31,12 @@ public struct ServicePlan: Equatable, Sendable {
     public var restarts: Int
     /// How long a stopping web dyno keeps serving before its app gets SIGTERM: the runner learns of a stopping task
     /// by polling, and takes it out of the router's table meanwhile.
-    public var drain: Duration = .seconds(5)
+    public var drain: Duration
 
     public init(
         app: String, type: String, release: Int, entry: String, command: String, configVars: [String: String],
         slugURL: String, slugSHA256: String, image: String, replicas: Int, memoryMB: Int, healthcheck: String?,
-        grace: Duration, bootTimeout: Duration, restarts: Int
+        grace: Duration, bootTimeout: Duration, restarts: Int, drain: Duration = .seconds(5)
     ) {
         self.app = app
         self.type = type
@@ -53,6 +53,7 @@ public struct ServicePlan: Equatable, Sendable {
         self.grace = grace
         self.bootTimeout = bootTimeout
         self.restarts = restarts
+        self.drain = drain
     }
 
     /// The port every dyno listens on inside its container; the node publishes it on a port of its own choosing.
@@ -92,8 +93,15 @@ public struct ServicePlan: Equatable, Sendable {
 
     /// `text` as literal text of a Go template: only `{{` starts an action, so it is written as one that prints it.
     static func literal(_ text: String) -> String {
-        text.replacingOccurrences(of: "{{", with: "{{\"{{\"}}")
+        text.replacingOccurrences(of: "{{", with: Self.openingAction)
     }
+
+    /// `text` again, from ``literal(_:)``.
+    static func text(ofLiteral literal: String) -> String {
+        literal.replacingOccurrences(of: Self.openingAction, with: "{{")
+    }
+
+    private static let openingAction = "{{\"{{\"}}"
 
     /// The `ServiceSpec` to create or update the service with.
     public var spec: JSONValue {

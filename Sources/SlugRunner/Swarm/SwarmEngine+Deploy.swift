@@ -29,7 +29,7 @@ extension SwarmEngine {
     func releasePhaseEnded(app: String) -> (status: ExitStatus, detail: String?)? {
         let tasks = tasks(ofService: Self.releaseJob(app))
         if tasks.contains(where: { $0.state == "complete" }) { return (.exited(0), nil) }
-        guard let failed = tasks.first(where: { ["failed", "rejected"].contains($0.state) }) else { return nil }
+        guard let failed = tasks.first(where: \.hasFailed) else { return nil }
         return (.exited(Int32(failed.exitCode ?? 1)), failed.error ?? failed.message)
     }
 
@@ -48,7 +48,7 @@ extension SwarmEngine {
         let name = ServicePlan.serviceName(app: app, type: ProcessType.web)
         guard let service = services[name] else { return .rolling }
         let mine = tasks(ofService: name).filter { $0.entry == entry }
-        let failed = mine.filter { ["failed", "rejected"].contains($0.state) }.sorted { $0.slot < $1.slot }
+        let failed = mine.filter(\.hasFailed).sorted { $0.slot < $1.slot }
         let why = failed.first.map { "\($0.dyno) failed on \(nodeName($0.nodeID)): \($0.error ?? $0.message)" }
         switch service.updateState {
         case "paused", "rollback_started", "rollback_paused", "rollback_completed":

@@ -11,25 +11,21 @@ extension SwarmEngine {
         for (type, service) in services.sorted(by: { $0.key < $1.key }) {
             let all = tasks.filter { $0.serviceID == service.id }
             for slot in Set(all.map(\.slot)).sorted() {
-                let attempts = all.filter { $0.slot == slot }.sorted {
-                    ($0.since ?? .distantPast) < ($1.since ?? .distantPast)
-                }
+                let attempts = all.filter { $0.slot == slot }.sorted(by: SwarmTask.earlier)
                 guard
                     let task = attempts.last(where: \.isRunning) ?? attempts.last(where: {
                         $0.desiredState == "running"
                     })
                         ?? (type == ProcessType.release ? attempts.last : nil)
                 else { continue }
-                let failures = attempts.filter { ["failed", "rejected"].contains($0.state) && $0.entry == task.entry }
+                let failures = attempts.filter { $0.hasFailed && $0.entry == task.entry }
                 processes.append(
                     AppStatus.Process(
                         dyno: task.dyno, type: type, state: Self.dynoState(task.state), port: task.publishedPort ?? 0,
                         pid: nil, release: task.release,
                         startedAt: task.state == "running" ? task.since.map(AppStatus.isoTime) : nil, uptime: nil,
                         restarts: failures.count, crashLoop: failures.count >= 3 && !task.isRunning,
-                        command: service.spec["TaskTemplate"]?["ContainerSpec"]?["Env"]?.array?.compactMap(\.string)
-                            .first { $0.hasPrefix("SLUG_COMMAND=") }.map { String($0.dropFirst(13)) } ?? "",
-                        startTicks: nil, node: nodeName(task.nodeID)))
+                        command: service.command, startTicks: nil, node: nodeName(task.nodeID)))
             }
         }
         return processes
@@ -68,7 +64,7 @@ extension SwarmEngine {
         var lines: [(String, String, String)] = []
         var seen: [String: String] = [:]
         let appOf = Dictionary(services.values.map { ($0.id, $0.app ?? "") }) { first, _ in first }
-        for task in tasks.sorted(by: { ($0.since ?? .distantPast) < ($1.since ?? .distantPast) }) {
+        for task in tasks.sorted(by: SwarmTask.earlier) {
             seen[task.id] = task.state
             guard taskStates[task.id] != task.state, let app = appOf[task.serviceID], !app.isEmpty else { continue }
             let detail = task.error.map { ": \($0)" } ?? ""

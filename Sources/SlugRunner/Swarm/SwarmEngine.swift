@@ -103,14 +103,12 @@ final class SwarmEngine {
     func plan(
         app: String, release: UnpackedRelease, type: String, command: String, replicas: Int, wanted: DynoSettings
     ) -> ServicePlan {
-        var plan = ServicePlan(
+        ServicePlan(
             app: app, type: type, release: release.version, entry: release.entry, command: command,
             configVars: release.manifest.configVars, slugURL: "", slugSHA256: release.manifest.slug.sha256,
             image: image, replicas: replicas, memoryMB: wanted.memoryMB(of: type),
             healthcheck: type == ProcessType.web ? wanted.healthcheck : nil, grace: grace, bootTimeout: bootTimeout,
-            restarts: wanted.restarts[type] ?? 0)
-        plan.drain = drain
-        return plan
+            restarts: wanted.restarts[type] ?? 0, drain: drain)
     }
 
     /// `plan` with a fresh presigned URL of its slug in the bucket.

@@ -68,6 +68,13 @@ struct SwarmService: Sendable {
     var app: String? { labels[ServicePlan.appLabel] }
     var type: String? { labels[ServicePlan.typeLabel] }
 
+    /// The command its tasks run (`SLUG_COMMAND`, as the runner wrote it before escaping it for Swarm's templates).
+    var command: String {
+        let variable = spec["TaskTemplate"]?["ContainerSpec"]?["Env"]?.array?.compactMap(\.string)
+            .first { $0.hasPrefix("SLUG_COMMAND=") }
+        return ServicePlan.text(ofLiteral: String(variable?.dropFirst("SLUG_COMMAND=".count) ?? ""))
+    }
+
     static func strings(_ json: JSONValue?) -> [String: String] {
         guard case .object(let members)? = json else { return [:] }
         return members.compactMapValues(\.string)
@@ -118,19 +125,14 @@ struct SwarmTask: Sendable {
     /// `web.2`.
     var dyno: String { type == "release" ? "release.1" : "\(type).\(slot)" }
     var isRunning: Bool { state == "running" && desiredState == "running" }
+    /// It ended in failure, or no node could run it.
+    var hasFailed: Bool { state == "failed" || state == "rejected" }
 
-    /// Docker's RFC 3339 times carry nanoseconds, more than `ISO8601DateFormatter` reads: cut to milliseconds.
-    static func date(_ text: String) -> Date? {
-        var text = text
-        if let dot = text.firstIndex(of: "."), let zone = text[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" }) {
-            let digits = text[text.index(after: dot)..<zone].prefix(3)
-            text =
-                String(text[..<dot]) + "." + digits.padding(toLength: 3, withPad: "0", startingAt: 0)
-                + String(text[zone...])
-        }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if text.contains(".") { formatter.formatOptions.insert(.withFractionalSeconds) }
-        return formatter.date(from: text)
+    /// Orders tasks by when they last changed state, oldest first.
+    static func earlier(_ a: SwarmTask, _ b: SwarmTask) -> Bool {
+        (a.since ?? .distantPast) < (b.since ?? .distantPast)
     }
+
+    /// Docker's RFC 3339 times, with their nanoseconds (read to the microsecond).
+    static func date(_ text: String) -> Date? { try? Date(text, strategy: .iso8601) }
 }
