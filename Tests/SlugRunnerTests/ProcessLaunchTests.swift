@@ -63,6 +63,23 @@ import Testing
         #expect(JSONLayout.indent("{\"a\":[],\"b\":{}}") == "{\n  \"a\": [],\n  \"b\": {}\n}\n")
     }
 
+    /// A dyno on a swarm has no pid here: its age comes from its task's start, and it names its node.
+    @Test func psTextShowsTheAgeAndNodeOfASwarmTask() throws {
+        let started = try #require(AppStatus.parseTime("2026-01-02T03:04:05Z"))
+        let task = AppStatus.Process(
+            dyno: "web.2", type: "web", state: "up", port: 32768, pid: nil, release: 3,
+            startedAt: "2026-01-02T03:04:05Z", uptime: nil, restarts: 0, crashLoop: false, command: "x",
+            startTicks: nil, node: "node2")
+        let processes = StatusReport.withUptimes([task], now: started.addingTimeInterval(300))
+        #expect(processes.map(\.uptime) == [300])
+        let status = AppStatus(
+            app: "myapp", watcher: true, watcherPid: 42, updatedAt: "", host: "127.0.0.1",
+            release: .init(version: 3, entry: "e", description: "Deploy 1a2b3c4", createdAt: "c"),
+            formation: ["web": 1], processes: processes, lastDeploy: nil)
+        #expect(
+            StatusReport.text(status).contains("web.2: up 2026-01-02 03:04:05 +0000 (~ 5m ago) on node2, port 32768"))
+    }
+
     @Test func psTextShowsStateUptimePortAndAFailedDeploy() {
         let status = AppStatus(
             app: "myapp", watcher: true, watcherPid: 42, updatedAt: "", host: "127.0.0.1",

@@ -31,14 +31,19 @@ public struct StatusReport: Sendable {
         }
         status.watcher = watching
         if !watching { status.processes = [] }
-        for index in status.processes.indices {
-            if let started = status.processes[index].startedAt.flatMap(AppStatus.parseTime),
-                status.processes[index].pid != nil
-            {
-                status.processes[index].uptime = max(0, Int(now.timeIntervalSince(started)))
-            }
-        }
+        status.processes = Self.withUptimes(status.processes, now: now)
         return status
+    }
+
+    /// `processes` with the uptime at `now` of each one running: a process here (it has a pid) or a task on a node.
+    static func withUptimes(_ processes: [AppStatus.Process], now: Date) -> [AppStatus.Process] {
+        processes.map { process in
+            var process = process
+            if let started = process.startedAt.flatMap(AppStatus.parseTime), process.pid != nil || process.node != nil {
+                process.uptime = max(0, Int(now.timeIntervalSince(started)))
+            }
+            return process
+        }
     }
 
     /// Heroku-style text:
