@@ -17,7 +17,7 @@ start-router-app() {
   echo "version-0" >"$router_app/version.txt"
   git -C "$router_app" init -q -b main
   commit-all "$router_app" "version 0"
-  router_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  router_port=$(free-port)
   "$work/install/bin/slugrunner" watch --root "$server/root" --interval 0.2 --grace 10 \
     --router "127.0.0.1:$router_port" >"$server/watch.log" 2>&1 &
   runner_pid=$!

@@ -48,20 +48,11 @@ start-swarm-app() {
     >"$swarm_dir/stack.log" 2>&1 || fail "swarm: stack/build failed" "Its output: $swarm_dir/stack.log"
 
   # The bucket, where the door publishes and every node's tasks fetch.
-  local ports=() name args=() i
-  for i in $(seq 14); do ports+=("$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"); done
-  i=0
-  for name in master.port master.port.grpc volume.port volume.port.grpc filer.port filer.port.grpc s3.port \
-    s3.port.grpc s3.port.iceberg s3.port.lance admin.port admin.port.grpc debug.port webdav.port; do
-    args+=("-$name=${ports[$i]}")
-    i=$((i + 1))
-  done
-  swarm_s3="http://$swarm_host:${ports[6]}"
   mkdir -p "$swarm_dir/weed"
-  AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret setsid weed mini -dir="$swarm_dir/weed" \
-    -ip="$swarm_host" -ip.bind="$swarm_host" -webdav=false -admin.ui=false -s3.autoCreateBucket=false -bucket=spool \
-    "${args[@]}" >"$swarm_dir/weed.log" 2>&1 &
-  swarm_weed_pid=$!
+  AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret start-weed "$swarm_dir/weed" "$swarm_host" \
+    "$swarm_dir/weed.log" -s3.autoCreateBucket=false -bucket=spool
+  swarm_weed_pid=$weed_pid
+  swarm_s3=$weed_s3
   # The door: its own root on the bucket, and its own key (sshd lists the root's keys after the bench root's).
   local root="$server/swarm-root"
   runuser -u "$bench_user" -- "$work/install/bin/receive-pack" init --root "$root" >/dev/null
@@ -81,7 +72,7 @@ start-swarm-app() {
   echo "version-0" >"$swarm_app/version.txt"
   git -C "$swarm_app" init -q -b main
   commit-all "$swarm_app" "version 0"
-  swarm_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  swarm_port=$(free-port)
   "$work/install/bin/slugrunner" watch --root "$root" --engine swarm \
     --docker-host "unix://$swarm_dir/node1/docker.sock" --spool s3://spool/slipway --s3-endpoint "$swarm_s3" \
     --s3-path-style --interval 0.2 --grace 10 --router "127.0.0.1:$swarm_port" >"$swarm_dir/watch.log" 2>&1 &
