@@ -13,7 +13,7 @@ struct Slugc: ParsableCommand {
         discussion: """
             Exit codes: 0 success; 10–19 bad input (app folder, config, output); 20–29 detect; \
             30–39 fetching buildpacks; 50–59 compile; 60–69 release and Procfile; 70–79 packing; \
-            128+N interrupted by signal N. See the README for each code.
+            128+N interrupted by signal N. See docs/slug-compiler.md for each code.
             """,
         version: "0.1.0",
         subcommands: [Build.self, Detect.self],

@@ -13,7 +13,7 @@ import Testing
         let home = try scratch.makeDirectory("gl")
         let glEnv = ["HOME": home, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
 
-        // gitolite setup with an admin key, then the rc lines and the repo-specific hooks of the README.
+        // gitolite setup with an admin key, then the rc lines and the repo-specific hooks of docs/push-server.md.
         #expect(
             try runTool(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", scratch.url("admin")]).status
                 == 0)

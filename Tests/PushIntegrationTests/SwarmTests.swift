@@ -9,8 +9,8 @@ import Testing
 
 /// `slugrunner watch --engine swarm` on a real two-node swarm (``PrivateSwarm``: two `dockerd` in network namespaces
 /// of their own), releases in a real bucket (SeaweedFS, on the bridge so that tasks on both nodes reach it), and the
-/// router in front (README, "More than one machine"). One test, in order, as an operator would live it: the swarm
-/// and its stack image take a while to set up.
+/// router in front (docs/swarm.md). One test, in order, as an operator would live it: the swarm and its stack image
+/// take a while to set up.
 @Suite(.serialized) struct SwarmTests {
     @Test func anAppRunsAcrossTwoNodesAndRollsWithoutLosingARequest() throws {
         let scratch = try ScratchDirectory("swarm")

@@ -7,8 +7,8 @@ import Testing
 #endif
 
 /// Deploys through the router lose no request: pushes, config changes and a rollback, one after the other, while a
-/// client sends requests without pause (README, "The router"). The app and the client are the router benchmark's
-/// (scripts/lib/versioned-server.py, scripts/load-client).
+/// client sends requests without pause (docs/runner.md, "Dynos: isolated, limited, routed"). The app and the client
+/// are the router benchmark's (scripts/lib/versioned-server.py, scripts/load-client).
 @Suite(.serialized) struct ZeroDowntimeTests {
     @Test func tenDeploysInARowLoseNoRequest() throws {
         let h = try PushHarness("zero-downtime")

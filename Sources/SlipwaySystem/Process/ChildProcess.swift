@@ -21,7 +21,7 @@ public enum ChildProcessError: Error, Equatable, Sendable {
 ///
 /// On a timeout, a cancelling signal, or the program's exit, every process left in its group is killed with SIGKILL,
 /// so a buildpack can neither outlive its phase nor leave a daemon behind. (A process that leaves the group on
-/// purpose, with `setsid`, is the sandbox's job; see the security notes in the README.)
+/// purpose, with `setsid`, is the sandbox's job; see the security notes in docs/security.md.)
 public struct ChildProcess {
     /// What to do with one output stream.
     public enum Output {
