@@ -77,7 +77,7 @@ import Testing
             release: .init(version: 3, entry: "e", description: "Deploy 1a2b3c4", createdAt: "c"),
             formation: ["web": 1], processes: processes, lastDeploy: nil)
         #expect(
-            StatusReport.text(status).contains("web.2: up 2026-01-02 03:04:05 +0000 (~ 5m ago) on node2, port 32768"))
+            StatusReport.text(status).contains("web.2: up 2026/01/02 03:04:05 +0000 (~ 5m ago) on node2, port 32768"))
     }
 
     @Test func psTextShowsStateUptimePortAndAFailedDeploy() {
@@ -96,7 +96,7 @@ import Testing
         #expect(
             StatusReport.text(status) == """
                 === myapp v3: Deploy 1a2b3c4 (web=1)
-                web.1: up 2026-01-02 03:04:05 +0000 (~ 5m ago), port 5123, http://127.0.0.1:5123/, pid 99, 2 restart(s)
+                web.1: up 2026/01/02 03:04:05 +0000 (~ 5m ago), port 5123, http://127.0.0.1:5123/, pid 99, 2 restart(s)
                  !     v4 failed at 2026-01-02T03:10:00Z: web.1 exited
 
                 """)

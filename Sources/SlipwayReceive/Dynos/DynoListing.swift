@@ -64,7 +64,8 @@ enum DynoListing {
     private static func describe(_ process: RunnerState.Process, release: Int?, now: Date) -> String {
         var text = process.state
         if let started = process.startedAt.flatMap(RunnerState.parseTime) {
-            text += " \(clockTime(started)) (~ \(formatAge(seconds: max(0, Int(now.timeIntervalSince(started))))) ago)"
+            text +=
+                " \(formatClockTime(started)) (~ \(formatAge(seconds: max(0, Int(now.timeIntervalSince(started))))) ago)"
         }
         if let node = process.node { text += " on \(node)" }
         if let bytes = process.memoryBytes { text += ", memory \(megabytes(bytes))" }
@@ -90,12 +91,4 @@ enum DynoListing {
         return ["=== \(app) formation"] + alignedRows(rows)
     }
 
-    /// `2026/11/30 01:02:03 +0000`, as `heroku ps` writes times.
-    static func clockTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy/MM/dd HH:mm:ss Z"
-        return formatter.string(from: date)
-    }
 }

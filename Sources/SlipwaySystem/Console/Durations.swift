@@ -8,6 +8,15 @@ public func formatDuration(_ duration: Duration) -> String {
     return String(format: "%dm%02ds", whole / 60, whole % 60)
 }
 
+/// `2026/11/30 01:02:03 +0000`: a moment in UTC, as `heroku ps` writes when a dyno started.
+public func formatClockTime(_ date: Date) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy/MM/dd HH:mm:ss Z"
+    return formatter.string(from: date)
+}
+
 /// `12s`, `5m`, `3h`, `2d`: roughly how long ago, as `heroku ps` writes it after `~ `.
 public func formatAge(seconds: Int) -> String {
     switch seconds {

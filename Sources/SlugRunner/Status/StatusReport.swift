@@ -71,7 +71,7 @@ public struct StatusReport: Sendable {
         for process in status.processes {
             var line = "\(process.dyno): \(process.state)"
             if let started = process.startedAt.flatMap(AppStatus.parseTime) {
-                line += " \(clockTime(started)) (~ \(formatAge(seconds: process.uptime ?? 0)) ago)"
+                line += " \(formatClockTime(started)) (~ \(formatAge(seconds: process.uptime ?? 0)) ago)"
             }
             if let node = process.node {
                 line += " on \(node)"
@@ -92,14 +92,5 @@ public struct StatusReport: Sendable {
                     + (deploy.message.isEmpty ? "" : ": \(deploy.message)"))
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// `2026-01-02 03:04:05 +0000`.
-    static func clockTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss Z"
-        return formatter.string(from: date)
     }
 }
