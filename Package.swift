@@ -88,11 +88,23 @@ let package = Package(
             // The fault-injection tests' failpoints exist in debug (test) builds only, never in a release build.
             swiftSettings: [.define("SLIPWAY_FAILPOINTS", .when(configuration: .debug))]),
 
+        // What both network doors share: the listening socket and the drain at shutdown, the sessions running now,
+        // connection limits and idle timeouts, their options and errors.
+        .target(
+            name: "SlipwayDoorKit",
+            dependencies: [
+                "SlipwaySystem", "SlipwayReceive",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // The built-in SSH server (swift-nio-ssh): authenticates keys, runs each session as `receive-pack shell`.
         .target(
             name: "SlipwaySSHServer",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive",
+                "SlipwaySystem", "SlipwayReceive", "SlipwayDoorKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -106,7 +118,7 @@ let package = Package(
         .target(
             name: "SlipwayHTTPServer",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive", "SlipwaySSHServer",
+                "SlipwaySystem", "SlipwayReceive", "SlipwayDoorKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -142,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "receive-pack",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive", "SlipwaySSHServer", "SlipwayHTTPServer",
+                "SlipwaySystem", "SlipwayReceive", "SlipwayDoorKit", "SlipwaySSHServer", "SlipwayHTTPServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -185,11 +197,16 @@ let package = Package(
         .testTarget(name: "SlugRunnerTests", dependencies: ["SlugRunner", "SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
+            name: "DoorKitTests",
+            dependencies: ["SlipwayDoorKit", .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(
             name: "SSHServerTests",
+            dependencies: ["receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "HTTPDoorTests",
             dependencies: [
-                "receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
+                "receive-pack", "SlipwayHTTPServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
         .testTarget(
             name: "SlugcIntegrationTests",

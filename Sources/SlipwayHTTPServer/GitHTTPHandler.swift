@@ -3,8 +3,8 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import SlipwayDoorKit
 import SlipwayReceive
-import SlipwaySSHServer
 import SlipwaySystem
 
 #if canImport(Glibc)

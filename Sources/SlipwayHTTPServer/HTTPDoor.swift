@@ -5,8 +5,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import SlipwayDoorKit
 import SlipwayReceive
-import SlipwaySSHServer
 
 #if canImport(Glibc)
     import Glibc
@@ -63,6 +63,10 @@ public final class HTTPDoor: Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard self.admit(channel) else { return }
+                    try channel.pipeline.syncOperations.addHandlers(
+                        IdleTimeout.handlers(
+                            self.options.idleTimeout, remote: channel.remoteAddress?.ipAddress ?? "unknown",
+                            logger: self.logger))
                     if let tls = self.tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
@@ -78,23 +82,6 @@ public final class HTTPDoor: Sendable {
     /// `--login-grace-time` to send its request, as the SSH server gives a client to authenticate.
     private func admit(_ channel: Channel) -> Bool {
         connections.admit(channel, remote: channel.remoteAddress?.ipAddress ?? "unknown", logger: logger)
-    }
-
-    /// Shuts both doors down at once (each stops accepting at once, then lets its requests finish for the grace
-    /// period); returns the number of pushes cancelled.
-    public static func shutdown(_ door: HTTPDoor?, with ssh: SSHServer?) -> Int {
-        let cancelled = NIOLockedValueBox(0)
-        let done = DispatchSemaphore(value: 0)
-        if let door {
-            Thread.detachNewThread {
-                let count = door.shutdown()
-                cancelled.withLockedValue { $0 += count }
-                done.signal()
-            }
-        }
-        let count = ssh?.shutdown() ?? 0
-        if door != nil { done.wait() }
-        return cancelled.withLockedValue { $0 } + count
     }
 
     /// Stops accepting, waits up to the grace period for running requests, then cancels the rest (SIGTERM to each

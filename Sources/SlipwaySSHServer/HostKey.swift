@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NIOSSH
+import SlipwayDoorKit
 import SlipwaySystem
 
 #if canImport(Glibc)

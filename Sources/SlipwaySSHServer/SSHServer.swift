@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSH
+import SlipwayDoorKit
 import SlipwayReceive
 import SlipwaySystem
 
@@ -94,7 +95,10 @@ public final class SSHServer: Sendable {
             grace.cancel()
             logConnection(state)
         }
-        try channel.pipeline.syncOperations.addHandlers([handler, ConnectionErrorHandler(logger: logger)])
+        try channel.pipeline.syncOperations.addHandlers(
+            IdleTimeout.handlers(options.idleTimeout, remote: remote, logger: logger) + [
+                handler, ConnectionErrorHandler(logger: logger),
+            ])
     }
 
     private func initializeChildChannel(_ child: Channel, type: SSHChannelType, connection: ConnectionState)

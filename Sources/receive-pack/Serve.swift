@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
+import SlipwayDoorKit
 import SlipwayHTTPServer
 import SlipwayReceive
 import SlipwaySSHServer
@@ -56,13 +58,18 @@ extension ReceivePack {
         var maxBuilds: Int?
         @Option(
             help: ArgumentHelp(
+                "Seconds a connection may move nothing either way before it is closed and its push cancelled.",
+                valueName: "seconds"))
+        var idleTimeout = 300
+        @Option(
+            help: ArgumentHelp(
                 "Seconds running pushes may go on after SIGTERM before they are cancelled.", valueName: "seconds"))
         var gracePeriod = 30
 
         func validate() throws {
             for (name, value) in [
                 ("--max-connections", maxConnections), ("--max-auth-failures", maxAuthFailures),
-                ("--login-grace-time", loginGraceTime),
+                ("--login-grace-time", loginGraceTime), ("--idle-timeout", idleTimeout),
             ] where value < 1 {
                 throw ValidationError("\(name) must be at least 1.")
             }
@@ -94,6 +101,7 @@ extension ReceivePack {
                 options.loginGraceTime = .seconds(loginGraceTime)
                 options.maxBuilds = maxBuilds ?? options.maxBuilds
                 options.gracePeriod = .seconds(gracePeriod)
+                options.idleTimeout = .seconds(idleTimeout)
                 options.passedEnvironment = ServerSetup.passedEnvironment()
 
                 // Signals are taken before the server starts, so an early SIGTERM is not lost.
@@ -130,11 +138,28 @@ extension ReceivePack {
                 say(
                     "Received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): no new connections; waiting up to \(gracePeriod)s for running pushes"
                 )
-                let cancelled = HTTPDoor.shutdown(door, with: server)
+                let cancelled = Self.shutDown(server, door)
                 say(
                     cancelled == 0
                         ? "Stopped." : "Stopped; \(cancelled) push(es) cancelled, nothing of them was published.")
             }
+        }
+
+        /// Shuts both doors down at once, each on its own thread (each stops accepting at once, then lets its
+        /// pushes finish for the grace period); returns the number of pushes cancelled.
+        static func shutDown(_ ssh: SSHServer?, _ http: HTTPDoor?) -> Int {
+            let cancelled = NIOLockedValueBox(0)
+            let done = DispatchSemaphore(value: 0)
+            if let http {
+                Thread.detachNewThread {
+                    let count = http.shutdown()
+                    cancelled.withLockedValue { $0 += count }
+                    done.signal()
+                }
+            }
+            let count = ssh?.shutdown() ?? 0
+            if http != nil { done.wait() }
+            return cancelled.withLockedValue { $0 } + count
         }
 
         /// A line on stdout, written at once (stdout is fully buffered when it is a pipe).

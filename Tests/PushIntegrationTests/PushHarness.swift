@@ -233,8 +233,3 @@ struct RefUpdateTrap {
     /// Whether a git is (or was) held inside its ref update since ``arm()``.
     var isSprung: Bool { FileManager.default.fileExists(atPath: insideFile) }
 }
-
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

@@ -173,8 +173,3 @@ final class RunnerHarness {
 func processGroupExists(_ pgid: pid_t) -> Bool {
     pgid > 1 && (kill(-pgid, 0) == 0 || errno == EPERM)
 }
-
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

@@ -5,7 +5,7 @@ import NIOCore
 import NIOPosix
 import SlipwaySystem
 
-/// What the SSH server and the HTTP door share around their sessions: the listening socket, the drain at shutdown,
+/// What the doors share around their sessions: the listening socket, the drain at shutdown,
 /// and waiting for each session's `receive-pack` child.
 public final class Listener: Sendable {
     private let channel = NIOLockedValueBox<Channel?>(nil)

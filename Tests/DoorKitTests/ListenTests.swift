@@ -1,4 +1,4 @@
-import SlipwaySSHServer
+import SlipwayDoorKit
 import Testing
 
 @Suite struct ListenTests {

@@ -1,6 +1,5 @@
 import Foundation
 import SlipwaySpool
-import SlipwayTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -9,22 +8,22 @@ import SlipwayTestSupport
 /// A private `receive-pack serve` for one test: a root made by `receive-pack init`, keys added with
 /// `receive-pack keys add`, the server on a free loopback port, driven by the real OpenSSH client and git.
 /// Stopped (SIGKILL, if it is still running) when released.
-final class ServerHarness {
-    let scratch: ScratchDirectory
-    let root: String
-    private(set) var server: TestProcess
-    private(set) var port: UInt16 = 0
-    private(set) var keys: [String: SSHClientKey] = [:]
+public final class ServerHarness {
+    public let scratch: ScratchDirectory
+    public let root: String
+    public private(set) var server: TestProcess
+    public private(set) var port: UInt16 = 0
+    public private(set) var keys: [String: SSHClientKey] = [:]
 
     /// The key of a user the test added; asking for another is a mistake in the test.
-    func key(_ user: String) -> SSHClientKey {
+    public func key(_ user: String) -> SSHClientKey {
         guard let key = keys[user] else { preconditionFailure("the test never added a key for \(user)") }
         return key
     }
-    let serveArguments: [String]
+    public let serveArguments: [String]
 
     /// Starts the server with `arguments` added to `receive-pack serve --root <root> --listen 127.0.0.1:0`.
-    init(_ label: String = "serve", users: [String] = ["alice"], arguments: [String] = []) throws {
+    public init(_ label: String = "serve", users: [String] = ["alice"], arguments: [String] = []) throws {
         let scratch = try ScratchDirectory(label)
         let root = scratch.url("root")
         let initialized = try runTool([TestPaths.product("receive-pack"), "init", "--root", root])
@@ -69,26 +68,26 @@ final class ServerHarness {
     }
 
     /// Stops the server with `signal` and returns its exit status (nil if it did not exit within `timeout`).
-    func stop(_ signal: Int32 = SIGTERM, timeout: TimeInterval = 60) -> Int32? {
+    public func stop(_ signal: Int32 = SIGTERM, timeout: TimeInterval = 60) -> Int32? {
         server.signal(signal)
         return server.wait(timeout: timeout)
     }
 
     /// Starts the server again on the same root (after ``stop(_:timeout:)``).
-    func restart() throws {
+    public func restart() throws {
         server = try Self.launch(root: root, arguments: serveArguments, log: scratch.url("serve.log"))
         port = try waitForPort()
     }
 
     /// The server's log (its stderr).
-    var log: String { (try? String(contentsOfFile: scratch.url("serve.log"), encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: scratch.url("serve.log"), encoding: .utf8)) ?? "" }
 
     /// The server's stdout (its start-up and shutdown lines).
-    var output: String { server.stdoutText }
+    public var output: String { server.stdoutText }
 
     /// Generates a key of `type` for `user` and authorizes it with `receive-pack keys add`; returns what it printed.
     @discardableResult
-    func addUser(_ user: String, type: String = "ed25519") throws -> ToolResult {
+    public func addUser(_ user: String, type: String = "ed25519") throws -> ToolResult {
         let key = try SSHClientKey(in: try scratch.makeDirectory("keys"), name: user, type: type)
         let added = try runTool(
             [TestPaths.product("receive-pack"), "keys", "add", "--root", root, user, "-"], stdin: key.publicKey)
@@ -98,18 +97,18 @@ final class ServerHarness {
     }
 
     /// A key nobody authorized.
-    func strangerKey(type: String = "ed25519") throws -> SSHClientKey {
+    public func strangerKey(type: String = "ed25519") throws -> SSHClientKey {
         try SSHClientKey(in: try scratch.makeDirectory("keys"), name: "stranger-\(type)", type: type)
     }
 
-    func remote(_ app: String) -> String { "git@127.0.0.1:\(app)" }
+    public func remote(_ app: String) -> String { "git@127.0.0.1:\(app)" }
 
-    func gitEnvironment(as user: String) -> [String: String] {
+    public func gitEnvironment(as user: String) -> [String: String] {
         ["GIT_SSH_COMMAND": sshCommandLine(key: key(user), port: port)]
     }
 
     /// The whole environment for a git client process run as `user`.
-    func clientEnvironment(as user: String) -> [String: String] {
+    public func clientEnvironment(as user: String) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         env.merge(gitEnvironment(as: user)) { _, new in new }
         env["GIT_CONFIG_NOSYSTEM"] = "1"
@@ -118,7 +117,7 @@ final class ServerHarness {
     }
 
     /// `ssh … git@127.0.0.1 <command>` with `key`; output merged.
-    func ssh(_ command: String?, key: SSHClientKey, options: [String] = [], timeout: TimeInterval = 60) throws
+    public func ssh(_ command: String?, key: SSHClientKey, options: [String] = [], timeout: TimeInterval = 60) throws
         -> ToolResult
     {
         try runTool(
@@ -127,39 +126,39 @@ final class ServerHarness {
     }
 
     /// Makes a local app repository with `files`, committed on `main`.
-    func makeApp(_ name: String, files: [String: String]) throws -> String {
+    public func makeApp(_ name: String, files: [String: String]) throws -> String {
         try makeCommittedRepository(in: scratch, name, files: files)
     }
 
     /// Commits a change to `file` in `repo`.
-    func commit(_ repo: String, _ file: String, _ contents: String) throws {
+    public func commit(_ repo: String, _ file: String, _ contents: String) throws {
         try commitFile(repo, file, contents)
     }
 
     /// `git push` of `main` to `app` as `user`; output merged.
-    func push(_ repo: String, app: String, as user: String = "alice") throws -> ToolResult {
+    public func push(_ repo: String, app: String, as user: String = "alice") throws -> ToolResult {
         try git(["push", remote(app), "main"], in: repo, environment: gitEnvironment(as: user), mergeOutput: true)
     }
 
     /// A `git push` running in the background, whose output the test reads as it arrives.
-    func startPush(_ repo: String, app: String, as user: String = "alice") throws -> StreamingProcess {
+    public func startPush(_ repo: String, app: String, as user: String = "alice") throws -> StreamingProcess {
         try StreamingProcess(
             [try tool("git"), "push", remote(app), "main"], environment: clientEnvironment(as: user), directory: repo)
     }
 
     /// A spy buildpack, chosen by apps through a `.buildpacks` file.
-    func buildpack(_ name: String = "spy", compile: String = "echo '-----> spy compiling'") throws -> String {
+    public func buildpack(_ name: String = "spy", compile: String = "echo '-----> spy compiling'") throws -> String {
         try SpyBuildpack(in: scratch, name: name, compile: compile).path
     }
 
     /// Lets a waiting spy buildpack of `app` go on: it polls for `gate` in its CACHE_DIR, the one folder of the
     /// server a sandboxed buildpack shares.
-    func openGate(_ app: String) throws {
+    public func openGate(_ app: String) throws {
         try Data().write(to: URL(fileURLWithPath: "\(root)/apps/\(app)/cache/gate"))
     }
 
     /// The entries in the spool's new/, with their manifests.
-    func spoolEntries() throws -> [(name: String, manifest: ReleaseManifest)] {
+    public func spoolEntries() throws -> [(name: String, manifest: ReleaseManifest)] {
         try Spool(directory: "\(root)/spool").pending().map { name in
             let data = try Data(contentsOf: URL(fileURLWithPath: "\(root)/spool/new/\(name)/release.json"))
             return (name, try ReleaseManifest.decode(data))
@@ -167,30 +166,37 @@ final class ServerHarness {
     }
 
     /// What the spool's tmp/ holds (half-built entries).
-    func spoolTemporaries() -> [String] {
+    public func spoolTemporaries() -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/spool/tmp")) ?? []
     }
 
     /// The commit of `refs/heads/main` in the app's repository, nil if none.
-    func serverRef(_ app: String) throws -> String? {
+    public func serverRef(_ app: String) throws -> String? {
         let result = try git(["rev-parse", "--verify", "-q", "refs/heads/main"], in: "\(root)/apps/\(app)/repo.git")
         return result.status == 0 ? result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
     }
 
     /// The number of open file descriptors of the server process.
-    var openDescriptors: Int {
+    public var openDescriptors: Int {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/fd")) ?? []).count
     }
 
     /// The server's resident memory in KiB (VmRSS).
-    var residentKiB: Int {
+    public var residentKiB: Int { memoryStatus("VmRSS") }
+
+    /// The server's peak resident memory in KiB (VmHWM).
+    public var peakResidentKiB: Int { memoryStatus("VmHWM") }
+
+    /// A field of the server's /proc/<pid>/status, in KiB.
+    private func memoryStatus(_ field: String) -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(server.pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("\(field):") } ?? ""
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+/// A harness could not set up what its test needs; the description says what and shows the output.
+public struct HarnessError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

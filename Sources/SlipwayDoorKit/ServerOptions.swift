@@ -1,7 +1,7 @@
 import Foundation
 import SlipwayReceive
 
-/// How the built-in server runs; `receive-pack serve` fills it from its flags. Every limit has a default that suits
+/// How the doors run (the built-in SSH server and the HTTP door); `receive-pack serve` fills it from its flags. Every limit has a default that suits
 /// a small team on one machine.
 public struct ServerOptions: Sendable {
     /// The server's folder (the same root as every other receive-pack command).
@@ -24,6 +24,9 @@ public struct ServerOptions: Sendable {
     public var loginGraceTime: Duration = .seconds(30)
     /// Builds running at once across all apps; later pushes wait with a message. 0 means no limit.
     public var maxBuilds: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// A connection on which nothing moves either way for this long is closed, and its push cancelled (a client
+    /// that was killed, suspended or cut off); see ``IdleTimeout``.
+    public var idleTimeout: Duration = .seconds(300)
     /// On SIGTERM or SIGINT, how long running sessions may go on before they are cancelled.
     public var gracePeriod: Duration = .seconds(30)
     /// Environment variables passed on to each session (and from there to git, the hooks and the build), besides
@@ -35,8 +38,8 @@ public struct ServerOptions: Sendable {
         self.receivePack = receivePack
     }
 
-    var resolvedHostKeyPath: String { hostKeyPath ?? "\(root.path)/ssh_host_ed25519_key" }
-    var resolvedAuthorizedKeysPath: String { authorizedKeysPath ?? root.authorizedKeys }
+    public var resolvedHostKeyPath: String { hostKeyPath ?? "\(root.path)/ssh_host_ed25519_key" }
+    public var resolvedAuthorizedKeysPath: String { authorizedKeysPath ?? root.authorizedKeys }
 }
 
 extension ServerOptions {

@@ -1,5 +1,5 @@
 import NIOEmbedded
-import SlipwaySSHServer
+import SlipwayDoorKit
 import Testing
 
 /// What a door's shutdown waits for: a session is over only when its child has exited and its client has gone, so
