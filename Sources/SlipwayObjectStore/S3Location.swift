@@ -44,7 +44,19 @@ public struct S3Location: Sendable, Equatable, Codable {
             throw ObjectStoreError(
                 .badLocation, "the S3 endpoint '\(endpoint)' must be http(s)://host[:port] (--s3-endpoint)")
         }
+        // A bucket cannot be a host name under an IP address: the AWS SDKs switch to path-style there, and so does
+        // this (as for a bucket name with dots, which no TLS certificate of the endpoint's covers).
+        let pathStyle = pathStyle || Self.hostIsAnAddress(trimmed) || bucket.contains(".")
         self.init(bucket: bucket, prefix: prefix, endpoint: trimmed, region: region, pathStyle: pathStyle)
+    }
+
+    /// Whether the endpoint's host is an IPv4 or IPv6 address rather than a name.
+    static func hostIsAnAddress(_ endpoint: String) -> Bool {
+        let authority = endpoint.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first ?? ""
+        if authority.hasPrefix("[") { return true }
+        let host = authority.split(separator: ":").first ?? ""
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in UInt8(part).map { _ in !part.isEmpty } ?? false }
     }
 
     /// `s3://bucket/prefix`.

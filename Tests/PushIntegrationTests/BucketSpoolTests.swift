@@ -171,6 +171,27 @@ import Testing
         #expect(Self.read(log).contains("myapp v1: claimed and downloaded"))
     }
 
+    /// An endpoint given as an IP address works without `--s3-path-style` (the only way to reach a bucket there),
+    /// and a runner started on the door's own root needs no bucket flags: it reads what `receive-pack init` recorded.
+    @Test func aRunnerOnTheDoorsRootReadsTheBucketThatInitRecorded() throws {
+        let b = try BucketHarness("bucket-root")
+        let h = b.push
+        let again = try h.receivePack(["init", "--spool", BucketHarness.url, "--s3-endpoint", b.endpoint])
+        #expect(again.status == 0 && again.output.contains("Releases go to \(BucketHarness.url)"), "\(again.output)")
+        _ = try h.deployedApp(["Procfile": Self.procfile])
+
+        let log = h.scratch.url("runner-root.log")
+        let runner = try TestProcess(
+            [
+                TestPaths.product("slugrunner"), "watch", "--root", h.root, "--grace", "5", "--interval", "0.2",
+                "--router", "none",
+            ], stdout: .file(log), stderr: .file(log))
+        defer { runner.terminate(grace: 30) }
+        #expect(waitUntil(seconds: 90) { BucketHarness.runningVersion(root: h.root) == 1 }, "\(Self.read(log))")
+        #expect(Self.read(log).contains("Watching \(BucketHarness.url)"), "\(Self.read(log))")
+        #expect(try b.object("claims/myapp/0000000001.json") != nil)
+    }
+
     static func read(_ path: String) -> String {
         (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(nothing at \(path))"
     }

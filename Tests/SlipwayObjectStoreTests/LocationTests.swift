@@ -14,6 +14,18 @@ final class LocationTests: XCTestCase {
             try S3Location(url: "s3://spool", endpoint: "https://s3.example.com", pathStyle: false).prefix, "")
     }
 
+    /// An endpoint given as an IP address can only be reached path-style (the bucket cannot be a name under an
+    /// address), as the AWS SDKs decide by themselves; so can a bucket whose name has dots.
+    func testAnAddressOrADottedBucketIsPathStyle() throws {
+        for endpoint in ["http://127.0.0.1:8333", "https://10.1.2.3", "http://[::1]:8333"] {
+            XCTAssertTrue(try S3Location(url: "s3://spool", endpoint: endpoint, pathStyle: false).pathStyle, endpoint)
+        }
+        XCTAssertTrue(try S3Location(url: "s3://my.spool", endpoint: "https://s3.example.com", pathStyle: false).pathStyle)
+        for endpoint in ["https://s3.example.com", "http://minio:9000", "https://1.2.3.example.com"] {
+            XCTAssertFalse(try S3Location(url: "s3://spool", endpoint: endpoint, pathStyle: false).pathStyle, endpoint)
+        }
+    }
+
     func testRefusesBadLocations() {
         for (url, endpoint) in [
             ("https://spool/x", "http://127.0.0.1:1"), ("s3://UPPER/x", "http://127.0.0.1:1"),

@@ -15,6 +15,19 @@ public struct BucketSource: Sendable {
         self.runnerID = runnerID
     }
 
+    /// The bucket `receive-pack init --spool s3://…` recorded in the root's `spool.json`, for a runner that shares
+    /// the door's root: nil when the root's spool is its folder.
+    public static func configured(root: RunnerRoot) throws(RunnerError) -> S3Location? {
+        let path = "\(root.path)/spool.json"
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        do {
+            return try JSONDecoder().decode(S3Location.self, from: data)
+        } catch {
+            throw RunnerError(
+                .usage, "slugrunner: \(path) is not a bucket's settings (\(error)): run receive-pack init --spool … again, or give --spool")
+        }
+    }
+
     /// The default runner id: this host's name and the runner's root, which one watcher holds at a time.
     public static func defaultRunnerID(root: RunnerRoot) -> String {
         "\(ProcessInfo.processInfo.hostName):\(root.path)"

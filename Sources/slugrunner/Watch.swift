@@ -1,0 +1,103 @@
+import ArgumentParser
+import SlugRunner
+
+extension Slugrunner {
+    struct Watch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run every app's latest release from the spool, and keep it running.",
+            discussion: """
+                Claims new spool entries, checks each slug's SHA-256, runs the release phase, starts the processes of \
+                the formation, waits for every web process to accept connections, then stops the previous release. \
+                SIGTERM or SIGINT stops every process it started and exits 0.
+                """)
+        @OptionGroup var root: RootOption
+        @OptionGroup var host: HostOption
+        @Option(
+            help: ArgumentHelp("Seconds between SIGTERM and SIGKILL when stopping processes.", valueName: "seconds"))
+        var grace: Double = 30
+        @Option(
+            help: ArgumentHelp(
+                "Seconds every web process of a new release has to accept connections.", valueName: "seconds"))
+        var bootTimeout: Double = 60
+        @Option(help: ArgumentHelp("Seconds the release phase may run.", valueName: "seconds"))
+        var releaseTimeout: Double = 3600
+        @Option(help: ArgumentHelp("Seconds between two looks at the spool and the formations.", valueName: "seconds"))
+        var interval: Double = 1
+        @Option(help: ArgumentHelp("Seconds before the first restart of a crashed process.", valueName: "seconds"))
+        var restartDelay: Double = 1
+        @Option(help: ArgumentHelp("The longest wait before restarting a crashed process.", valueName: "seconds"))
+        var maxRestartDelay: Double = 300
+        @Option(help: ArgumentHelp("A stack this machine provides (repeatable).", valueName: "name"))
+        var stack: [String] = ["slipway-1"]
+        @Option(help: ArgumentHelp("The size in MB past which an app's log is rotated.", valueName: "MB"))
+        var logMaxSize: Int = 10
+        @Option(
+            help: ArgumentHelp(
+                "How dynos are confined: auto or bubblewrap (refuse to start dynos where bubblewrap does not work), or none.",
+                valueName: "mode"))
+        var sandbox: String = "auto"
+        @Option(
+            help: ArgumentHelp(
+                "Where the router (Caddy, started and owned by the runner) takes requests, or none.",
+                valueName: "address:port"))
+        var router: String = "127.0.0.1:8080"
+        @Option(
+            help: ArgumentHelp(
+                "Drive the Caddy already running with this admin address instead of starting one.",
+                valueName: "address"))
+        var routerAdmin: String?
+        @Option(help: ArgumentHelp("Apps answer at <app>.<base domain>.", valueName: "domain"))
+        var baseDomain: String = RouterSettings.defaultBaseDomain
+        @Option(
+            help: ArgumentHelp(
+                "Seconds between two health checks of a web dyno (apps with a health check).", valueName: "seconds"))
+        var healthInterval: Double = 10
+        @Option(
+            help: ArgumentHelp(
+                "Where dynos run: local (processes on this machine) or swarm (services of a Docker Swarm).",
+                valueName: "engine"))
+        var engine: String = "local"
+        @Option(
+            help: ArgumentHelp(
+                "With --engine swarm: the Engine API socket of a swarm manager.", valueName: "unix:///path"))
+        var dockerHost: String = "unix:///var/run/docker.sock"
+        @OptionGroup var bucket: BucketOptions
+
+        func run() throws {
+            var settings = WatchSettings()
+            settings.address = try host.address()
+            settings.grace = try duration(grace, "--grace")
+            settings.bootTimeout = try duration(bootTimeout, "--boot-timeout")
+            settings.releaseTimeout = try duration(releaseTimeout, "--release-timeout")
+            settings.pollInterval = try duration(max(interval, 0.05), "--interval")
+            settings.restart = RestartPolicy(
+                initialDelay: try duration(restartDelay, "--restart-delay"),
+                maximumDelay: try duration(maxRestartDelay, "--max-restart-delay"))
+            settings.stacks = stack
+            guard logMaxSize > 0 else { throw ValidationError("--log-max-size takes a size in MB, 1 or more") }
+            settings.logMaxBytes = Int64(logMaxSize) * 1024 * 1024
+            settings.bucket = try bucket.source(root: root.resolved)
+            guard let mode = WatchSettings.SandboxMode(rawValue: sandbox) else {
+                throw ValidationError("--sandbox is '\(sandbox)'; use auto, bubblewrap or none")
+            }
+            settings.sandbox = mode
+            settings.healthInterval = try duration(healthInterval, "--health-interval")
+            switch engine {
+            case "local":
+                break
+            case "swarm":
+                guard stack.count == 1, let name = stack.first else {
+                    throw ValidationError("--engine swarm runs one stack, its image's: give --stack once")
+                }
+                settings.swarm = SwarmSettings(dockerHost: dockerHost, stack: name)
+            default:
+                throw ValidationError("--engine is '\(engine)'; use local or swarm")
+            }
+            try reporting {
+                settings.router = try RouterSettings.from(
+                    router: router, admin: routerAdmin, baseDomain: baseDomain, root: root.resolved)
+                try Watcher(root: root.resolved, settings: settings, say: sayOnStderr).run()
+            }
+        }
+    }
+}
