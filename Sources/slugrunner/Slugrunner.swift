@@ -59,4 +59,3 @@ func duration(_ seconds: Double, _ flag: String) throws -> Duration {
     guard seconds.isFinite, seconds >= 0 else { throw ValidationError("\(flag) takes a number of seconds, 0 or more") }
     return .milliseconds(Int64((seconds * 1000).rounded()))
 }
-

@@ -36,7 +36,7 @@ import Testing
         let client = try TestProcess(
             [
                 "/usr/bin/python3", "\(TestPaths.repositoryRoot)/scripts/load-client", "--router",
-                "127.0.0.1:\(router)", "--host", "myapp.localhost",
+                "127.0.0.1:\(router)", "--host", "myapp.localhost", "--no-resend",
             ],
             stdout: .file(results), stderr: .file(h.scratch.url("load.err")))
         defer { client.terminate() }

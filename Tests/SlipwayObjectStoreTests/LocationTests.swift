@@ -20,7 +20,8 @@ final class LocationTests: XCTestCase {
         for endpoint in ["http://127.0.0.1:8333", "https://10.1.2.3", "http://[::1]:8333"] {
             XCTAssertTrue(try S3Location(url: "s3://spool", endpoint: endpoint, pathStyle: false).pathStyle, endpoint)
         }
-        XCTAssertTrue(try S3Location(url: "s3://my.spool", endpoint: "https://s3.example.com", pathStyle: false).pathStyle)
+        XCTAssertTrue(
+            try S3Location(url: "s3://my.spool", endpoint: "https://s3.example.com", pathStyle: false).pathStyle)
         for endpoint in ["https://s3.example.com", "http://minio:9000", "https://1.2.3.example.com"] {
             XCTAssertFalse(try S3Location(url: "s3://spool", endpoint: endpoint, pathStyle: false).pathStyle, endpoint)
         }

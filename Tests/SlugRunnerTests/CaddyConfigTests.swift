@@ -16,7 +16,7 @@ import Testing
             config
             ?? CaddyConfig(
                 listen: "127.0.0.1:8080", adminAddress: "unix//srv/router/admin.sock",
-                accessLog: "/srv/router/access.log")
+                accessLog: "/srv/router/access.log", resolverAddress: "udp/127.0.0.1:5353")
         let data = try config.json(table)
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
@@ -50,24 +50,50 @@ import Testing
     }
 
     @Test func anAppIsProxiedToItsDynosAtRandomWithRetriesAndATimeout() throws {
-        var config = CaddyConfig(listen: "127.0.0.1:8080", adminAddress: "localhost:2019", accessLog: "/tmp/a.log")
+        var config = CaddyConfig(
+            listen: "127.0.0.1:8080", adminAddress: "localhost:2019", accessLog: "/tmp/a.log",
+            resolverAddress: "udp/127.0.0.1:5353")
         config.timeout = .seconds(12)
         let handlers = try route(try server(try document(config)), host: "www.example.com")
         let proxy = try #require(handlers.first { $0["handler"] as? String == "reverse_proxy" })
-        #expect(
-            (proxy["upstreams"] as? [[String: String]])?.map { $0["dial"] } == ["127.0.0.1:5001", "127.0.0.1:5002"])
+        // The dynos come from the router's DNS, not from the configuration, which a deploy therefore leaves alone.
+        let dynamic = try #require(proxy["dynamic_upstreams"] as? [String: Any])
+        #expect(dynamic["source"] as? String == "srv" && dynamic["name"] as? String == "python-app.slipway.internal")
+        #expect(dynamic["refresh"] as? String == "100ms")
+        #expect((dynamic["resolver"] as? [String: [String]])?["addresses"] == ["udp/127.0.0.1:5353"])
+        #expect(proxy["upstreams"] == nil)
         let balancing = try #require(proxy["load_balancing"] as? [String: Any])
         #expect((balancing["selection_policy"] as? [String: String])?["policy"] == "random")
         #expect(balancing["try_duration"] as? String == "5000ms")
-        #expect((proxy["transport"] as? [String: Any])?["response_header_timeout"] as? String == "12000ms")
+        let transport = try #require(proxy["transport"] as? [String: Any])
+        #expect(transport["response_header_timeout"] as? String == "12000ms")
+        #expect((transport["resolver"] as? [String: [String]])?["addresses"] == ["udp/127.0.0.1:5353"])
         let headers = try #require((proxy["headers"] as? [String: Any])?["request"] as? [String: Any])
         #expect((headers["set"] as? [String: [String]])?["X-Forwarded-Port"] == ["8080"])
         // Which dyno answered goes to the access log's user_id, never to the client.
-        let map = try #require(handlers.first { $0["handler"] as? String == "map" })
-        #expect(map["destinations"] as? [String] == ["{http.auth.user.id}"])
-        let mappings = try #require(map["mappings"] as? [[String: Any]])
-        #expect(mappings.first?["input"] as? String == "127.0.0.1:5001")
-        #expect(mappings.first?["outputs"] as? [String] == ["python-app web.1 {http.vars.slipway_code}"])
+        let maps = handlers.filter { $0["handler"] as? String == "map" }
+        #expect(maps.last?["destinations"] as? [String] == ["{http.auth.user.id}"])
+        #expect(maps.last?["defaults"] as? [String] == ["python-app {slipway.dyno} {http.vars.slipway_code}"])
+        let mapping = try #require((maps.first?["mappings"] as? [[String: Any]])?.first)
+        #expect(maps.first?["destinations"] as? [String] == ["{slipway.dyno}"])
+        #expect(mapping["outputs"] as? [String] == ["web.$1"])
+        let pattern = try Regex(try #require(mapping["input_regexp"] as? String))
+        let dialled = "2.h7f000001-5002.web.python-app.slipway.internal.:5002"
+        #expect(try pattern.wholeMatch(in: dialled)?.output[1].substring == "2")
+        #expect(try pattern.wholeMatch(in: "2.h7f000001-5002.web.other-app.slipway.internal.:5002") == nil)
+    }
+
+    @Test func theConfigurationDependsOnWhetherAnAppHasDynosNotOnWhichOnes() throws {
+        let config = CaddyConfig(
+            listen: ":80", adminAddress: "localhost:2019", accessLog: "/tmp/a.log", resolverAddress: "udp/x:1")
+        var moved = table
+        moved.set(
+            .init(
+                name: "python-app", baseDomain: "localhost", domains: ["www.example.com"],
+                upstreams: [.init(dyno: "web.1", port: 6001)]))
+        #expect(try config.json(moved) == config.json(table), "a deploy is no reload")
+        moved.set(.init(name: "idle-app", baseDomain: "localhost", upstreams: [.init(dyno: "web.1", port: 7)]))
+        #expect(try config.json(moved) != config.json(table), "an app's first web dyno is")
     }
 
     @Test func anAppWithoutWebDynosGetsTheH14Page() throws {
@@ -94,15 +120,26 @@ import Testing
         #expect((page["body"] as? String)?.contains("H12 Request timeout") == true)
     }
 
-    @Test func aDuplicatedUpstreamIsListedOnce() throws {
+    @Test func theZoneGivesEachDynoATargetOfItsOwn() throws {
         let doubled = RouteTable(apps: [
             .init(
                 name: "app", hosts: ["app.localhost"],
-                upstreams: Array(repeating: .init(dyno: "web.1", port: 9), count: 2))
+                upstreams: Array(repeating: .init(dyno: "web.1", port: 9), count: 2) + [
+                    .init(dyno: "web.2", port: 10, host: "10.1.2.3"), .init(dyno: "web.3", port: 11, host: "::1"),
+                ])
         ])
-        let config = CaddyConfig(listen: ":80", adminAddress: "localhost:2019", accessLog: "/tmp/a.log")
-        let text = String(decoding: try config.json(doubled), as: UTF8.self)
-        #expect(text.components(separatedBy: "\"dial\":\"127.0.0.1:9\"").count == 2)
+        let zone = RouteZone(doubled)
+        let targets = try #require(zone.services["_web._tcp.app.slipway.internal"])
+        #expect(targets.map(\.port) == [9, 10], "a duplicate once; an IPv6 host left out")
+        #expect(
+            targets.map(\.name) == [
+                "1.h7f000001-9.web.app.slipway.internal", "2.h0a010203-10.web.app.slipway.internal",
+            ])
+        #expect(zone.addresses["2.h0a010203-10.web.app.slipway.internal"] == [10, 1, 2, 3])
+        #expect(RouteZone(RouteTable()).hasTargets(missingFrom: zone) == false)
+        #expect(zone.hasTargets(missingFrom: RouteZone(RouteTable())))
+        let config = CaddyConfig(
+            listen: ":80", adminAddress: "localhost:2019", accessLog: "/tmp/a.log", resolverAddress: "udp/x:1")
         #expect(config.listenPort == "80")
     }
 

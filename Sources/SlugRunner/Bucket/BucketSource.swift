@@ -24,7 +24,9 @@ public struct BucketSource: Sendable {
             return try JSONDecoder().decode(S3Location.self, from: data)
         } catch {
             throw RunnerError(
-                .usage, "slugrunner: \(path) is not a bucket's settings (\(error)): run receive-pack init --spool … again, or give --spool")
+                .usage,
+                "slugrunner: \(path) is not a bucket's settings (\(error)): run receive-pack init --spool … again, or give --spool"
+            )
         }
     }
 

@@ -6,16 +6,19 @@ import Foundation
 /// Per request:
 /// - a first route keeps the client's `X-Request-Id` when it has Heroku's form (20 to 200 of `A-Za-z0-9+/=-`),
 ///   otherwise takes Caddy's `{http.request.uuid}`, and sets it on the request to the app and on the response;
-/// - then one route per app, matched on its host names: `reverse_proxy` to its web dynos (random choice, dial errors
-///   retried on another dyno for ``retryDuration``, a response not started within ``timeout`` answered with the H12
-///   page), or the H14 page when it has none;
+/// - then one route per app, matched on its host names: `reverse_proxy` to its web dynos, found in the router's DNS
+///   (``RouteZone``; random choice, dial errors retried on another dyno for ``retryDuration``, a response not started
+///   within ``timeout`` answered with the H12 page), or the H14 page when it has none;
 /// - any other host gets the "no such app" page (404).
 ///
 /// Which dyno answered is written to the access log without telling the client: a `map` handler turns
-/// `{http.reverse_proxy.upstream.hostport}` into `<app> <dyno> <code>` under the placeholder the access log writes as
-/// `user_id` (`http.auth.user.id`; no authentication handler runs here). The map is evaluated when the log line is
-/// written, against the table of the request's own configuration, so a line keeps its dyno even when the table
-/// changed since. The error routes set `<code>` (H12, H13, H14, H27) through a variable.
+/// `{http.reverse_proxy.upstream.hostport}` (the dyno's target name, which carries its number) into
+/// `<app> <dyno> <code>` under the placeholder the access log writes as `user_id` (`http.auth.user.id`; no
+/// authentication handler runs here). The error routes set `<code>` (H12, H13, H14, H27) through a variable.
+///
+/// The document depends on the apps, their host names and whether each has web dynos, never on which dynos: so a
+/// deploy changes no configuration, and Caddy, which closes every idle kept-alive connection when it loads one,
+/// keeps its clients' connections.
 public struct CaddyConfig: Sendable {
     /// The server's listen address (`127.0.0.1:8080`, `:80`).
     public var listen: String
@@ -25,6 +28,8 @@ public struct CaddyConfig: Sendable {
     public var accessLog: String
     /// Where Caddy's own log goes (warnings and errors only, rolled at 1 MB); nil: its stderr.
     public var caddyLog: String?
+    /// The router's DNS (``RouterDNS``), `udp/127.0.0.1:<port>`: where Caddy finds each app's web dynos.
+    public var resolverAddress: String
     /// How long an app has to start its response (Heroku: 30 s).
     public var timeout: Duration = .seconds(30)
     /// How long a request that cannot reach a dyno is tried again on the others (a dyno that just closed its port
@@ -35,10 +40,15 @@ public struct CaddyConfig: Sendable {
 
     /// The name of the HTTP server in Caddy's configuration, and of its access logger.
     static let serverName = "slipway"
+    /// The placeholder the dyno that answered is mapped to.
+    static let dynoVariable = "slipway.dyno"
     /// The variable the error routes set to the router's error code.
     static let codeVariable = "slipway_code"
 
-    public init(listen: String, adminAddress: String, accessLog: String, caddyLog: String? = nil) {
+    public init(
+        listen: String, adminAddress: String, accessLog: String, resolverAddress: String, caddyLog: String? = nil
+    ) {
+        self.resolverAddress = resolverAddress
         self.listen = listen
         self.adminAddress = adminAddress
         self.accessLog = accessLog
@@ -104,20 +114,24 @@ public struct CaddyConfig: Sendable {
     }
 
     private func appRoute(_ app: RouteTable.App) -> [String: Any] {
-        // Each upstream at most once: the map handler refuses a duplicate input.
-        var seen = Set<String>()
-        let upstreams = app.upstreams.filter { seen.insert($0.hostPort).inserted }
+        // Which dyno answered, from the target name Caddy dialled (`<n>.h…-<port>.web.<app>.slipway.internal.`).
+        // Placeholders in a regular expression's output stay unexpanded, so a second map, with only a default
+        // (which is expanded), puts the tag together; both are evaluated when the log line is written.
         let dynoMap: [String: Any] = [
             "handler": "map", "source": "{http.reverse_proxy.upstream.hostport}",
-            "destinations": ["{http.auth.user.id}"],
-            "mappings": upstreams.map { ["input": $0.hostPort, "outputs": [logTag(app.name, $0.dyno)]] },
-            "defaults": [logTag(app.name, "-")],
+            "destinations": ["{\(Self.dynoVariable)}"],
+            "mappings": [["input_regexp": RouteZone.hostPortPattern(app: app.name), "outputs": ["web.$1"]]],
+            "defaults": ["-"],
         ]
-        var handlers: [[String: Any]] = [dynoMap]
-        if upstreams.isEmpty {
+        let tagMap: [String: Any] = [
+            "handler": "map", "source": "{\(Self.dynoVariable)}", "destinations": ["{http.auth.user.id}"],
+            "defaults": [logTag(app.name, "{\(Self.dynoVariable)}")],
+        ]
+        var handlers: [[String: Any]] = [dynoMap, tagMap]
+        if app.upstreams.isEmpty {
             handlers += errorPage(.noWebProcesses)
         } else {
-            handlers.append(reverseProxy(upstreams))
+            handlers.append(reverseProxy(app: app.name))
         }
         return ["match": [["host": app.hosts]], "handle": handlers, "terminal": true]
     }
@@ -127,16 +141,24 @@ public struct CaddyConfig: Sendable {
         "\(app) \(dyno) {http.vars.\(Self.codeVariable)}"
     }
 
-    private func reverseProxy(_ upstreams: [RouteTable.Upstream]) -> [String: Any] {
-        [
+    /// The app's dynos come from the router's DNS (``RouteZone``), looked up again every ``RouteZone/refresh``: a
+    /// deploy changes the zone, not this configuration.
+    private func reverseProxy(app: String) -> [String: Any] {
+        let resolver = ["addresses": [resolverAddress]]
+        return [
             "handler": "reverse_proxy",
-            "upstreams": upstreams.map { ["dial": $0.hostPort] },
+            "dynamic_upstreams": [
+                "source": "srv", "service": "web", "proto": "tcp", "name": RouteZone.lookupName(app: app),
+                "refresh": Self.caddyDuration(RouteZone.refresh), "resolver": resolver,
+            ],
             "load_balancing": [
                 "selection_policy": ["policy": "random"],
                 "try_duration": Self.caddyDuration(retryDuration),
                 "try_interval": Self.caddyDuration(retryInterval),
             ],
-            "transport": ["protocol": "http", "response_header_timeout": Self.caddyDuration(timeout)],
+            "transport": [
+                "protocol": "http", "response_header_timeout": Self.caddyDuration(timeout), "resolver": resolver,
+            ],
             // No flush_interval: Caddy already streams server-sent events and responses without a length as the
             // app writes them. (Flushing everything at once, -1, made a reload lose a request in flight: the client
             // got the headers, then the connection closed.)

@@ -9,8 +9,10 @@ import SlipwaySystem
 ///
 /// Either the runner starts and owns the Caddy (`--router 127.0.0.1:8080`: `caddy run` in a session of its own, its
 /// admin API on a unix socket in ``RouterSettings/folder``), or it drives one that runs already (`--router-admin`),
-/// whose whole configuration it then replaces. Each ``apply(_:)`` of a changed ``RouteTable`` sends the whole
-/// configuration (``CaddyConfig``) with `POST /load`: Caddy switches without dropping a connection.
+/// whose whole configuration it then replaces. Caddy finds each app's web dynos in the router's DNS (``RouterDNS``,
+/// ``RouteZone``), so ``apply(_:)`` of a deploy's new dynos only changes that zone; the whole configuration
+/// (``CaddyConfig``, `POST /load`) is sent again only when apps, host names or whether an app has web dynos change,
+/// since every load closes the clients' idle kept-alive connections.
 ///
 /// Used from the watcher's single thread; every call returns within a few seconds.
 public final class Router {
@@ -19,7 +21,10 @@ public final class Router {
     public internal(set) var pid: pid_t?
     /// The table Caddy runs now; nil before the first successful load.
     public private(set) var loaded: RouteTable?
+    /// The configuration Caddy runs now.
+    private var loadedConfig: Data?
     private let accessLog: AccessLogReader
+    private var dns: RouterDNS?
 
     public init(settings: RouterSettings) {
         self.settings = settings
@@ -41,7 +46,8 @@ public final class Router {
     private var config: CaddyConfig {
         var config = CaddyConfig(
             listen: settings.listen, adminAddress: settings.adminAddress ?? "unix/\(adminSocket)",
-            accessLog: accessLog.path, caddyLog: settings.adminAddress == nil ? "\(settings.folder)/caddy.log" : nil)
+            accessLog: accessLog.path, resolverAddress: dns?.address ?? "",
+            caddyLog: settings.adminAddress == nil ? "\(settings.folder)/caddy.log" : nil)
         config.timeout = settings.timeout
         return config
     }
@@ -56,6 +62,7 @@ public final class Router {
         if pid != nil { stop() }
         try accessLog.reset()
         loaded = nil
+        if dns == nil { dns = try RouterDNS() }
         if settings.adminAddress == nil {
             try startCaddy(admin)
         } else if !admin.answers() {
@@ -79,8 +86,19 @@ public final class Router {
         }
         guard table != loaded else { return }
         let data = try config.json(table)
-        try Files.writeAtomically(data, to: configCopy, mode: 0o600)
-        try CaddyAdmin(address: config.adminAddress).load(data)
+        let zone = RouteZone(table)
+        if data != loadedConfig {
+            dns?.update(zone)
+            try Files.writeAtomically(data, to: configCopy, mode: 0o600)
+            try CaddyAdmin(address: config.adminAddress).load(data)
+            loadedConfig = data
+        } else {
+            let before = loaded.map(RouteZone.init) ?? RouteZone()
+            dns?.update(zone)
+            // A dyno that left the zone may still be picked until Caddy looks again: the caller stops it only
+            // after that, so no request (a POST included) is sent to a dyno that is stopping.
+            if before.hasTargets(missingFrom: zone) { usleep(useconds_t(RouteZone.refresh.milliseconds * 1500)) }
+        }
         loaded = table
     }
 
@@ -102,6 +120,7 @@ public final class Router {
     /// running with its last configuration.
     public func stop(grace: Duration = .seconds(10)) {
         loaded = nil
+        loadedConfig = nil
         guard let pid else { return }
         self.pid = nil
         ProcessGroup.signal(pid, SIGTERM)
