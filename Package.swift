@@ -54,11 +54,23 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        // The one HTTP client layer: the process's shared async-http-client and the one bridge for synchronous
+        // callers. Every user of HTTP stands on it (object store, router, swarm engine, health checks, forges).
+        .target(
+            name: "SlipwayHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]),
+
         // S3-compatible object storage: SigV4 signing (swift-crypto), streamed and multipart transfers
         // (async-http-client). Shared by the build side and the runner, which reach a spool held in a bucket.
         .target(
             name: "SlipwayObjectStore",
             dependencies: [
+                "SlipwayHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,9 +93,8 @@ let package = Package(
                 "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                "SlipwayHTTP",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             // The fault-injection tests' failpoints exist in debug (test) builds only, never in a release build.
             swiftSettings: [.define("SLIPWAY_FAILPOINTS", .when(configuration: .debug))]),
@@ -132,7 +143,7 @@ let package = Package(
         .target(
             name: "SlugRunner",
             dependencies: [
-                "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore",
+                "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -172,7 +183,7 @@ let package = Package(
         .executableTarget(
             name: "slipway-bench",
             dependencies: [
-                "SlipwayBench", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore",
+                "SlipwayBench", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "SlipwayHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -218,7 +229,7 @@ let package = Package(
             name: "PushIntegrationTests",
             dependencies: [
                 "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
-                "SlipwayObjectStore", "SlipwaySystem",
+                "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem",
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",

@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import SlipwayHTTP
 
 /// A small S3 client over async-http-client: every request signed with ``SigV4``, transient failures retried with
 /// bounded backoff, bodies streamed so that memory stays flat whatever an object's size.
@@ -26,18 +27,9 @@ public final class S3Client: Sendable {
         self.signer = SigV4(credentials: credentials, region: location.region)
         self.attempts = max(1, attempts)
         self.firstDelay = firstDelay
-        var configuration = HTTPClient.Configuration(
-            timeout: .init(connect: .seconds(10), read: .seconds(60)))
-        configuration.httpVersion = .http1Only
-        // Retries are ours (bounded, in `retrying`): the pool's own would retry a refused connection until the
-        // request's deadline, holding a failed push for minutes.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }
-
-    /// Closes the connections. Call once, when done.
-    public func shutdown() async {
-        try? await http.shutdown()
+        // The process's shared client: HTTP/1.1, no retry of a refused connection (retries are ours, bounded, in
+        // `retrying`: the pool's own would retry until the request's deadline, holding a failed push for minutes).
+        self.http = SharedHTTPClient.client
     }
 
     // MARK: - Requests

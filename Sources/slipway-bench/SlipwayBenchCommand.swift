@@ -1,6 +1,7 @@
 import ArgumentParser
 import SlipwayBench
 import SlipwayGit
+import SlipwayHTTP
 import SlipwayObjectStore
 import SlipwaySpool
 import SlugCompiler

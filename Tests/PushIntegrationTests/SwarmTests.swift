@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayHTTP
 import SlipwayObjectStore
 import SlipwayTestSupport
 import Testing

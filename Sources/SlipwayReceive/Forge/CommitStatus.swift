@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 
 /// A commit status report, as each forge's API takes it.
 public struct CommitStatus: Equatable, Sendable {
@@ -25,7 +26,7 @@ public struct CommitStatus: Equatable, Sendable {
     /// `POST {api}/api/v4/projects/{id}/statuses/{sha}` (`PRIVATE-TOKEN`); Gitea:
     /// `POST {api}/api/v1/repos/{owner}/{repo}/statuses/{sha}` (`Authorization: token`).
     public func request(forge: Forge, api: String, repository: String, commit: String, token: String)
-        -> (url: String, headers: [String], body: [String: String])
+        -> (url: String, headers: HTTPHeaders, body: [String: String])
     {
         let base = api.hasSuffix("/") ? String(api.dropLast()) : api
         let description = String(self.description.prefix(140))
@@ -33,20 +34,20 @@ public struct CommitStatus: Equatable, Sendable {
         case .github:
             return (
                 "\(base)/repos/\(repository)/statuses/\(commit)",
-                [
-                    "Authorization: Bearer \(token)", "Accept: application/vnd.github+json",
-                    "X-GitHub-Api-Version: 2022-11-28",
-                ],
+                HTTPHeaders([
+                    ("Authorization", "Bearer \(token)"), ("Accept", "application/vnd.github+json"),
+                    ("X-GitHub-Api-Version", "2022-11-28"),
+                ]),
                 ["state": name(forge), "description": description, "context": context]
             )
         case .gitlab:
             return (
-                "\(base)/api/v4/projects/\(repository)/statuses/\(commit)", ["PRIVATE-TOKEN: \(token)"],
+                "\(base)/api/v4/projects/\(repository)/statuses/\(commit)", HTTPHeaders([("PRIVATE-TOKEN", token)]),
                 ["state": name(forge), "description": description, "name": context]
             )
         case .gitea:
             return (
-                "\(base)/api/v1/repos/\(repository)/statuses/\(commit)", ["Authorization: token \(token)"],
+                "\(base)/api/v1/repos/\(repository)/statuses/\(commit)", HTTPHeaders([("Authorization", "token \(token)")]),
                 ["state": name(forge), "description": description, "context": context]
             )
         }

@@ -1,7 +1,5 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOFoundationCompat
+import SlipwayHTTP
 import SlipwayObjectStore
 import SlipwaySpool
 import SlipwaySystem
@@ -224,27 +222,11 @@ struct StatusReporter {
         }
         do {
             let body = try JSONSerialization.data(withJSONObject: request.body, options: [.sortedKeys])
-            let code = try Blocking.run {
-                let client = HTTPClient(eventLoopGroupProvider: .singleton)
-                do {
-                    var post = HTTPClientRequest(url: request.url)
-                    post.method = .POST
-                    for header in request.headers {
-                        guard let colon = header.firstIndex(of: ":") else { continue }
-                        post.headers.add(
-                            name: String(header[..<colon]),
-                            value: header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces))
-                    }
-                    post.headers.add(name: "Content-Type", value: "application/json")
-                    post.body = .bytes(ByteBuffer(data: body))
-                    let response = try await client.execute(post, timeout: .seconds(30))
-                    try await client.shutdown()
-                    return response.status.code
-                } catch {
-                    try? await client.shutdown()
-                    throw error
-                }
-            }
+            var headers = request.headers
+            headers.add(name: "Content-Type", value: "application/json")
+            let code = try SharedHTTPClient.sendWaiting(
+                .POST, request.url, headers: headers, body: body, timeout: .seconds(30)
+            ).status
             if !(200..<300).contains(code) {
                 console.raw("slipway: the \(forge.rawValue) commit status was not accepted (HTTP \(code))")
             }

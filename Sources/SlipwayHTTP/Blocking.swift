@@ -1,7 +1,7 @@
 import Foundation
 
-/// Runs async S3 work from synchronous code (the push's hooks, the runner's worker thread, tests), blocking the
-/// calling thread until it ends.
+/// The one bridge from synchronous code (the push's hooks, the runner's loop and worker threads, tests) to async
+/// HTTP work: it blocks the calling thread until the work ends.
 ///
 /// The work runs on a thread of its own (``BlockingExecutor``), never on the concurrency pool: a caller that blocks
 /// one of the pool's few threads (a synchronous test, say) while the work waits for another could otherwise take the
@@ -18,27 +18,10 @@ public enum Blocking {
         done.wait()
         return try box.get()
     }
-
-    /// Opens a client for `location`, runs `body` with it, and closes it.
-    public static func withClient<T: Sendable>(
-        _ location: S3Location, _ credentials: S3Credentials, _ body: @escaping @Sendable (S3Client) async throws -> T
-    ) throws -> T {
-        try run {
-            let client = S3Client(location: location, credentials: credentials)
-            do {
-                let result = try await body(client)
-                await client.shutdown()
-                return result
-            } catch {
-                await client.shutdown()
-                throw error
-            }
-        }
-    }
 }
 
 /// A task executor with one thread of its own, which runs the jobs of ``Blocking``'s work in turn (the work mostly
-/// waits for the network, which async-http-client's own threads serve).
+/// waits for the network, which async-http-client's own event loops serve).
 final class BlockingExecutor: TaskExecutor, @unchecked Sendable {
     static let shared = BlockingExecutor()
 
@@ -55,7 +38,7 @@ final class BlockingExecutor: TaskExecutor, @unchecked Sendable {
                 job.runSynchronously(on: asUnownedTaskExecutor())
             }
         }
-        thread.name = "slipway-s3"
+        thread.name = "slipway-http"
         thread.start()
     }
 
@@ -77,7 +60,7 @@ private final class ResultBox<T: Sendable>: @unchecked Sendable {
 
     func get() throws -> T {
         guard let result = lock.withLock({ result }) else {
-            throw ObjectStoreError(.server, "an S3 request ended without a result")
+            throw HTTPLayerError("an HTTP request ended without a result")
         }
         return try result.get()
     }
