@@ -9,6 +9,8 @@ final class SwarmDynos: DynoEngine {
     let swarm: SwarmEngine
     /// The last error of the Engine API, said once.
     private var failure: String?
+    /// The release each app is deploying, from its release phase until it takes over or fails.
+    private var deploying: [String: UnpackedRelease] = [:]
 
     init(watcher: Watcher, settings: SwarmSettings) throws {
         self.watcher = watcher
@@ -23,7 +25,7 @@ final class SwarmDynos: DynoEngine {
     }
 
     func runReleasePhase(_ release: UnpackedRelease, command: String, app: AppRuntime) {
-        app.deployment = Deployment(release: release)
+        deploying[app.name] = release
         do {
             try swarm.startReleasePhase(app: app.name, release: release, command: command, wanted: app.wanted)
             watcher.log(app.name, "release.1", "Release command runs as the one-off Swarm job \(app.name)-release")
@@ -33,7 +35,7 @@ final class SwarmDynos: DynoEngine {
     }
 
     func boot(_ release: UnpackedRelease, _ plans: [DeployMachine.DynoPlan], app: AppRuntime) {
-        app.deployment = app.deployment ?? Deployment(release: release)
+        deploying[app.name] = deploying[app.name] ?? release
         let web = plans.filter { $0.type == ProcessType.web }
         let plan = web.first.map {
             swarm.plan(
@@ -71,15 +73,19 @@ final class SwarmDynos: DynoEngine {
     }
 
     func takeOver(_ app: AppRuntime) {
-        app.deployment = nil
+        deploying[app.name] = nil
         attempt(app.name) { try swarm.takeOver(app: app.name, plans: plans(of: app)) }
     }
 
     func abandon(_ app: AppRuntime) {
-        guard let deployment = app.deployment else { return }
-        app.deployment = nil
-        attempt(app.name) { try swarm.abandon(app: app.name, entry: deployment.release.entry) }
+        guard let release = deploying.removeValue(forKey: app.name) else { return }
+        attempt(app.name) { try swarm.abandon(app: app.name, entry: release.entry) }
     }
+
+    /// Swarm restarts a task that exits; the deploy hears of no single one.
+    func crashed(_ dyno: String, app: AppRuntime) {}
+
+    func describe(_ failure: DeployMachine.Failure, app: AppRuntime) -> String? { nil }
 
     /// Swarm keeps the services as they are told; the runner compares them with the formation once per scan.
     func reconcile(_ app: AppRuntime) {}
@@ -88,6 +94,8 @@ final class SwarmDynos: DynoEngine {
         watcher.log(
             app.name, "restart", "Restarting \(app.name)-\(type) (\(reason)): Swarm replaces each task, start-first")
     }
+
+    func collect() {}
 
     func scan(_ apps: [AppRuntime]) {
         do {
@@ -121,6 +129,8 @@ final class SwarmDynos: DynoEngine {
             watcher.log(app.name, "swarm", "The app's Swarm services keep running; the next watcher takes them over")
         }
     }
+
+    func finish() {}
 
     /// The services the current release should have: each declared process type the formation runs.
     private func plans(of app: AppRuntime) -> [ServicePlan] {
