@@ -77,7 +77,7 @@ public final class Watcher {
         mailbox = try Mailbox()
         oneOffs.control = try ControlSocket(root: root)
         defer { oneOffs.control = nil }
-        if let swarm = settings.swarm { engine = try SwarmDynos(watcher: self, settings: swarm) }
+        if let swarm = settings.swarm { engine = try SwarmEngine(watcher: self, settings: swarm) }
         try startRouter()
         event(nil, "watch", "Watching \(settings.bucket?.location.url ?? spool.newDirectory) (pid \(getpid()))")
         for line in isolation.summary { event(nil, "watch", line) }

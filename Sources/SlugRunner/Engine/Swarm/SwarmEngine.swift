@@ -2,11 +2,12 @@ import Foundation
 import SlipwaySpool
 import SlipwaySystem
 
-/// Dynos as tasks of a Docker Swarm (``SwarmEngine``), seen through ``DynoEngine``: the deploy's order stays the
-/// watcher's, while Swarm places, restarts and rolls the tasks. Stopping the watcher leaves the services running.
-final class SwarmDynos: DynoEngine {
+/// The swarm engine (`--engine swarm`): dynos as tasks of a Docker Swarm, seen through ``DynoEngine``. The deploy's
+/// order stays the watcher's; Swarm places, restarts and rolls the tasks, and ``SwarmServices`` is how the engine
+/// tells it to, through the manager's Engine API. Stopping the watcher leaves the services running.
+final class SwarmEngine: DynoEngine {
     unowned let watcher: Watcher
-    let swarm: SwarmEngine
+    let swarm: SwarmServices
     /// The last error of the Engine API, said once.
     private var failure: String?
     /// The release each app is deploying, from its release phase until it takes over or fails.
@@ -14,7 +15,7 @@ final class SwarmDynos: DynoEngine {
 
     init(watcher: Watcher, settings: SwarmSettings) throws {
         self.watcher = watcher
-        swarm = try SwarmEngine(
+        swarm = try SwarmServices(
             settings: settings, bucket: watcher.settings.bucket, grace: watcher.settings.grace,
             bootTimeout: watcher.settings.bootTimeout, poll: watcher.settings.pollInterval)
         try swarm.refresh()

@@ -3,7 +3,7 @@ import NIOHTTP1
 import SlipwaySpool
 
 /// What the swarm runs of an app, for `slugrunner ps`, the router and the app's log.
-extension SwarmEngine {
+extension SwarmServices {
     /// The app's dynos: for each process type and slot, its running task, else its latest one.
     func processes(of app: String) -> [AppStatus.Process] {
         let services = services(of: app)
