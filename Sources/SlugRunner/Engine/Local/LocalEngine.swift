@@ -128,18 +128,16 @@ final class LocalEngine: DynoEngine {
         if let dyno = dynos(of: app).deployment?.dynos.first(where: { $0.name == name }) { crashed(dyno, app: app) }
     }
 
-    /// The words of a boot failure: the dynos' `PORT` and the address they were checked on.
+    /// The words of a boot failure: the dynos' `PORT` and the address they were checked on (R10 for a boot timeout).
     func describe(_ failure: DeployMachine.Failure, app: AppRuntime) -> String? {
         let port = { (name: String) in self.dynos(of: app).deployment?.dynos.first { $0.name == name }?.port ?? 0 }
         switch failure {
         case .webExited(let dyno, let status):
             return "\(dyno) exited with \(status) before it accepted connections on \(settings.address):\(port(dyno))"
         case .webNotListening(let late):
-            let what =
-                app.wanted.healthcheck.map { "did not pass the health check GET \($0) (2xx or 3xx)" }
-                ?? "did not accept connections"
-            return "\(late.map { "\($0) (port \(port($0)))" }.joined(separator: ", ")) \(what) on "
-                + "\(settings.address) within \(settings.bootTimeout.spoken)"
+            return BootTimeout.local(
+                late.map { ($0, port($0)) }, address: settings.address.host, timeout: settings.bootTimeout,
+                healthcheck: app.wanted.healthcheck)
         default:
             return nil
         }

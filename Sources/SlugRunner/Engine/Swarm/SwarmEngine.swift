@@ -12,6 +12,8 @@ final class SwarmEngine: DynoEngine {
     private var failure: String?
     /// The release each app is deploying, from its release phase until it takes over or fails.
     private var deploying: [String: UnpackedRelease] = [:]
+    /// What the deploying release's web tasks said they listen on, by app and dyno (for an R10's words).
+    private var bound: [String: [String: String]] = [:]
 
     init(watcher: Watcher, settings: SwarmSettings) throws {
         self.watcher = watcher
@@ -75,10 +77,12 @@ final class SwarmEngine: DynoEngine {
 
     func takeOver(_ app: AppRuntime) {
         deploying[app.name] = nil
+        bound[app.name] = nil
         attempt(app.name) { try swarm.takeOver(app: app.name, plans: plans(of: app)) }
     }
 
     func abandon(_ app: AppRuntime) {
+        bound[app.name] = nil
         guard let release = deploying.removeValue(forKey: app.name) else { return }
         attempt(app.name) { try swarm.abandon(app: app.name, entry: release.entry) }
     }
@@ -86,7 +90,14 @@ final class SwarmEngine: DynoEngine {
     /// Swarm restarts a task that exits; the deploy hears of no single one.
     func crashed(_ dyno: String, app: AppRuntime) {}
 
-    func describe(_ failure: DeployMachine.Failure, app: AppRuntime) -> String? { nil }
+    /// A boot timeout is Heroku's R10, with the fix a task needs (every task listens on the same `PORT` in its
+    /// container, reached at the container's address) and what its output said it bound, if it did.
+    func describe(_ failure: DeployMachine.Failure, app: AppRuntime) -> String? {
+        guard case .webNotListening(let late) = failure else { return nil }
+        return BootTimeout.swarm(
+            late, port: ServicePlan.containerPort, timeout: watcher.settings.bootTimeout,
+            healthcheck: app.wanted.healthcheck, bound: bound[app.name] ?? [:])
+    }
 
     /// Swarm keeps the services as they are told; the runner compares them with the formation once per scan.
     func reconcile(_ app: AppRuntime) {}
@@ -117,6 +128,11 @@ final class SwarmEngine: DynoEngine {
             }
             for line in swarm.newLogLines(of: app.name) {
                 watcher.log(app.name).write(.app(line.dyno, line.text, date: line.date))
+                if let entry = line.entry, entry == deploying[app.name]?.entry,
+                    let address = BootTimeout.boundAddress(in: line.text)
+                {
+                    bound[app.name, default: [:]][line.dyno] = address
+                }
             }
         }
     }
