@@ -28,12 +28,13 @@ import Testing
     @Test func theLocalMessageNamesEachDynosPortAndWhereItWasChecked() {
         #expect(
             BootTimeout.local([("web.1", 41583)], address: "127.0.0.1", timeout: .seconds(2), healthcheck: nil)
-                == "Error R10 (Boot timeout) -> web.1 (PORT=41583) did not accept connections on 127.0.0.1 within "
-                + "2s of launch: the web process must bind to $PORT")
+                == "web.1 (PORT=41583) did not accept connections on 127.0.0.1 within 2s of launch (Error R10, Boot "
+                + "timeout: the web process must bind to $PORT)")
         #expect(
-            BootTimeout.local([("web.1", 41583)], address: "127.0.0.1", timeout: .seconds(60), healthcheck: "/up")
-                == "Error R10 (Boot timeout) -> web.1 (PORT=41583) did not pass the health check GET /up (2xx or "
-                + "3xx) on 127.0.0.1 within 60s of launch")
+            BootTimeout.local(
+                [("web.1", 41583), ("web.2", 41590)], address: "127.0.0.1", timeout: .seconds(60), healthcheck: "/up")
+                == "web.1 (PORT=41583), web.2 (PORT=41590) did not pass the health check GET /up (2xx or 3xx) on "
+                + "127.0.0.1 within 60s of launch (Error R10, Boot timeout)")
     }
 
     @Test(arguments: [

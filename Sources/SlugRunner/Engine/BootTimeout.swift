@@ -3,17 +3,18 @@ import Foundation
 /// Heroku's R10 (Boot timeout) in the runner's words: which web dynos did not come up within the boot timeout, on
 /// which `PORT`, and what the app should do about it. Both engines say it; each knows where its dynos were checked.
 enum BootTimeout {
-    /// The local engine's: each dyno's own `PORT`, checked on the runner's listen address.
+    /// The local engine's: each dyno's own `PORT`, checked on the runner's listen address. It starts with the dynos'
+    /// names, as the deploy's other failures do (`v2 failed: web.1 …`).
     static func local(
         _ dynos: [(name: String, port: UInt16)], address: String, timeout: Duration, healthcheck: String?
     ) -> String {
         let named = dynos.map { "\($0.name) (PORT=\($0.port))" }.joined(separator: ", ")
         guard let healthcheck else {
-            return "Error R10 (Boot timeout) -> \(named) did not accept connections on \(address) within "
-                + "\(timeout.spoken) of launch: the web process must bind to $PORT"
+            return "\(named) did not accept connections on \(address) within \(timeout.spoken) of launch (Error R10, "
+                + "Boot timeout: the web process must bind to $PORT)"
         }
-        return "Error R10 (Boot timeout) -> \(named) did not pass the health check GET \(healthcheck) (2xx or 3xx) on "
-            + "\(address) within \(timeout.spoken) of launch"
+        return "\(named) did not pass the health check GET \(healthcheck) (2xx or 3xx) on \(address) within "
+            + "\(timeout.spoken) of launch (Error R10, Boot timeout)"
     }
 
     /// The swarm engine's: every task listens on the same `PORT` inside its container, which the health check
