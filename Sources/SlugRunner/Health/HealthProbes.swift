@@ -50,7 +50,7 @@ final class HealthProbes: @unchecked Sendable {
                 let code = Int(response.status.code)
                 result = Result(dyno: dyno, passed: (200..<400).contains(code), detail: "answered \(code)")
             } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-                result = Result(dyno: dyno, passed: false, detail: "no answer within \(Watcher.seconds(deadline))")
+                result = Result(dyno: dyno, passed: false, detail: "no answer within \(deadline.spoken)")
             } catch {
                 result = Result(dyno: dyno, passed: false, detail: "no answer (\(error))")
             }

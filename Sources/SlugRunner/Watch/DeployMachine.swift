@@ -4,9 +4,9 @@ import SlipwaySystem
 /// which processes a release boots, when it takes over from the previous one, and when it fails and the previous one
 /// keeps running.
 ///
-/// The watcher feeds it what happened (``Event``) and carries out what it answers (``Effect``); spawning, signals,
-/// ports, files and log lines stay in the watcher. Keeping the decisions apart lets each transition be tested without
-/// starting a process, and lets a reader see the whole deploy in one switch.
+/// The watcher feeds it what happened (``Event``) and carries out what it answers (``Effect``); files and log lines
+/// stay in the watcher, and spawning, signals and ports in its ``DynoEngine``. Keeping the decisions apart lets each
+/// transition be tested without starting a process, and lets a reader see the whole deploy in one switch.
 public struct DeployMachine: Sendable {
     /// Where the app's next release is.
     public enum State: Equatable, Sendable {

@@ -14,7 +14,7 @@ extension Watcher {
     /// half-unpacked releases, and starts each app's current release. Entries claimed but not deployed are
     /// picked up by the first spool scan, with the ones that arrived meanwhile.
     func restore() throws {
-        stopLeftovers()
+        processes.stopLeftovers(root: root)
         for name in Files.folders(in: root.appsDirectory) where AppName.isValid(name) {
             let app = runtime(name)
             let entry = try? Files.readLine(root.current(name))
@@ -31,33 +31,6 @@ extension Watcher {
                 log(name, "watch", "The files of \(entry) are gone; deploying it again from the spool")
             }
         }
-    }
-
-    /// Stops the process groups a previous watcher recorded in `state.json` and left running (it was killed, so
-    /// it could not stop them): a process counts as left over only if its pid still has the recorded start time.
-    private func stopLeftovers() {
-        var groups: [(app: String, dyno: String, pgid: pid_t)] = []
-        for name in Files.folders(in: root.appsDirectory) where AppName.isValid(name) {
-            guard let status = try? AppStatus.load(from: root.state(name)) else { continue }
-            for process in status.processes {
-                guard let pid = process.pid, let ticks = process.startTicks, ProcessStat.read(pid)?.startTicks == ticks
-                else {
-                    continue
-                }
-                groups.append((name, process.dyno, pid))
-            }
-        }
-        guard !groups.isEmpty else { return }
-        for group in groups {
-            log(group.app, group.dyno, "Left running by a previous watcher (pid \(group.pgid)): stopping it")
-            ProcessGroup.signal(group.pgid, SIGTERM)
-            ProcessGroup.signal(group.pgid, SIGCONT)
-        }
-        let deadline = clock.now + settings.grace
-        while clock.now < deadline && groups.contains(where: { ProcessGroup.exists($0.pgid) }) {
-            usleep(100_000)
-        }
-        for group in groups where ProcessGroup.exists(group.pgid) { ProcessGroup.signal(group.pgid, SIGKILL) }
     }
 
     /// The runtime of `name`, created (with its formation) on first use.

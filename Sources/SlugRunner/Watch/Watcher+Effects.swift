@@ -6,8 +6,8 @@ import SlipwaySystem
     import Glibc
 #endif
 
-/// Carrying out what an app's ``DeployMachine`` decided: processes, the spool, `current`, log lines and the status
-/// `slugrunner ps` shows.
+/// Carrying out what an app's ``DeployMachine`` decided: the spool, `current`, log lines and the status `slugrunner ps`
+/// shows here; the dynos through the engine.
 extension Watcher {
     /// Carries out one decision of `app`'s deploy.
     func perform(_ effect: DeployMachine.Effect, app: AppRuntime) {
@@ -39,48 +39,11 @@ extension Watcher {
         case .switchOver(let release, let previous):
             switchOver(app, to: release, from: previous)
         case .crashed(let name):
-            if let dyno = app.deployment?.dynos.first(where: { $0.name == name }) { crashed(dyno, app: app) }
+            engine.crashed(name, app: app)
         case .fail(let release, let failure, let keeping):
             fail(app, release, describe(failure, of: release, app: app), keeping: keeping)
         case .stopDeployment:
             engine.abandon(app)
-        }
-    }
-
-    /// Starts the release command as a process on a port of its own; a spawn failure goes back to the deploy.
-    func startReleaseProcess(_ release: UnpackedRelease, command: String, app: AppRuntime) {
-        log(app.name, "deploy", "Running release command: \(command)")
-        let deployment = Deployment(release: release)
-        app.deployment = deployment
-        do {
-            let place = try prepareDyno(app: app, dyno: "release.1", type: ProcessType.release, release: release)
-            let launch = ProcessLaunch(
-                home: place?.home ?? release.home, command: command, configVars: release.manifest.configVars,
-                port: try freePort(), dyno: "release.1")
-            deployment.releasePhase = try spawn(
-                launch, app: app, label: "release.1", release: release, dyno: nil, place: place)
-        } catch {
-            handle(.releasePhaseDidNotStart(reason: "\(error)"), app: app)
-        }
-    }
-
-    /// Starts the planned processes of the release, each on a port of its own.
-    func startProcesses(_ release: UnpackedRelease, _ plans: [DeployMachine.DynoPlan], app: AppRuntime) {
-        let deployment = app.deployment ?? Deployment(release: release)
-        let dynos = plans.map {
-            Dyno(type: $0.type, index: $0.index, release: release, command: $0.command, port: (try? freePort()) ?? 0)
-        }
-        // The release command was reaped: its pid is no longer ours to signal.
-        deployment.releasePhase = nil
-        deployment.dynos = dynos
-        app.deployment = deployment
-        for dyno in dynos { start(dyno, app: app) }
-        let web = dynos.filter { $0.type == ProcessType.web }
-        if !web.isEmpty {
-            log(
-                app.name, "deploy",
-                "Waiting up to \(Self.seconds(settings.bootTimeout)) for \(web.map(\.name).joined(separator: ", ")) "
-                    + "to accept connections")
         }
     }
 
@@ -92,7 +55,6 @@ extension Watcher {
             log(app.name, "deploy", "Cannot record \(release.entry) as current (\(error)); a restart will redeploy it")
         }
         engine.takeOver(app)
-        app.warnings = []
         if let previous { app.retiring.append(previous) }
         let stopping = previous.map { ", stopping \($0.label)" } ?? ""
         log(app.name, "deploy", "Deployed \(release.label)\(stopping)")
@@ -113,29 +75,26 @@ extension Watcher {
             version: release.version, entry: release.entry, status: "failed", message: "\(reason); \(keeps)")
     }
 
-    /// Why the deploy failed, for the log and `slugrunner ps`, with the ports and limits the watcher knows.
+    /// Why the deploy failed, for the log and `slugrunner ps`; the engine words what befell its dynos.
     private func describe(_ failure: DeployMachine.Failure, of release: UnpackedRelease, app: AppRuntime) -> String {
-        let port = { (name: String) in app.deployment?.dynos.first { $0.name == name }?.port ?? 0 }
+        if let words = engine.describe(failure, app: app) { return words }
         switch failure {
         case .releaseCommandDidNotStart(let error):
             return "the release command could not start: \(error)"
         case .releaseCommandFailed(let status):
             return "the release command failed (\(status))"
         case .releaseCommandTimedOut:
-            return "the release command ran longer than \(Self.seconds(settings.releaseTimeout))"
+            return "the release command ran longer than \(settings.releaseTimeout.spoken)"
         case .noWebProcessType:
             return "\(release.label) declares no web process type (scale web=0 to run releases without one: "
                 + "`slugrunner scale \(app.name) web=0`)"
         case .webExited(let dyno, let status):
-            return "\(dyno) exited with \(status) before it accepted connections on \(settings.address):\(port(dyno))"
+            return "\(dyno) exited with \(status) before it accepted connections"
         case .webFailed(let reason):
             return reason
         case .webNotListening(let late):
-            let what =
-                app.wanted.healthcheck.map { "did not pass the health check GET \($0) (2xx or 3xx)" }
-                ?? "did not accept connections"
-            return "\(late.map { "\($0) (port \(port($0)))" }.joined(separator: ", ")) \(what) on "
-                + "\(settings.address) within \(Self.seconds(settings.bootTimeout))"
+            return "\(late.joined(separator: ", ")) did not accept connections within "
+                + "\(settings.bootTimeout.spoken)"
         }
     }
 }

@@ -6,52 +6,9 @@ import SlipwaySystem
     import Glibc
 #endif
 
-/// Keeping the current release running as its formation says, and the state `slugrunner ps` reads.
+/// The formation and settings the door writes (`dynos.json`), retired releases' files, and the state `slugrunner ps`
+/// reads.
 extension Watcher {
-    // MARK: - Keeping the current release running
-
-    /// Makes the current release's processes match the formation: starts missing ones, stops extra ones, restarts
-    /// crashed ones whose backoff has passed, and marks `web` processes up once they accept connections.
-    func reconcileProcesses(_ app: AppRuntime) {
-        guard let release = app.current else { return }
-        let declared = release.manifest.processTypes
-        for (type, count) in app.formation.counts.sorted(by: { $0.key < $1.key })
-        where count > 0 && declared[type] == nil && type != ProcessType.release {
-            let warning = "\(type)@\(release.entry)"
-            if !app.warnings.contains(warning) {
-                app.warnings.insert(warning)
-                log(
-                    app.name, "deploy",
-                    "The formation asks for \(type)=\(count), but \(release.label) declares no \(type)")
-            }
-        }
-        let extra = app.dynos.filter { $0.index > app.formation.count(of: $0.type) }
-        if !extra.isEmpty {
-            app.dynos.removeAll { dyno in extra.contains { $0 === dyno } }
-            updateRoutes()
-            for dyno in extra { stop(dyno, app: app) }
-        }
-        for (type, command) in declared.sorted(by: { $0.key < $1.key })
-        where type != ProcessType.release && ProcessType.isValid(type) {
-            let count = app.formation.count(of: type)
-            guard count > 0 else { continue }
-            for index in 1...count where !app.dynos.contains(where: { $0.type == type && $0.index == index }) {
-                let dyno = Dyno(
-                    type: type, index: index, release: release, command: command, port: (try? freePort()) ?? 0)
-                app.dynos.append(dyno)
-                start(dyno, app: app)
-            }
-        }
-        for dyno in app.dynos where dyno.pid == nil {
-            guard let at = dyno.restartAt, clock.now >= at else { continue }
-            dyno.restarts += 1
-            start(dyno, app: app)
-        }
-        for dyno in app.dynos where dyno.type == ProcessType.web && dyno.state == .starting && dyno.pid != nil {
-            if readyToServe(dyno, app: app) { markUp(dyno, app: app) }
-        }
-    }
-
     /// Notices what the door (or `slugrunner scale`) changed in each app's `dynos.json`.
     func reloadSettings() {
         for app in apps.values {
@@ -97,26 +54,9 @@ extension Watcher {
         }
     }
 
-    /// Stops `dynos` of the current release and starts new ones in their place (the next ``reconcile(_:)`` does):
-    /// each leaves the route first.
-    func replace(_ dynos: [Dyno], app: AppRuntime, reason: String) {
-        guard !dynos.isEmpty else { return }
-        log(app.name, "restart", "Restarting \(dynos.map(\.name).joined(separator: ", ")) (\(reason))")
-        app.dynos.removeAll { dyno in dynos.contains { $0 === dyno } }
-        updateRoutes()
-        for dyno in dynos { stop(dyno, app: app) }
-    }
-
-    /// Samples each running dyno's memory for `ps` (rounded to MiB, so that `state.json` changes only when it does).
-    func sampleMemory() {
-        for dyno in allDynos() where dyno.pid != nil {
-            dyno.memoryBytes = memoryBytes(of: dyno).map { Int($0 / 1_048_576) * 1_048_576 }
-        }
-    }
-
     /// Removes the files of replaced and failed releases once none of their processes is left.
     func cleanUpRetired() {
-        let running = Set(leaders.values.map(\.entry) + stopOrders.map(\.entry))
+        let running = processes.runningEntries
         for app in apps.values where !app.retiring.isEmpty {
             app.retiring.removeAll { release in
                 guard !running.contains(release.entry) else { return false }
@@ -138,7 +78,7 @@ extension Watcher {
             status.updatedAt = AppStatus.isoTime(Date())
             do {
                 try Files.writeAtomically(Data(try status.json().utf8), to: root.state(app.name), mode: 0o640)
-                doorAccess.share([root.runnerDirectory, root.appsDirectory, root.app(app.name), root.state(app.name)])
+                logs.access.share([root.runnerDirectory, root.appsDirectory, root.app(app.name), root.state(app.name)])
             } catch {
                 event(nil, "watch", "Cannot write \(root.state(app.name)): \(error)")
             }
@@ -156,34 +96,6 @@ extension Watcher {
             },
             formation: app.formation.counts, processes: engine.processes(of: app), lastDeploy: app.lastDeploy,
             baseDomain: settings.router?.baseDomain)
-    }
-
-    /// The processes of the current release and of the one booting, on this machine.
-    func processStatuses(of app: AppRuntime) -> [AppStatus.Process] {
-        var processes = app.dynos.map(processStatus)
-        if let deployment = app.deployment {
-            processes += deployment.dynos.map(processStatus)
-            if case .releasePhase = app.machine.state {
-                processes.append(
-                    AppStatus.Process(
-                        dyno: "release.1", type: ProcessType.release, state: "starting", port: 0,
-                        pid: deployment.releasePhase, release: deployment.release.version, startedAt: nil,
-                        uptime: nil, restarts: 0, crashLoop: false,
-                        command: deployment.release.manifest.processTypes[ProcessType.release] ?? "",
-                        startTicks: nil))
-            }
-        }
-        return processes
-    }
-
-    private func processStatus(_ dyno: Dyno) -> AppStatus.Process {
-        AppStatus.Process(
-            dyno: dyno.name, type: dyno.type, state: dyno.state.rawValue, port: Int(dyno.port), pid: dyno.pid,
-            release: dyno.release.version, startedAt: dyno.startedAt.map(AppStatus.isoTime), uptime: nil,
-            restarts: dyno.restarts,
-            crashLoop: dyno.crashes.consecutiveCrashes >= settings.restart.crashLoopThreshold,
-            command: dyno.command, startTicks: dyno.pid == nil ? nil : dyno.startTicks,
-            memoryBytes: dyno.pid == nil ? nil : dyno.memoryBytes)
     }
 
     static func deployStatus(version: Int, entry: String, status: String, message: String) -> AppStatus.Deploy {

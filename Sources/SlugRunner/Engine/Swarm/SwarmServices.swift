@@ -3,14 +3,14 @@ import SlipwayObjectStore
 import SlipwaySpool
 import SlipwaySystem
 
-/// Dynos as Docker Swarm services (`slugrunner watch --engine swarm`): each process type of an app is the service
-/// `<app>-<type>`, its formation count the replicas, and the release command a one-off job. Swarm places the tasks
-/// on its nodes, restarts them, and rolls a service to a new release one task at a time, each new task passing its
-/// health check before an old one stops (`start-first`), rolling back if one fails.
+/// The apps' Docker Swarm services, through the manager's Engine API: the swarm side of ``SwarmEngine``. Each process
+/// type of an app is the service `<app>-<type>`, its formation count the replicas, and the release command a one-off
+/// job. Swarm places the tasks on its nodes, restarts them, and rolls a service to a new release one task at a time,
+/// each new task passing its health check before an old one stops (`start-first`), rolling back if one fails.
 ///
-/// The engine only talks to the manager's Engine API and remembers nothing it cannot read back: the services carry
-/// labels naming the app, process type and release, so a restarted runner finds them running and leaves them be.
-final class SwarmEngine {
+/// It only talks to the manager's Engine API and remembers nothing it cannot read back: the services carry labels
+/// naming the app, process type and release, so a restarted runner finds them running and leaves them be.
+final class SwarmServices {
     let docker: DockerClient
     let settings: SwarmSettings
     let bucket: BucketSource

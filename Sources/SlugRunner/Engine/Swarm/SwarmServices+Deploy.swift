@@ -4,7 +4,7 @@ import SlipwaySystem
 
 /// A release's way onto the swarm: its release command as a one-off job, then its web service rolled task by task,
 /// then its other process types. The watcher's ``DeployMachine`` decides when; this is how.
-extension SwarmEngine {
+extension SwarmServices {
     /// Where a web service's roll to a release stands.
     enum Rollout: Equatable {
         case rolling

@@ -3,7 +3,7 @@ import NIOHTTP1
 import SlipwaySpool
 
 /// What the swarm runs of an app, for `slugrunner ps`, the router and the app's log.
-extension SwarmEngine {
+extension SwarmServices {
     /// The app's dynos: for each process type and slot, its running task, else its latest one.
     func processes(of app: String) -> [AppStatus.Process] {
         let services = services(of: app)
@@ -80,10 +80,11 @@ extension SwarmEngine {
         return lines
     }
 
-    /// The lines the app's services printed since the last call, with the dyno each came from.
-    func newLogLines(of app: String) -> [(dyno: String, date: Date, text: String)] {
-        var lines: [(String, Date, String)] = []
-        let dynoOf = Dictionary(tasks.map { ($0.id, $0.dyno) }) { first, _ in first }
+    /// The lines the app's services printed since the last call, with the dyno each came from and the spool entry
+    /// of the release its task runs.
+    func newLogLines(of app: String) -> [(dyno: String, date: Date, text: String, entry: String?)] {
+        var lines: [(String, Date, String, String?)] = []
+        let taskOf = Dictionary(tasks.map { ($0.id, $0) }) { first, _ in first }
         for service in services(of: app).values {
             var cursor = logCursors[service.id] ?? LogCursor()
             let query = [
@@ -94,7 +95,8 @@ extension SwarmEngine {
             else { continue }
             for line in DockerLogStream.lines(reply.body) {
                 guard let entry = DockerLogStream.Entry(line), cursor.isNew(entry) else { continue }
-                lines.append((entry.task.flatMap { dynoOf[$0] } ?? service.type ?? "dyno", entry.date, entry.text))
+                let task = entry.task.flatMap { taskOf[$0] }
+                lines.append((task?.dyno ?? service.type ?? "dyno", entry.date, entry.text, task?.entry))
             }
             logCursors[service.id] = cursor
         }

@@ -2,17 +2,22 @@ import Foundation
 import SlipwaySpool
 import SlipwaySystem
 
-/// Dynos as tasks of a Docker Swarm (``SwarmEngine``), seen through ``DynoEngine``: the deploy's order stays the
-/// watcher's, while Swarm places, restarts and rolls the tasks. Stopping the watcher leaves the services running.
-final class SwarmDynos: DynoEngine {
+/// The swarm engine (`--engine swarm`): dynos as tasks of a Docker Swarm, seen through ``DynoEngine``. The deploy's
+/// order stays the watcher's; Swarm places, restarts and rolls the tasks, and ``SwarmServices`` is how the engine
+/// tells it to, through the manager's Engine API. Stopping the watcher leaves the services running.
+final class SwarmEngine: DynoEngine {
     unowned let watcher: Watcher
-    let swarm: SwarmEngine
+    let swarm: SwarmServices
     /// The last error of the Engine API, said once.
     private var failure: String?
+    /// The release each app is deploying, from its release phase until it takes over or fails.
+    private var deploying: [String: UnpackedRelease] = [:]
+    /// What the deploying release's web tasks said they listen on, by app and dyno (for an R10's words).
+    private var bound: [String: [String: String]] = [:]
 
     init(watcher: Watcher, settings: SwarmSettings) throws {
         self.watcher = watcher
-        swarm = try SwarmEngine(
+        swarm = try SwarmServices(
             settings: settings, bucket: watcher.settings.bucket, grace: watcher.settings.grace,
             bootTimeout: watcher.settings.bootTimeout, poll: watcher.settings.pollInterval)
         try swarm.refresh()
@@ -23,7 +28,7 @@ final class SwarmDynos: DynoEngine {
     }
 
     func runReleasePhase(_ release: UnpackedRelease, command: String, app: AppRuntime) {
-        app.deployment = Deployment(release: release)
+        deploying[app.name] = release
         do {
             try swarm.startReleasePhase(app: app.name, release: release, command: command, wanted: app.wanted)
             watcher.log(app.name, "release.1", "Release command runs as the one-off Swarm job \(app.name)-release")
@@ -33,7 +38,7 @@ final class SwarmDynos: DynoEngine {
     }
 
     func boot(_ release: UnpackedRelease, _ plans: [DeployMachine.DynoPlan], app: AppRuntime) {
-        app.deployment = app.deployment ?? Deployment(release: release)
+        deploying[app.name] = deploying[app.name] ?? release
         let web = plans.filter { $0.type == ProcessType.web }
         let plan = web.first.map {
             swarm.plan(
@@ -71,14 +76,27 @@ final class SwarmDynos: DynoEngine {
     }
 
     func takeOver(_ app: AppRuntime) {
-        app.deployment = nil
+        deploying[app.name] = nil
+        bound[app.name] = nil
         attempt(app.name) { try swarm.takeOver(app: app.name, plans: plans(of: app)) }
     }
 
     func abandon(_ app: AppRuntime) {
-        guard let deployment = app.deployment else { return }
-        app.deployment = nil
-        attempt(app.name) { try swarm.abandon(app: app.name, entry: deployment.release.entry) }
+        bound[app.name] = nil
+        guard let release = deploying.removeValue(forKey: app.name) else { return }
+        attempt(app.name) { try swarm.abandon(app: app.name, entry: release.entry) }
+    }
+
+    /// Swarm restarts a task that exits; the deploy hears of no single one.
+    func crashed(_ dyno: String, app: AppRuntime) {}
+
+    /// A boot timeout is Heroku's R10, with the fix a task needs (every task listens on the same `PORT` in its
+    /// container, reached at the container's address) and what its output said it bound, if it did.
+    func describe(_ failure: DeployMachine.Failure, app: AppRuntime) -> String? {
+        guard case .webNotListening(let late) = failure else { return nil }
+        return BootTimeout.swarm(
+            late, port: ServicePlan.containerPort, timeout: watcher.settings.bootTimeout,
+            healthcheck: app.wanted.healthcheck, bound: bound[app.name] ?? [:])
     }
 
     /// Swarm keeps the services as they are told; the runner compares them with the formation once per scan.
@@ -88,6 +106,8 @@ final class SwarmDynos: DynoEngine {
         watcher.log(
             app.name, "restart", "Restarting \(app.name)-\(type) (\(reason)): Swarm replaces each task, start-first")
     }
+
+    func collect() {}
 
     func scan(_ apps: [AppRuntime]) {
         do {
@@ -108,6 +128,11 @@ final class SwarmDynos: DynoEngine {
             }
             for line in swarm.newLogLines(of: app.name) {
                 watcher.log(app.name).write(.app(line.dyno, line.text, date: line.date))
+                if let entry = line.entry, entry == deploying[app.name]?.entry,
+                    let address = BootTimeout.boundAddress(in: line.text)
+                {
+                    bound[app.name, default: [:]][line.dyno] = address
+                }
             }
         }
     }
@@ -121,6 +146,8 @@ final class SwarmDynos: DynoEngine {
             watcher.log(app.name, "swarm", "The app's Swarm services keep running; the next watcher takes them over")
         }
     }
+
+    func finish() {}
 
     /// The services the current release should have: each declared process type the formation runs.
     private func plans(of app: AppRuntime) -> [ServicePlan] {

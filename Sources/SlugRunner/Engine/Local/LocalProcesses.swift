@@ -1,0 +1,283 @@
+import Foundation
+import SlipwaySpool
+import SlipwaySystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The process groups the runner started on this machine, each in its place (copy, sandbox, control group): the
+/// local engine's dynos and release phases, and the one-off dynos of either engine.
+///
+/// It spawns them with their output logged, reads that output when the watcher's poll says it is ready, takes in
+/// what the watcher reaps (telling each process's owner through its `onExit`), stops groups (SIGTERM, the grace
+/// period, SIGKILL) and watches their memory (R14, R15). Used from the watcher's thread only.
+final class LocalProcesses {
+    /// A process it started and has not reaped yet.
+    struct Leader {
+        let app: String
+        let label: String
+        /// The spool entry of the release it runs.
+        let entry: String
+        /// `v3`: the release, for log lines (old and new releases overlap during a deploy, with the same dyno names).
+        let release: String
+        /// Set for a one-off dyno (`run.N`).
+        let oneOff: OneOffDyno?
+        /// Called when it is reaped, with whether the runner had asked it to stop (so its exit is not a crash).
+        let onExit: (ExitStatus, _ stopped: Bool) -> Void
+        var stopping = false
+    }
+
+    /// A process group being stopped: SIGTERM was sent; SIGKILL follows at `killAt`.
+    struct StopOrder {
+        let pgid: pid_t
+        let app: String
+        let label: String
+        let entry: String
+        let release: String
+        var killAt: ContinuousClock.Instant
+        var killed = false
+    }
+
+    let settings: WatchSettings
+    let logs: RunnerLogs
+    let clock = ContinuousClock()
+    /// What confines dynos (decided when the watcher starts); nil before.
+    var isolation: DynoIsolation?
+    /// The ports a new process must not take (the local engine's dynos', kept across their restarts).
+    var reservedPorts: () -> Set<UInt16> = { [] }
+    private(set) var leaders: [pid_t: Leader] = [:]
+    private var outputs: [Int32: OutputStream] = [:]
+    private var stopOrders: [StopOrder] = []
+
+    init(settings: WatchSettings, logs: RunnerLogs) {
+        self.settings = settings
+        self.logs = logs
+    }
+
+    /// Whether none is left running or stopping (the watcher may end).
+    var isEmpty: Bool { leaders.isEmpty && stopOrders.isEmpty }
+
+    /// The spool entries whose releases still have a process running or stopping.
+    var runningEntries: Set<String> { Set(leaders.values.map(\.entry) + stopOrders.map(\.entry)) }
+
+    // MARK: - Starting
+
+    /// The place of a new start of `dyno` (its copy, sandbox and control group); nil before the watcher runs.
+    func prepare(app: String, dyno: String, type: String, release: UnpackedRelease) throws -> DynoPlace? {
+        try isolation?.prepare(app: app, dyno: dyno, type: type, release: release)
+    }
+
+    /// Spawns `launch` in a session of its own with its output logged (or on the given descriptors), confined in
+    /// `place` when given; registers it as a leader. A place whose process cannot start is removed.
+    func spawn(
+        _ launch: ProcessLaunch, app: String, label: String, release: UnpackedRelease, place: DynoPlace?,
+        oneOff: OneOffDyno? = nil, stdio: Spawner.Stdio? = nil, onExit: @escaping (ExitStatus, Bool) -> Void
+    ) throws -> pid_t {
+        for name in launch.skippedVariables {
+            logs.log(app, label, "Config var \(name) left out: its name or value cannot be in an environment")
+        }
+        let pid: pid_t
+        do {
+            if let stdio {
+                pid = try Spawner.start(launch, stdio: stdio, grouping: .newSession, place: place)
+            } else {
+                let pipe = try Spawner.outputPipe()
+                defer { close(pipe.writeEnd) }
+                do {
+                    pid = try Spawner.start(
+                        launch, stdio: .pipe(write: pipe.writeEnd), grouping: .newSession, place: place)
+                } catch {
+                    close(pipe.readEnd)
+                    throw error
+                }
+                outputs[pipe.readEnd] = OutputStream(fd: pipe.readEnd, app: app, label: label)
+            }
+        } catch {
+            if let place { isolation?.discard(place) }
+            throw error
+        }
+        if let place { isolation?.started(place, pid: pid) }
+        leaders[pid] = Leader(
+            app: app, label: label, entry: release.entry, release: release.label, oneOff: oneOff, onExit: onExit)
+        return pid
+    }
+
+    /// A port free on the listen address and not given to another process.
+    func freePort() throws -> UInt16 {
+        let used = reservedPorts()
+        for _ in 0..<20 {
+            let port = try settings.address.freePort()
+            if !used.contains(port) { return port }
+        }
+        return try settings.address.freePort()
+    }
+
+    // MARK: - Output
+
+    /// The processes' output pipes, for the watcher's poll.
+    var descriptors: [Int32] { Array(outputs.keys) }
+
+    /// Logs what the process on `fd` printed; closes the pipe at its end (every process holding it has exited).
+    func read(_ fd: Int32) {
+        guard let stream = outputs[fd] else { return }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // A chatty process gets 1 MiB per pass, so it cannot starve the loop.
+        for _ in 0..<16 {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(stream.fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                let lines = buffer.withUnsafeBytes { stream.lines.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                for line in lines { logs.log(stream.app).write(.app(stream.label, line)) }
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else if n < 0 && errno == EAGAIN {
+                return
+            } else {
+                closeOutput(stream)
+                return
+            }
+        }
+    }
+
+    /// Reads what is left in every pipe and closes it (the watcher stops).
+    func closeOutputs() {
+        for fd in descriptors {
+            read(fd)
+            if let stream = outputs[fd] { closeOutput(stream) }
+        }
+    }
+
+    /// Logs an unfinished last line and closes the pipe.
+    private func closeOutput(_ stream: OutputStream) {
+        if let last = stream.lines.finish() { logs.log(stream.app).write(.app(stream.label, last)) }
+        close(stream.fd)
+        outputs[stream.fd] = nil
+    }
+
+    // MARK: - Exits
+
+    /// A child the watcher reaped: if it is one of these, what it left goes and its owner is told. Returns whether it
+    /// was.
+    @discardableResult
+    func reaped(_ pid: pid_t, _ status: ExitStatus) -> Bool {
+        guard let leader = leaders.removeValue(forKey: pid) else { return false }
+        // A kill for want of memory is said first (R15), and the dyno's copy and group go once its processes have.
+        if let place = isolation?.ended(pid) {
+            for event in place.watch?.check() ?? [] { report(event, of: place) }
+        }
+        logs.log(leader.app, leader.label, "Process of \(leader.release) exited with \(status)")
+        // Whatever it started goes with it: a crashed or finished process leaves nothing behind.
+        if ProcessGroup.exists(pid) && !stopOrders.contains(where: { $0.pgid == pid }) {
+            ProcessGroup.signal(pid, SIGKILL)
+        }
+        leader.onExit(status, leader.stopping)
+        return true
+    }
+
+    /// Each pass: logs the running dynos' memory errors (a dyno the kernel killed a process of, R15, is stopped whole
+    /// with SIGKILL, so that it restarts as a crash), and removes the places whose processes are all gone.
+    func watch() {
+        for (place, event) in isolation?.memoryEvents() ?? [] { report(event, of: place) }
+        isolation?.collect()
+    }
+
+    private func report(_ event: MemoryWatch.Event, of place: DynoPlace) {
+        for line in MemoryWatch.lines(event, limitBytes: Int64(place.memoryMB) << 20) {
+            logs.log(place.app, place.dyno, line)
+        }
+        if case .killed = event, let pid = place.pid, leaders[pid] != nil { ProcessGroup.signal(pid, SIGKILL) }
+    }
+
+    /// The memory the process group `pid` uses now, in bytes; nil without a control group.
+    func memoryBytes(ofGroup pid: pid_t) -> Int64? {
+        isolation?.memoryBytes(pid)
+    }
+
+    // MARK: - Stopping
+
+    /// SIGTERM to the group's processes but the sandbox's (and SIGCONT, so a stopped process gets it); SIGKILL to the
+    /// whole group follows after the grace period.
+    func stopGroup(_ pgid: pid_t, app: String, label: String, release: UnpackedRelease) {
+        guard !stopOrders.contains(where: { $0.pgid == pgid }) else { return }
+        leaders[pgid]?.stopping = true
+        guard ProcessGroup.exists(pgid) else { return }
+        logs.log(app, label, "Stopping all processes of \(release.label) with SIGTERM")
+        // The sandbox's own processes are spared: the app gets its grace period, and the sandbox ends with it.
+        let sandbox = Set([isolation?.sandbox.bubblewrap].compactMap { $0 })
+        ProcessGroup.signal(pgid, SIGTERM, sparing: sandbox)
+        ProcessGroup.signal(pgid, SIGCONT)
+        stopOrders.append(
+            StopOrder(
+                pgid: pgid, app: app, label: label, entry: release.entry, release: release.label,
+                killAt: clock.now + settings.grace))
+    }
+
+    /// Forgets the groups that are gone; SIGKILLs the ones past their grace period, and gives up on a group that
+    /// survives SIGKILL for another grace period (a process stuck in the kernel, or one that changed its user).
+    func driveStopOrders() {
+        stopOrders.removeAll { order in
+            guard ProcessGroup.exists(order.pgid) else { return true }
+            guard order.killed && clock.now >= order.killAt + settings.grace else { return false }
+            logs.log(
+                order.app, order.label,
+                "Process group \(order.pgid) of \(order.release) survived SIGKILL; giving up on it")
+            return true
+        }
+        for index in stopOrders.indices where !stopOrders[index].killed && clock.now >= stopOrders[index].killAt {
+            let order = stopOrders[index]
+            logs.log(
+                order.app, order.label,
+                "Error R12 (Exit timeout): processes of \(order.release) still running "
+                    + "\(settings.grace.spoken) after SIGTERM; stopping them with SIGKILL")
+            ProcessGroup.signal(order.pgid, SIGKILL)
+            stopOrders[index].killed = true
+        }
+    }
+
+    /// Stops the process groups a previous watcher recorded in the apps' `state.json` and left running (it was
+    /// killed, so it could not stop them): a process counts as left over only if its pid still has the recorded
+    /// start time. Returns once they are gone, SIGKILLing what is left after the grace period.
+    func stopLeftovers(root: RunnerRoot) {
+        var groups: [(app: String, dyno: String, pgid: pid_t)] = []
+        for name in Files.folders(in: root.appsDirectory) where AppName.isValid(name) {
+            guard let status = try? AppStatus.load(from: root.state(name)) else { continue }
+            for process in status.processes {
+                guard let pid = process.pid, let ticks = process.startTicks, ProcessStat.read(pid)?.startTicks == ticks
+                else {
+                    continue
+                }
+                groups.append((name, process.dyno, pid))
+            }
+        }
+        guard !groups.isEmpty else { return }
+        for group in groups {
+            logs.log(group.app, group.dyno, "Left running by a previous watcher (pid \(group.pgid)): stopping it")
+            ProcessGroup.signal(group.pgid, SIGTERM)
+            ProcessGroup.signal(group.pgid, SIGCONT)
+        }
+        let deadline = clock.now + settings.grace
+        while clock.now < deadline && groups.contains(where: { ProcessGroup.exists($0.pgid) }) {
+            usleep(100_000)
+        }
+        for group in groups where ProcessGroup.exists(group.pgid) { ProcessGroup.signal(group.pgid, SIGKILL) }
+    }
+
+    /// Every group being stopped gets SIGKILL at the next pass (SIGTERM came again).
+    func killNow() {
+        for index in stopOrders.indices { stopOrders[index].killAt = clock.now }
+    }
+}
+
+/// The output pipe of one process, cut into log lines.
+final class OutputStream {
+    let fd: Int32
+    let app: String
+    let label: String
+    var lines = OutputLines()
+
+    init(fd: Int32, app: String, label: String) {
+        self.fd = fd
+        self.app = app
+        self.label = label
+    }
+}
