@@ -47,7 +47,8 @@ public struct CommitStatus: Equatable, Sendable {
             )
         case .gitea:
             return (
-                "\(base)/api/v1/repos/\(repository)/statuses/\(commit)", HTTPHeaders([("Authorization", "token \(token)")]),
+                "\(base)/api/v1/repos/\(repository)/statuses/\(commit)",
+                HTTPHeaders([("Authorization", "token \(token)")]),
                 ["state": name(forge), "description": description, "context": context]
             )
         }

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
+import SlipwayHTTP
 
 /// The HTTP health checks of web dynos (`apps:set <app> healthcheck=/up`), run off the watcher's thread: a dyno
 /// passes when `GET <path>` answers 2xx or 3xx within ``timeout``. Redirects are not followed (a 3xx passes).
@@ -19,7 +21,7 @@ final class HealthProbes: @unchecked Sendable {
 
     /// How long a dyno has to answer.
     let timeout: Duration
-    private let client: HTTPClient
+    private var stopped = false
     private let wake: @Sendable () -> Void
     private let lock = NSLock()
     private var results: [Result] = []
@@ -28,26 +30,22 @@ final class HealthProbes: @unchecked Sendable {
     init(timeout: Duration = .seconds(5), wake: @escaping @Sendable () -> Void) {
         self.timeout = timeout
         self.wake = wake
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(2), read: .seconds(timeout.components.seconds))
-        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
     /// Starts a probe of `dyno` on `port` of 127.0.0.1 unless one is on its way; `host` is the `Host` header (the
     /// app's host name, as the router sends it).
     func probe(_ dyno: ObjectIdentifier, port: UInt16, path: String, host: String) {
-        let started = lock.withLock { inFlight.insert(dyno).inserted }
+        let started = lock.withLock { !stopped && inFlight.insert(dyno).inserted }
         guard started else { return }
-        let client = self.client
         let deadline = timeout
         Task.detached { [self] in
             let result: Result
             do {
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-                request.headers.add(name: "Host", value: host)
-                request.headers.add(name: "User-Agent", value: "slugrunner-health-check")
-                let response = try await client.execute(request, timeout: .nanoseconds(Int64(deadline.nanoseconds)))
-                let code = Int(response.status.code)
+                // The shared client follows no redirect: a 3xx is an answer, and passes.
+                let headers = HTTPHeaders([("Host", host), ("User-Agent", "slugrunner-health-check")])
+                let response = try await SharedHTTPClient.send(
+                    .GET, "http://127.0.0.1:\(port)\(path)", headers: headers, timeout: deadline, limit: 1 << 20)
+                let code = response.status
                 result = Result(dyno: dyno, passed: (200..<400).contains(code), detail: "answered \(code)")
             } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
                 result = Result(dyno: dyno, passed: false, detail: "no answer within \(deadline.spoken)")
@@ -66,9 +64,9 @@ final class HealthProbes: @unchecked Sendable {
         }
     }
 
-    /// Closes the client; no probe starts afterwards.
+    /// No probe starts afterwards (the shared client stays for the process's other users).
     func shutdown() {
-        try? client.syncShutdown()
+        lock.withLock { stopped = true }
     }
 
     private func finish(_ result: Result) {

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import SlipwayHTTP
 
 /// Caddy's admin API, reached over its unix socket (the Caddy the runner owns) or loopback TCP (`--router-admin`),
 /// with async-http-client. Calls block the calling thread (the watcher's) for at most their timeout.
@@ -63,7 +64,7 @@ struct CaddyAdmin: Sendable {
         }
     }
 
-    /// One request, waited for on the calling thread (``BlockingHTTP``).
+    /// One request, waited for on the calling thread (``SharedHTTPClient/sendWaiting(_:_:headers:body:timeout:limit:)``).
     private func send(_ method: HTTPMethod, _ path: String, body: Data?, timeout: Duration) throws -> (
         status: Int, body: Data
     ) {
@@ -75,6 +76,8 @@ struct CaddyAdmin: Sendable {
         guard let url = socketPath.map({ URL(httpURLWithSocketPath: $0, uri: path) }) ?? URL(string: base + path) else {
             throw RunnerError(.usage, "slugrunner: '\(address)' is not a Caddy admin address")
         }
-        return try BlockingHTTP.send(method, url, headers: headers, body: body, timeout: timeout)
+        let reply = try SharedHTTPClient.sendWaiting(
+            method, url.absoluteString, headers: headers, body: body, timeout: timeout)
+        return (reply.status, reply.body)
     }
 }

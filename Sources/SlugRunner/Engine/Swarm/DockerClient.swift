@@ -3,8 +3,9 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import SlipwayHTTP
 
-/// The Docker Engine API (HTTP and JSON) on the engine's unix socket, with async-http-client (``BlockingHTTP``): calls
+/// The Docker Engine API (HTTP and JSON) on the engine's unix socket, with the shared HTTP client (``SharedHTTPClient``): calls
 /// block the calling thread (the watcher's) for at most their timeout.
 public struct DockerClient: Sendable {
     /// The API version asked for: Docker 20.10's (Debian 12's `docker.io`), the first with Swarm jobs.
@@ -71,9 +72,9 @@ public struct DockerClient: Sendable {
             throw RunnerError(.usage, "slugrunner: '\(host)' is not a usable socket path")
         }
         do {
-            let (status, data) = try BlockingHTTP.send(
-                method, url, headers: headers, body: body, timeout: timeout)
-            return Reply(status: status, body: data)
+            let reply = try SharedHTTPClient.sendWaiting(
+                method, url.absoluteString, headers: headers, body: body, timeout: timeout, limit: 64 << 20)
+            return Reply(status: reply.status, body: reply.body)
         } catch {
             throw RunnerError(
                 .system,
