@@ -23,6 +23,7 @@ final class BucketFeed: @unchecked Sendable {
     let interval: Duration
     private let lock = NSLock()
     private var stopped = false
+    private var early = false
     /// The highest version handled per app (claimed by anyone, or refused).
     private var handled: [String: Int] = [:]
     private var thread: Thread?
@@ -40,7 +41,7 @@ final class BucketFeed: @unchecked Sendable {
             while !isStopped {
                 pass()
                 let until = ContinuousClock.now + interval
-                while !isStopped && ContinuousClock.now < until { usleep(50_000) }
+                while !isStopped && !takeEarlyLook() && ContinuousClock.now < until { usleep(20_000) }
             }
         }
         thread.name = "bucket-feed"
@@ -49,6 +50,17 @@ final class BucketFeed: @unchecked Sendable {
     }
 
     func stop() { lock.withLock { stopped = true } }
+
+    /// Has the next look happen now rather than at the end of the interval: the door, on the same machine, just
+    /// changed something (its release ledger).
+    func lookNow() { lock.withLock { early = true } }
+
+    private func takeEarlyLook() -> Bool {
+        lock.withLock {
+            defer { early = false }
+            return early
+        }
+    }
 
     private var isStopped: Bool { lock.withLock { stopped } }
 

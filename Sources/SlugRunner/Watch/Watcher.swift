@@ -84,8 +84,13 @@ public final class Watcher {
         try restore()
         isolation.removeLeftovers(apps: Files.folders(in: root.appsDirectory))
         feed?.start()
+        let changes = ChangeWatch(root: root, spool: spool)
         while true {
-            waitForActivity(inbox: inbox)
+            waitForActivity(inbox: inbox, changes: changes.fd)
+            if changes.changed() {
+                nextScan = clock.now
+                feed?.lookNow()
+            }
             for signal in inbox.drain() { received(signal) }
             for (pid, status) in Reaping.reapAllEnded() { reaped(pid, status) }
             processes.watch()
@@ -97,6 +102,7 @@ public final class Watcher {
                     scanSpool()
                     reloadSettings()
                     engine.scan(Array(apps.values))
+                    changes.watch(apps: apps.keys)
                     nextScan = clock.now + settings.pollInterval
                 }
                 for app in apps.values {
@@ -121,10 +127,12 @@ public final class Watcher {
 
     // MARK: - The loop
 
-    /// Waits up to a tenth of a second for a signal, a worker's result or process output, and logs the output.
-    private func waitForActivity(inbox: SignalWatcher) {
+    /// Waits up to a tenth of a second for a signal, a worker's result, process output or a change in the spool or
+    /// an app's folder (`changes`), and logs the output.
+    private func waitForActivity(inbox: SignalWatcher, changes: Int32) {
         let outputs = processes.descriptors
         var fds = [pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0)]
+        fds.append(pollfd(fd: changes, events: Int16(POLLIN), revents: 0))
         if let mailbox { fds.append(pollfd(fd: mailbox.readFD, events: Int16(POLLIN), revents: 0)) }
         let first = fds.count
         fds += outputs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }

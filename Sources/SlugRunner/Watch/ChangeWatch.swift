@@ -1,0 +1,29 @@
+import SlipwaySpool
+import SlipwaySystem
+
+/// What makes the watcher look at once instead of at its next periodic look (`--interval`): an entry landing in the
+/// spool (the door's new release, or one the bucket feed brought into `cur/`) and a change in an app's folder of the
+/// door's (its `dynos.json`: `ps:scale`, `ps:restart`, `domains:add`…; its release ledger, when the spool is a
+/// bucket). inotify through the system layer's ``FolderWatch``; where it cannot be had (or misses an event) the
+/// periodic look still finds everything.
+final class ChangeWatch {
+    private let folders: FolderWatch?
+    private let layout: RootLayout
+
+    init(root: RunnerRoot, spool: Spool) {
+        layout = root.layout
+        folders = try? FolderWatch()
+        for folder in [spool.newDirectory, spool.currentDirectory, layout.buildApps] { folders?.watch(folder) }
+    }
+
+    /// The descriptor to poll beside the others (-1: none, which poll ignores).
+    var fd: Int32 { folders?.fd ?? -1 }
+
+    /// Whether something changed since the last call (reads every pending event).
+    func changed() -> Bool { folders?.drain() ?? false }
+
+    /// Watches the folders of `apps` too (a new app's folder is seen once the watcher knows the app).
+    func watch(apps: some Sequence<String>) {
+        for app in apps { folders?.watch("\(layout.buildApps)/\(app)") }
+    }
+}
