@@ -73,7 +73,8 @@ extension ManagementCommands {
             guard removed else {
                 throw DoorError(
                     .notFound,
-                    "slipway: \(app.name) has no domain \(DoorError.printable(host)) (domains \(app.name) lists them)")
+                    "slipway: \(app.name) has no domain \(TerminalText.printable(host)) (domains \(app.name) lists them)"
+                )
             }
             run.say("Removing \(host) from \(app.name)... done")
         },
@@ -85,7 +86,7 @@ extension ManagementCommands {
         guard DynoSettings.isDomain(host) else {
             throw DoorError(
                 .invalidValue,
-                "slipway: '\(DoorError.printable(word))' is not a host name: give one like www.example.com or "
+                "slipway: '\(TerminalText.printable(word))' is not a host name: give one like www.example.com or "
                     + "*.example.com (letters, digits, hyphens, dots)")
         }
         return host

@@ -78,7 +78,7 @@ extension ManagementCommands {
                 guard DynoSettings.isProcessType(given), given != "release" else {
                     throw DoorError(
                         .invalidValue,
-                        "slipway: '\(DoorError.printable(given))' is not a process type: ps:restart takes a type from "
+                        "slipway: '\(TerminalText.printable(given))' is not a process type: ps:restart takes a type from "
                             + "the Procfile (web, worker), or nothing to restart every dyno")
                 }
             }
@@ -125,7 +125,7 @@ extension ManagementCommands {
         } catch .malformed(let word) {
             throw DoorError(
                 .invalidValue,
-                "slipway: '\(DoorError.printable(word))' is not a valid \(what): use TYPE=\(unit) with a process type "
+                "slipway: '\(TerminalText.printable(word))' is not a valid \(what): use TYPE=\(unit) with a process type "
                     + "from the Procfile and \(values.lowerBound) to \(values.upperBound), for example \(example)")
         } catch .releaseType {
             throw DoorError(

@@ -58,27 +58,4 @@ extension DoorError {
     static func storage(_ what: String, _ path: String, errno code: Int32) -> DoorError {
         DoorError(.storage, "slipway: cannot \(what) \(path): \(String(cString: strerror(code)))")
     }
-
-    /// `text` made safe to print on one line: control, format and separator characters as `\u{…}`, cut at `limit`
-    /// printed characters (with `…`). Used wherever the door echoes something the client sent.
-    static func printable(_ text: some StringProtocol, limit: Int = 64) -> String {
-        var out = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            let piece: String
-            switch scalar.properties.generalCategory {
-            case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
-                piece = "\\u{\(String(scalar.value, radix: 16))}"
-            default:
-                piece = String(scalar)
-            }
-            if count + piece.count > limit {
-                out += "…"
-                return out
-            }
-            out += piece
-            count += piece.count
-        }
-        return out
-    }
 }

@@ -66,7 +66,7 @@ public struct GitShell {
         guard let originalCommand, !originalCommand.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) else {
             // An interactive login.
             console.raw(
-                "slipway: hi \(DoorError.printable(user)), there is no shell here: git push and git clone work, "
+                "slipway: hi \(TerminalText.printable(user)), there is no shell here: git push and git clone work, "
                     + "and ssh <host> help lists the other commands")
             return 1
         }

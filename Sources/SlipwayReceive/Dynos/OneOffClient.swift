@@ -65,7 +65,7 @@ struct OneOffClient {
                     started(dyno)
                     if request.detach { return 0 }
                 case .failed(let message):
-                    throw DoorError(.notPossible, "slipway: " + DoorError.printable(message, limit: 400))
+                    throw DoorError(.notPossible, "slipway: " + TerminalText.printable(message, limit: 400))
                 case .exited, .signaled:
                     return reply.exitCode ?? 1
                 }
