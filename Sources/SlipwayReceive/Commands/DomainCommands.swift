@@ -96,7 +96,7 @@ extension ManagementCommands {
     private static func domainOwner(_ host: String, root: SlipwayRoot, except: String) throws -> Bool {
         let names: [String]
         do throws(SystemError) { names = try FileSystem.names(in: root.appsDirectory) } catch {
-            throw DoorError.storage("list", root.appsDirectory, errno: error.errno)
+            throw DoorError.storage("list", root.appsDirectory, error)
         }
         for name in names where name != except && AppName.isValid(name) {
             let path = root.layout.dynoSettings(name)
@@ -111,7 +111,7 @@ extension ManagementCommands {
             try FileSystem.makeFolders(run.root.layout.run, mode: 0o755)
             return try HeldLock(run.root.layout.domainsLock)
         } catch {
-            throw DoorError.storage(error.operation, error.path, errno: error.errno)
+            throw DoorError.storage(error)
         }
     }
 

@@ -14,7 +14,7 @@ extension ManagementCommands {
             let path = run.root.layout.runnerState(app.name)
             let data: Data?
             do throws(SystemError) { data = try FileSystem.read(path) } catch {
-                throw DoorError.storage("read", path, errno: error.errno)
+                throw DoorError.storage("read", path, error)
             }
             guard let data else {
                 run.out(
@@ -109,7 +109,7 @@ extension ManagementCommands {
         } catch let error as SpoolError {
             throw DoorError(.storage, "slipway: \(error.description)")
         } catch let error as SystemError {
-            throw DoorError(.storage, "slipway: \(error.description)")
+            throw DoorError.storage(error)
         }
     }
 

@@ -173,8 +173,6 @@ public enum ManagementCommands {
             return try dispatch(words, context: context)
         } catch let error as DoorError {
             context.console.raw(error.message)
-        } catch let error as PushError {
-            context.console.raw("slipway: " + error.lines.joined(separator: " "))
         } catch let error as LedgerError {
             context.console.raw("slipway: \(error.description)")
         } catch {

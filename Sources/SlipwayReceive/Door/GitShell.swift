@@ -83,9 +83,6 @@ public struct GitShell {
                     lock: lock, stdout: request.service == .receivePack ? .pktLines : .direct)
             }
         } catch let error as DoorError {
-            console.raw(error.message)
-            return 1
-        } catch let error as PushError {
             for line in error.lines { console.raw("slipway: \(line)") }
             return 1
         } catch {
