@@ -55,7 +55,8 @@ public struct DoorError: Error, CustomStringConvertible, Equatable, Sendable {
         /// The server's own settings are wrong or missing (its hook scripts, build settings, spool, `--listen`,
         /// TLS files, host key): its operator must fix them.
         case configuration
-        /// A door server cannot listen, or refuses what a client opened (an SSH channel other than a session).
+        /// A door server cannot start or go on (it cannot listen, or write its host key), or refuses what a client
+        /// opened (an SSH channel other than a session).
         case server
     }
 
