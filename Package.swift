@@ -212,7 +212,7 @@ let package = Package(
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
             name: "DoorKitTests",
-            dependencies: ["SlipwayDoorKit", .product(name: "NIOEmbedded", package: "swift-nio")]),
+            dependencies: ["SlipwayDoorKit", "SlipwayReceive", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(
             name: "SSHServerTests",
             dependencies: ["receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),

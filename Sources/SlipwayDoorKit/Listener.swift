@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SlipwayReceive
 import SlipwaySystem
 
 /// What the doors share around their sessions: the listening socket, the drain at shutdown,
@@ -28,11 +29,14 @@ public final class Listener: Sendable {
         do {
             bound = try bootstrap.bind(host: host, port: port).wait()
         } catch {
-            throw ServerError(
-                "cannot listen on \(host):\(port)\(purpose): \(error); choose another address with \(flag)")
+            throw DoorError(
+                .server,
+                lines: "cannot listen on \(host):\(port)\(purpose): \(error); choose another address with \(flag)")
         }
         channel.withLockedValue { $0 = bound }
-        guard let address = bound.localAddress else { throw ServerError("the listening socket has no address") }
+        guard let address = bound.localAddress else {
+            throw DoorError(.server, lines: "the listening socket has no address")
+        }
         return address
     }
 

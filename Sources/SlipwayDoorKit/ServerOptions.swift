@@ -45,8 +45,9 @@ public struct ServerOptions: Sendable {
 extension ServerOptions {
     /// Parses `--listen`: `host:port`, `[ipv6]:port`, or `:port` (all addresses).
     public static func parseListen(_ text: String) throws -> (host: String, port: Int) {
-        let problem = ServerError(
-            "--listen takes host:port (for example 127.0.0.1:2222, 0.0.0.0:22 or [::1]:2222), not '\(text)'")
+        let problem = DoorError(
+            .configuration,
+            lines: "--listen takes host:port (for example 127.0.0.1:2222, 0.0.0.0:22 or [::1]:2222), not '\(text)'")
         var host: Substring
         let portText: Substring
         if text.hasPrefix("[") {

@@ -1,14 +1,5 @@
 import NIOCore
 
-/// `DoorError.printable` for the log lines of this module.
-enum DoorErrorText {
-    static func printable(_ text: String) -> String {
-        String(
-            text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" }.prefix(
-                80))
-    }
-}
-
 /// Reads the CGI process's stdout and hands it to the request's handler.
 final class CGIOutputReader: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer

@@ -115,7 +115,7 @@ final class GitHTTPHandler: ChannelInboundHandler {
         let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let path = String(parts.first ?? "")
         let query = parts.count > 1 ? String(parts[1]) : ""
-        summary = "\(head.method.rawValue) \(DoorErrorText.printable(path))"
+        summary = "\(head.method.rawValue) \(TerminalText.printable(path, limit: 80))"
         if path.hasPrefix("/hooks/") { return webhook(head, path: path, query: query, context: context) }
         if door.limiter.withLockedValue({ $0.isBlocked(remote) }) {
             return refuse(

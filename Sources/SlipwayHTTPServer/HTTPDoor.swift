@@ -41,7 +41,9 @@ public final class HTTPDoor: Sendable {
                     certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
                 tls = try NIOSSLContext(configuration: configuration)
             } catch {
-                throw ServerError("cannot use --tls-cert \(certificate) and --tls-key \(key): \(error); give PEM files")
+                throw DoorError(
+                    .configuration,
+                    lines: "cannot use --tls-cert \(certificate) and --tls-key \(key): \(error); give PEM files")
             }
         } else {
             tls = nil

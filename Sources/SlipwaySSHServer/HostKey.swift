@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NIOSSH
 import SlipwayDoorKit
+import SlipwayReceive
 import SlipwaySystem
 
 #if canImport(Glibc)
@@ -50,17 +51,21 @@ public struct HostKey: Sendable {
         self.path = path
         let body = text.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("-----") }.joined()
         guard text.contains("-----BEGIN OPENSSH PRIVATE KEY-----"), let raw = Data(base64Encoded: body) else {
-            throw ServerError("the host key \(path) is not an OpenSSH private key: move it away to create a new one")
+            throw DoorError(
+                .configuration,
+                lines: "the host key \(path) is not an OpenSSH private key: move it away to create a new one")
         }
         var reader = SSHWireReader(Array(raw))
         guard reader.readMagic(), let cipher = reader.readString(), let kdf = reader.readString(),
             reader.readString() != nil, let count = reader.readUInt32(), count == 1, reader.readString() != nil,
             let privateBlock = reader.readString()
         else {
-            throw ServerError("the host key \(path) is damaged: move it away to create a new one")
+            throw DoorError(
+                .configuration, lines: "the host key \(path) is damaged: move it away to create a new one")
         }
         guard cipher == Array("none".utf8), kdf == Array("none".utf8) else {
-            throw ServerError("the host key \(path) is encrypted: the server needs it without a passphrase")
+            throw DoorError(
+                .configuration, lines: "the host key \(path) is encrypted: the server needs it without a passphrase")
         }
         var inner = SSHWireReader(privateBlock)
         guard let check1 = inner.readUInt32(), let check2 = inner.readUInt32(), check1 == check2,
@@ -68,7 +73,9 @@ public struct HostKey: Sendable {
             let secret = inner.readString(), secret.count == 64,
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: secret.prefix(32))
         else {
-            throw ServerError("the host key \(path) is not an ed25519 key: move it away to create a new one")
+            throw DoorError(
+                .configuration,
+                lines: "the host key \(path) is not an ed25519 key: move it away to create a new one")
         }
         self.key = key
     }
@@ -129,7 +136,7 @@ public struct HostKey: Sendable {
         do {
             try DurableFile.replace(path, with: data, mode: mode)
         } catch let failure as SystemError {
-            throw ServerError(failure.description)
+            throw DoorError(.server, lines: failure.description, systemError: failure)
         }
     }
 }

@@ -106,7 +106,7 @@ public final class SSHServer: Sendable {
     {
         // Only sessions: port forwarding (direct-tcpip) and anything else is refused.
         guard case .session = type, let user = connection.values.user else {
-            return child.eventLoop.makeFailedFuture(ServerError("only session channels are served"))
+            return child.eventLoop.makeFailedFuture(DoorError(.server, lines: "only session channels are served"))
         }
         return child.eventLoop.makeCompletedFuture {
             try child.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)

@@ -37,7 +37,7 @@ extension ReceivePack {
                     let data =
                         keyFile == "-"
                         ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: keyFile)
-                    guard let data else { throw PushError("Cannot read the key file \(keyFile).") }
+                    guard let data else { throw DoorError(.storage, lines: "Cannot read the key file \(keyFile).") }
                     var text = String(decoding: data, as: UTF8.self)
                     while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
                     let key = try PublicKey(parsing: text)

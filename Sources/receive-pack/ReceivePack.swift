@@ -55,8 +55,6 @@ func reporting(_ body: () throws -> Void) throws {
         try body()
     } catch let error as DoorError {
         throw fail(error.message)
-    } catch let error as PushError {
-        throw fail("slipway: " + error.lines.joined(separator: " "))
     } catch let error as ExitCode {
         throw error
     } catch let error as CleanExit {

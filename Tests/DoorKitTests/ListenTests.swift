@@ -1,4 +1,5 @@
 import SlipwayDoorKit
+import SlipwayReceive
 import Testing
 
 @Suite struct ListenTests {
@@ -15,6 +16,6 @@ import Testing
         "", "2222", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "::1:22", "[::1]22", "host:port",
     ])
     func refuses(_ text: String) {
-        #expect(throws: ServerError.self) { try ServerOptions.parseListen(text) }
+        #expect(throws: DoorError.self) { try ServerOptions.parseListen(text) }
     }
 }

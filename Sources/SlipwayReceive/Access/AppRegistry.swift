@@ -71,7 +71,7 @@ public struct AppRegistry: Sendable {
     /// The refusal for a user who may not use an app, and for an app that does not exist when the user may not
     /// create it: the same words, so the door does not tell who probes it which apps exist.
     public static func noAccess(user: String, app: String) -> DoorError {
-        DoorError(.noAccess, "slipway: \(DoorError.printable(user)) has no access to \(DoorError.printable(app))")
+        DoorError(.noAccess, "slipway: \(TerminalText.printable(user)) has no access to \(TerminalText.printable(app))")
     }
 
     /// Creates `app`, owned by `owner`.

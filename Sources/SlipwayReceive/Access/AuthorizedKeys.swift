@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 /// One key Slipway authorized: whose it is and the key.
 public struct AuthorizedKeyEntry: Equatable, Sendable {
@@ -155,7 +156,7 @@ public struct AuthorizedKeys: Sendable {
         guard path.hasPrefix("/") else {
             throw DoorError(
                 .invalidKey,
-                "slipway: the \(what) in authorized_keys must be absolute, not '\(DoorError.printable(path))'")
+                "slipway: the \(what) in authorized_keys must be absolute, not '\(TerminalText.printable(path))'")
         }
         let refused = path.unicodeScalars.contains {
             $0 == "\"" || $0 == "\\" || $0 == "'" || $0.properties.generalCategory == .control
@@ -163,7 +164,7 @@ public struct AuthorizedKeys: Sendable {
         guard !refused else {
             throw DoorError(
                 .invalidKey,
-                "slipway: the \(what) '\(DoorError.printable(path))' cannot go in authorized_keys: it contains a quote, a backslash or a control character; move it to a plain path"
+                "slipway: the \(what) '\(TerminalText.printable(path))' cannot go in authorized_keys: it contains a quote, a backslash or a control character; move it to a plain path"
             )
         }
         let plain = path.unicodeScalars.allSatisfy {

@@ -1,10 +1,11 @@
 import SlipwaySpool
+import SlipwaySystem
 
 extension AppName {
     /// Throws ``DoorError`` (`invalidName`) unless `name` follows the rule and is not reserved.
     public static func validate(_ name: String) throws {
         guard followsRule(name) else {
-            throw DoorError(.invalidName, "slipway: '\(DoorError.printable(name))' is not a valid app name: \(rule)")
+            throw DoorError(.invalidName, "slipway: '\(TerminalText.printable(name))' is not a valid app name: \(rule)")
         }
         guard !reserved.contains(name) else {
             throw DoorError(
@@ -22,7 +23,8 @@ public enum UserName {
     /// Throws ``DoorError`` (`invalidName`) unless `name` follows the rule.
     public static func validate(_ name: String) throws {
         guard NameRule.matches(name, maxLength: 32, minLength: 1, extra: [UInt8(ascii: "-"), UInt8(ascii: "_")]) else {
-            throw DoorError(.invalidName, "slipway: '\(DoorError.printable(name))' is not a valid user name: \(rule)")
+            throw DoorError(
+                .invalidName, "slipway: '\(TerminalText.printable(name))' is not a valid user name: \(rule)")
         }
     }
 }
@@ -54,7 +56,7 @@ public enum ConfigKey {
             bytes.allSatisfy({ isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") })
         else {
             throw DoorError(
-                .invalidValue, "slipway: '\(DoorError.printable(key))' is not a valid config var name: \(rule)")
+                .invalidValue, "slipway: '\(TerminalText.printable(key))' is not a valid config var name: \(rule)")
         }
     }
 
@@ -72,7 +74,7 @@ public enum BranchName {
         guard isValid(name) else {
             throw DoorError(
                 .invalidValue,
-                "slipway: '\(DoorError.printable(name))' is not a valid branch name: "
+                "slipway: '\(TerminalText.printable(name))' is not a valid branch name: "
                     + "use letters, digits, '-', '_', '.' and '/', as git branch does")
         }
     }
@@ -96,7 +98,7 @@ public enum BuildDirectory {
         func refuse(_ why: String) -> DoorError {
             DoorError(
                 .invalidValue,
-                "slipway: '\(DoorError.printable(path))' cannot be a build dir: \(why); give a folder of the repository, "
+                "slipway: '\(TerminalText.printable(path))' cannot be a build dir: \(why); give a folder of the repository, "
                     + "relative to its top, such as services/api")
         }
         guard !path.hasPrefix("/") else { throw refuse("it is absolute") }

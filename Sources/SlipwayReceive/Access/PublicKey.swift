@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SlipwaySystem
 
 /// One SSH public key, as found in a `.pub` file: `<type> <base64> [comment]`.
 public struct PublicKey: Equatable, Sendable {
@@ -48,7 +49,7 @@ public struct PublicKey: Equatable, Sendable {
             }
             throw DoorError(
                 .invalidKey,
-                "slipway: unsupported key type '\(DoorError.printable(type, limit: 40))': use one of "
+                "slipway: unsupported key type '\(TerminalText.printable(type, limit: 40))': use one of "
                     + Self.supportedTypes.joined(separator: ", ")
                     + " (ssh-keygen -t ed25519 makes a good one), and paste the contents of its .pub file")
         }
@@ -116,7 +117,7 @@ public struct PublicKey: Equatable, Sendable {
             let actual = String(decoding: embedded, as: UTF8.self)
             throw DoorError(
                 .invalidKey,
-                "slipway: the key says '\(type)' but its data is a '\(DoorError.printable(actual, limit: 40))' key: paste the contents of your id_ed25519.pub as ssh-keygen wrote it"
+                "slipway: the key says '\(type)' but its data is a '\(TerminalText.printable(actual, limit: 40))' key: paste the contents of your id_ed25519.pub as ssh-keygen wrote it"
             )
         }
         let expected: Int

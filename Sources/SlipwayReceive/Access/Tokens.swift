@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -59,7 +60,8 @@ public struct TokenStore: Sendable {
     public func revoke(id: String, as user: String? = nil) throws {
         try update { tokens in
             guard let index = tokens.firstIndex(where: { $0.id == id && (user == nil || $0.user == user) }) else {
-                throw DoorError(.notFound, "slipway: no token \(DoorError.printable(id)) (tokens list shows the ids)")
+                throw DoorError(
+                    .notFound, "slipway: no token \(TerminalText.printable(id)) (tokens list shows the ids)")
             }
             tokens.remove(at: index)
         }

@@ -56,7 +56,10 @@ public final class AppLock {
         try FileManager.default.createDirectory(atPath: app.directory, withIntermediateDirectories: true)
         let fd = open(app.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw PushError("Cannot open the lock of \(app.name): \(String(cString: strerror(errno))).")
+            let failure = SystemError("open", app.lock, errno: errno)
+            throw DoorError(
+                .pushFailed, lines: "Cannot open the lock of \(app.name): \(String(cString: strerror(failure.errno))).",
+                systemError: failure)
         }
         let clock = ContinuousClock()
         let start = clock.now
@@ -64,12 +67,14 @@ public final class AppLock {
         while !FileLock.attempt(fd) {
             if shouldStop() {
                 close(fd)
-                throw PushError("The push was cancelled while waiting for the build lock.")
+                throw DoorError(.cancelled, lines: "The push was cancelled while waiting for the build lock.")
             }
             if clock.now - start >= limit {
                 close(fd)
-                throw PushError(
-                    "Gave up after waiting \(Int(limit.components.seconds))s for the other build of \(app.name).",
+                throw DoorError(
+                    .busy,
+                    lines:
+                        "Gave up after waiting \(Int(limit.components.seconds))s for the other build of \(app.name).",
                     "Push again when it has finished.")
             }
             if lastMessage.map({ clock.now - $0 >= .seconds(20) }) ?? true {

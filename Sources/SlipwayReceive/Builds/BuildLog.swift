@@ -26,7 +26,10 @@ public final class BuildLog: @unchecked Sendable {
         path = "\(app.builds)/\(id).log"
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else {
-            throw PushError("Cannot create the build log \(path): \(String(cString: strerror(errno))).")
+            let failure = SystemError("create", path, errno: errno)
+            throw DoorError(
+                .pushFailed, lines: "Cannot create the build log \(path): \(String(cString: strerror(failure.errno))).",
+                systemError: failure)
         }
         Self.prune(app)
     }

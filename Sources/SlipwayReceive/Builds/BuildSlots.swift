@@ -38,8 +38,10 @@ public final class BuildSlot {
             }
             if shouldStop() || clock.now - start >= wait {
                 for fd in fds { close(fd) }
-                throw PushError(
-                    shouldStop()
+                let stopped = shouldStop()
+                throw DoorError(
+                    stopped ? .cancelled : .busy,
+                    lines: stopped
                         ? "The push was cancelled while waiting for a build slot."
                         : "Gave up after waiting \(Int(wait.components.seconds))s for a build slot: the server is busy.",
                     "Push again in a while.")

@@ -1,6 +1,7 @@
 import Foundation
 import SlipwayGit
 import SlipwaySpool
+import SlipwaySystem
 
 /// `apps`, `apps:info`, `apps:set`, `buildpacks`, `buildpacks:set`, `buildpacks:clear`.
 extension ManagementCommands {
@@ -73,14 +74,14 @@ extension ManagementCommands {
                     if let value, !DynoSettings.isHealthcheckPath(value) {
                         throw DoorError(
                             .invalidValue,
-                            "slipway: '\(DoorError.printable(value))' is not a health check path: give one starting "
+                            "slipway: '\(TerminalText.printable(value))' is not a health check path: give one starting "
                                 + "with / (healthcheck=/up), without spaces")
                     }
                     healthcheck = .some(value)
                 default:
                     throw DoorError(
                         .invalidValue,
-                        "slipway: '\(DoorError.printable(word))' is not a setting: apps:set takes "
+                        "slipway: '\(TerminalText.printable(word))' is not a setting: apps:set takes "
                             + "deploy-branch=<branch>, build-dir=<folder>, healthcheck=<path>, source=<git URL>#<branch>, "
                             + "status-token=<token> and forge-api=<URL>")
                 }
@@ -135,7 +136,7 @@ extension ManagementCommands {
                 guard url.utf8.count <= 2048, !unsafe else {
                     throw DoorError(
                         .invalidValue,
-                        "slipway: '\(DoorError.printable(url))' is not a buildpack: give a git URL, a built-in name "
+                        "slipway: '\(TerminalText.printable(url))' is not a buildpack: give a git URL, a built-in name "
                             + "(python, nodejs, procfile) or a folder, without spaces")
                 }
             }

@@ -1,3 +1,5 @@
+import SlipwaySystem
+
 /// Splits a management command (`SSH_ORIGINAL_COMMAND` that is not a git command) into words, with the quoting rules
 /// of a POSIX shell, but without running one: nothing is expanded, substituted or executed.
 ///
@@ -128,7 +130,7 @@ public enum CommandWords {
         let context = String(decoding: bytes[offset...].prefix(24), as: UTF8.self)
         return DoorError(
             .malformedCommand,
-            "slipway: the command has an unclosed \(quote) quote (at \(DoorError.printable(context, limit: 24))): "
+            "slipway: the command has an unclosed \(quote) quote (at \(TerminalText.printable(context, limit: 24))): "
                 + "close it; for a value with quotes inside, quote it with the other kind")
     }
 }

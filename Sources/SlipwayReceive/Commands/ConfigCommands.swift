@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 /// `config`, `config:get`, `config:set`, `config:unset`.
 extension ManagementCommands {
@@ -43,7 +44,7 @@ extension ManagementCommands {
                 guard let equals = word.firstIndex(of: "=") else {
                     throw DoorError(
                         .invalidValue,
-                        "slipway: '\(DoorError.printable(word))' is not KEY=VALUE (a value with spaces needs quotes "
+                        "slipway: '\(TerminalText.printable(word))' is not KEY=VALUE (a value with spaces needs quotes "
                             + "for the server too: \"config:set \(app.name) 'KEY=a b'\")")
                 }
                 let key = String(word[..<equals])

@@ -73,7 +73,8 @@ extension ManagementCommands {
             guard removed else {
                 throw DoorError(
                     .notFound,
-                    "slipway: \(app.name) has no domain \(DoorError.printable(host)) (domains \(app.name) lists them)")
+                    "slipway: \(app.name) has no domain \(TerminalText.printable(host)) (domains \(app.name) lists them)"
+                )
             }
             run.say("Removing \(host) from \(app.name)... done")
         },
@@ -85,7 +86,7 @@ extension ManagementCommands {
         guard DynoSettings.isDomain(host) else {
             throw DoorError(
                 .invalidValue,
-                "slipway: '\(DoorError.printable(word))' is not a host name: give one like www.example.com or "
+                "slipway: '\(TerminalText.printable(word))' is not a host name: give one like www.example.com or "
                     + "*.example.com (letters, digits, hyphens, dots)")
         }
         return host
@@ -95,7 +96,7 @@ extension ManagementCommands {
     private static func domainOwner(_ host: String, root: SlipwayRoot, except: String) throws -> Bool {
         let names: [String]
         do throws(SystemError) { names = try FileSystem.names(in: root.appsDirectory) } catch {
-            throw DoorError.storage("list", root.appsDirectory, errno: error.errno)
+            throw DoorError.storage("list", root.appsDirectory, error)
         }
         for name in names where name != except && AppName.isValid(name) {
             let path = root.layout.dynoSettings(name)
@@ -110,7 +111,7 @@ extension ManagementCommands {
             try FileSystem.makeFolders(run.root.layout.run, mode: 0o755)
             return try HeldLock(run.root.layout.domainsLock)
         } catch {
-            throw DoorError.storage(error.operation, error.path, errno: error.errno)
+            throw DoorError.storage(error)
         }
     }
 

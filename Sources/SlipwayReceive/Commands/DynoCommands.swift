@@ -14,7 +14,7 @@ extension ManagementCommands {
             let path = run.root.layout.runnerState(app.name)
             let data: Data?
             do throws(SystemError) { data = try FileSystem.read(path) } catch {
-                throw DoorError.storage("read", path, errno: error.errno)
+                throw DoorError.storage("read", path, error)
             }
             guard let data else {
                 run.out(
@@ -78,7 +78,7 @@ extension ManagementCommands {
                 guard DynoSettings.isProcessType(given), given != "release" else {
                     throw DoorError(
                         .invalidValue,
-                        "slipway: '\(DoorError.printable(given))' is not a process type: ps:restart takes a type from "
+                        "slipway: '\(TerminalText.printable(given))' is not a process type: ps:restart takes a type from "
                             + "the Procfile (web, worker), or nothing to restart every dyno")
                 }
             }
@@ -109,7 +109,7 @@ extension ManagementCommands {
         } catch let error as SpoolError {
             throw DoorError(.storage, "slipway: \(error.description)")
         } catch let error as SystemError {
-            throw DoorError(.storage, "slipway: \(error.description)")
+            throw DoorError.storage(error)
         }
     }
 
@@ -125,7 +125,7 @@ extension ManagementCommands {
         } catch .malformed(let word) {
             throw DoorError(
                 .invalidValue,
-                "slipway: '\(DoorError.printable(word))' is not a valid \(what): use TYPE=\(unit) with a process type "
+                "slipway: '\(TerminalText.printable(word))' is not a valid \(what): use TYPE=\(unit) with a process type "
                     + "from the Procfile and \(values.lowerBound) to \(values.upperBound), for example \(example)")
         } catch .releaseType {
             throw DoorError(

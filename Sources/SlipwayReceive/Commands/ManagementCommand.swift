@@ -173,8 +173,6 @@ public enum ManagementCommands {
             return try dispatch(words, context: context)
         } catch let error as DoorError {
             context.console.raw(error.message)
-        } catch let error as PushError {
-            context.console.raw("slipway: " + error.lines.joined(separator: " "))
         } catch let error as LedgerError {
             context.console.raw("slipway: \(error.description)")
         } catch {
@@ -195,7 +193,7 @@ public enum ManagementCommands {
     /// Parses `words` against the table and runs the command; returns its status, throws the refusal.
     static func dispatch(_ words: [String], context: CommandContext) throws -> Int32 {
         guard let name = words.first, let command = named(name) else {
-            throw unknownCommand(words.first.map { "'\(DoorError.printable($0))'" } ?? "(none)")
+            throw unknownCommand(words.first.map { "'\(TerminalText.printable($0))'" } ?? "(none)")
         }
         var arguments: [String] = []
         var options: Set<String> = []
@@ -216,7 +214,8 @@ public enum ManagementCommands {
             if word.hasPrefix("--") {
                 guard command.options.contains(word) else {
                     throw DoorError(
-                        .usage, "slipway: \(name) has no option \(DoorError.printable(word)); usage: \(command.usage)")
+                        .usage,
+                        "slipway: \(name) has no option \(TerminalText.printable(word)); usage: \(command.usage)")
                 }
                 options.insert(word)
             } else {
@@ -238,7 +237,7 @@ public enum ManagementCommands {
         "help", "[<command>]", "List the commands, or show how to use one.", arity: 0...1, servedLocally: false
     ) { run in
         if let name = run.arguments.first {
-            guard let command = named(name) else { throw unknownCommand("'\(DoorError.printable(name))'") }
+            guard let command = named(name) else { throw unknownCommand("'\(TerminalText.printable(name))'") }
             run.out("usage: \(command.usage)")
             run.out("  \(command.summary)")
             return

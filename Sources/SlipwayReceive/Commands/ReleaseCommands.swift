@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 /// `releases`, `releases:info`, `rollback`.
 extension ManagementCommands {
@@ -77,7 +78,7 @@ extension ManagementCommands {
         let digits = text.hasPrefix("v") ? text.dropFirst() : Substring(text)
         guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), let version = Int(digits), version >= 1 else {
             throw DoorError(
-                .invalidValue, "slipway: '\(DoorError.printable(text))' is not a release version: write it as v3")
+                .invalidValue, "slipway: '\(TerminalText.printable(text))' is not a release version: write it as v3")
         }
         return version
     }

@@ -24,11 +24,11 @@ extension ManagementCommands {
             lines: size?.lines)
         let client = OneOffClient(
             socketPath: run.root.layout.controlSocket, descriptors: run.context.sessionDescriptors)
-        let shown = DoorError.printable(command, limit: 60)
+        let shown = TerminalText.printable(command, limit: 60)
         return try client.run(
             request,
             started: { dyno in
-                run.say("Running `\(shown)` on \(app.name)... up, \(DoorError.printable(dyno))")
+                run.say("Running `\(shown)` on \(app.name)... up, \(TerminalText.printable(dyno))")
                 if detach { run.say("Its output goes to the app's log: logs \(app.name) --tail shows it.") }
             },
             shouldStop: {

@@ -42,12 +42,16 @@ extension ManagementCommands {
                     environment: ["PATH": "/usr/bin:/bin"], stdout: .capture(limit: 65536)
                 ).run()
                 guard made.status.succeeded else {
-                    throw PushError(
-                        "ssh-keygen could not make the deploy key: \(String(decoding: made.stdout, as: UTF8.self))")
+                    throw DoorError(
+                        .notPossible,
+                        lines:
+                            "ssh-keygen could not make the deploy key: \(String(decoding: made.stdout, as: UTF8.self))")
                 }
             }
             guard let pub = FileManager.default.contents(atPath: key + ".pub") else {
-                throw PushError("The deploy key of \(paths.name) has no public half: remove \(key) and run this again.")
+                throw DoorError(
+                    .storage,
+                    lines: "The deploy key of \(paths.name) has no public half: remove \(key) and run this again.")
             }
             run.out(String(decoding: pub, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         },

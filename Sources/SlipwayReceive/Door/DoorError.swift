@@ -1,16 +1,17 @@
-import Foundation
+import SlipwaySystem
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// A refusal at the SSH door or in the access files: one line for the user, starting `slipway: `.
+/// Every error of the door side: a refusal at the SSH or HTTP door, in the access files or in a management command;
+/// a push the server refused or could not take; a door server that cannot start or go on.
 ///
-/// The door prints ``message`` as it is (on stderr, never stdout, which belongs to git's protocol), so every message
-/// says what was wrong and, where there is one, what to do instead.
+/// It carries the ``lines`` the user is shown (one, or a few for a push) and, where a system call failed, the
+/// ``systemError`` itself. The door prints them on stderr (never stdout, which belongs to git's protocol) as
+/// `slipway: <line>`, so every line says what was wrong and, where there is one, what to do instead.
 public struct DoorError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// What kind of refusal this is, for callers that react to one kind (a lost race to create an app).
+    /// What kind of error this is, for callers that react to one kind (a lost race to create an app, the HTTP status
+    /// of a refusal).
     public enum Code: String, Sendable {
+        // Refusals at the door and in management commands.
+
         /// The SSH command is not a `git push` or `git clone` the door serves.
         case notGitCommand
         /// An app or user name breaks the naming rule.
@@ -23,7 +24,7 @@ public struct DoorError: Error, CustomStringConvertible, Equatable, Sendable {
         case noAccess
         /// An app of that name exists already (another creator won).
         case appExists
-        /// The app or user asked for does not exist.
+        /// The app, user or build asked for does not exist.
         case notFound
         /// A file of the server could not be read or written.
         case storage
@@ -37,48 +38,83 @@ public struct DoorError: Error, CustomStringConvertible, Equatable, Sendable {
         case invalidValue
         /// The command cannot run now (no build to cancel, nothing to roll back to).
         case notPossible
+
+        // Pushes and the door servers: their lines are sentences of their own, without `slipway: ` (see
+        // ``DoorError/isFailure``).
+
+        /// The push breaks a rule of the server (it deletes the deploy branch, its tree is unsafe, its build dir is
+        /// missing, the branch moved while it waited), or git gave the hook input it does not understand.
+        case pushRefused
+        /// The server could not take the push: a lock, build log, repository, slug or release it could not make,
+        /// find or publish.
+        case pushFailed
+        /// The app's lock or a build slot stayed taken for the whole wait.
+        case busy
+        /// The push was cancelled (builds:cancel, a signal, a hang-up) while it waited or built.
+        case cancelled
+        /// The server's own settings are wrong or missing (its hook scripts, build settings, spool, `--listen`,
+        /// TLS files, host key): its operator must fix them.
+        case configuration
+        /// A door server cannot start or go on (it cannot listen, or write its host key), or refuses what a client
+        /// opened (an SSH channel other than a session).
+        case server
     }
 
-    /// The kind of refusal.
+    /// The kind of error.
     public var code: Code
-    /// The one line shown to the user, starting `slipway: `.
-    public var message: String
+    /// The lines shown to the user, without the `slipway: ` the door puts before them.
+    public var lines: [String]
+    /// The failed system call behind this error, when there is one.
+    public var systemError: SystemError?
 
-    /// A refusal whose `message` must already start with `slipway: `.
-    public init(_ code: Code, _ message: String) {
+    /// An error from its lines (without `slipway: `) and the system call that failed, if one did.
+    public init(_ code: Code, lines: String..., systemError: SystemError? = nil) {
         self.code = code
-        self.message = message
+        self.lines = lines
+        self.systemError = systemError
     }
 
-    public var description: String { message }
+    /// A refusal from its one line, which starts with `slipway: `.
+    public init(_ code: Code, _ message: String) {
+        self.init(code, lines: message.hasPrefix(Self.prefix) ? String(message.dropFirst(Self.prefix.count)) : message)
+    }
+
+    static let prefix = "slipway: "
+
+    /// `slipway: ` and the lines joined by spaces: the one line a command prints.
+    public var message: String { Self.prefix + text }
+
+    /// The lines joined by spaces, without `slipway: `.
+    public var text: String { lines.joined(separator: " ") }
+
+    /// Whether this is a push's or a door server's failure (``Code/pushRefused`` … ``Code/server``) rather than a
+    /// refusal at the door. A pre-receive hook shows a failure's lines as they are and a refusal as
+    /// `Push rejected: slipway: …`; the HTTP door answers a failure with 503.
+    public var isFailure: Bool {
+        switch code {
+        case .pushRefused, .pushFailed, .busy, .cancelled, .configuration, .server: true
+        default: false
+        }
+    }
+
+    /// A failure's ``text``, as it reads inside another line or a log; a refusal's ``message``.
+    public var description: String { isFailure ? text : message }
 }
 
 extension DoorError {
-    /// `<path>: <strerror(errno)>` as a storage error, for a failed system call.
-    static func storage(_ what: String, _ path: String, errno code: Int32) -> DoorError {
-        DoorError(.storage, "slipway: cannot \(what) \(path): \(String(cString: strerror(code)))")
+    /// The failed system call as a storage error: `slipway: cannot <operation> <path>: <strerror(errno)>`.
+    static func storage(_ failure: SystemError) -> DoorError {
+        DoorError(.storage, lines: failure.description, systemError: failure)
     }
 
-    /// `text` made safe to print on one line: control, format and separator characters as `\u{…}`, cut at `limit`
-    /// printed characters (with `…`). Used wherever the door echoes something the client sent.
-    static func printable(_ text: some StringProtocol, limit: Int = 64) -> String {
-        var out = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            let piece: String
-            switch scalar.properties.generalCategory {
-            case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
-                piece = "\\u{\(String(scalar.value, radix: 16))}"
-            default:
-                piece = String(scalar)
-            }
-            if count + piece.count > limit {
-                out += "…"
-                return out
-            }
-            out += piece
-            count += piece.count
-        }
-        return out
+    /// `slipway: cannot <what> <path>: <strerror(errno)>`, for a system call that just failed with `errno`.
+    static func storage(_ what: String, _ path: String, errno code: Int32) -> DoorError {
+        storage(SystemError(what, path, errno: code))
+    }
+
+    /// `slipway: cannot <what> <path>: <strerror>` for `failure`, in the words of the caller's step (`read`, not
+    /// the system layer's `open`).
+    static func storage(_ what: String, _ path: String, _ failure: SystemError) -> DoorError {
+        DoorError(.storage, lines: SystemError(what, path, errno: failure.errno).description, systemError: failure)
     }
 }

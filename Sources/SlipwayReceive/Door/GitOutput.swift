@@ -54,7 +54,9 @@ struct GitOutput {
 
     private static func pipe() throws -> PipeEnds {
         do { return try PipeEnds() } catch {
-            throw PushError("Cannot start git: no pipe (\(String(cString: strerror(error.errno)))).")
+            throw DoorError(
+                .pushFailed, lines: "Cannot start git: no pipe (\(String(cString: strerror(error.errno)))).",
+                systemError: error)
         }
     }
 

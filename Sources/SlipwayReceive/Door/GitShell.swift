@@ -66,7 +66,7 @@ public struct GitShell {
         guard let originalCommand, !originalCommand.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) else {
             // An interactive login.
             console.raw(
-                "slipway: hi \(DoorError.printable(user)), there is no shell here: git push and git clone work, "
+                "slipway: hi \(TerminalText.printable(user)), there is no shell here: git push and git clone work, "
                     + "and ssh <host> help lists the other commands")
             return 1
         }
@@ -83,9 +83,6 @@ public struct GitShell {
                     lock: lock, stdout: request.service == .receivePack ? .pktLines : .direct)
             }
         } catch let error as DoorError {
-            console.raw(error.message)
-            return 1
-        } catch let error as PushError {
             for line in error.lines { console.raw("slipway: \(line)") }
             return 1
         } catch {

@@ -44,10 +44,13 @@ public struct HTTPBackend {
                     lock: lock, stdout: request.git.service == .receivePack ? .cgiThenPktLines : .direct)
             }
         } catch let error as DoorError {
-            let status = error.code == .noAccess || error.code == .notGitCommand ? "404 Not Found" : "403 Forbidden"
-            return refuse(status, [error.message])
-        } catch let error as PushError {
-            return refuse("503 Service Unavailable", error.lines.map { "slipway: \($0)" })
+            let status =
+                switch error.code {
+                case .noAccess, .notGitCommand: "404 Not Found"
+                case _ where error.isFailure: "503 Service Unavailable"
+                default: "403 Forbidden"
+                }
+            return refuse(status, error.lines.map { "slipway: \($0)" })
         } catch {
             return refuse("500 Internal Server Error", ["slipway: the request failed on the server: \(error)"])
         }

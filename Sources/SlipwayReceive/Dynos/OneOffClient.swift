@@ -31,12 +31,13 @@ struct OneOffClient {
             socket = try UnixSocket.connect(to: socketPath)
         } catch {
             if [ENOENT, ECONNREFUSED, ENOTSOCK].contains(error.errno) { throw Self.noRunner }
-            throw DoorError(.notPossible, "slipway: cannot reach the runner: \(error.description)")
+            throw DoorError(.notPossible, lines: "cannot reach the runner: \(error.description)", systemError: error)
         }
         do {
             try socket.send(try JSONLines.line(request), fds: descriptors)
         } catch let error as SystemError {
-            throw DoorError(.notPossible, "slipway: the runner did not take the request: \(error.description)")
+            throw DoorError(
+                .notPossible, lines: "the runner did not take the request: \(error.description)", systemError: error)
         }
         var buffer = JSONLines.Buffer(limit: 64 * 1024)
         while true {
@@ -44,7 +45,7 @@ struct OneOffClient {
             guard socket.waitReadable(milliseconds: 250) else { continue }
             let received: UnixSocket.Received
             do throws(SystemError) { received = try socket.receive(maximumDescriptors: 1) } catch {
-                throw DoorError(.notPossible, "slipway: lost the runner: \(error.description)")
+                throw DoorError(.notPossible, lines: "lost the runner: \(error.description)", systemError: error)
             }
             for fd in received.fds { close(fd) }
             guard !received.data.isEmpty else {
@@ -65,7 +66,7 @@ struct OneOffClient {
                     started(dyno)
                     if request.detach { return 0 }
                 case .failed(let message):
-                    throw DoorError(.notPossible, "slipway: " + DoorError.printable(message, limit: 400))
+                    throw DoorError(.notPossible, "slipway: " + TerminalText.printable(message, limit: 400))
                 case .exited, .signaled:
                     return reply.exitCode ?? 1
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 /// Where an app's code comes from when a forge's webhook deploys it: `<app>/source.json` (mode 0600, it holds
 /// secrets). Set with `apps:set <app> source=<git URL>#<branch>`, `status-token=…`, `forge-api=…`.
@@ -60,7 +61,7 @@ public struct SourceSettings: Codable, Equatable, Sendable {
         guard scpLike || schemed, !url.contains(" "), !url.contains("\n"), url.utf8.count < 1024 else {
             throw DoorError(
                 .invalidValue,
-                "slipway: '\(DoorError.printable(url))' is not a git URL: use https://host/owner/repo.git#branch or git@host:owner/repo.git#branch"
+                "slipway: '\(TerminalText.printable(url))' is not a git URL: use https://host/owner/repo.git#branch or git@host:owner/repo.git#branch"
             )
         }
         return (url, branch)

@@ -47,7 +47,7 @@ public struct WebhookReceiver {
         guard (try? AppName.validate(name)) != nil, let settings = try? AppRegistry(root: root).settings(name) else {
             return respond(
                 "404 Not Found",
-                "slipway: no app '\(DoorError.printable(name))': the URL is /hooks/\(forge.rawValue)?app=<app>")
+                "slipway: no app '\(TerminalText.printable(name))': the URL is /hooks/\(forge.rawValue)?app=<app>")
         }
         let app = root.app(name)
         guard body.count <= Self.maximumBody else {

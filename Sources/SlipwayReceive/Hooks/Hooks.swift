@@ -18,8 +18,8 @@ public enum Hooks {
             }
             folder = (folder as NSString).deletingLastPathComponent
         }
-        throw PushError(
-            "Slipway's hook scripts were not found next to receive-pack.",
+        throw DoorError(
+            .configuration, lines: "Slipway's hook scripts were not found next to receive-pack.",
             "Set SLIPWAY_HOOKS to the repository's hooks/ folder.")
     }
 
@@ -40,7 +40,7 @@ public enum Hooks {
                 try configure(repository, app: app, root: root, hooksDirectory: hooksDirectory)
             } catch {
                 try? fm.removeItem(atPath: temp)
-                throw PushError("Cannot create the repository of \(app.name): \(error)")
+                throw DoorError(.pushFailed, lines: "Cannot create the repository of \(app.name): \(error)")
             }
             if rename(temp, app.repository) != 0 {
                 try? fm.removeItem(atPath: temp)  // another push created it first
@@ -98,7 +98,7 @@ public enum Hooks {
 
     private static func script(_ name: String, in hooksDirectory: String) throws -> Data {
         guard let data = FileManager.default.contents(atPath: "\(hooksDirectory)/\(name)") else {
-            throw PushError("The hook script \(hooksDirectory)/\(name) is missing.")
+            throw DoorError(.configuration, lines: "The hook script \(hooksDirectory)/\(name) is missing.")
         }
         return data
     }

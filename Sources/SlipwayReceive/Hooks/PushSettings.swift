@@ -40,8 +40,8 @@ public struct PushSettings: Sendable {
             (try? repository.configString(key)).flatMap { $0?.isEmpty == false ? $0 : nil }
         }
         guard let rootPath = nonEmpty("SLIPWAY_ROOT") ?? config("slipway.root") else {
-            throw PushError(
-                "Slipway is not configured for this repository.",
+            throw DoorError(
+                .configuration, lines: "Slipway is not configured for this repository.",
                 "Set its root: git config slipway.root /var/lib/slipway")
         }
         var folder = URL(fileURLWithPath: repository.path).lastPathComponent

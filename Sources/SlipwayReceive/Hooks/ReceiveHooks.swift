@@ -31,7 +31,7 @@ public struct ReceiveHooks {
         do {
             try runPreReceive(input: input)
             return 0
-        } catch let error as PushError {
+        } catch let error as DoorError where error.isFailure {
             console.blank()
             for line in error.lines { console.error(line) }
             return 1
@@ -52,14 +52,16 @@ public struct ReceiveHooks {
         let deploy = settings.deployUpdate(in: updates)
         for update in updates where update != deploy {
             if let branch = update.branch, !update.isDelete {
-                console.step("Pushed to non-deploy branch \(printable(branch)), not building.")
+                console.step("Pushed to non-deploy branch \(TerminalText.printable(branch, limit: 100)), not building.")
             }
         }
         guard let deploy else { return }
         let branch = deploy.branch ?? "main"
         if deploy.isDelete {
-            throw PushError(
-                "Push rejected: deleting the deploy branch \(printable(branch)) is not allowed.",
+            throw DoorError(
+                .pushRefused,
+                lines:
+                    "Push rejected: deleting the deploy branch \(TerminalText.printable(branch, limit: 100)) is not allowed.",
                 "The app is deployed from it; push another commit to it instead.")
         }
 
@@ -87,8 +89,8 @@ public struct ReceiveHooks {
         // If the branch moved while this push waited, git will refuse the ref update: say so now.
         let current = try? repository.commit("refs/heads/\(branch)").sha
         if current != (deploy.isCreate ? nil : deploy.old) {
-            throw PushError(
-                "Push rejected: the deploy branch moved while you waited; fetch and push again.")
+            throw DoorError(
+                .pushRefused, lines: "Push rejected: the deploy branch moved while you waited; fetch and push again.")
         }
 
         let log = try BuildLog(app: app)
@@ -123,24 +125,26 @@ public struct ReceiveHooks {
         do {
             report = try repository.exportTree(of: deploy.new, to: source, limits: .fromEnvironment(environment))
         } catch let error as GitError where error.kind == .limitExceeded || error.kind == .unsafeTreeEntry {
-            throw PushError("Push rejected: \(printable(error.message, limit: 400)).")
+            throw DoorError(.pushRefused, lines: "Push rejected: \(TerminalText.printable(error.message, limit: 400)).")
         } catch {
-            throw PushError("Push rejected: the pushed tree cannot be extracted: \(error)")
+            throw DoorError(.pushRefused, lines: "Push rejected: the pushed tree cannot be extracted: \(error)")
         }
         for path in report.skippedSubmodules {
             console.error(
-                "Warning: submodule \(printable(path)) is skipped; submodules are not fetched. Vendor its files instead."
+                "Warning: submodule \(TerminalText.printable(path, limit: 100)) is skipped; submodules are not fetched. Vendor its files instead."
             )
         }
         for path in report.lfsPointers.prefix(5) {
-            console.error("Warning: \(printable(path)) is a Git LFS pointer; LFS objects are not fetched.")
+            console.error(
+                "Warning: \(TerminalText.printable(path, limit: 100)) is a Git LFS pointer; LFS objects are not fetched."
+            )
         }
 
         let registered = try? AppRegistry(root: settings.root).settings(settings.app)
         var appDirectory = source
         if let buildDir = registered?.buildDir {
             appDirectory = try Self.buildDirectory(buildDir, in: source, commit: deploy.new, app: settings.app)
-            console.step("Building the build dir \(printable(buildDir))")
+            console.step("Building the build dir \(TerminalText.printable(buildDir, limit: 100))")
         }
         var options = BuildOptions(
             appDirectory: appDirectory, cacheDirectory: app.cache, outputDirectory: "\(work)/out", appName: settings.app
@@ -157,7 +161,9 @@ public struct ReceiveHooks {
         do {
             try options.apply(environment: environment)
         } catch {
-            throw PushError("Push rejected: the server's build settings are wrong (\(error)); tell its operator.")
+            throw DoorError(
+                .configuration,
+                lines: "Push rejected: the server's build settings are wrong (\(error)); tell its operator.")
         }
         // Buildpacks see nothing of the server's root: other apps' repositories, config vars, keys.
         options.sandbox.hidden = [settings.root.path]
@@ -165,14 +171,16 @@ public struct ReceiveHooks {
         builder.failureExtras = [("build id", log.id), ("full log", "builds:output \(settings.app) \(log.id)")]
         let cancelled = {
             BuildRecord.canceller(app, id: log.id).map {
-                "The build was cancelled by \(printable($0)) (builds:cancel)."
+                "The build was cancelled by \(TerminalText.printable($0, limit: 100)) (builds:cancel)."
             }
         }
         builder.interruptionReason = cancelled
         let result = try builder.build()
         // A cancel that arrived after the last buildpack still stops the push before anything is staged.
         if signals?.poll() != nil {
-            throw PushError("Push rejected: \(cancelled() ?? "The build was interrupted.") Nothing was released.")
+            throw DoorError(
+                .cancelled, lines: "Push rejected: \(cancelled() ?? "The build was interrupted.") Nothing was released."
+            )
         }
 
         // A repository whose HEAD names a branch that was never pushed (master, when the app deploys main) would
@@ -200,8 +208,10 @@ public struct ReceiveHooks {
             path += "/\(component)"
             var info = stat()
             guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-                throw PushError(
-                    "Push rejected: the build dir \(printable(buildDir)) is not a folder in \(commit.prefix(7)).",
+                throw DoorError(
+                    .pushRefused,
+                    lines:
+                        "Push rejected: the build dir \(TerminalText.printable(buildDir, limit: 100)) is not a folder in \(commit.prefix(7)).",
                     "Push a commit that has it, or change it: apps:set \(app) build-dir=<folder> (empty for the whole repository)."
                 )
             }
@@ -263,7 +273,7 @@ public struct ReceiveHooks {
             console.step("Launching... done, v\(entry.version)")
             console.detail("Released v\(entry.version)")
             return 0
-        } catch let error as PushError {
+        } catch let error as DoorError where error.isFailure {
             for line in error.lines { console.error(line) }
             return 1
         } catch {
@@ -271,17 +281,4 @@ public struct ReceiveHooks {
             return 1
         }
     }
-}
-
-/// A name from the pusher made safe to print: control characters escaped, at most 100 characters.
-func printable(_ text: String, limit: Int = 100) -> String {
-    var out = ""
-    for scalar in text.unicodeScalars.prefix(limit) {
-        if scalar.value < 0x20 || scalar.value == 0x7f {
-            out += String(format: "\\x%02x", scalar.value)
-        } else {
-            out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
 }

@@ -17,7 +17,8 @@ public struct RefUpdate: Equatable, Sendable {
         try text.split(separator: "\n").map { line in
             let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
             guard parts.count == 3, isObjectID(parts[0]), isObjectID(parts[1]), !parts[2].isEmpty else {
-                throw PushError("Unexpected input from git: the hook expects '<old> <new> <ref>' lines.")
+                throw DoorError(
+                    .pushRefused, lines: "Unexpected input from git: the hook expects '<old> <new> <ref>' lines.")
             }
             return RefUpdate(old: parts[0], new: parts[1], ref: parts[2])
         }
@@ -26,11 +27,4 @@ public struct RefUpdate: Equatable, Sendable {
     static func isObjectID(_ text: String) -> Bool {
         text.utf8.count == 40 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
     }
-}
-
-/// A push that is refused or failed, with the one line (or few) shown to the pusher.
-public struct PushError: Error, CustomStringConvertible, Sendable {
-    public var lines: [String]
-    public init(_ lines: String...) { self.lines = lines }
-    public var description: String { lines.joined(separator: " ") }
 }

@@ -8,7 +8,8 @@ public enum AppConfig {
         do {
             return try JSONDecoder().decode([String: String].self, from: data)
         } catch {
-            throw PushError("The config of \(app.name) (\(app.config)) is not valid JSON: \(error)")
+            throw DoorError(
+                .configuration, lines: "The config of \(app.name) (\(app.config)) is not valid JSON: \(error)")
         }
     }
 

@@ -35,7 +35,7 @@ public enum ServerSetup {
         if !fm.fileExists(atPath: root.authorizedKeys) {
             guard fm.createFile(atPath: root.authorizedKeys, contents: Data(), attributes: [.posixPermissions: 0o600])
             else {
-                throw PushError("Cannot create \(root.authorizedKeys).")
+                throw DoorError(.storage, lines: "Cannot create \(root.authorizedKeys).")
             }
         }
         _ = try Hooks.locate()
@@ -64,10 +64,13 @@ public enum ServerSetup {
     public static func buildLog(_ root: SlipwayRoot, app name: String, id: String?) throws -> Data {
         try AppName.validate(name)
         let app = root.app(name)
-        guard let id = id ?? BuildLog.ids(app).last else { throw PushError("\(name) has no builds yet.") }
+        guard let id = id ?? BuildLog.ids(app).last else {
+            throw DoorError(.notFound, lines: "\(name) has no builds yet.")
+        }
         guard BuildLog.ids(app).contains(id), let data = FileManager.default.contents(atPath: "\(app.builds)/\(id).log")
         else {
-            throw PushError("No build \(id) of \(name): only the last \(BuildLog.keep) builds are kept.")
+            throw DoorError(
+                .notFound, lines: "No build \(id) of \(name): only the last \(BuildLog.keep) builds are kept.")
         }
         return data
     }

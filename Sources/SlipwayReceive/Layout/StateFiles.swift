@@ -13,7 +13,7 @@ enum StateFiles {
     /// The whole file, or nil if it does not exist.
     static func contents(of path: String) throws -> Data? {
         do { return try FileSystem.read(path) } catch {
-            throw DoorError.storage(error.operation, error.path, errno: error.errno)
+            throw DoorError.storage(error)
         }
     }
 
@@ -24,14 +24,14 @@ enum StateFiles {
         do {
             try DurableFile.replace(path, with: data, mode: mode, keepOwner: true)
         } catch let failure as SystemError {
-            throw DoorError.storage(failure.operation, failure.path, errno: failure.errno)
+            throw DoorError.storage(failure)
         }
     }
 
     /// Creates `path` and its missing parents (mode 0755), as `mkdir -p`.
     static func makeFolders(_ path: String) throws {
         do { try FileSystem.makeFolders(path, mode: 0o755) } catch {
-            throw DoorError.storage(error.operation, error.path, errno: error.errno)
+            throw DoorError.storage(error)
         }
     }
 

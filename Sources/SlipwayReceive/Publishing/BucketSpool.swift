@@ -30,7 +30,7 @@ struct BucketSpool {
         do {
             self.credentials = try SpoolTarget.credentials(root)
         } catch let error as ObjectStoreError {
-            throw PushError("Cannot publish to \(location.url): \(error.message).")
+            throw DoorError(.pushFailed, lines: "Cannot publish to \(location.url): \(error.message).")
         }
     }
 
@@ -42,7 +42,7 @@ struct BucketSpool {
         do {
             return try Blocking.withClient(location, credentials, body)
         } catch let error as ObjectStoreError {
-            throw PushError("Cannot \(what) in \(location.url): \(error.message).")
+            throw DoorError(.pushFailed, lines: "Cannot \(what) in \(location.url): \(error.message).")
         }
     }
 
@@ -51,7 +51,9 @@ struct BucketSpool {
     func storeSlug(app: String, sha256: String, path: String) throws -> Bool {
         let key = BucketLayout.slugKey(app: app, sha256: sha256)
         var info = stat()
-        guard stat(path, &info) == 0 else { throw PushError("The slug \(sha256.prefix(12)) of \(app) is missing.") }
+        guard stat(path, &info) == 0 else {
+            throw DoorError(.pushFailed, lines: "The slug \(sha256.prefix(12)) of \(app) is missing.")
+        }
         let size = Int64(info.st_size)
         return try run("store the slug") { client in
             if let existing = try await client.head(key), existing.size == size, existing.metadata["sha256"] == sha256 {
@@ -78,7 +80,7 @@ struct BucketSpool {
     /// is success; different bytes are refused, since a manifest is written only once.
     func commit(prepared path: String, app: String, version: Int) throws {
         guard let manifest = FileManager.default.contents(atPath: path) else {
-            throw PushError("The prepared release \(path) is gone.")
+            throw DoorError(.pushFailed, lines: "The prepared release \(path) is gone.")
         }
         let key = BucketLayout.manifestKey(app: app, version: version)
         try run("publish v\(version) of \(app)") { client in

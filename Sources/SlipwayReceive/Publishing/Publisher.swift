@@ -1,5 +1,6 @@
 import Foundation
 import SlipwaySpool
+import SlipwaySystem
 
 /// A build that passed pre-receive and waits for git to accept the ref before it is released.
 struct StagedRelease: Codable {
@@ -40,7 +41,9 @@ public struct Publisher: Sendable {
         if let buildID, let done = try ledger.entries().last(where: { $0.buildID == buildID }) { return done }
         let slugPath = "\(app.slugs)/\(base.slug.sha256).tgz"
         guard FileManager.default.fileExists(atPath: slugPath) else {
-            throw PushError("The slug \(base.slug.sha256.prefix(12)) of \(app.name) is missing; nothing was released.")
+            throw DoorError(
+                .pushFailed,
+                lines: "The slug \(base.slug.sha256.prefix(12)) of \(app.name) is missing; nothing was released.")
         }
         let now = ISO8601DateFormatter().string(from: Date())
         let spool = Spool(directory: root.spoolDirectory)
@@ -71,15 +74,19 @@ public struct Publisher: Sendable {
                 configVars: base.configVars, createdAt: now, stack: base.stack, addons: base.addons,
                 buildpackConfigVars: buildpackConfigVars, buildID: buildID)
         }
-        guard let prepared else { throw PushError("The release ledger of \(app.name) did not record the release.") }
+        guard let prepared else {
+            throw DoorError(.pushFailed, lines: "The release ledger of \(app.name) did not record the release.")
+        }
         Failpoint.afterLedger.trigger()
         if let bucket {
             do {
                 try bucket.commit(prepared: prepared, app: app.name, version: entry.version)
-            } catch let error as PushError {
-                throw PushError(
-                    "\(error) v\(entry.version) is recorded and goes to the bucket with `receive-pack recover \(app.name)`."
-                )
+            } catch let error as DoorError where error.isFailure {
+                throw DoorError(
+                    .pushFailed,
+                    lines:
+                        "\(error.text) v\(entry.version) is recorded and goes to the bucket with `receive-pack recover \(app.name)`.",
+                    systemError: error.systemError)
             }
         } else {
             try spool.commit(prepared: prepared)
@@ -95,7 +102,10 @@ public struct Publisher: Sendable {
             unlink(path)
         } else {
             guard rename(path, target) == 0 else {
-                throw PushError("Cannot store the slug: \(String(cString: strerror(errno))).")
+                let failure = SystemError("rename", path, errno: errno)
+                throw DoorError(
+                    .pushFailed, lines: "Cannot store the slug: \(String(cString: strerror(failure.errno))).",
+                    systemError: failure)
             }
             StateFiles.syncFolder(app.slugs)
         }

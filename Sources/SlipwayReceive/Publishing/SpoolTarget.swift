@@ -26,7 +26,8 @@ public enum SpoolTarget: Equatable, Sendable {
         do {
             return .bucket(try JSONDecoder().decode(S3Location.self, from: data))
         } catch {
-            throw PushError("\(path) is unreadable (\(error)): run receive-pack init --spool … again.")
+            throw DoorError(
+                .configuration, lines: "\(path) is unreadable (\(error)): run receive-pack init --spool … again.")
         }
     }
 
@@ -62,7 +63,8 @@ extension ServerSetup {
             return "Releases go to the spool folder \(root.spoolDirectory)."
         }
         guard let endpoint else {
-            throw PushError("--spool \(spool) needs --s3-endpoint https://… (the S3 server's address).")
+            throw DoorError(
+                .configuration, lines: "--spool \(spool) needs --s3-endpoint https://… (the S3 server's address).")
         }
         let location: S3Location
         let credentials: S3Credentials
@@ -70,12 +72,12 @@ extension ServerSetup {
             location = try S3Location(url: spool, endpoint: endpoint, region: region, pathStyle: pathStyle)
             credentials = try SpoolTarget.credentials(root)
         } catch let error as ObjectStoreError {
-            throw PushError("\(error.message).")
+            throw DoorError(.configuration, lines: "\(error.message).")
         }
         do {
             _ = try Blocking.withClient(location, credentials) { try await $0.list(BucketLayout.releasesPrefix) }
         } catch let error as ObjectStoreError {
-            throw PushError("Cannot use \(location.url) as the spool: \(error.message).")
+            throw DoorError(.configuration, lines: "Cannot use \(location.url) as the spool: \(error.message).")
         }
         try SpoolTarget.save(location, root)
         return "Releases go to \(location.url) on \(location.endpoint) (see docs/spool.md)."

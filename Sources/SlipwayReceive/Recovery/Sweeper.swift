@@ -17,11 +17,15 @@ public enum Sweeper {
         let folder = "\(root.tmpDirectory)/build-\(id)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let fd = open("\(folder)/owner", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PushError("Cannot lock the build folder \(folder).") }
+        guard fd >= 0 else {
+            throw DoorError(
+                .pushFailed, lines: "Cannot lock the build folder \(folder).",
+                systemError: SystemError("open", "\(folder)/owner", errno: errno))
+        }
         // Blocking: `isRunning` (builds, builds:cancel) may hold a shared lock for an instant.
         guard FileLock.wait(fd) else {
             close(fd)
-            throw PushError("Cannot lock the build folder \(folder).")
+            throw DoorError(.pushFailed, lines: "Cannot lock the build folder \(folder).")
         }
         return (folder, fd)
     }

@@ -75,3 +75,30 @@ public enum TerminalText {
         }
     }
 }
+
+extension TerminalText {
+    /// `text` from a client (a name, a path, a ref) made safe to print inside one line of the server's: control,
+    /// format and separator characters as `\u{…}`, cut at `limit` printed characters (then `…`). Unlike
+    /// ``sanitize(_:)``, which keeps a buildpack's colours, nothing of `text` reaches the terminal or a log as a
+    /// control.
+    public static func printable(_ text: some StringProtocol, limit: Int = 64) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            let piece: String
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
+                piece = "\\u{\(String(scalar.value, radix: 16))}"
+            default:
+                piece = String(scalar)
+            }
+            if count + piece.count > limit {
+                out += "…"
+                return out
+            }
+            out += piece
+            count += piece.count
+        }
+        return out
+    }
+}
