@@ -237,3 +237,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Honest imports, for every target of the package:
+// - InternalImportsByDefault: an `import` is internal unless it says `public import`, so a module's public API says
+//   which other modules it exposes.
+// - MemberImportVisibility: a file uses only the members of modules it imports itself, never those another file of
+//   the target happened to import.
+for target in package.targets where target.type != .system {
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .enableUpcomingFeature("InternalImportsByDefault"), .enableUpcomingFeature("MemberImportVisibility"),
+        ]
+}

@@ -1,9 +1,9 @@
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
-import NIOCore
+public import NIOCore
 
 #if canImport(Glibc)
-    import Glibc
+    public import Glibc
 #endif
 
 /// The sessions running now, so that shutdown can wait for them and, after the grace period, cancel them. A session

@@ -1,5 +1,5 @@
-import Logging
-import NIOCore
+public import Logging
+public import NIOCore
 
 /// Closes a connection on which nothing has moved for `--idle-timeout`: no byte from the client and no write to it
 /// completed. A client that was killed, suspended or cut off by the network (a stalled TCP connection, which never

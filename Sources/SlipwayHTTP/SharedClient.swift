@@ -1,8 +1,8 @@
-import AsyncHTTPClient
-import Foundation
+public import AsyncHTTPClient
+public import Foundation
 import NIOCore
 import NIOFoundationCompat
-import NIOHTTP1
+public import NIOHTTP1
 
 /// The process's one HTTP client, for every user of HTTP in Slipway: the object store, the router's Caddy admin API,
 /// the swarm's Docker Engine API, web dynos' health checks and the forges' commit statuses (and the drains and

@@ -1,10 +1,12 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import SlipwayDoorKit
 import SlipwayReceive
+import SlipwaySpool
 import SlipwaySystem
 
 #if canImport(Glibc)

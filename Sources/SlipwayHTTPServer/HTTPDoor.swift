@@ -1,11 +1,11 @@
 import Foundation
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
-import NIOCore
+public import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import SlipwayDoorKit
+public import SlipwayDoorKit
 import SlipwayReceive
 
 #if canImport(Glibc)

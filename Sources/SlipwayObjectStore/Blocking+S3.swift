@@ -1,4 +1,4 @@
-import SlipwayHTTP
+public import SlipwayHTTP
 
 extension Blocking {
     /// Makes a client for `location` and runs `body` with it, from synchronous code.

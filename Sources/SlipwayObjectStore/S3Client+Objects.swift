@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Crypto
-import Foundation
+public import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension SigV4 {
     /// The longest a presigned URL may stay valid: 7 days, as S3 allows.

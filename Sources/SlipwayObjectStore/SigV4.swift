@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+public import Foundation
 
 /// AWS Signature Version 4 (`AWS4-HMAC-SHA256`), as a pure function of a request's parts: the canonical request,
 /// the string to sign, the signature and the `Authorization` header. No clock and no I/O, so it is tested against

@@ -1,10 +1,10 @@
 import Foundation
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
-import NIOCore
+public import NIOCore
 import NIOPosix
 import NIOSSH
-import SlipwayDoorKit
+public import SlipwayDoorKit
 import SlipwayReceive
 import SlipwaySystem
 

@@ -6,6 +6,7 @@ import NIOPosix
 import NIOSSH
 import SlipwayDoorKit
 import SlipwayReceive
+import SlipwaySpool
 import SlipwaySystem
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import SlipwaySystem
 
 /// What an app's dynos should be, beyond the release: how many of each process type run and how much memory each

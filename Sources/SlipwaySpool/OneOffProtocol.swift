@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A one-off dyno asked of the runner (`run myapp -- rake db:migrate` at the door): sent as one JSON line over the
 /// runner's control socket (`<root>/runner/control.sock`, ``RootLayout/controlSocket``), with the session's stdin,

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// `release.json`: what a build produced and how to run it. Versioned; documented in `docs/release-manifest.md`
 /// with its JSON Schema in `docs/schemas/release.schema.json`.

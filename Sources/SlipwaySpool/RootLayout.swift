@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The server's folder (`--root`, `$SLIPWAY_ROOT`, default `/var/lib/slipway`): where the build side and the runner
 /// meet, spelled out once for both. The build side (`SlipwayRoot` in SlipwayReceive) and the runner (`RunnerRoot` in

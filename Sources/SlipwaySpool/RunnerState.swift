@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What runs for one app, as the runner writes it to `<root>/runner/apps/<app>/state.json`: the release that serves,
 /// each dyno's state, and the last deploy. `slugrunner ps` (where it is called `AppStatus`) and the door's `ps` read

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SlipwayReceive
+import SlipwaySpool
 
 extension ReceivePack {
     struct Keys: ParsableCommand {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import SlipwayReceive
+import SlipwaySpool
 import SlipwaySystem
-import SlugCompiler
 
 #if canImport(Glibc)
     import Glibc

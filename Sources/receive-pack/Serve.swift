@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 import SlipwayDoorKit
 import SlipwayHTTPServer
 import SlipwayReceive

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import SlipwayReceive
 import SlipwaySystem
-import SlugCompiler
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SlipwayObjectStore
+import SlipwaySpool
 import SlugRunner
 
 /// `--spool s3://…` and its S3 options, for `slugrunner watch`.

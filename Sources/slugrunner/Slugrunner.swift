@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SlipwaySpool
 import SlugRunner
 
 /// `slugrunner`: the reference runner of Slipway's spool. Thin: it parses arguments and calls the SlugRunner

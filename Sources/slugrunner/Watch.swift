@@ -1,4 +1,5 @@
 import ArgumentParser
+import SlipwaySystem
 import SlugRunner
 
 extension Slugrunner {

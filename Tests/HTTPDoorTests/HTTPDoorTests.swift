@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySpool
 import SlipwayTestSupport
 import Testing
 

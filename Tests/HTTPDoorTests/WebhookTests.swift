@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SlipwaySpool
 import SlipwayTestSupport
 import Testing
 

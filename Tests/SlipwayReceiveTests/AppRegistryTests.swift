@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayReceive
+import SlipwaySpool
 import SlipwaySystem
 import SlipwayTestSupport
 import Testing

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A web process started from an unpacked slug the Heroku way: `HOME` is the app folder, `.profile.d/*.sh` are
 /// sourced in order, then the command runs under bash. It runs in a session of its own, so ``stop()`` ends every

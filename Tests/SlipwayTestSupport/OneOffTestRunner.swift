@@ -1,6 +1,6 @@
-import Foundation
-import SlipwaySpool
-import SlipwaySystem
+public import Foundation
+public import SlipwaySpool
+public import SlipwaySystem
 import SlugRunner
 
 #if canImport(Glibc)

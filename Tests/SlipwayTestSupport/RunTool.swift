@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What a finished tool run produced.
 public struct ToolResult: Sendable {

@@ -1,5 +1,5 @@
-import Foundation
-import SlipwaySpool
+public import Foundation
+public import SlipwaySpool
 
 #if canImport(Glibc)
     import Glibc

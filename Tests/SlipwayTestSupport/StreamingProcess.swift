@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A running process whose combined output a test reads while it runs, to check that lines arrive as they are printed.
 public final class StreamingProcess: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySpool
 import Testing
 
 @testable import SlugRunner

@@ -1,4 +1,4 @@
-import SlipwaySpool
+public import SlipwaySpool
 import SlipwaySystem
 
 extension AppName {

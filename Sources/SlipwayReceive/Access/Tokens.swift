@@ -1,5 +1,6 @@
 import Crypto
-import Foundation
+public import Foundation
+import SlipwaySpool
 import SlipwaySystem
 
 #if canImport(Glibc)

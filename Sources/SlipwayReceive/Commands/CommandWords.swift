@@ -1,3 +1,4 @@
+import Foundation
 import SlipwaySystem
 
 /// Splits a management command (`SSH_ORIGINAL_COMMAND` that is not a git command) into words, with the quoting rules

@@ -1,5 +1,6 @@
 import Foundation
 import SlipwaySpool
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,5 @@
-import Foundation
-import SlipwaySystem
-import SlugCompiler
+public import Foundation
+public import SlipwaySystem
 
 /// Who runs a management command.
 public enum Actor: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySpool
 import SlipwaySystem
 
 /// `releases`, `releases:info`, `rollback`.

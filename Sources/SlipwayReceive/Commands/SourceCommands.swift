@@ -1,6 +1,5 @@
 import Foundation
 import SlipwaySystem
-import SlugCompiler
 
 /// `apps:webhook`, `apps:deploy-key`, and the webhook settings of `apps:set`: deploys triggered by a push to the
 /// repository the app lives in on GitHub, GitLab or Gitea.

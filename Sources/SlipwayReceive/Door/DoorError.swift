@@ -1,4 +1,4 @@
-import SlipwaySystem
+public import SlipwaySystem
 
 /// Every error of the door side: a refusal at the SSH or HTTP door, in the access files or in a management command;
 /// a push the server refused or could not take; a door server that cannot start or go on.

@@ -1,6 +1,6 @@
 import Foundation
+import SlipwaySpool
 import SlipwaySystem
-import SlugCompiler
 
 #if canImport(Glibc)
     import Glibc

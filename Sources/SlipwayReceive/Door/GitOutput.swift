@@ -1,6 +1,5 @@
 import Foundation
 import SlipwaySystem
-import SlugCompiler
 
 #if canImport(Glibc)
     import Glibc

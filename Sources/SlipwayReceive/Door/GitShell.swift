@@ -1,6 +1,6 @@
-import Foundation
-import SlipwaySystem
-import SlugCompiler
+public import Foundation
+import SlipwaySpool
+public import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc

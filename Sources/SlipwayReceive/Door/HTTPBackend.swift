@@ -1,6 +1,6 @@
-import Foundation
-import SlipwaySystem
-import SlugCompiler
+public import Foundation
+import SlipwaySpool
+public import SlipwaySystem
 
 /// The HTTP door's side of one git request (`receive-pack http-backend`, run by the HTTP server for each
 /// authenticated request): the same access check, app creation, lock, recovery and hooks as the SSH door

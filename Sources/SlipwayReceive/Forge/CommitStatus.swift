@@ -1,5 +1,5 @@
 import Foundation
-import NIOHTTP1
+public import NIOHTTP1
 
 /// A commit status report, as each forge's API takes it.
 public struct CommitStatus: Equatable, Sendable {

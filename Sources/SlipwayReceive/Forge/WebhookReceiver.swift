@@ -1,9 +1,9 @@
-import Foundation
+public import Foundation
+import NIOHTTP1
 import SlipwayHTTP
 import SlipwayObjectStore
 import SlipwaySpool
-import SlipwaySystem
-import SlugCompiler
+public import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
-import Foundation
+public import Foundation
 import SlipwayGit
+import SlipwaySpool
 
 /// Installs Slipway's git hooks into a bare repository and configures it for pushes.
 public enum Hooks {

@@ -1,5 +1,6 @@
 import Foundation
-import SlipwayGit
+public import SlipwayGit
+import SlipwaySpool
 
 /// Who is pushing what, for the hooks: from the environment `receive-pack shell` sets, or, when the hook was dropped
 /// into a repository of another git server, from `git config` (`slipway.root`, `slipway.app`).

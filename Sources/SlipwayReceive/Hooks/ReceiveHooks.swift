@@ -1,7 +1,7 @@
-import Foundation
+public import Foundation
 import SlipwayGit
 import SlipwaySpool
-import SlipwaySystem
+public import SlipwaySystem
 import SlugCompiler
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import SlipwaySpool
 
 /// The operator's commands that are not part of a push: creating the layout, reading build logs.

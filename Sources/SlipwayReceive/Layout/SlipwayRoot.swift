@@ -1,5 +1,5 @@
 import Foundation
-import SlipwaySpool
+public import SlipwaySpool
 
 /// The server's folder as the build side sees it: `--root` or `$SLIPWAY_ROOT` (default `/var/lib/slipway`), and the
 /// folders it owns (``RootLayout`` draws the whole tree, the runner's part included).

@@ -1,5 +1,5 @@
 import Foundation
-import SlipwaySpool
+public import SlipwaySpool
 import SlipwaySystem
 
 /// A build that passed pre-receive and waits for git to accept the ref before it is released.

@@ -1,5 +1,5 @@
 import Foundation
-import SlipwaySpool
+public import SlipwaySpool
 import SlipwaySystem
 
 #if canImport(Glibc)

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import SlipwayHTTP
-import SlipwayObjectStore
+public import SlipwayObjectStore
 import SlipwaySpool
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// `3.2s`, `2m05s`: how long a build step or a session took, as people read it.
 public func formatDuration(_ duration: Duration) -> String {

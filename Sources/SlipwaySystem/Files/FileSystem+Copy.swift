@@ -1,4 +1,4 @@
-import CProcessShims
+public import CProcessShims
 import Foundation
 
 #if canImport(Glibc)

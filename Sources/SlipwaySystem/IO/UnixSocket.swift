@@ -1,5 +1,5 @@
-import CProcessShims
-import Foundation
+public import CProcessShims
+public import Foundation
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What `/proc/<pid>/stat` says of a process that supervisors need: its parent, its process group and when it
 /// started. The one reader of that file.

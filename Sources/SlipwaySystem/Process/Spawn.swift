@@ -1,8 +1,5 @@
 import CProcessShims
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+public import Glibc
 
 /// Starting a program: the one `posix_spawn` of the project (and, for a child that must be in its control groups
 /// before it runs anything, the one fork: ``joining``). Every child gets an explicit argument array and
@@ -71,7 +68,7 @@ public struct Spawn: Sendable {
     }
 
     /// Starts the program; returns its pid, which is also its process group id. The caller reaps it.
-    public func start() throws(Failure) -> pid_t {
+    public func start() throws(Failure) -> Glibc.pid_t {
         if !joining.isEmpty { return try startJoining() }
         // Copies above every target number first, so that dup2 never meets a descriptor already in place.
         let copies = extraDescriptors.map { fcntl($0, F_DUPFD_CLOEXEC, 64) }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The buildpacks shipped in the repository's `buildpacks/` folder, and the order detection tries them in.
 public struct BuiltinBuildpacks: Sendable {

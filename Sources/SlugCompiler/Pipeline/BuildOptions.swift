@@ -1,5 +1,5 @@
-import Foundation
-import SlipwaySpool
+public import Foundation
+public import SlipwaySpool
 
 /// Everything a build needs to know; `slugc build` fills it from its flags, the push hook from the app's settings.
 public struct BuildOptions: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import SlipwaySystem
+public import SlipwaySystem
 
 /// The one block a failed build ends with: Heroku's headline, then the phase, buildpack, exit code, elapsed time and
 /// the last lines the buildpack printed.

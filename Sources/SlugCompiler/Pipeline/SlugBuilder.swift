@@ -1,7 +1,7 @@
 import Foundation
 import SlipwayGit
-import SlipwaySpool
-import SlipwaySystem
+public import SlipwaySpool
+public import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,5 @@
 import Foundation
-import SlipwaySystem
+public import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc

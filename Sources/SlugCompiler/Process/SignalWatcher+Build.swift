@@ -1,4 +1,4 @@
-import SlipwaySystem
+public import SlipwaySystem
 
 extension SignalWatcher {
     /// Throws ``BuildError/Code/interrupted(signal:)`` if a cancelling signal has arrived.

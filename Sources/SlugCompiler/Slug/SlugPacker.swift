@@ -1,5 +1,5 @@
-import SlipwayArchive
-import SlipwaySpool
+public import SlipwayArchive
+public import SlipwaySpool
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
 import Foundation
-import SlipwayObjectStore
+public import SlipwayObjectStore
+import SlipwaySpool
 
 /// `slugrunner watch --spool s3://…`: the bucket releases come from, the keys that read it, and the name this
 /// runner signs its claims with.

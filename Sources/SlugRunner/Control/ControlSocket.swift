@@ -1,6 +1,6 @@
 import Foundation
-import SlipwaySpool
-import SlipwaySystem
+public import SlipwaySpool
+public import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc

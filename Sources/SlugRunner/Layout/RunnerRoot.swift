@@ -1,5 +1,5 @@
 import Foundation
-import SlipwaySpool
+public import SlipwaySpool
 
 /// The server's folder as the runner sees it: the spool it reads, and the folders it owns (``RootLayout`` draws the
 /// whole tree).

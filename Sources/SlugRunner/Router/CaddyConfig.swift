@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The whole Caddy configuration for a ``RouteTable``, as `POST /load` takes it (Caddy 2.6's JSON). `/load` replaces
 /// everything, so every configuration restates the admin address and the logs as well as the routes.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the router finds each app's web dynos without being reconfigured: a DNS zone the runner answers from
 /// (``RouterDNS``), which Caddy's SRV upstreams look up at most every ``refresh``.
 ///

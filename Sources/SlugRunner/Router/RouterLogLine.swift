@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import SlipwaySpool
 
 /// One request as the router logs it in the app's log, Heroku's router format:

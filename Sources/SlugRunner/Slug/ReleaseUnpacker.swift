@@ -1,6 +1,6 @@
 import Foundation
 import SlipwayArchive
-import SlipwaySpool
+public import SlipwaySpool
 import SlipwaySystem
 
 #if canImport(Glibc)

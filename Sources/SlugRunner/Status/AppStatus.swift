@@ -1,5 +1,5 @@
 import Foundation
-import SlipwaySpool
+public import SlipwaySpool
 
 /// What runs for one app: the spool's ``RunnerState`` (`state.json`), under the name the runner has always used.
 /// `slugrunner ps --json` prints it with `watcher` and `uptime` filled in.

@@ -1,5 +1,5 @@
-import Foundation
-import SlipwaySpool
+public import Foundation
+public import SlipwaySpool
 import SlipwaySystem
 
 /// `slugrunner ps`: reads an app's `state.json`, checks that a watcher runs, and renders it, Heroku's way or as

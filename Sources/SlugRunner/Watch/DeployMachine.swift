@@ -1,4 +1,5 @@
-import SlipwaySystem
+import SlipwaySpool
+public import SlipwaySystem
 
 /// The deploy decisions for one app, with no I/O: which claimed entry to deploy next, when the release phase runs,
 /// which processes a release boots, when it takes over from the previous one, and when it fails and the previous one

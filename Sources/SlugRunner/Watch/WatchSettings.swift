@@ -1,4 +1,4 @@
-import SlipwaySystem
+public import SlipwaySystem
 
 /// How `slugrunner watch` runs releases. Every value has a command-line flag; the defaults are Heroku's where it has
 /// one.

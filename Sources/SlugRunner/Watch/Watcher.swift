@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayObjectStore
 import SlipwaySpool
 import SlipwaySystem
 

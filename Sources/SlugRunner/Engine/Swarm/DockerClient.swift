@@ -1,8 +1,8 @@
 import AsyncHTTPClient
-import Foundation
+public import Foundation
 import NIOCore
 import NIOFoundationCompat
-import NIOHTTP1
+public import NIOHTTP1
 import SlipwayHTTP
 
 /// The Docker Engine API (HTTP and JSON) on the engine's unix socket, with the shared HTTP client (``SharedHTTPClient``): calls

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A JSON value, written as Swift literals: the Docker Engine API's request bodies read as its documentation shows
 /// them, and a test can look inside one (`spec["TaskTemplate"]?["ContainerSpec"]?["Env"]`).

@@ -1,3 +1,4 @@
+import Foundation
 import SlipwaySpool
 
 /// What one Swarm service of an app runs: a process type of a release (or its release command, as a one-off job),
