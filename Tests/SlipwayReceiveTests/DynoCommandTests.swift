@@ -167,7 +167,7 @@ import Testing
         try FileSystem.makeFolders(scratch.url("root/runner"), mode: 0o755)
         let watcher = try HeldLock(root.layout.watchLock)
         let shown = withExtendedLifetime(watcher) { run(["ps", "myapp"]) }
-        let time = DynoListingTime.format(try #require(RunnerState.parseTime(started)))
+        let time = formatClockTime(try #require(RunnerState.parseTime(started)))
         #expect(
             shown.out == """
                 === web (512 MB): gunicorn app:app (2)
@@ -184,16 +184,5 @@ import Testing
         let result = run(["run", "myapp", "--", "echo", "hi"])
         #expect(result.status == 1)
         #expect(result.err == "slipway: no runner is running on this server: start slugrunner watch\n")
-    }
-}
-
-/// `2026/11/30 01:02:03 +0000`, as `ps` prints start times.
-enum DynoListingTime {
-    static func format(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy/MM/dd HH:mm:ss Z"
-        return formatter.string(from: date)
     }
 }
