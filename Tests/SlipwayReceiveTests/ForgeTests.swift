@@ -33,11 +33,11 @@ struct ForgeTests {
                     .init(
                         branch: "main", commit: commit, delivery: "d1", repository: "alice/shop",
                         webURL: "https://github.com/alice/shop")))
-        #expect(throws: WebhookError.self) { try Forge.github.verify(headers: headers, body: b, secret: "other") }
+        #expect(throws: DoorError.self) { try Forge.github.verify(headers: headers, body: b, secret: "other") }
         var tampered = b
         tampered[0] = UInt8(ascii: " ")
-        #expect(throws: WebhookError.self) { try Forge.github.verify(headers: headers, body: tampered, secret: "s") }
-        #expect(throws: WebhookError.self) { try Forge.github.verify(headers: headers, body: b, secret: "") }
+        #expect(throws: DoorError.self) { try Forge.github.verify(headers: headers, body: tampered, secret: "s") }
+        #expect(throws: DoorError.self) { try Forge.github.verify(headers: headers, body: b, secret: "") }
     }
 
     @Test func gitlabComparesTheTokenAndGiteaTheHMAC() throws {
@@ -45,16 +45,16 @@ struct ForgeTests {
         let gitlab = try Forge.gitlab.verify(
             headers: ["x-gitlab-event": "Push Hook", "x-gitlab-event-uuid": "u1", "x-gitlab-token": "s"], body: b,
             secret: "s")
-        guard case .push(let push) = gitlab else { throw WebhookError(code: .malformed, description: "no push") }
+        guard case .push(let push) = gitlab else { throw DoorError(.malformedDelivery, "slipway: no push") }
         #expect(push.repository == "7" && push.delivery == "u1")
-        #expect(throws: WebhookError.self) {
+        #expect(throws: DoorError.self) {
             try Forge.gitlab.verify(
                 headers: ["x-gitlab-event": "Push Hook", "x-gitlab-token": "t"], body: b, secret: "s")
         }
         let gitea = try Forge.gitea.verify(
             headers: ["x-gitea-event": "push", "x-gitea-delivery": "g1", "x-gitea-signature": hmac(b, "s")], body: b,
             secret: "s")
-        guard case .push(let giteaPush) = gitea else { throw WebhookError(code: .malformed, description: "no push") }
+        guard case .push(let giteaPush) = gitea else { throw DoorError(.malformedDelivery, "slipway: no push") }
         #expect(giteaPush.repository == "alice/shop")
     }
 

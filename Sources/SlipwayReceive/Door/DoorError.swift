@@ -38,6 +38,10 @@ public struct DoorError: Error, CustomStringConvertible, Equatable, Sendable {
         case invalidValue
         /// The command cannot run now (no build to cancel, nothing to roll back to).
         case notPossible
+        /// A webhook delivery's signature or token does not match the app's webhook secret (HTTP 401).
+        case badSignature
+        /// A webhook delivery's body is not the forge's push payload (HTTP 400).
+        case malformedDelivery
 
         // Pushes and the door servers: their lines are sentences of their own, without `slipway: ` (see
         // ``DoorError/isFailure``).

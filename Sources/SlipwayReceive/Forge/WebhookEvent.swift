@@ -39,23 +39,6 @@ public enum WebhookEvent: Equatable, Sendable {
     }
 }
 
-/// Why a delivery is refused: a bad or missing signature (401), or a body that is not the forge's JSON (400).
-public struct WebhookError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: Sendable {
-        /// The signature or token does not match the app's webhook secret.
-        case badSignature
-        /// The body is not the forge's push payload.
-        case malformed
-    }
-    public var code: Code
-    public var description: String
-
-    public init(code: Code, description: String) {
-        self.code = code
-        self.description = description
-    }
-}
-
 extension Forge {
     /// Checks the delivery's signature against `secret` (in constant time), then reads the event. `headers` are keyed
     /// by lower-cased header name.
@@ -72,8 +55,7 @@ extension Forge {
             valid = Self.hmacMatches(headers["x-gitea-signature"] ?? "", body: body, secret: secret)
         }
         guard valid, !secret.isEmpty else {
-            throw WebhookError(
-                code: .badSignature, description: "the \(rawValue) signature does not match the app's webhook secret")
+            throw DoorError(.badSignature, "slipway: the \(rawValue) signature does not match the app's webhook secret")
         }
         return try event(headers: headers, body: body)
     }
@@ -91,11 +73,11 @@ extension Forge {
             return .ignored("\(name.isEmpty ? "an event without a name" : "event '\(name)'") is not a push")
         }
         guard let delivery = deliveryHeaders.lazy.compactMap({ headers[$0] }).first(where: { !$0.isEmpty }) else {
-            throw WebhookError(code: .malformed, description: "the delivery has no id (\(deliveryHeaders[0]))")
+            throw DoorError(.malformedDelivery, "slipway: the delivery has no id (\(deliveryHeaders[0]))")
         }
         guard let json = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
             let ref = json["ref"] as? String, let after = json["after"] as? String
-        else { throw WebhookError(code: .malformed, description: "the body is not a \(rawValue) push payload") }
+        else { throw DoorError(.malformedDelivery, "slipway: the body is not a \(rawValue) push payload") }
         guard ref.hasPrefix("refs/heads/") else { return .ignored("\(ref) is not a branch") }
         guard after.count == 40, after.allSatisfy(\.isHexDigit), after != String(repeating: "0", count: 40) else {
             return .ignored("the push deleted \(ref)")
@@ -105,14 +87,14 @@ extension Forge {
         if self == .gitlab {
             let project = json["project"] as? [String: Any]
             guard let id = (json["project_id"] as? Int) ?? (project?["id"] as? Int) else {
-                throw WebhookError(code: .malformed, description: "the gitlab payload has no project_id")
+                throw DoorError(.malformedDelivery, "slipway: the gitlab payload has no project_id")
             }
             repository = String(id)
             webURL = project?["web_url"] as? String
         } else {
             let repo = json["repository"] as? [String: Any]
             guard let fullName = repo?["full_name"] as? String else {
-                throw WebhookError(code: .malformed, description: "the \(rawValue) payload has no repository.full_name")
+                throw DoorError(.malformedDelivery, "slipway: the \(rawValue) payload has no repository.full_name")
             }
             repository = fullName
             webURL = repo?["html_url"] as? String

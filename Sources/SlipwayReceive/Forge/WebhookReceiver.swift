@@ -66,9 +66,9 @@ public struct WebhookReceiver {
         let event: WebhookEvent
         do {
             event = try forge.verify(headers: headers(), body: body, secret: secret)
-        } catch let error as WebhookError {
+        } catch let error as DoorError where [.badSignature, .malformedDelivery].contains(error.code) {
             let status = error.code == .badSignature ? "401 Unauthorized" : "400 Bad Request"
-            return respond(status, "slipway: \(error.description)")
+            return respond(status, error.message)
         } catch {
             return respond("400 Bad Request", "slipway: \(error)")
         }
