@@ -1,6 +1,6 @@
 import Foundation
 public import SlipwaySpool
-import SlipwaySystem
+public import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -95,6 +95,8 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
     public var line: Int?
     /// What happened and what to do.
     public var description: String
+    /// The failed system call, for ``Code/system``.
+    public var systemError: SystemError?
 }
 
 /// An app's append-only release ledger, `<app>/releases.jsonl`: one JSON ``LedgerEntry`` per line, oldest first.
@@ -260,7 +262,9 @@ public struct ReleaseLedger: Sendable {
         do {
             try body()
         } catch let failure as SystemError {
-            throw systemError(failure.operation, failure.errno)
+            var error = systemError(failure.operation, failure.errno)
+            error.systemError = failure
+            throw error
         }
     }
 
