@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # The router goal of scripts/bench (sourced by it; uses its measure, note, alternate, commit-all and ssh-with):
 # slugrunner watch with its router (Caddy) on the bench server's root, a small Procfile app that answers with its
-# version, and a client sending requests through the router without pause (scripts/load-client) during every
-# deploy of the goal: the timed pushes, then three config changes and a rollback.
+# version, and a client sending requests through the router without pause, never sending one again
+# (scripts/load-client --no-resend), during every deploy of the goal: the timed pushes, then three config changes
+# and a rollback.
 #
 #   router   push to the new version served through the router  vs  plain git push, same sshd   (context)
 #   zero     failed requests during those deploys                                                (0)
@@ -24,19 +25,19 @@ start-router-app() {
   write-wait-served "$work/wait-served" routerapp.localhost "$router_port"
   GIT_SSH_COMMAND="$(ssh-with slipway)" git -C "$router_app" push -q "$bench_user@127.0.0.1:routerapp" main 2>/dev/null
   "$work/wait-served" "version-0 -" || fail "router: the app did not answer through the router" "See $server/watch.log."
-  python3 "$repo_dir/scripts/load-client" --router "127.0.0.1:$router_port" --host routerapp.localhost \
+  python3 "$repo_dir/scripts/load-client" --router "127.0.0.1:$router_port" --host routerapp.localhost --no-resend \
     >"$work/load.json" 2>"$work/load.err" &
   load_pid=$!
 }
 
 # Writes the script $1 that waits (up to 2 minutes) until the router on port $3 answers its argument for host $2:
-# a script, since measure runs commands.
+# a script, since measure runs commands. It asks every 10 ms, so that the wait adds little to what it measures.
 write-wait-served() {
   cat >"$1" <<SCRIPT
 #!/usr/bin/env bash
 tries=0
 until [ "\$(curl -s --max-time 5 -H "Host: $2" "http://127.0.0.1:$3/")" = "\$1" ]; do
-  tries=\$((tries + 1)); [ "\$tries" -lt 2400 ] || exit 1; sleep 0.05
+  tries=\$((tries + 1)); [ "\$tries" -lt 12000 ] || exit 1; sleep 0.01
 done
 SCRIPT
   chmod +x "$1"
