@@ -22,7 +22,10 @@ extension Slugrunner {
         var bootTimeout: Double = 60
         @Option(help: ArgumentHelp("Seconds the release phase may run.", valueName: "seconds"))
         var releaseTimeout: Double = 3600
-        @Option(help: ArgumentHelp("Seconds between two looks at the spool and the formations.", valueName: "seconds"))
+        @Option(
+            help: ArgumentHelp(
+                "Most seconds between two looks at the spool and the formations (a new release or a changed formation wakes the runner at once).",
+                valueName: "seconds"))
         var interval: Double = 1
         @Option(help: ArgumentHelp("Seconds before the first restart of a crashed process.", valueName: "seconds"))
         var restartDelay: Double = 1
