@@ -59,6 +59,7 @@ let package = Package(
         .target(
             name: "SlipwayHTTP",
             dependencies: [
+                "SlipwaySystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -138,21 +139,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // What the runner's router serves, apart from driving Caddy: the route table, Caddy's configuration, the DNS
+        // zone Caddy finds the web dynos in (and its small UDP server), Heroku's router error pages and log lines.
+        .target(
+            name: "SlipwayRouting",
+            dependencies: [
+                "SlipwaySystem", "SlipwaySpool",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
+
         // The reference runner: consumes the spool. It shares only the spool format, the system layer and the C
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
         .target(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
+                "SlipwayRouting",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                // The router's DNS, where Caddy finds the web dynos (UDP on loopback).
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
 
         // Benchmarks: the deterministic test tree that scripts/bench and the large-tree tests generate.
@@ -208,7 +218,9 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        .testTarget(name: "SlugRunnerTests", dependencies: ["SlugRunner", "SlipwaySpool", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "SlugRunnerTests",
+            dependencies: ["SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
             name: "DoorKitTests",
@@ -233,7 +245,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",
-            dependencies: ["slugrunner", "slugc", "SlugRunner", "SlipwaySpool", "SlipwayTestSupport"]),
+            dependencies: ["slugrunner", "slugc", "SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwayTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

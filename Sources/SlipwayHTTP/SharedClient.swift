@@ -3,6 +3,7 @@ public import Foundation
 import NIOCore
 import NIOFoundationCompat
 public import NIOHTTP1
+import SlipwaySystem
 
 /// The process's one HTTP client, for every user of HTTP in Slipway: the object store, the router's Caddy admin API,
 /// the swarm's Docker Engine API, web dynos' health checks and the forges' commit statuses (and the drains and
@@ -57,11 +58,4 @@ public enum SharedHTTPClient {
 public struct HTTPLayerError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-extension Duration {
-    /// The duration in whole milliseconds.
-    public var wholeMilliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayRouting
 import SlipwayTestSupport
 import SlugRunner
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import SlipwayRouting
 @testable import SlugRunner
 
 @Suite struct CaddyConfigTests {

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import SlipwayRouting
 @testable import SlugRunner
 
 /// The router's DNS answers what Caddy asks (SRV, then A for each target) and nothing else.

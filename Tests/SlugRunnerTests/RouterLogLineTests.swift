@@ -2,6 +2,7 @@ import Foundation
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayRouting
 @testable import SlugRunner
 
 @Suite struct RouterLogLineTests {

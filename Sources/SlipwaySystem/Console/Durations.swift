@@ -26,3 +26,10 @@ public func formatAge(seconds: Int) -> String {
     default: "\(seconds / 86400)d"
     }
 }
+
+extension Duration {
+    /// The duration in whole milliseconds.
+    public var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,3 +1,4 @@
+import SlipwayRouting
 import SlipwaySpool
 
 /// Where an app's dynos run: processes on this machine (``LocalEngine``, the default) or tasks on a Docker Swarm

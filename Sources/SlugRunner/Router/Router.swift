@@ -1,4 +1,5 @@
 public import Foundation
+public import SlipwayRouting
 import SlipwaySystem
 
 #if canImport(Glibc)
@@ -34,7 +35,9 @@ public final class Router {
     deinit { stop() }
 
     /// `<app>.<baseDomain>`: the host name an app answers at.
-    public static func hostName(app: String, baseDomain: String) -> String { "\(app).\(baseDomain)" }
+    public static func hostName(app: String, baseDomain: String) -> String {
+        RouteTable.hostName(app: app, baseDomain: baseDomain)
+    }
 
     /// `caddy.json`: a copy of the configuration last sent.
     public var configCopy: String { "\(settings.folder)/caddy.json" }
@@ -62,7 +65,9 @@ public final class Router {
         if pid != nil { stop() }
         try accessLog.reset()
         loaded = nil
-        if dns == nil { dns = try RouterDNS() }
+        if dns == nil {
+            do { dns = try RouterDNS() } catch { throw RunnerError(.system, "slugrunner: \(error)") }
+        }
         if settings.adminAddress == nil {
             try startCaddy(admin)
         } else if !admin.answers() {
@@ -97,7 +102,7 @@ public final class Router {
             dns?.update(zone)
             // A dyno that left the zone may still be picked until Caddy looks again: the caller stops it only
             // after that, so no request (a POST included) is sent to a dyno that is stopping.
-            if before.hasTargets(missingFrom: zone) { usleep(useconds_t(RouteZone.refresh.milliseconds * 1500)) }
+            if before.hasTargets(missingFrom: zone) { usleep(useconds_t(RouteZone.refresh.wholeMilliseconds * 1500)) }
         }
         loaded = table
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayRouting
 import SlipwaySpool
 
 /// Keeping the router (Caddy) in step with the web dynos that are up, and its request lines in the apps' logs.

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import SlipwayRouting
 import SlipwaySpool
 
 /// What the swarm runs of an app, for `slugrunner ps`, the router and the app's log.

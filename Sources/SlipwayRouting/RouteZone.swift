@@ -48,7 +48,7 @@ public struct RouteZone: Equatable, Sendable {
     }
 
     /// Whether a target of this zone is not in `other` (a dyno that left).
-    func hasTargets(missingFrom other: RouteZone) -> Bool {
+    public func hasTargets(missingFrom other: RouteZone) -> Bool {
         addresses.keys.contains { other.addresses[$0] == nil }
     }
 

@@ -39,10 +39,13 @@ public struct RouteTable: Equatable, Sendable {
 
         /// An app answering at `<name>.<baseDomain>` and at `domains`.
         public init(name: String, baseDomain: String, domains: [String] = [], upstreams: [Upstream]) {
-            let own = Router.hostName(app: name, baseDomain: baseDomain)
+            let own = RouteTable.hostName(app: name, baseDomain: baseDomain)
             self.init(name: name, hosts: [own] + domains.filter { $0 != own }, upstreams: upstreams)
         }
     }
+
+    /// `<app>.<baseDomain>`: the host name an app answers at.
+    public static func hostName(app: String, baseDomain: String) -> String { "\(app).\(baseDomain)" }
 
     /// The apps by name.
     public private(set) var apps: [String: App] = [:]

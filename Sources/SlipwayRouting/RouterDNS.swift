@@ -5,16 +5,16 @@ import NIOPosix
 /// The DNS server Caddy asks where an app's web dynos are (``RouteZone``): UDP on a free loopback port, on one
 /// event-loop thread of its own, answering from the zone the watcher last set. Nothing but the router's Caddy is
 /// told its address.
-final class RouterDNS {
+public final class RouterDNS {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let zone = NIOLockedValueBox(RouteZone())
     private var channel: Channel?
 
     /// `udp/127.0.0.1:<port>`, as Caddy's resolver settings take it.
-    private(set) var address = ""
+    public private(set) var address = ""
 
     /// Starts answering on a free loopback port.
-    init() throws {
+    public init() throws {
         let zone = self.zone
         let bound: Channel
         do {
@@ -27,7 +27,7 @@ final class RouterDNS {
                 .bind(host: "127.0.0.1", port: 0).wait()
         } catch {
             try? group.syncShutdownGracefully()
-            throw RunnerError(.system, "slugrunner: the router's DNS cannot listen on 127.0.0.1: \(error)")
+            throw RoutingError("the router's DNS cannot listen on 127.0.0.1: \(error)")
         }
         channel = bound
         address = "udp/127.0.0.1:\(bound.localAddress?.port ?? 0)"
@@ -36,11 +36,11 @@ final class RouterDNS {
     deinit { stop() }
 
     /// What Caddy finds from now on.
-    func update(_ new: RouteZone) {
+    public func update(_ new: RouteZone) {
         zone.withLockedValue { $0 = new }
     }
 
-    func stop() {
+    public func stop() {
         guard let channel else { return }
         self.channel = nil
         try? channel.close().wait()
@@ -68,4 +68,10 @@ private final class Responder: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // A datagram that could not be sent (the asker went away): nothing to do; the next query is answered.
     }
+}
+
+/// Why the routing side could not do its part (its DNS server could not listen).
+public struct RoutingError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

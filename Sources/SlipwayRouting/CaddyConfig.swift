@@ -1,4 +1,5 @@
 public import Foundation
+import SlipwaySystem
 
 /// The whole Caddy configuration for a ``RouteTable``, as `POST /load` takes it (Caddy 2.6's JSON). `/load` replaces
 /// everything, so every configuration restates the admin address and the logs as well as the routes.
@@ -219,10 +220,5 @@ public struct CaddyConfig: Sendable {
     }
 
     /// Caddy's duration form, in milliseconds (`30000ms`).
-    static func caddyDuration(_ duration: Duration) -> String { "\(duration.milliseconds)ms" }
-}
-
-extension Duration {
-    /// The whole milliseconds of the duration.
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+    static func caddyDuration(_ duration: Duration) -> String { "\(duration.wholeMilliseconds)ms" }
 }
