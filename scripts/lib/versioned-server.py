@@ -19,8 +19,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def handle(self):
-        self.close_connection = True
-        self.handle_one_request()
+        # A connection waiting for its first request is idle too: a router may open one it does not use at once
+        # (Go's transport keeps a connection it dialled for a request another connection took), and a stopping
+        # server that waited for it would never exit.
+        self.close_connection = False
         while not self.close_connection:
             with lock:
                 if stopping:
