@@ -1,6 +1,7 @@
 import Foundation
 import SlipwayReceive
 import SlipwaySpool
+import SlipwaySystem
 import SlipwayTestSupport
 import Testing
 
@@ -113,11 +114,11 @@ import Testing
         try fixture2.appendRaw("this is not json\n")
         try fixture2.appendRaw(String(decoding: try JSONEncoder().encode(Self.entry(2)), as: UTF8.self) + "\n")
         let before = fixture2.text
-        let error = #expect(throws: LedgerError.self) { try fixture2.ledger.entries() }
-        #expect(error?.code == .corrupt)
-        #expect(error?.line == 2)
+        let error = #expect(throws: DoorError.self) { try fixture2.ledger.entries() }
+        #expect(error?.code == .corruptLedger)
+        #expect(error?.text.contains("line 2 ") == true)
         #expect(error?.description.contains("\(fixture2.path): line 2 is not a valid release entry") == true)
-        #expect(throws: LedgerError.self) { try fixture2.ledger.append { Self.entry($0) } }
+        #expect(throws: DoorError.self) { try fixture2.ledger.append { Self.entry($0) } }
         #expect(fixture2.text == before, "a corrupt ledger is left alone for a human")
     }
 
@@ -125,8 +126,8 @@ import Testing
         let fixture = try Fixture()
         _ = try fixture.ledger.append { Self.entry($0) }
         try fixture.appendRaw(String(decoding: try JSONEncoder().encode(Self.entry(1)), as: UTF8.self) + "\n")
-        let error = #expect(throws: LedgerError.self) { try fixture.ledger.entries() }
-        #expect(error?.line == 2)
+        let error = #expect(throws: DoorError.self) { try fixture.ledger.entries() }
+        #expect(error?.text.contains("line 2 ") == true)
         #expect(error?.description.contains("line 2 has v1 after v1") == true)
     }
 
@@ -137,8 +138,8 @@ import Testing
         let before = fixture.text
         #expect(throws: Refused.self) { try fixture.ledger.append { _ in throw Refused() } }
         #expect(fixture.text == before)
-        let wrong = #expect(throws: LedgerError.self) { try fixture.ledger.append { Self.entry($0 + 5) } }
-        #expect(wrong?.code == .wrongVersion)
+        let wrong = #expect(throws: DoorError.self) { try fixture.ledger.append { Self.entry($0 + 5) } }
+        #expect(wrong?.code == .wrongLedgerVersion)
         #expect(fixture.text == before)
         #expect(try fixture.ledger.append { Self.entry($0) }.version == 2, "the version was not used up")
     }
@@ -147,8 +148,9 @@ import Testing
         let scratch = try ScratchDirectory("ledger")
         let path = scratch.url("apps/ghost/releases.jsonl")
         #expect(try ReleaseLedger(path: path).entries().isEmpty)
-        let error = #expect(throws: LedgerError.self) { try ReleaseLedger(path: path).append { Self.entry($0) } }
-        #expect(error?.code == .system)
+        let error = #expect(throws: DoorError.self) { try ReleaseLedger(path: path).append { Self.entry($0) } }
+        #expect(error?.code == .ledgerFailed)
+        #expect(error?.systemError?.errno == ENOENT)
         #expect(error?.description.contains("\(path): open failed: No such file or directory") == true)
     }
 

@@ -172,8 +172,6 @@ public enum ManagementCommands {
             return try dispatch(words, context: context)
         } catch let error as DoorError {
             context.console.raw(error.message)
-        } catch let error as LedgerError {
-            context.console.raw("slipway: \(error.description)")
         } catch {
             context.console.raw("slipway: \(error)")
         }

@@ -59,6 +59,14 @@ public struct DoorError: Error, CustomStringConvertible, Equatable, Sendable {
         /// The server's own settings are wrong or missing (its hook scripts, build settings, spool, `--listen`,
         /// TLS files, host key): its operator must fix them.
         case configuration
+        /// An app's release ledger has a line a human must repair: not a valid entry (other than a torn last line),
+        /// or a version not above the one before. Nothing is appended to it until then.
+        case corruptLedger
+        /// Reading or appending to an app's release ledger failed in a system call (``DoorError/systemError``).
+        case ledgerFailed
+        /// The entry given to the release ledger to append has another version than the one it was given: a defect
+        /// of the caller. Nothing was appended and the version is not used up.
+        case wrongLedgerVersion
         /// A door server cannot start or go on (it cannot listen, or write its host key), or refuses what a client
         /// opened (an SSH channel other than a session).
         case server
@@ -96,7 +104,9 @@ public struct DoorError: Error, CustomStringConvertible, Equatable, Sendable {
     /// `Push rejected: slipway: …`; the HTTP door answers a failure with 503.
     public var isFailure: Bool {
         switch code {
-        case .pushRefused, .pushFailed, .busy, .cancelled, .configuration, .server: true
+        case .pushRefused, .pushFailed, .busy, .cancelled, .configuration, .corruptLedger, .ledgerFailed,
+            .wrongLedgerVersion, .server:
+            true
         default: false
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
 public import SlipwaySpool
-public import SlipwaySystem
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -74,31 +74,6 @@ public struct LedgerEntry: Codable, Equatable, Sendable {
     }
 }
 
-/// Why reading or appending to a ledger failed.
-public struct LedgerError: Error, CustomStringConvertible, Sendable {
-    /// What kind of failure this is.
-    public enum Code: Sendable, Equatable {
-        /// A system call failed.
-        case system
-        /// A line other than the last is not a valid entry, or versions do not increase; ``LedgerError/line`` says
-        /// which line. Appending stops until someone repairs the file by hand.
-        case corrupt
-        /// The closure given to `append` returned an entry whose version is not the one it was given.
-        case wrongVersion
-    }
-
-    /// What kind of failure this is.
-    public var code: Code
-    /// The ledger file.
-    public var path: String
-    /// The 1-based line concerned, for ``Code/corrupt``.
-    public var line: Int?
-    /// What happened and what to do.
-    public var description: String
-    /// The failed system call, for ``Code/system``.
-    public var systemError: SystemError?
-}
-
 /// An app's append-only release ledger, `<app>/releases.jsonl`: one JSON ``LedgerEntry`` per line, oldest first.
 ///
 /// Appends are serialized across threads and processes by an exclusive lock (`FileLock`) on the file itself, so version
@@ -117,7 +92,7 @@ public struct ReleaseLedger: Sendable {
     /// All entries, oldest first; empty when the file does not exist yet.
     ///
     /// A torn last line (no trailing newline, or not valid JSON) is ignored. Any other bad line throws a
-    /// ``LedgerError`` naming it. Reading takes no lock: an append in progress looks like a torn line.
+    /// ``DoorError`` (``DoorError/Code/corruptLedger``) naming it. Reading takes no lock: an append in progress looks like a torn line.
     public func entries() throws -> [LedgerEntry] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
@@ -169,9 +144,9 @@ public struct ReleaseLedger: Sendable {
         let version = (parsed.entries.map(\.version).max() ?? 0) + 1
         let entry = try make(version)
         guard entry.version == version else {
-            throw LedgerError(
-                code: .wrongVersion, path: path, line: nil,
-                description: "ledger \(path): the new entry says v\(entry.version) but the next version is "
+            throw DoorError(
+                .wrongLedgerVersion,
+                lines: "ledger \(path): the new entry says v\(entry.version) but the next version is "
                     + "v\(version); build the entry with the version append(_:) passes in. Nothing was appended.")
         }
 
@@ -209,15 +184,15 @@ public struct ReleaseLedger: Sendable {
                 entry = try decoder.decode(LedgerEntry.self, from: Data(data[start..<end]))
             } catch {
                 if isLast { break }
-                throw LedgerError(
-                    code: .corrupt, path: path, line: number,
-                    description: "ledger \(path): line \(number) is not a valid release entry (\(Self.reason(error))); "
+                throw DoorError(
+                    .corruptLedger,
+                    lines: "ledger \(path): line \(number) is not a valid release entry (\(Self.reason(error))); "
                         + "repair or remove that line by hand")
             }
             if let previous = entries.last, entry.version <= previous.version {
-                throw LedgerError(
-                    code: .corrupt, path: path, line: number,
-                    description: "ledger \(path): line \(number) has v\(entry.version) after v\(previous.version); "
+                throw DoorError(
+                    .corruptLedger,
+                    lines: "ledger \(path): line \(number) has v\(entry.version) after v\(previous.version); "
                         + "versions must increase: repair the file by hand")
             }
             entries.append(entry)
@@ -268,7 +243,7 @@ public struct ReleaseLedger: Sendable {
         }
     }
 
-    private func systemError(_ function: String, _ number: Int32) -> LedgerError {
+    private func systemError(_ function: String, _ number: Int32) -> DoorError {
         var advice = ""
         switch number {
         case ENOENT: advice = "; the app's folder does not exist: create the app first"
@@ -276,9 +251,10 @@ public struct ReleaseLedger: Sendable {
         case ENOSPC, EDQUOT: advice = "; free some disk space and try again"
         default: break
         }
-        return LedgerError(
-            code: .system, path: path, line: nil,
-            description: "ledger \(path): \(function) failed: \(String(cString: strerror(number)))\(advice)")
+        return DoorError(
+            .ledgerFailed,
+            lines: "ledger \(path): \(function) failed: \(String(cString: strerror(number)))\(advice)",
+            systemError: SystemError(function, path, errno: number))
     }
 
     private static func reason(_ error: Error) -> String {
