@@ -15,7 +15,7 @@ public struct RouteZone: Equatable, Sendable {
     /// The zone's own domain, under `.internal` (reserved for private use: never a public name).
     public static let domain = "slipway.internal"
     /// How often Caddy looks an app's dynos up again: the longest a removed dyno may still be sent a request.
-    public static let refresh: Duration = .milliseconds(25)
+    public static let refresh: Duration = .milliseconds(10)
 
     /// A web dyno as an SRV record gives it.
     public struct Target: Equatable, Sendable {

@@ -60,7 +60,7 @@ import Testing
         // The dynos come from the router's DNS, not from the configuration, which a deploy therefore leaves alone.
         let dynamic = try #require(proxy["dynamic_upstreams"] as? [String: Any])
         #expect(dynamic["source"] as? String == "srv" && dynamic["name"] as? String == "python-app.slipway.internal")
-        #expect(dynamic["refresh"] as? String == "25ms")
+        #expect(dynamic["refresh"] as? String == "10ms")
         #expect((dynamic["resolver"] as? [String: [String]])?["addresses"] == ["udp/127.0.0.1:5353"])
         #expect(proxy["upstreams"] == nil)
         let balancing = try #require(proxy["load_balancing"] as? [String: Any])

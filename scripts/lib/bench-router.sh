@@ -31,14 +31,25 @@ start-router-app() {
 }
 
 # Writes the script $1 that waits (up to 2 minutes) until the router on port $3 answers its argument for host $2:
-# a script, since measure runs commands. It asks every 10 ms, so that the wait adds little to what it measures.
+# a script, since measure runs commands. It asks every 2 ms through bash's own /dev/tcp and reads the answer with
+# read: no process is started per try, so that the wait adds little to what it measures.
 write-wait-served() {
   cat >"$1" <<SCRIPT
 #!/usr/bin/env bash
-tries=0
-until [ "\$(curl -s --max-time 5 -H "Host: $2" "http://127.0.0.1:$3/")" = "\$1" ]; do
-  tries=\$((tries + 1)); [ "\$tries" -lt 12000 ] || exit 1; sleep 0.01
+exec 4<> <(:)  # a pipe nobody writes to: read -t on it is a sleep without a process
+deadline=\$((SECONDS + 120))
+while [ "\$SECONDS" -lt "\$deadline" ]; do
+  body=""
+  if exec 3<>/dev/tcp/127.0.0.1/$3; then
+    printf 'GET / HTTP/1.1\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n' "$2" >&3
+    # The body is one line, the last one; headers end in CR.
+    while IFS= read -r -t 5 line <&3; do body=\$line; done
+    exec 3<&-
+    [ "\$body" = "\$1" ] && exit 0
+  fi 2>/dev/null
+  read -r -t 0.002 -u 4 || true
 done
+exit 1
 SCRIPT
   chmod +x "$1"
 }

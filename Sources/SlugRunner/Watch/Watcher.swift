@@ -128,8 +128,8 @@ public final class Watcher {
 
     // MARK: - The loop
 
-    /// Waits up to a tenth of a second (a hundredth while a release boots) for a signal, a worker's result, process output or a change in the spool or
-    /// an app's folder (`changes`), and logs the output.
+    /// Waits up to a tenth of a second (3 ms while a release boots) for a signal, a worker's result, process output
+    /// or a change in the spool or an app's folder (`changes`), and logs the output.
     private func waitForActivity(inbox: SignalWatcher, changes: Int32) {
         let outputs = processes.descriptors
         var fds = [pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0)]
@@ -137,10 +137,10 @@ public final class Watcher {
         if let mailbox { fds.append(pollfd(fd: mailbox.readFD, events: Int16(POLLIN), revents: 0)) }
         let first = fds.count
         fds += outputs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        // A booting release's web dynos are checked every pass: look often while one boots, so it is served soon
-        // after it listens.
+        // A booting release's web dynos are checked every pass (a connect on loopback): look often while one boots,
+        // so that it is served within a few milliseconds of listening.
         let booting = apps.values.contains { if case .booting = $0.machine.state { true } else { false } }
-        _ = poll(&fds, nfds_t(fds.count), booting ? 10 : 100)
+        _ = poll(&fds, nfds_t(fds.count), booting ? 3 : 100)
         for (offset, fd) in outputs.enumerated() where fds[first + offset].revents != 0 { processes.read(fd) }
     }
 
