@@ -56,12 +56,16 @@ public struct RunnerState: Codable, Equatable, Sendable {
         public var memoryBytes: Int?
         /// The machine it runs on, when the runner spreads dynos over several (a Swarm node's host name).
         public var node: String?
+        /// Its own address, when it has a network of its own (the runner's `--dyno-network`): where it listens on
+        /// `port`. Nil: the state's `host`.
+        public var address: String?
 
         public init(
             dyno: String, type: String, state: String, port: Int, pid: Int32?, release: Int, startedAt: String?,
             uptime: Int?, restarts: Int, crashLoop: Bool, command: String, startTicks: UInt64?,
-            memoryBytes: Int? = nil, node: String? = nil
+            memoryBytes: Int? = nil, node: String? = nil, address: String? = nil
         ) {
+            self.address = address
             self.dyno = dyno
             self.type = type
             self.state = state
@@ -79,7 +83,7 @@ public struct RunnerState: Codable, Equatable, Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case dyno, type, state, port, pid, release, uptime, restarts, command, node
+            case dyno, type, state, port, pid, release, uptime, restarts, command, node, address
             case startedAt = "started_at"
             case crashLoop = "crash_loop"
             case startTicks = "start_ticks"

@@ -42,6 +42,12 @@ extension Slugrunner {
         var sandbox: String = "auto"
         @Option(
             help: ArgumentHelp(
+                "A network of its own per dyno: auto (where the runner can: root, ip, nsenter and nft), private "
+                    + "(or refuse to start), or host (dynos share the host's network).",
+                valueName: "mode"))
+        var dynoNetwork: String = "auto"
+        @Option(
+            help: ArgumentHelp(
                 "Where the router (Caddy, started and owned by the runner) takes requests, or none.",
                 valueName: "address:port"))
         var router: String = "127.0.0.1:8080"
@@ -85,6 +91,10 @@ extension Slugrunner {
                 throw ValidationError("--sandbox is '\(sandbox)'; use auto, bubblewrap or none")
             }
             settings.sandbox = mode
+            guard let network = DynoNetworkMode(rawValue: dynoNetwork) else {
+                throw ValidationError("--dyno-network is '\(dynoNetwork)'; use auto, private or host")
+            }
+            settings.dynoNetwork = network
             settings.healthInterval = try duration(healthInterval, "--health-interval")
             switch engine {
             case "local":

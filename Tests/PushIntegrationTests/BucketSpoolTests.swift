@@ -11,7 +11,7 @@ import Testing
 /// The spool in an S3 bucket (docs/spool.md, "The spool in object storage"), end to end against a real SeaweedFS on
 /// loopback: pushes publish into the bucket, `slugrunner watch --spool s3://…` runs from it.
 @Suite(.serialized) struct BucketSpoolTests {
-    static let procfile = "web: python3 -u -m http.server $PORT --bind 127.0.0.1\n"
+    static let procfile = "web: python3 -u -m http.server $PORT --bind 0.0.0.0\n"
 
     /// A push lands in the bucket, one of two runners claims and runs it, and a config change and a rollback reach
     /// that runner without the slug being uploaded again.

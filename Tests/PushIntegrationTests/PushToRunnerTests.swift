@@ -13,6 +13,8 @@ import Testing
         var version: Int
         var port: Int
         var pid: Int32
+        /// Where it listens: its own address when it has a network of its own.
+        var address: String
     }
 
     @Test func pushingThePythonExampleEndsInAnAppAnsweringHTTP() throws {
@@ -31,7 +33,7 @@ import Testing
         let first = try h.push(repo)
         #expect(first.status == 0, "\(first.output)")
         let v1 = try #require(try Self.web(h, version: 1), "\(Self.read(log))")
-        #expect(try Self.get(v1.port) == "Hello from Slipway!\n")
+        #expect(try Self.get(v1) == "Hello from Slipway!\n")
         // Users reach it through the router, at its host name (curl resolves *.localhost to loopback).
         #expect(
             waitUntil(seconds: 30) {
@@ -55,7 +57,7 @@ import Testing
         let second = try h.push(repo)
         #expect(second.status == 0, "\(second.output)")
         let v2 = try #require(try Self.web(h, version: 2), "\(Self.read(log))")
-        #expect(try Self.get(v2.port) == "Hello again from Slipway!\n")
+        #expect(try Self.get(v2) == "Hello again from Slipway!\n")
         #expect(waitUntil(seconds: 60) { kill(-v1.pid, 0) != 0 }, "v1's process group is gone")
         #expect(Self.read("\(h.root)/logs/myapp.log").contains("slugrunner[deploy]: Deployed v2, stopping v1"))
 
@@ -63,14 +65,14 @@ import Testing
         let set = try h.ssh("config:set myapp 'GREETING=hi from the config'")
         #expect(set.status == 0 && set.output.contains("done, v3"), "\(set.output)")
         let v3 = try #require(try Self.web(h, version: 3), "\(Self.read(log))")
-        #expect(try Self.get(v3.port) == "Hello again from Slipway!\nhi from the config\n")
+        #expect(try Self.get(v3) == "Hello again from Slipway!\nhi from the config\n")
         #expect(waitUntil(seconds: 60) { kill(-v2.pid, 0) != 0 }, "v2's process group is gone")
 
         // A rollback to v1 brings v1's page back (its slug, its config).
         let rollback = try h.ssh("rollback myapp v1")
         #expect(rollback.status == 0 && rollback.output.contains("v4"), "\(rollback.output)")
         let v4 = try #require(try Self.web(h, version: 4), "\(Self.read(log))")
-        #expect(try Self.get(v4.port) == "Hello from Slipway!\n")
+        #expect(try Self.get(v4) == "Hello from Slipway!\n")
         #expect(waitUntil(seconds: 60) { kill(-v3.pid, 0) != 0 }, "v3's process group is gone")
 
         // The door serves the runner's log to the app's users.
@@ -112,14 +114,17 @@ import Testing
                 }),
                 let port = web["port"] as? Int, let pid = web["pid"] as? Int
             else { return false }
-            found = Web(version: version, port: port, pid: Int32(pid))
+            found = Web(
+                version: version, port: port, pid: Int32(pid), address: web["address"] as? String ?? "127.0.0.1")
             return true
         }
         return found
     }
 
-    static func get(_ port: Int) throws -> String? {
-        let result = try runTool(["/usr/bin/curl", "-sf", "--max-time", "5", "http://127.0.0.1:\(port)/"], timeout: 10)
+    /// GETs `/` from the dyno, at its own address (it has a network of its own here, as root).
+    static func get(_ web: Web) throws -> String? {
+        let result = try runTool(
+            ["/usr/bin/curl", "-sf", "--max-time", "5", "http://\(web.address):\(web.port)/"], timeout: 10)
         return result.status == 0 ? result.stdout : nil
     }
 

@@ -5,7 +5,7 @@ import Testing
 /// The runner acts when the door changes something, not at its next periodic look: with `--interval` an hour, a
 /// push, a scale and a config change are each running within the wait below (the periodic look would take an hour).
 @Suite(.serialized) struct RunnerWakeTests {
-    static let procfile = "web: python3 -u -m http.server $PORT --bind 127.0.0.1\n"
+    static let procfile = "web: python3 -u -m http.server $PORT --bind 0.0.0.0\n"
 
     @Test func aPushAScaleAndAConfigChangeWakeTheRunner() throws {
         let h = try PushHarness("runner-wake")

@@ -145,7 +145,7 @@ struct DynoIsolationTests {
         #expect(h.log().contains("slugrunner[hog.1]: Process running mem="))
         let now = try h.ps()
         #expect(now.processes.first { $0.dyno == "web.1" }?.pid == web.pid, "the other dyno kept running")
-        #expect(try h.get(web.port) == "still serving\n")
+        #expect(try h.get(web) == "still serving\n")
         #expect(watcher.isRunning)
         #expect(h.stopWatch(watcher) == 0)
     }

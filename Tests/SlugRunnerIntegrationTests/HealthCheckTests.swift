@@ -30,7 +30,7 @@ import Testing
             waitUntil(seconds: 60) { h.log().contains("v2 failed: web.1") }, "\(h.log())")
         #expect(h.log().contains("Health check GET /up answered 404; waiting"), "\(h.log())")
         #expect(h.log().contains("did not pass the health check GET /up"), "\(h.log())")
-        #expect(try h.get(web.port) == "v1\n")
+        #expect(try h.get(web) == "v1\n")
         #expect(try h.ps().release?.version == 1)
 
         // The serving dyno starts failing (its /app/up goes away): after three failed checks it is restarted, from

@@ -25,7 +25,7 @@ final class RunnerHarness {
         if [ -n "${PID_FILE:-}" ]; then awk '{print $5}' "/proc/$$/stat" >> "$PID_FILE"; fi
         sleep 1000 &
         echo "web $DYNO starting on $PORT"
-        exec python3 -u -m http.server "$PORT" --bind 127.0.0.1
+        exec python3 -u -m http.server "$PORT" --bind 0.0.0.0
         """
 
     init(_ label: String = "runner") throws {
@@ -146,10 +146,15 @@ final class RunnerHarness {
     }
 
     /// GETs `path` on 127.0.0.1:`port`; the body, or nil if nothing answered.
-    func get(_ port: Int, _ path: String = "/page.txt") throws -> String? {
+    func get(_ port: Int, _ path: String = "/page.txt", address: String = "127.0.0.1") throws -> String? {
         let result = try runTool(
-            ["/usr/bin/curl", "-sf", "--max-time", "5", "http://127.0.0.1:\(port)\(path)"], timeout: 10)
+            ["/usr/bin/curl", "-sf", "--max-time", "5", "http://\(address):\(port)\(path)"], timeout: 10)
         return result.status == 0 ? result.stdout : nil
+    }
+
+    /// GETs `path` from the dyno `process`, at its own address when it has a network of its own.
+    func get(_ process: AppStatus.Process, _ path: String = "/page.txt") throws -> String? {
+        try get(process.port, path, address: process.address ?? "127.0.0.1")
     }
 
     /// Every process group recorded in the apps' state files.

@@ -17,7 +17,7 @@ import Testing
         let watcher = try h.startWatch()
         let status = try #require(h.waitForRelease(1), "v1 never came up: \(h.watchOutput)")
         let web = try #require(status.processes.first { $0.dyno == "web.1" })
-        #expect(try h.get(web.port) == "page of v1\n")
+        #expect(try h.get(web) == "page of v1\n")
         #expect(status.release?.entry == entry)
         #expect(status.watcher == true)
         #expect(web.pid != nil && web.uptime != nil)
@@ -63,7 +63,7 @@ import Testing
         try h.publish(out, version: 2, processTypes: ["release": "echo migrating"], config: ["PAGE": "v2"])
         let second = try #require(h.waitForRelease(2), "\(h.watchOutput)")
         let web = try #require(second.processes.first { $0.dyno == "web.1" })
-        #expect(try h.get(web.port) == "v2\n")
+        #expect(try h.get(web) == "v2\n")
         #expect(
             waitUntil(seconds: 60) { h.log().contains("app[web.1]: web web.1 starting on \(web.port)") }, "\(h.log())")
         let migrated = try #require(h.log().range(of: "app[release.1]: migrating"))
@@ -94,7 +94,7 @@ import Testing
 
         let watcher = try h.startWatch()
         let status = try #require(h.waitForRelease(1), "\(h.watchOutput)")
-        #expect(try h.get(status.processes[0].port) == "good v1\n")
+        #expect(try h.get(status.processes[0]) == "good v1\n")
         #expect(h.log().contains("slugrunner[deploy]: Refused \(tampered)"), "\(h.log())")
         #expect(h.log().contains("has SHA-256"))
         #expect(FileManager.default.fileExists(atPath: "\(h.root)/spool/rejected/\(tampered)/release.json"))
@@ -119,9 +119,14 @@ import Testing
             }, "\(h.watchOutput)")
         let status = try h.ps()
         #expect(status.release?.version == 1)
-        #expect(status.lastDeploy?.message.contains("did not accept connections on 127.0.0.1 within 2s") == true)
+        // Each dyno has a network of its own here (root): it must listen on its own address, not only on loopback.
+        #expect(
+            status.lastDeploy?.message.contains(
+                "did not accept connections on its own address within 2s of launch (Error R10, Boot timeout: the web "
+                    + "process must bind to 0.0.0.0:$PORT, not 127.0.0.1)") == true,
+            "\(status.lastDeploy?.message ?? "")")
         #expect(status.lastDeploy?.message.contains("v1 keeps running") == true)
-        #expect(try h.get(first.processes[0].port) == "still v1\n")
+        #expect(try h.get(first.processes[0]) == "still v1\n")
         #expect(h.log().contains("slugrunner[deploy]: v2 failed: web.1"))
         #expect(FileManager.default.fileExists(atPath: "\(h.root)/spool/failed/\(entry)"))
         let group = try #require(deaf, "v2's web.1 was seen running")
@@ -145,7 +150,7 @@ import Testing
         #expect(try h.ps().lastDeploy?.message.contains("the release command failed (status 3)") == true)
         #expect(h.log().contains("app[release.1]: migration failed"))
         #expect(!h.scratch.exists("ran"), "no process of v2 started")
-        #expect(try h.get(first.processes[0].port) == "v1\n")
+        #expect(try h.get(first.processes[0]) == "v1\n")
         #expect(h.stopWatch(watcher) == 0)
     }
 
@@ -168,7 +173,7 @@ import Testing
         let again = try h.startWatch()
         let after = try #require(h.waitForRelease(2), "\(h.watchOutput)")
         let web = try #require(after.processes.first { $0.dyno == "web.1" })
-        #expect(try h.get(web.port) == "v2 arrived while stopped\n")
+        #expect(try h.get(web) == "v2 arrived while stopped\n")
         #expect(h.watchOutput.contains("Restarting v1"))
         #expect(h.stopWatch(again) == 0)
         for process in after.processes { #expect(!processGroupExists(process.pid ?? 0)) }
@@ -193,7 +198,7 @@ import Testing
             }, "\(h.watchOutput)")
         let webs = status.processes.filter { $0.type == "web" }
         #expect(Set(webs.map(\.port)).count == 2, "each web process has its own port")
-        for web in webs { #expect(try h.get(web.port) == "scaled\n") }
+        for web in webs { #expect(try h.get(web) == "scaled\n") }
 
         let web2 = try #require(webs.first { $0.dyno == "web.2" }?.pid)
         #expect(try h.slugrunner(["scale", "myapp", "web=1", "worker=0"]).status == 0)

@@ -37,6 +37,13 @@ import Testing
                 + "127.0.0.1 within 60s of launch (Error R10, Boot timeout)")
     }
 
+    @Test func aDynoWithANetworkOfItsOwnIsToldToBindEveryAddress() {
+        #expect(
+            BootTimeout.local([("web.1", 5000)], address: nil, timeout: .seconds(60), healthcheck: nil)
+                == "web.1 (PORT=5000) did not accept connections on its own address within 60s of launch (Error R10, "
+                + "Boot timeout: the web process must bind to 0.0.0.0:$PORT, not 127.0.0.1)")
+    }
+
     @Test(arguments: [
         ("Serving HTTP on 127.0.0.1 port 5000 (http://127.0.0.1:5000/) ...", "127.0.0.1:5000"),
         (" * Running on http://127.0.0.1:5000", "127.0.0.1:5000"),

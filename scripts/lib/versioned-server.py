@@ -61,9 +61,9 @@ def stop(*_):
     threading.Thread(target=server.shutdown).start()
 
 
-# Loopback unless told (BIND_ADDRESS=0.0.0.0 in a container, where the node's published port leads to the container's
-# own address).
-server = http.server.ThreadingHTTPServer((os.environ.get("BIND_ADDRESS", "127.0.0.1"), int(os.environ["PORT"])), Handler)
+# Every address, as a Heroku app binds: a dyno with a network of its own (and a Swarm task) is reached at its own
+# address, not on loopback.
+server = http.server.ThreadingHTTPServer((os.environ.get("BIND_ADDRESS", "0.0.0.0"), int(os.environ["PORT"])), Handler)
 server.daemon_threads = False
 signal.signal(signal.SIGTERM, stop)
 server.serve_forever()

@@ -57,6 +57,11 @@ public struct ChildProcess {
     public var idleInterval: Duration = .seconds(30)
     /// Checked about once a second while the child runs; a reason stops the run (``ChildProcessError/stopped(reason:)``).
     public var watchdog: (() -> String?)?
+    /// What the program reads on its standard input, then end of file (at most ``inputLimit`` bytes: it is written
+    /// into the pipe before the program starts); nil: `/dev/null`.
+    public var input: [UInt8]?
+    /// The most ``input`` may hold: what a pipe holds without a reader.
+    public static let inputLimit = 16 * 1024
 
     public init(
         executable: String, arguments: [String] = [], environment: [String: String], directory: String? = nil,
@@ -105,19 +110,40 @@ public struct ChildProcess {
         }
         let outPipe = pipes[0]
         let errPipe = pipes.count > 1 ? pipes[1] : nil
+        let inputEnd = try inputDescriptor()
+        defer { if inputEnd >= 0 { close(inputEnd) } }
         let pid: pid_t
         do {
             pid = try Self.spawn(
                 executable: executable, arguments: arguments, environment: environment, directory: directory,
-                stdio: (stdin: -1, stdout: outPipe.writeEnd, stderr: errPipe?.writeEnd ?? outPipe.writeEnd))
+                stdio: (stdin: inputEnd, stdout: outPipe.writeEnd, stderr: errPipe?.writeEnd ?? outPipe.writeEnd))
         } catch {
             for pipe in pipes { pipe.close() }
             throw error
         }
         close(outPipe.writeEnd)
         if let errPipe { close(errPipe.writeEnd) }
-        SupervisedChildren.shared.insert(pid)
         return Started(child: self, pid: pid, outFD: outPipe.readEnd, errFD: errPipe?.readEnd ?? -1)
+    }
+
+    /// The read end of a pipe holding ``input`` (closed for writing), or -1 for none.
+    private func inputDescriptor() throws -> Int32 {
+        guard let input else { return -1 }
+        precondition(input.count <= Self.inputLimit, "a child's input is written before it starts")
+        let pipe: PipeEnds
+        do { pipe = try PipeEnds() } catch { throw ChildProcessError.spawnFailed(path: executable, errno: error.errno) }
+        defer { close(pipe.writeEnd) }
+        let failure = input.withUnsafeBytes { bytes -> SystemError? in
+            do throws(SystemError) {
+                try DurableFile.writeAll(pipe.writeEnd, bytes, path: "the input of \(executable)")
+                return nil
+            } catch { return error }
+        }
+        if let error = failure {
+            close(pipe.readEnd)
+            throw ChildProcessError.spawnFailed(path: executable, errno: error.errno)
+        }
+        return pipe.readEnd
     }
 
     /// Starts a program in a new process group with the given descriptors as its standard input, output and error

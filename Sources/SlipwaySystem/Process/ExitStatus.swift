@@ -50,7 +50,10 @@ public enum Reaping {
         while true {
             let rc = waitpid(pid, &status, block ? 0 : WNOHANG)
             if rc == 0 { return .running }
-            if rc > 0 { return .ended(ExitStatus(waitStatus: status)) }
+            if rc > 0 {
+                SupervisedChildren.shared.remove(pid)
+                return .ended(ExitStatus(waitStatus: status))
+            }
             if errno != EINTR { return .notAChild }
         }
     }
@@ -71,7 +74,10 @@ public enum Reaping {
         var status: Int32 = 0
         while true {
             let pid = waitpid(-1, &status, WNOHANG)
-            if pid > 0 { return .ended(pid: pid, status: ExitStatus(waitStatus: status)) }
+            if pid > 0 {
+                SupervisedChildren.shared.remove(pid)
+                return .ended(pid: pid, status: ExitStatus(waitStatus: status))
+            }
             if pid == 0 { return .running }
             if errno != EINTR { return .noChildren }
         }

@@ -41,7 +41,9 @@ extension ChildProcess {
     }
 }
 
-/// The children this process started with ``ChildProcess/start()`` and has not reaped yet.
+/// The children this process started (``Spawn/start()``, so ``ChildProcess`` too) and has not reaped yet: a subreaper
+/// such as the runner supervises its dynos itself, and a ``ChildProcess`` it runs meanwhile must not kill them as
+/// orphans once it ends.
 final class SupervisedChildren: @unchecked Sendable {
     static let shared = SupervisedChildren()
     private let lock = NSLock()

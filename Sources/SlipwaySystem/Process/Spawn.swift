@@ -67,8 +67,15 @@ public struct Spawn: Sendable {
         self.directory = directory
     }
 
-    /// Starts the program; returns its pid, which is also its process group id. The caller reaps it.
+    /// Starts the program; returns its pid, which is also its process group id. The caller reaps it (``Reaping``).
+    /// The child counts as supervised until then: a subreaper's ``ChildProcess`` never takes it for an orphan.
     public func start() throws(Failure) -> Glibc.pid_t {
+        let pid = try startChild()
+        SupervisedChildren.shared.insert(pid)
+        return pid
+    }
+
+    private func startChild() throws(Failure) -> Glibc.pid_t {
         if !joining.isEmpty { return try startJoining() }
         // Copies above every target number first, so that dup2 never meets a descriptor already in place.
         let copies = extraDescriptors.map { fcntl($0, F_DUPFD_CLOEXEC, 64) }

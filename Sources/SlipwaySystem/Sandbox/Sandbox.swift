@@ -13,6 +13,8 @@ public import Foundation
 ///   hostname shared.
 /// - A ``user`` to run as (only possible from root), with no way to gain privileges back (`setpriv --no-new-privs`).
 /// - ``limits`` set with `prlimit`: processes, open files, file size, CPU time, never a core dump.
+/// - A ``network`` namespace of its own (``NetworkNamespace``), entered with `nsenter` before anything else (root
+///   only); nil shares the host's network.
 ///
 /// bubblewrap, `setpriv` and `prlimit` are separate programs rather than calls made here between fork and exec: they
 /// are the kernel interfaces' maintained front ends (user namespaces, mount propagation, capability dropping), and
@@ -109,10 +111,12 @@ public struct Sandbox: Sendable, Equatable {
     public var mounts: [Mount]
     /// The working folder, as the sandbox sees it.
     public var directory: String?
+    /// The path of the network namespace to run in (`/run/netns/<name>`); nil: the host's.
+    public var network: String?
 
     public init(
         bubblewrap: String?, user: User? = nil, limits: Limits = Limits(), hidden: [String] = [], mounts: [Mount] = [],
-        directory: String? = nil
+        directory: String? = nil, network: String? = nil
     ) {
         self.bubblewrap = bubblewrap
         self.user = user
@@ -120,6 +124,7 @@ public struct Sandbox: Sendable, Equatable {
         self.hidden = hidden
         self.mounts = mounts
         self.directory = directory
+        self.network = network
     }
 
     /// bwrap's path for `mode`: nil for `.none`, and for `.auto` where bubblewrap does not work here.
@@ -160,7 +165,11 @@ public struct Sandbox: Sendable, Equatable {
                 ]
                 + command
         }
-        guard let bubblewrap else { return (command[0], Array(command.dropFirst())) }
+        let entering = network.map { [NetworkNamespace.nsenter, "--net=\($0)", "--"] } ?? []
+        guard let bubblewrap else {
+            let whole = entering + command
+            return (whole[0], Array(whole.dropFirst()))
+        }
         var box = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
         let ownRoot = needsOwnRoot
         box += ownRoot ? Self.hostEntries() : ["--ro-bind", "/", "/"]
@@ -179,7 +188,8 @@ public struct Sandbox: Sendable, Equatable {
         }
         if ownRoot { box += ["--remount-ro", "/"] }
         if let directory { box += ["--chdir", directory] }
-        return (bubblewrap, box + ["--"] + command)
+        let whole = entering + [bubblewrap] + box + ["--"] + command
+        return (whole[0], Array(whole.dropFirst()))
     }
 
     /// Whether a mount goes where the read-only host has nothing (a dyno's `/app`): bwrap cannot make a mount point

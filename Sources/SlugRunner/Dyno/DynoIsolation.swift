@@ -7,7 +7,7 @@ import SlipwaySystem
 #endif
 
 /// One start of a dyno (a process type's dyno, a one-off `run.N`, the release phase): its private copy of the
-/// release, its sandbox and its control group, from before its process starts until after its last process is gone.
+/// release, its sandbox, its control group and its network, from before its process starts until after its last process is gone.
 final class DynoPlace {
     let app: String
     /// `web.1`, `run.2`, `release.1`.
@@ -26,11 +26,14 @@ final class DynoPlace {
     var watch: MemoryWatch?
     /// The first process (its process group), once started.
     var pid: pid_t?
+    /// Its network namespace; nil when dynos share the host's network.
+    let network: NetworkNamespace?
 
     init(
         app: String, dyno: String, id: String, copy: String, home: String, sandbox: Sandbox, group: ControlGroup?,
-        memoryMB: Int
+        memoryMB: Int, network: NetworkNamespace?
     ) {
+        self.network = network
         self.app = app
         self.dyno = dyno
         self.id = id
@@ -44,6 +47,11 @@ final class DynoPlace {
 
     /// The `cgroup.procs` files the first process joins before it runs anything.
     var joining: [String] { group?.procsFiles ?? [] }
+
+    /// Where the runner and the router reach the dyno: its own address, or `host`'s when it shares the host's network.
+    func address(or host: ListenAddress) -> ListenAddress {
+        network.flatMap { ListenAddress(ipv4: $0.address) } ?? host
+    }
 }
 
 /// Everything that confines the watcher's dynos, decided once when it starts (``summary`` says what), and the
@@ -53,22 +61,31 @@ final class DynoIsolation {
     let filesystem: DynoFilesystem
     let sandbox: DynoSandbox
     let limits: DynoLimits
+    /// Each dyno's network; nil when dynos share the host's (`--dyno-network host`, or not root).
+    let network: DynoNetwork?
     /// The apps' users; nil when the runner is not root (dynos then run as its user).
     private var users: AppUsers?
     /// Dynos whose first process runs, by its pid.
     private(set) var running: [pid_t: DynoPlace] = [:]
     /// Dynos whose first process ended; their folder and group go once every process of theirs is gone.
     private var ending: [DynoPlace] = []
+    private let networkMode: DynoNetworkMode
     private let clock = ContinuousClock()
     private var nextMemoryCheck: ContinuousClock.Instant
 
-    init(root: RunnerRoot, mode: Sandbox.Mode) throws {
+    init(root: RunnerRoot, mode: Sandbox.Mode, network networkMode: DynoNetworkMode) throws {
         self.root = root
         let isRoot = geteuid() == 0
         filesystem = DynoFilesystem(root: root)
         sandbox = try DynoSandbox(mode: mode, root: root, switchesUser: isRoot)
         limits = DynoLimits.current()
         users = isRoot ? try AppUsers(path: "\(root.runnerDirectory)/uids.json") : nil
+        switch networkMode {
+        case .host: network = nil
+        case .private: network = try DynoNetwork()
+        case .auto: network = isRoot ? try? DynoNetwork() : nil
+        }
+        self.networkMode = networkMode
         nextMemoryCheck = clock.now
     }
 
@@ -81,6 +98,12 @@ final class DynoIsolation {
                     ? "not root: every app's dynos run as this user (no user of their own), without control groups"
                     : "each app runs as a user of its own (uids from \(AppUsers.range))"),
             "Dynos: " + limits.summary,
+            "Dynos: "
+                + (network?.summary
+                    ?? (networkMode == .host
+                        ? "the host's network, shared by every dyno (--dyno-network host)"
+                        : "the host's network, shared by every dyno (a network per dyno needs root, ip, nsenter and "
+                            + "nft; --dyno-network private says what is missing)")),
         ]
     }
 
@@ -100,17 +123,21 @@ final class DynoIsolation {
         let id = "\(dyno)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         let owner = user.map { FileSystem.Owner(uid: $0.uid, gid: $0.gid) }
         let copy = try filesystem.create(app: app, id: id, release: release, owner: owner)
+        var namespace: NetworkNamespace?
         do {
+            namespace = try network?.attach(id: id)
             let group = try limits.create(app: app, id: id, memoryMB: memory)
             // Without a pids controller, the app's user gets an rlimit on its processes (over all its dynos).
             let pidsEnforced = group.map { $0.folders.count == 2 || $0.hierarchy.isUnified } ?? false
             let processes = pidsEnforced || user == nil ? nil : DynoLimits.appProcesses
-            let (confined, home) = try sandbox.sandbox(
+            var (confined, home) = try sandbox.sandbox(
                 copy: copy, user: user, addressSpace: group == nil ? Int64(memory) << 20 : nil, processes: processes)
+            confined.network = namespace?.path
             return DynoPlace(
                 app: app, dyno: dyno, id: id, copy: copy, home: home, sandbox: confined, group: group,
-                memoryMB: memory)
+                memoryMB: memory, network: namespace)
         } catch {
+            if let namespace { network?.detach(namespace) }
             filesystem.remove(app: app, id: id)
             throw error
         }
@@ -125,6 +152,7 @@ final class DynoIsolation {
     /// The place's process could not start: it goes now.
     func discard(_ place: DynoPlace) {
         place.group?.remove()
+        if let namespace = place.network { network?.detach(namespace) }
         filesystem.remove(app: place.app, id: place.id)
     }
 
@@ -141,6 +169,7 @@ final class DynoIsolation {
         ending.removeAll { place in
             if let pid = place.pid, ProcessGroup.exists(pid) { return false }
             guard place.group?.remove() ?? true else { return false }
+            if let namespace = place.network { network?.detach(namespace) }
             filesystem.remove(app: place.app, id: place.id)
             return true
         }

@@ -6,14 +6,17 @@ enum BootTimeout {
     /// The local engine's: each dyno's own `PORT`, checked on the runner's listen address. It starts with the dynos'
     /// names, as the deploy's other failures do (`v2 failed: web.1 …`).
     static func local(
-        _ dynos: [(name: String, port: UInt16)], address: String, timeout: Duration, healthcheck: String?
+        _ dynos: [(name: String, port: UInt16)], address: String?, timeout: Duration, healthcheck: String?
     ) -> String {
         let named = dynos.map { "\($0.name) (PORT=\($0.port))" }.joined(separator: ", ")
+        // A dyno with a network of its own is reached at its own address, as on Heroku: loopback is not enough.
+        let place = address ?? "its own address"
         guard let healthcheck else {
-            return "\(named) did not accept connections on \(address) within \(timeout.spoken) of launch (Error R10, "
-                + "Boot timeout: the web process must bind to $PORT)"
+            return "\(named) did not accept connections on \(place) within \(timeout.spoken) of launch (Error R10, "
+                + "Boot timeout: the web process must bind to "
+                + (address == nil ? "0.0.0.0:$PORT, not 127.0.0.1)" : "$PORT)")
         }
-        return "\(named) did not pass the health check GET \(healthcheck) (2xx or 3xx) on \(address) within "
+        return "\(named) did not pass the health check GET \(healthcheck) (2xx or 3xx) on \(place) within "
             + "\(timeout.spoken) of launch (Error R10, Boot timeout)"
     }
 

@@ -32,9 +32,9 @@ final class HealthProbes: @unchecked Sendable {
         self.wake = wake
     }
 
-    /// Starts a probe of `dyno` on `port` of 127.0.0.1 unless one is on its way; `host` is the `Host` header (the
-    /// app's host name, as the router sends it).
-    func probe(_ dyno: ObjectIdentifier, port: UInt16, path: String, host: String) {
+    /// Starts a probe of `dyno` at `address`:`port` unless one is on its way; `host` is the `Host` header (the app's
+    /// host name, as the router sends it).
+    func probe(_ dyno: ObjectIdentifier, address: String, port: UInt16, path: String, host: String) {
         let started = lock.withLock { !stopped && inFlight.insert(dyno).inserted }
         guard started else { return }
         let deadline = timeout
@@ -44,7 +44,7 @@ final class HealthProbes: @unchecked Sendable {
                 // The shared client follows no redirect: a 3xx is an answer, and passes.
                 let headers = HTTPHeaders([("Host", host), ("User-Agent", "slugrunner-health-check")])
                 let response = try await SharedHTTPClient.send(
-                    .GET, "http://127.0.0.1:\(port)\(path)", headers: headers, timeout: deadline, limit: 1 << 20)
+                    .GET, "http://\(address):\(port)\(path)", headers: headers, timeout: deadline, limit: 1 << 20)
                 let code = response.status
                 result = Result(dyno: dyno, passed: (200..<400).contains(code), detail: "answered \(code)")
             } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {

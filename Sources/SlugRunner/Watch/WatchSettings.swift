@@ -31,6 +31,9 @@ public struct WatchSettings: Sendable {
     /// dynos without one; `none` runs them without the filesystem and namespace sandbox (their own user, copy and
     /// limits still apply).
     public var sandbox: SandboxMode = .auto
+    /// Whether each dyno gets a network of its own (`--dyno-network`): `auto` where the runner can (root, with `ip`,
+    /// `nsenter` and `nft`), `private` or fail, `host` to share the host's.
+    public var dynoNetwork: DynoNetworkMode = .auto
     /// Run the dynos as services of a Docker Swarm (`--engine swarm --docker-host …`) instead of processes here.
     public var swarm: SwarmSettings?
 

@@ -71,7 +71,7 @@ public final class Watcher {
             throw RunnerError(
                 .notFound, "\(error.description) (create it with `receive-pack init --root \(root.path)`)")
         }
-        let isolation = try DynoIsolation(root: root, mode: settings.sandbox)
+        let isolation = try DynoIsolation(root: root, mode: settings.sandbox, network: settings.dynoNetwork)
         processes.isolation = isolation
         // Processes a release leaves behind when their parent exits are re-parented here, so they are reaped.
         ChildProcess.adoptOrphans()

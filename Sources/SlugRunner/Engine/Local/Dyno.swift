@@ -18,6 +18,9 @@ final class Dyno {
     let command: String
     /// `PORT`: kept across restarts while it is free, so a proxy in front keeps working.
     var port: UInt16
+    /// Where the runner, its health checks and the router reach it: its own network's address, or the runner's
+    /// `--host` when dynos share the host's network.
+    var address = ListenAddress.loopback
     /// The running process (also its process group), nil while it waits to restart.
     var pid: pid_t?
     var state = State.starting

@@ -7,7 +7,7 @@ extension LocalEngine {
     /// Whether a starting web dyno may serve: it accepts connections and, when the app has a health check, has
     /// passed it (the check runs off the loop; ``healthChecked(_:)`` marks the dyno up when it passes).
     func readyToServe(_ dyno: Dyno, app: AppRuntime) -> Bool {
-        guard settings.address.acceptsConnections(on: dyno.port) else { return false }
+        guard dyno.address.acceptsConnections(on: dyno.port) else { return false }
         guard let path = app.wanted.healthcheck else { return true }
         probeIfDue(dyno, app: app, path: path, every: .seconds(1))
         return false
@@ -57,6 +57,8 @@ extension LocalEngine {
     private func probeIfDue(_ dyno: Dyno, app: AppRuntime, path: String, every interval: Duration) {
         if let next = dyno.nextHealthCheck, clock.now < next { return }
         dyno.nextHealthCheck = clock.now + interval
-        health.probe(ObjectIdentifier(dyno), port: dyno.port, path: path, host: watcher.routeHost(app.name))
+        health.probe(
+            ObjectIdentifier(dyno), address: dyno.address.host, port: dyno.port, path: path,
+            host: watcher.routeHost(app.name))
     }
 }

@@ -29,6 +29,7 @@ extension LocalEngine {
             restarts: dyno.restarts,
             crashLoop: dyno.crashes.consecutiveCrashes >= settings.restart.crashLoopThreshold,
             command: dyno.command, startTicks: dyno.pid == nil ? nil : dyno.startTicks,
-            memoryBytes: dyno.pid == nil ? nil : dyno.memoryBytes)
+            memoryBytes: dyno.pid == nil ? nil : dyno.memoryBytes,
+            address: dyno.address == settings.address ? nil : dyno.address.host)
     }
 }

@@ -131,14 +131,17 @@ final class LocalEngine: DynoEngine {
 
     /// The words of a boot failure: the dynos' `PORT` and the address they were checked on (R10 for a boot timeout).
     func describe(_ failure: DeployMachine.Failure, app: AppRuntime) -> String? {
-        let port = { (name: String) in self.dynos(of: app).deployment?.dynos.first { $0.name == name }?.port ?? 0 }
+        let booting = { (name: String) in self.dynos(of: app).deployment?.dynos.first { $0.name == name } }
+        let port = { (name: String) in booting(name)?.port ?? 0 }
+        let ownNetwork = processes.isolation?.network != nil
         switch failure {
         case .webExited(let dyno, let status):
-            return "\(dyno) exited with \(status) before it accepted connections on \(settings.address):\(port(dyno))"
+            let address = ownNetwork ? "its own address" : "\(settings.address)"
+            return "\(dyno) exited with \(status) before it accepted connections on \(address) (PORT=\(port(dyno)))"
         case .webNotListening(let late):
             return BootTimeout.local(
-                late.map { ($0, port($0)) }, address: settings.address.host, timeout: settings.bootTimeout,
-                healthcheck: app.wanted.healthcheck)
+                late.map { ($0, port($0)) }, address: ownNetwork ? nil : settings.address.host,
+                timeout: settings.bootTimeout, healthcheck: app.wanted.healthcheck)
         default:
             return nil
         }
@@ -217,7 +220,7 @@ final class LocalEngine: DynoEngine {
 
     func upstreams(of app: AppRuntime) -> [RouteTable.Upstream] {
         dynos(of: app).current.filter { $0.type == ProcessType.web && $0.state == .up && $0.pid != nil }.map {
-            RouteTable.Upstream(dyno: $0.name, port: $0.port, host: settings.address.host)
+            RouteTable.Upstream(dyno: $0.name, port: $0.port, host: $0.address.host)
         }
     }
 
@@ -246,6 +249,7 @@ final class LocalEngine: DynoEngine {
         watcher.log(app.name, dyno.name, "Starting process of \(dyno.release.label) with command `\(dyno.command)`")
         do {
             let place = try processes.prepare(app: app.name, dyno: dyno.name, type: dyno.type, release: dyno.release)
+            dyno.address = place?.address(or: settings.address) ?? settings.address
             let launch = ProcessLaunch(
                 home: place?.home ?? dyno.release.home, command: dyno.command,
                 configVars: dyno.release.manifest.configVars, port: dyno.port, dyno: dyno.name)
