@@ -110,3 +110,38 @@ struct SpawnJoiningTests {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// A network namespace of its own: only its loopback and `eth0`, the host reaches it at its address, and it is gone
+/// once removed (root and iproute2).
+@Suite(.enabled(if: geteuid() == 0 && access(NetworkNamespace.ip, X_OK) == 0, "needs root and iproute2"))
+struct NetworkNamespaceTests {
+    @Test func aProgramInItSeesItsOwnInterfacesAndTheHostReachesItsAddress() throws {
+        let slot = Int(getpid() % 250)
+        let namespace = NetworkNamespace(
+            name: "slipway-test-\(getpid())", hostInterface: "slwt\(getpid() % 100_000)",
+            hostAddress: "10.252.\(slot).1", address: "10.252.\(slot).2")
+        try namespace.create()
+        defer { namespace.remove() }
+        #expect(NetworkNamespace.names(startingWith: "slipway-test-\(getpid())") == [namespace.name])
+
+        let sandbox = Sandbox(bubblewrap: nil, network: namespace.path)
+        let (executable, arguments) = sandbox.wrap("/bin/cat", ["/proc/net/dev"])
+        #expect(executable == NetworkNamespace.nsenter && arguments.first == "--net=\(namespace.path)")
+        let listed = try runTool([executable] + arguments, timeout: 30)
+        let interfaces = listed.stdout.split(separator: "\n").dropFirst(2).compactMap {
+            $0.split(separator: ":").first?.trimmingCharacters(in: .whitespaces)
+        }
+        #expect(interfaces.sorted() == ["eth0", "lo"], "\(listed.output)")
+
+        let port = try freeLoopbackPort()
+        let (server, serverArguments) = sandbox.wrap(
+            "/usr/bin/python3", ["-m", "http.server", "\(port)", "--bind", "0.0.0.0"])
+        let process = try TestProcess([server] + serverArguments)
+        defer { process.terminate(grace: 5) }
+        #expect(waitUntil(seconds: 30) { portAcceptsConnections(port, host: namespace.address) })
+        #expect(!portAcceptsConnections(port, host: "127.0.0.1"), "not on the host's loopback")
+
+        namespace.remove()
+        #expect(NetworkNamespace.names(startingWith: "slipway-test-\(getpid())").isEmpty)
+    }
+}

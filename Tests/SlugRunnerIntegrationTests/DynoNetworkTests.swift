@@ -127,6 +127,19 @@ struct DynoNetworkTests {
             }
             #expect(log.contains("net \(dyno) interfaces eth0 lo"), "\(log)")
         }
+        // And as a one-off dyno, asked for at the door (`run`), attached to this process.
+        let created = try runTool(
+            [TestPaths.product("receive-pack"), "apps", "create", "--root", h.root, "probe", "--owner", "alice"])
+        #expect(created.status == 0, "\(created.output)")
+        let oneOff = try runTool(
+            [TestPaths.product("receive-pack"), "run", "--root", h.root, "probe", "--", "./net.sh"], timeout: 120)
+        #expect(oneOff.status == 0, "\(oneOff.output)")
+        #expect(oneOff.stdout.contains("net run.1 outside reached"), "\(oneOff.output)")
+        for name in ["gateway", "other-dyno", "sshd", "s3", "router", "host-loopback"] {
+            #expect(
+                oneOff.stdout.contains("net run.1 \(name) refused"), "run.1 must not reach \(name): \(oneOff.output)")
+        }
+
         let probeWeb = try #require(probe.processes.first { $0.dyno == "web.1" })
         #expect(probeWeb.address != alphaAddress)
         #expect(Self.viaRouter(routerPort, "probe") == "probe\n")

@@ -5,22 +5,29 @@
 # (scripts/load-client --no-resend), during every deploy of the goal: the timed pushes, then three config changes
 # and a rollback.
 #
-#   router   push to the new version served through the router  vs  plain git push, same sshd   (context)
-#   zero     failed requests during those deploys                                                (0)
+#   router       push to the new version served through the router  vs  plain git push, same sshd   (<= 0.30 s)
+#   router-host  the same with the runner's --dyno-network host (dynos on the host's network), so that the cost of
+#                a network per dyno shows beside it, in the same run                                  (context)
+#   zero         failed requests during the router goal's deploys                                     (0)
 
-# Starts the runner with its router on a free port, pushes the app's first version and starts the client.
+# Starts the runner with its router on a free port (dynos networked as $1: auto or host), pushes the app's first
+# version and starts the client.
 start-router-app() {
+  local network="${1:-auto}"
   router_app="$work/router-app"
-  rm -rf "$router_app"
-  mkdir -p "$router_app"
+  if [ ! -d "$router_app/.git" ]; then
+    mkdir -p "$router_app"
+    git -C "$router_app" init -q -b main
+  fi
   cp "$repo_dir/scripts/lib/versioned-server.py" "$router_app/server.py"
   printf 'web: python3 server.py\n' >"$router_app/Procfile"
+  # A new commit each time: the app's first version again, deployed by the runner just started.
   echo "version-0" >"$router_app/version.txt"
-  git -C "$router_app" init -q -b main
+  echo "$network $(date +%s%N)" >"$router_app/started.txt"
   commit-all "$router_app" "version 0"
   router_port=$(free-port)
   "$work/install/bin/slugrunner" watch --root "$server/root" --interval 0.2 --grace 10 \
-    --router "127.0.0.1:$router_port" >"$server/watch.log" 2>&1 &
+    --router "127.0.0.1:$router_port" --dyno-network "$network" >"$server/watch.log" 2>&1 &
   runner_pid=$!
   write-wait-served "$work/wait-served" routerapp.localhost "$router_port"
   GIT_SSH_COMMAND="$(ssh-with slipway)" git -C "$router_app" push -q "$bench_user@127.0.0.1:routerapp" main 2>/dev/null
@@ -75,12 +82,22 @@ plain-push() {
 
 router-commit() { commit-version "$1" "$router_app"; }
 router-ours() {
-  push-then-served "$1" router "$router_app" slipway "$bench_user@127.0.0.1:routerapp" "$work/wait-served"
+  push-then-served "$1" "$router_goal" "$router_app" slipway "$bench_user@127.0.0.1:routerapp" "$work/wait-served"
 }
-router-baseline() { plain-push "$1" router "$router_app" "$server/router-plain.git"; }
+router-baseline() { plain-push "$1" "$router_goal" "$router_app" "$server/router-plain.git"; }
+
+# The router-host goal: the timed pushes only, with the dynos on the host's network.
+bench-router-host() {
+  echo "-----> router-host: the same, the runner started with --dyno-network host"
+  router_goal=router-host
+  runuser -u "$bench_user" -- git init -q --bare "$server/router-plain.git"
+  alternate router-host router-ours router-baseline router-commit
+  rm -rf "$server/router-plain.git"
+}
 
 bench-router() {
   echo "-----> router: push to the new version served through the router vs plain git push; requests during deploys"
+  router_goal=router
   runuser -u "$bench_user" -- git init -q --bare "$server/router-plain.git"
   alternate router router-ours router-baseline router-commit
   local deploys=$((runs + 1)) mark last="version-$((100 + runs))"

@@ -70,6 +70,8 @@ final class DynoIsolation {
     /// Dynos whose first process ended; their folder and group go once every process of theirs is gone.
     private var ending: [DynoPlace] = []
     private let networkMode: DynoNetworkMode
+    /// Set once the watcher stops: no spare network is made any more.
+    private var finishing = false
     private let clock = ContinuousClock()
     private var nextMemoryCheck: ContinuousClock.Instant
 
@@ -164,8 +166,10 @@ final class DynoIsolation {
         return place
     }
 
-    /// Removes the folders and groups of ended dynos whose processes are all gone.
+    /// Removes the folders, groups and networks of ended dynos whose processes are all gone, and keeps spare
+    /// networks ready.
     func collect() {
+        if !finishing { network?.replenish() }
         ending.removeAll { place in
             if let pid = place.pid, ProcessGroup.exists(pid) { return false }
             guard place.group?.remove() ?? true else { return false }
@@ -177,12 +181,14 @@ final class DynoIsolation {
 
     /// At the watcher's end: waits up to `seconds` for the last processes to go, removing what it can.
     func finish(seconds: Double = 5) {
+        finishing = true
         let deadline = clock.now + .milliseconds(Int(seconds * 1000))
         collect()
         while !ending.isEmpty && clock.now < deadline {
             usleep(50_000)
             collect()
         }
+        network?.removeSpares()
     }
 
     /// The memory errors of the running dynos since the last look (at most twice a second, unless `now`).

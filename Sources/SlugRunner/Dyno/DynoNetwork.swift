@@ -88,10 +88,40 @@ final class DynoNetwork {
 
     private var namePrefix: String { "slipway-\(block)-" }
 
-    /// A new namespace for the dyno start `id`.
+    /// A namespace for the dyno start `id`: a spare one (made ahead, never used) when there is one, so that a
+    /// booting dyno does not wait for `ip`, else a new one.
     func attach(id: String) throws -> NetworkNamespace {
+        if !spares.isEmpty {
+            let namespace = spares.removeFirst()
+            used[index(of: namespace)] = id
+            return namespace
+        }
+        do throws(SandboxError) {
+            let namespace = try make()
+            used[index(of: namespace)] = id
+            return namespace
+        } catch {
+            throw RunnerError(.sandbox, "slugrunner: cannot give \(id) a network of its own: \(error)")
+        }
+    }
+
+    /// Makes spare namespaces up to ``spareCount`` (once per pass of the watcher's loop: at most one `ip` pair).
+    func replenish() {
+        guard spares.count < Self.spareCount, let namespace = try? make() else { return }
+        used[index(of: namespace)] = "spare"
+        spares.append(namespace)
+    }
+
+    /// Namespaces kept ready.
+    static let spareCount = 2
+    private var spares: [NetworkNamespace] = []
+
+    /// A new namespace at the next free index.
+    private func make() throws(SandboxError) -> NetworkNamespace {
         guard used.count < Self.perBlock else {
-            throw RunnerError(.sandbox, "slugrunner: every one of the \(Self.perBlock) dyno networks is in use")
+            throw SandboxError(
+                "Every one of the \(Self.perBlock) dyno networks of this runner is in use.",
+                hint: "Run fewer dynos on this machine.")
         }
         while used[next] != nil { next = (next + 1) % Self.perBlock }
         let index = next
@@ -101,19 +131,24 @@ final class DynoNetwork {
         let namespace = NetworkNamespace(
             name: "\(namePrefix)\(index)", hostInterface: "slwd\(block)x\(index)",
             hostAddress: "\(subnet).\((base & 0xFF) + 1)", address: "\(subnet).\((base & 0xFF) + 2)")
-        do throws(SandboxError) {
-            try namespace.create()
-        } catch {
-            throw RunnerError(.sandbox, "slugrunner: cannot give \(id) a network of its own: \(error)")
-        }
-        used[index] = id
+        try namespace.create()
         return namespace
+    }
+
+    private func index(of namespace: NetworkNamespace) -> Int {
+        Int(namespace.name.dropFirst(namePrefix.count)) ?? -1
+    }
+
+    /// Removes the spare namespaces (when the runner stops).
+    func removeSpares() {
+        for namespace in spares { detach(namespace) }
+        spares.removeAll()
     }
 
     /// Removes a namespace made by ``attach(id:)`` (once no process of the dyno is left).
     func detach(_ namespace: NetworkNamespace) {
         namespace.remove()
-        if let index = Int(namespace.name.dropFirst(namePrefix.count)) { used[index] = nil }
+        used[index(of: namespace)] = nil
     }
 }
 
