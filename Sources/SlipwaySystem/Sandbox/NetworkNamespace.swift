@@ -95,21 +95,30 @@ public struct NetworkNamespace: Sendable, Equatable {
         ((try? FileSystem.names(in: folder)) ?? []).filter { $0.hasPrefix(prefix) }.sorted()
     }
 
-    /// Runs `ip` with `arguments`, `input` lines on its standard input; its first error line otherwise.
+    /// Runs `ip` with `arguments`, `input` lines on its standard input.
     private static func run(_ arguments: [String], input: [String]?) throws(SandboxError) {
+        try runTool(
+            ip, arguments, input: input.map { $0.joined(separator: "\n") + "\n" }, package: "iproute2",
+            what: "ip \(arguments.joined(separator: " "))",
+            hint: "Check that this host allows network namespaces and veth links (root, CONFIG_VETH).")
+    }
+
+    /// Runs a network tool (`ip`, `nft`) to its end with `input` on its standard input. A failure says `what` failed
+    /// and the tool's first line, with `hint`; a missing tool names Debian's `package`.
+    public static func runTool(
+        _ executable: String, _ arguments: [String], input: String?, package: String, what: String, hint: String
+    ) throws(SandboxError) {
         var child = ChildProcess(
-            executable: ip, arguments: arguments, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"],
+            executable: executable, arguments: arguments, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"],
             stdout: .capture(limit: 16 * 1024))
-        child.input = input.map { Array(($0.joined(separator: "\n") + "\n").utf8) }
+        child.input = input.map { Array($0.utf8) }
         let result: ChildProcess.Result
         do { result = try child.run() } catch {
-            throw SandboxError("Cannot run \(ip): \(error).", hint: "Install Debian's iproute2 package.")
+            throw SandboxError("Cannot run \(executable): \(error).", hint: "Install Debian's \(package) package.")
         }
         guard result.status.succeeded else {
             let said = String(decoding: result.stdout, as: UTF8.self).split(whereSeparator: \.isNewline).first
-            throw SandboxError(
-                "ip \(arguments.joined(separator: " ")) failed: \(said.map(String.init) ?? "\(result.status)").",
-                hint: "Check that this host allows network namespaces and veth links (root, CONFIG_VETH).")
+            throw SandboxError("\(what) failed: \(said.map(String.init) ?? "\(result.status)").", hint: hint)
         }
     }
 }

@@ -191,20 +191,9 @@ enum Firewall {
 
     /// Replaces the table and turns forwarding on.
     static func install() throws(SandboxError) {
-        var child = ChildProcess(
-            executable: nft, arguments: ["-f", "-"], environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"],
-            stdout: .capture(limit: 16 * 1024))
-        child.input = Array(rules.utf8)
-        let result: ChildProcess.Result
-        do { result = try child.run() } catch {
-            throw SandboxError("Cannot run \(nft): \(error).", hint: "Install Debian's nftables package.")
-        }
-        guard result.status.succeeded else {
-            let said = String(decoding: result.stdout, as: UTF8.self).split(whereSeparator: \.isNewline).first
-            throw SandboxError(
-                "nft could not load the dyno firewall: \(said.map(String.init) ?? "\(result.status)").",
-                hint: "Check that the kernel has nftables (nf_tables, nf_nat) or use --dyno-network host.")
-        }
+        try NetworkNamespace.runTool(
+            nft, ["-f", "-"], input: rules, package: "nftables", what: "nft, loading the dyno firewall,",
+            hint: "Check that the kernel has nftables (nf_tables, nf_nat) or use --dyno-network host.")
         let forwarding = "/proc/sys/net/ipv4/ip_forward"
         if (try? FileSystem.read(forwarding)).map({ String(decoding: $0, as: UTF8.self) })?.hasPrefix("1") != true {
             let fd = open(forwarding, O_WRONLY | O_CLOEXEC)
