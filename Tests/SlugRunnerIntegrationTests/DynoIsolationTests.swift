@@ -118,6 +118,23 @@ struct DynoIsolationTests {
         #expect(groups.isDisjoint(with: ours), "control groups removed: \(groups.intersection(ours))")
     }
 
+    /// The path a user found shared (issue 29): web.1 starts with the deploy and writes into its `/app`; web.2,
+    /// added later by a scale, must not see it.
+    @Test func aDynoAddedByAScaleAfterTheDeployGetsItsOwnCopyToo() throws {
+        let h = try RunnerHarness("isolation-scale")
+        let out = try h.buildSlug(files: ["probe.sh": Self.probe], procfile: "web: ./probe.sh & exec ./web.sh\n")
+        try h.publish(out, version: 1, config: ["PAGE": "isolated", "R": h.root])
+        let watcher = try h.startWatch()
+        #expect(h.waitForRelease(1) != nil, "\(h.watchOutput)")
+        #expect(waitUntil(seconds: 60) { h.log().contains("probe web.1 uid") }, "web.1 wrote its mark: \(h.log())")
+        try h.slugrunner(["scale", "myapp", "web=2"])
+        #expect(
+            waitUntil(seconds: 60) { h.log().contains("probe web.2 other-files") }, "\(h.log())")
+        #expect(h.log().contains("probe web.2 leftover no"), "\(h.log())")
+        #expect(h.log().contains("probe web.2 other-files no"), "web.2 sees web.1's mark: \(h.log())")
+        #expect(h.stopWatch(watcher) == 0)
+    }
+
     @Test func aDynoPastItsMemoryIsKilledAndRestartedAloneWithR15() throws {
         let h = try RunnerHarness("memory")
         let hog = """
