@@ -41,7 +41,7 @@ import Testing
         let text = try h.slugrunner(["ps", "myapp"])
         #expect(text.stdout.contains("=== myapp v1: Deploy v1 (web=1)"), "\(text.output)")
         #expect(text.stdout.contains("web.1: up "))
-        #expect(text.stdout.contains("port \(web.port), http://127.0.0.1:\(web.port)/"))
+        #expect(text.stdout.contains("port \(web.port), http://\(web.address ?? "127.0.0.1"):\(web.port)/"))
         let json = try h.slugrunner(["ps", "myapp", "--json"])
         #expect(json.stdout.contains("\"port\": \(web.port)"))
 

@@ -69,7 +69,8 @@ final class DynoIsolation {
     private(set) var running: [pid_t: DynoPlace] = [:]
     /// Dynos whose first process ended; their folder and group go once every process of theirs is gone.
     private var ending: [DynoPlace] = []
-    private let networkMode: DynoNetworkMode
+    /// What the runner says of the dynos' network at start.
+    private let networkSummary: String
     /// Set once the watcher stops: no spare network is made any more.
     private var finishing = false
     private let clock = ContinuousClock()
@@ -87,7 +88,12 @@ final class DynoIsolation {
         case .private: network = try DynoNetwork()
         case .auto: network = isRoot ? try? DynoNetwork() : nil
         }
-        self.networkMode = networkMode
+        networkSummary =
+            network?.summary
+            ?? (networkMode == .host
+                ? "the host's network, shared by every dyno (--dyno-network host)"
+                : "the host's network, shared by every dyno (a network per dyno needs root, ip, nsenter and nft; "
+                    + "--dyno-network private says what is missing)")
         nextMemoryCheck = clock.now
     }
 
@@ -100,12 +106,7 @@ final class DynoIsolation {
                     ? "not root: every app's dynos run as this user (no user of their own), without control groups"
                     : "each app runs as a user of its own (uids from \(AppUsers.range))"),
             "Dynos: " + limits.summary,
-            "Dynos: "
-                + (network?.summary
-                    ?? (networkMode == .host
-                        ? "the host's network, shared by every dyno (--dyno-network host)"
-                        : "the host's network, shared by every dyno (a network per dyno needs root, ip, nsenter and "
-                            + "nft; --dyno-network private says what is missing)")),
+            "Dynos: " + networkSummary,
         ]
     }
 

@@ -69,11 +69,11 @@ final class DynoNetwork {
         }
         self.block = block
         self.lockFD = fd
-        for name in NetworkNamespace.names(startingWith: "\(namePrefix)") { NetworkNamespace.remove(named: name) }
+        for name in NetworkNamespace.names(startingWith: namePrefix) { NetworkNamespace.remove(named: name) }
         do throws(SandboxError) {
             try Firewall.install()
         } catch {
-            close(fd)
+            // Every property is set: deinit closes the lock's descriptor.
             throw RunnerError(.sandbox, "slugrunner: dynos cannot get a network of their own: \(error)")
         }
     }

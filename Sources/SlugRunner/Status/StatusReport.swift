@@ -77,7 +77,8 @@ public struct StatusReport: Sendable {
                 line += " on \(node)"
                 if process.type == ProcessType.web && process.port > 0 { line += ", port \(process.port)" }
             } else if process.type == ProcessType.web {
-                line += ", port \(process.port), http://\(address):\(process.port)/"
+                // A dyno with a network of its own listens at its own address, not the runner's host.
+                line += ", port \(process.port), http://\(process.address ?? address):\(process.port)/"
             }
             if let pid = process.pid { line += ", pid \(pid)" }
             if let release = status.release, process.release != release.version { line += ", v\(process.release)" }
