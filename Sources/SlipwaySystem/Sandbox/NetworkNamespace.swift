@@ -27,7 +27,7 @@ public struct NetworkNamespace: Sendable, Equatable {
     /// `ip netns`'s folder.
     public static let folder = "/run/netns"
     /// The programs used: iproute2's `ip` and util-linux's `nsenter`.
-    public static let ip = firstExecutable(["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"])
+    public static let ip = SystemTool.firstExecutable(["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"])
     public static let nsenter = "/usr/bin/nsenter"
 
     public init(name: String, hostInterface: String, hostAddress: String, address: String) {
@@ -35,11 +35,6 @@ public struct NetworkNamespace: Sendable, Equatable {
         self.hostInterface = hostInterface
         self.hostAddress = hostAddress
         self.address = address
-    }
-
-    /// The first of `paths` that can be run, else the first.
-    public static func firstExecutable(_ paths: [String]) -> String {
-        paths.first { (path: String) in access(path, X_OK) == 0 } ?? paths[0]
     }
 
     /// Fails unless `ip` and `nsenter` are installed and this process is root.
@@ -97,28 +92,9 @@ public struct NetworkNamespace: Sendable, Equatable {
 
     /// Runs `ip` with `arguments`, `input` lines on its standard input.
     private static func run(_ arguments: [String], input: [String]?) throws(SandboxError) {
-        try runTool(
+        try SystemTool.run(
             ip, arguments, input: input.map { $0.joined(separator: "\n") + "\n" }, package: "iproute2",
             what: "ip \(arguments.joined(separator: " "))",
             hint: "Check that this host allows network namespaces and veth links (root, CONFIG_VETH).")
-    }
-
-    /// Runs a network tool (`ip`, `nft`) to its end with `input` on its standard input. A failure says `what` failed
-    /// and the tool's first line, with `hint`; a missing tool names Debian's `package`.
-    public static func runTool(
-        _ executable: String, _ arguments: [String], input: String?, package: String, what: String, hint: String
-    ) throws(SandboxError) {
-        var child = ChildProcess(
-            executable: executable, arguments: arguments, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"],
-            stdout: .capture(limit: 16 * 1024))
-        child.input = input.map { Array($0.utf8) }
-        let result: ChildProcess.Result
-        do { result = try child.run() } catch {
-            throw SandboxError("Cannot run \(executable): \(error).", hint: "Install Debian's \(package) package.")
-        }
-        guard result.status.succeeded else {
-            let said = String(decoding: result.stdout, as: UTF8.self).split(whereSeparator: \.isNewline).first
-            throw SandboxError("\(what) failed: \(said.map(String.init) ?? "\(result.status)").", hint: hint)
-        }
     }
 }

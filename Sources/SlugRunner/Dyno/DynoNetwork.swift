@@ -157,7 +157,7 @@ final class DynoNetwork {
 /// connections), so are its packets to another dyno; what it sends elsewhere is forwarded and masqueraded; nothing
 /// from outside reaches a dyno unless it answers the dyno. IPv4 forwarding is turned on, as Docker does.
 enum Firewall {
-    static let nft = NetworkNamespace.firstExecutable(["/usr/sbin/nft", "/sbin/nft"])
+    static let nft = SystemTool.firstExecutable(["/usr/sbin/nft", "/sbin/nft"])
 
     static let rules = """
         table inet slipway
@@ -191,7 +191,7 @@ enum Firewall {
 
     /// Replaces the table and turns forwarding on.
     static func install() throws(SandboxError) {
-        try NetworkNamespace.runTool(
+        try SystemTool.run(
             nft, ["-f", "-"], input: rules, package: "nftables", what: "nft, loading the dyno firewall,",
             hint: "Check that the kernel has nftables (nf_tables, nf_nat) or use --dyno-network host.")
         let forwarding = "/proc/sys/net/ipv4/ip_forward"
