@@ -1,10 +1,10 @@
 public import Foundation
 import SlipwaySystem
 
-/// What an app's dynos should be, beyond the release: how many of each process type run and how much memory each
-/// gets (Heroku's formation), which process types to restart, the app's extra domains and its health check.
+/// What an app's dynos should be, beyond the release: how many of each process type run and how much memory and disk
+/// each gets (Heroku's formation), which process types to restart, the app's extra domains and its health check.
 ///
-/// The door writes it (`ps:scale`, `ps:resize`, `ps:restart`, `domains:add`, `domains:remove`, `apps:set
+/// The door writes it (`ps:scale`, `ps:resize`, `ps:disk`, `ps:restart`, `domains:add`, `domains:remove`, `apps:set
 /// healthcheck=`), and so does `slugrunner scale`; a runner reads it and makes its dynos match. It lives at
 /// `<root>/apps/<app>/dynos.json` (``RootLayout/dynoSettings(_:)``) and is always replaced whole (temporary name,
 /// fsync, rename), so a reader sees the old file or the new one. docs/spool.md, "What the door wants of the dynos",
@@ -13,7 +13,7 @@ import SlipwaySystem
 /// ```json
 /// {
 ///   "version": 1,
-///   "formation": {"web": {"quantity": 2, "memoryMB": 1024}, "worker": {"quantity": 1}},
+///   "formation": {"web": {"quantity": 2, "memoryMB": 1024, "diskMB": 4096}, "worker": {"quantity": 1}},
 ///   "restarts": {"web": 3},
 ///   "domains": ["www.example.com"],
 ///   "healthcheck": "/up"
@@ -26,6 +26,12 @@ public struct DynoSettings: Codable, Equatable, Sendable {
     public static let defaultMemoryMB = 512
     /// The smallest and largest memory a dyno may be given.
     public static let memoryRange = 64...65536
+    /// A dyno's disk (its `/app` and `/tmp` together) when its process type sets none.
+    public static let defaultDiskMB = 2048
+    /// The smallest and largest disk a dyno may be given.
+    public static let diskRange = 64...1_048_576
+    /// The host's free space a runner keeps from its dynos unless told otherwise (`--disk-reserve`).
+    public static let defaultDiskReserveMB = 1024
     /// The most dynos of one process type.
     public static let maximumQuantity = 100
 
@@ -35,10 +41,13 @@ public struct DynoSettings: Codable, Equatable, Sendable {
         public var quantity: Int
         /// Each dyno's memory in MB; ``DynoSettings/defaultMemoryMB`` when nil.
         public var memoryMB: Int?
+        /// Each dyno's disk in MB; ``DynoSettings/defaultDiskMB`` when nil.
+        public var diskMB: Int?
 
-        public init(quantity: Int, memoryMB: Int? = nil) {
+        public init(quantity: Int, memoryMB: Int? = nil, diskMB: Int? = nil) {
             self.quantity = quantity
             self.memoryMB = memoryMB
+            self.diskMB = diskMB
         }
     }
 
@@ -74,6 +83,11 @@ public struct DynoSettings: Codable, Equatable, Sendable {
         formation[type]?.memoryMB ?? Self.defaultMemoryMB
     }
 
+    /// The disk of each dyno of `type` (its `/app` and `/tmp` together), in MB.
+    public func diskMB(of type: String) -> Int {
+        formation[type]?.diskMB ?? Self.defaultDiskMB
+    }
+
     /// Process type → quantity, with the `web=1` default made explicit.
     public var quantities: [String: Int] {
         var counts = formation.mapValues(\.quantity)
@@ -81,17 +95,27 @@ public struct DynoSettings: Codable, Equatable, Sendable {
         return counts
     }
 
-    /// These settings with `type` scaled to `quantity` (its memory kept).
+    /// These settings with `type` scaled to `quantity` (its sizes kept).
     public func scaling(_ type: String, to quantity: Int) -> DynoSettings {
         var copy = self
-        copy.formation[type] = ProcessFormation(quantity: quantity, memoryMB: formation[type]?.memoryMB)
+        copy.formation[type] = ProcessFormation(
+            quantity: quantity, memoryMB: formation[type]?.memoryMB, diskMB: formation[type]?.diskMB)
         return copy
     }
 
-    /// These settings with `type`'s dynos given `memoryMB` (its quantity kept).
+    /// These settings with `type`'s dynos given `memoryMB` (its quantity and disk kept).
     public func resizing(_ type: String, to memoryMB: Int) -> DynoSettings {
         var copy = self
-        copy.formation[type] = ProcessFormation(quantity: quantity(of: type), memoryMB: memoryMB)
+        copy.formation[type] = ProcessFormation(
+            quantity: quantity(of: type), memoryMB: memoryMB, diskMB: formation[type]?.diskMB)
+        return copy
+    }
+
+    /// These settings with `type`'s dynos given a disk of `diskMB` (its quantity and memory kept).
+    public func resizingDisk(_ type: String, to diskMB: Int) -> DynoSettings {
+        var copy = self
+        copy.formation[type] = ProcessFormation(
+            quantity: quantity(of: type), memoryMB: formation[type]?.memoryMB, diskMB: diskMB)
         return copy
     }
 
@@ -159,6 +183,12 @@ public struct DynoSettings: Codable, Equatable, Sendable {
                     .invalidSettings, path: path,
                     "\(path): \(type) has \(memory) MB of memory; give \(Self.memoryRange.lowerBound) to "
                         + "\(Self.memoryRange.upperBound)")
+            }
+            if let disk = entry.diskMB, !Self.diskRange.contains(disk) {
+                throw SpoolError(
+                    .invalidSettings, path: path,
+                    "\(path): \(type) has a disk of \(disk) MB; give \(Self.diskRange.lowerBound) to "
+                        + "\(Self.diskRange.upperBound)")
             }
         }
         for domain in domains where !Self.isDomain(domain) {

@@ -40,6 +40,7 @@ enum ConfigUnset: ManagementCommandName { static let name = "config:unset" }
 enum Ps: ManagementCommandName { static let name = "ps" }
 enum PsScale: ManagementCommandName { static let name = "ps:scale" }
 enum PsResize: ManagementCommandName { static let name = "ps:resize" }
+enum PsDisk: ManagementCommandName { static let name = "ps:disk" }
 enum PsRestart: ManagementCommandName { static let name = "ps:restart" }
 enum Run: ManagementCommandName { static let name = "run" }
 enum Domains: ManagementCommandName { static let name = "domains" }
@@ -59,7 +60,7 @@ enum AppsDeployKey: ManagementCommandName { static let name = "apps:deploy-key" 
 let managementSubcommands: [ParsableCommand.Type] = [
     Managed<AppsInfo>.self, Managed<AppsSet>.self, Managed<BuildpacksList>.self, Managed<BuildpacksSet>.self,
     Managed<BuildpacksClear>.self, Managed<ConfigShow>.self, Managed<ConfigGet>.self, Managed<ConfigSet>.self,
-    Managed<ConfigUnset>.self, Managed<Ps>.self, Managed<PsScale>.self, Managed<PsResize>.self,
+    Managed<ConfigUnset>.self, Managed<Ps>.self, Managed<PsScale>.self, Managed<PsResize>.self, Managed<PsDisk>.self,
     Managed<PsRestart>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
     Managed<DomainsRemove>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,

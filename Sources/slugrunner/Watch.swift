@@ -48,6 +48,18 @@ extension Slugrunner {
         var dynoNetwork: String = "auto"
         @Option(
             help: ArgumentHelp(
+                "A disk of its own per dyno for /app and /tmp: auto (where the runner can: root, loop devices, "
+                    + "mkfs.ext4), bounded (or refuse to start), or unbounded (the host's disk).",
+                valueName: "mode"))
+        var dynoDisk: String = "auto"
+        @Option(
+            help: ArgumentHelp(
+                "Free space in MB on the host's disk that dynos may not take: none starts below it, and the dyno "
+                    + "holding the most is stopped when they go below it.",
+                valueName: "MB"))
+        var diskReserve: Int = WatchSettings().diskReserveMB
+        @Option(
+            help: ArgumentHelp(
                 "Where the router (Caddy, started and owned by the runner) takes requests, or none.",
                 valueName: "address:port"))
         var router: String = "127.0.0.1:8080"
@@ -95,6 +107,12 @@ extension Slugrunner {
                 throw ValidationError("--dyno-network is '\(dynoNetwork)'; use auto, private or host")
             }
             settings.dynoNetwork = network
+            guard let disk = DynoDiskMode(rawValue: dynoDisk) else {
+                throw ValidationError("--dyno-disk is '\(dynoDisk)'; use auto, bounded or unbounded")
+            }
+            settings.dynoDisk = disk
+            guard diskReserve >= 0 else { throw ValidationError("--disk-reserve is \(diskReserve); give 0 or more MB") }
+            settings.diskReserveMB = diskReserve
             settings.healthInterval = try duration(healthInterval, "--health-interval")
             switch engine {
             case "local":

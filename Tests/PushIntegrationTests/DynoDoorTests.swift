@@ -30,7 +30,10 @@ import Testing
         let scaled = try h.ssh("ps:scale myapp web=3 worker=1", merge: false)
         #expect(scaled.status == 0, "\(scaled.output)")
         #expect(scaled.stderr == "Scaling myapp: web=3 worker=1 (the runner applies it within seconds)\n")
-        #expect(scaled.stdout == "=== myapp formation\nTYPE    QTY  MEMORY\nweb     3    512 MB\nworker  1    512 MB\n")
+        #expect(
+            scaled.stdout
+                == "=== myapp formation\nTYPE    QTY  MEMORY  DISK\nweb     3    512 MB  2048 MB\nworker  1    512 MB  2048 MB\n"
+        )
         #expect(try h.ssh("ps:resize myapp worker=1024").status == 0)
         #expect(try h.ssh("ps:restart myapp web").status == 0)
         #expect(try h.ssh("domains:add myapp www.example.com").status == 0)

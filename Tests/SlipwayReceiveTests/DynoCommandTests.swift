@@ -34,7 +34,10 @@ import Testing
         let scaled = run(["ps:scale", "myapp", "web=3", "worker=1"])
         #expect(scaled.status == 0, "\(scaled.err)")
         #expect(scaled.err == "Scaling myapp: web=3 worker=1 (the runner applies it within seconds)\n")
-        #expect(scaled.out == "=== myapp formation\nTYPE    QTY  MEMORY\nweb     3    512 MB\nworker  1    512 MB\n")
+        #expect(
+            scaled.out
+                == "=== myapp formation\nTYPE    QTY  MEMORY  DISK\nweb     3    512 MB  2048 MB\nworker  1    512 MB  2048 MB\n"
+        )
         #expect(try settings().quantities == ["web": 3, "worker": 1])
 
         let resized = run(["ps:resize", "myapp", "web=1024"])
@@ -42,7 +45,18 @@ import Testing
         #expect(try settings().formation["web"] == .init(quantity: 3, memoryMB: 1024))
         #expect(run(["ps:scale", "myapp", "web=0"]).status == 0)
         #expect(try settings().formation["web"] == .init(quantity: 0, memoryMB: 1024), "scaling keeps the memory")
-        #expect(run(["ps:scale", "myapp"]).out.contains("web     0    1024 MB\n"))
+        #expect(run(["ps:scale", "myapp"]).out.contains("web     0    1024 MB  2048 MB\n"))
+
+        let disked = run(["ps:disk", "myapp", "web=4096"])
+        #expect(
+            disked.err
+                == "Giving myapp's dynos new disks: web=4096 MB (the runner restarts those dynos with them within seconds)\n"
+        )
+        #expect(try settings().formation["web"] == .init(quantity: 0, memoryMB: 1024, diskMB: 4096))
+        #expect(run(["ps:resize", "myapp", "web=512"]).status == 0)
+        #expect(
+            try settings().formation["web"] == .init(quantity: 0, memoryMB: 512, diskMB: 4096),
+            "resizing keeps the disk")
 
         #expect(
             run(["ps:restart", "myapp"]).err
@@ -60,6 +74,8 @@ import Testing
             (["ps:scale", "myapp", "release=1"], "slipway: the release process type runs once per deploy"),
             (["ps:resize", "myapp", "web=32"], "slipway: 'web=32' is not a valid size: use TYPE=MB"),
             (["ps:resize", "myapp", "web=1GB"], "slipway: 'web=1GB' is not a valid size"),
+            (["ps:disk", "myapp", "web=10"], "slipway: 'web=10' is not a valid disk size: use TYPE=MB"),
+            (["ps:disk", "myapp", "release=1024"], "slipway: the release process type runs once per deploy"),
             (["ps:restart", "myapp", "web.1"], "slipway: 'web.1' is not a process type"),
             (["domains:add", "myapp", "not a host"], "slipway: 'not a host' is not a host name"),
             (["domains:add", "myapp", "myapp.localhost"], "slipway: myapp.localhost is myapp's own address"),
@@ -125,7 +141,7 @@ import Testing
     @Test func usersWithoutAccessChangeNothing() throws {
         for words in [
             ["ps", "myapp"], ["ps:scale", "myapp", "web=2"], ["ps:resize", "myapp", "web=128"],
-            ["ps:restart", "myapp"],
+            ["ps:disk", "myapp", "web=128"], ["ps:restart", "myapp"],
             ["domains:add", "myapp", "a.example.com"], ["apps:set", "myapp", "healthcheck=/x"], ["run", "myapp", "ls"],
         ] {
             let refused = run(words, as: .user("bob"))

@@ -103,7 +103,7 @@ import Testing
             if command.name == "config:set" { words.append("A=1") }
             if command.name == "apps:set" { words.append("build-dir=x") }
             if command.name == "buildpacks:set" { words.append("python") }
-            if command.name == "ps:resize" { words.append("web=1024") }
+            if command.name == "ps:resize" || command.name == "ps:disk" { words.append("web=1024") }
             if command.name.hasPrefix("domains:") { words.append("www.example.com") }
             if command.name == "run" { words.append("ls") }
             let denied = run(words)

@@ -109,7 +109,7 @@ struct DynoIsolationTests {
 
         // Each dyno start's copy and control group share a name (`web.1-<id>`); other suites' "myapp" dynos may be
         // running under the same app group meanwhile, so only this watcher's are checked.
-        let dynos = "\(h.root)/runner/apps/myapp/dynos"
+        let dynos = "\(h.root)/runner/dynos/myapp"
         let ours = Set((try? FileManager.default.contentsOfDirectory(atPath: dynos)) ?? [])
         #expect(!ours.isEmpty)
         #expect(h.stopWatch(watcher) == 0)

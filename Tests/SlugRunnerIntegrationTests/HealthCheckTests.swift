@@ -35,9 +35,9 @@ import Testing
 
         // The serving dyno starts failing (its /app/up goes away): after three failed checks it is restarted, from
         // a fresh copy of its release, which passes again.
-        let copies = try FileManager.default.contentsOfDirectory(atPath: "\(h.root)/runner/apps/myapp/dynos")
+        let copies = try FileManager.default.contentsOfDirectory(atPath: "\(h.root)/runner/dynos/myapp")
         let copy = try #require(copies.first { $0.hasPrefix("web.1-") }, "\(copies)")
-        try FileManager.default.removeItem(atPath: "\(h.root)/runner/apps/myapp/dynos/\(copy)/app/up")
+        try FileManager.default.removeItem(atPath: "\(h.root)/runner/dynos/myapp/\(copy)/files/app/up")
         #expect(
             waitUntil(seconds: 60) {
                 h.log().contains("Restarting web.1 (failed its health check 3 times in a row)")

@@ -2,7 +2,7 @@ import Foundation
 import SlipwaySpool
 import SlipwaySystem
 
-/// `ps`, `ps:scale`, `ps:resize`, `ps:restart`: the door records what is wanted in the app's `dynos.json`
+/// `ps`, `ps:scale`, `ps:resize`, `ps:disk`, `ps:restart`: the door records what is wanted in the app's `dynos.json`
 /// (``DynoSettings``) and reads what runs from the runner's `state.json` (``RunnerState``); the runner does the rest.
 extension ManagementCommands {
     static let dynoCommands = [
@@ -69,6 +69,25 @@ extension ManagementCommands {
             for line in DynoListing.formation(app.name, settings) { run.out(line) }
         },
         ManagementCommand(
+            "ps:disk", "<app> <type>=<MB>…",
+            "Set the disk of each dyno of a process type, /app and /tmp together, in MB (web=4096; default "
+                + "\(DynoSettings.defaultDiskMB)).",
+            arity: 2...Int.max
+        ) { run in
+            let (app, _) = try run.app()
+            let changes = try parse(
+                Array(run.arguments.dropFirst()), values: DynoSettings.diskRange, what: "disk size", example: "web=4096"
+            )
+            let settings = try updateDynoSettings(run, app.name) { settings in
+                for (type, disk) in changes { settings = settings.resizingDisk(type, to: disk) }
+            }
+            let named = changes.map { "\($0.type)=\($0.value) MB" }.joined(separator: ", ")
+            run.say(
+                "Giving \(app.name)'s dynos new disks: \(named) (the runner restarts those dynos with them within seconds)"
+            )
+            for line in DynoListing.formation(app.name, settings) { run.out(line) }
+        },
+        ManagementCommand(
             "ps:restart", "<app> [<type>]", "Restart the dynos of one process type, or all of the app's dynos.",
             arity: 1...2
         ) { run in
@@ -117,7 +136,7 @@ extension ManagementCommands {
     private static func parse(
         _ words: [String], values: ClosedRange<Int>, what: String, example: String
     ) throws -> [(type: String, value: Int)] {
-        let unit = what == "size" ? "MB" : "QUANTITY"
+        let unit = what == "scale" ? "QUANTITY" : "MB"
         do throws(DynoSettings.ChangeError) {
             return try DynoSettings.parseChanges(words, values: values)
         } catch .nothingGiven {
@@ -129,7 +148,8 @@ extension ManagementCommands {
                     + "from the Procfile and \(values.lowerBound) to \(values.upperBound), for example \(example)")
         } catch .releaseType {
             throw DoorError(
-                .invalidValue, "slipway: the release process type runs once per deploy; it has no dynos to \(what)")
+                .invalidValue,
+                "slipway: the release process type runs once per deploy; it has no dynos to scale or size")
         } catch .repeated(let type) {
             throw DoorError(.invalidValue, "slipway: \(type) is given twice; give each process type once")
         }

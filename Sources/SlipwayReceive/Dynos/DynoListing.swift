@@ -81,12 +81,14 @@ enum DynoListing {
         return value < 10 ? String(format: "%.1f MB", value) : "\(Int(value.rounded())) MB"
     }
 
-    /// `=== myapp formation` and one row per process type: its quantity and each dyno's memory.
+    /// `=== myapp formation` and one row per process type: its quantity and each dyno's memory and disk.
     static func formation(_ app: String, _ settings: DynoSettings) -> [String] {
         let counts = settings.quantities
-        var rows = [["TYPE", "QTY", "MEMORY"]]
+        var rows = [["TYPE", "QTY", "MEMORY", "DISK"]]
         for type in DynoSettings.sortedTypes(counts.keys) {
-            rows.append([type, "\(counts[type] ?? 0)", "\(settings.memoryMB(of: type)) MB"])
+            rows.append([
+                type, "\(counts[type] ?? 0)", "\(settings.memoryMB(of: type)) MB", "\(settings.diskMB(of: type)) MB",
+            ])
         }
         return ["=== \(app) formation"] + alignedRows(rows)
     }

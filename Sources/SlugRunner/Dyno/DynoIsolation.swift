@@ -28,12 +28,18 @@ final class DynoPlace {
     var pid: pid_t?
     /// Its network namespace; nil when dynos share the host's network.
     let network: NetworkNamespace?
+    /// Its disk, holding `/app` and `/tmp`; nil when dynos write to the host's disk.
+    let disk: LoopDisk?
+    /// The disk's size, in MB.
+    let diskMB: Int
 
     init(
         app: String, dyno: String, id: String, copy: String, home: String, sandbox: Sandbox, group: ControlGroup?,
-        memoryMB: Int, network: NetworkNamespace?
+        memoryMB: Int, network: NetworkNamespace?, disk: LoopDisk?, diskMB: Int
     ) {
         self.network = network
+        self.disk = disk
+        self.diskMB = diskMB
         self.app = app
         self.dyno = dyno
         self.id = id
@@ -57,6 +63,15 @@ final class DynoPlace {
 /// Everything that confines the watcher's dynos, decided once when it starts (``summary`` says what), and the
 /// places of the dynos that run or whose processes are still going away.
 final class DynoIsolation {
+    /// How dynos are networked and what they may write: `slugrunner watch`'s choices.
+    struct Choices {
+        var sandbox: Sandbox.Mode = .auto
+        var network: DynoNetworkMode = .auto
+        var disk: DynoDiskMode = .auto
+        /// The host's free space (MB) no dyno may take, with disks of their own.
+        var diskReserveMB = DynoSettings.defaultDiskReserveMB
+    }
+
     let root: RunnerRoot
     let filesystem: DynoFilesystem
     let sandbox: DynoSandbox
@@ -69,20 +84,36 @@ final class DynoIsolation {
     private(set) var running: [pid_t: DynoPlace] = [:]
     /// Dynos whose first process ended; their folder and group go once every process of theirs is gone.
     private var ending: [DynoPlace] = []
-    /// What the runner says of the dynos' network at start.
+    /// What the runner says of the dynos' network and disks at start.
     private let networkSummary: String
+    private let diskSummary: String
     /// Set once the watcher stops: no spare network is made any more.
     private var finishing = false
     private let clock = ContinuousClock()
     private var nextMemoryCheck: ContinuousClock.Instant
+    private var nextDiskCheck: ContinuousClock.Instant
 
-    init(root: RunnerRoot, mode: Sandbox.Mode, network networkMode: DynoNetworkMode) throws {
+    init(root: RunnerRoot, choices: Choices) throws {
         self.root = root
         let isRoot = geteuid() == 0
-        filesystem = DynoFilesystem(root: root)
-        sandbox = try DynoSandbox(mode: mode, root: root, switchesUser: isRoot)
+        let disksFolder = "\(root.runnerDirectory)/dynos"
+        let disks: DynoDisks?
+        switch choices.disk {
+        case .unbounded: disks = nil
+        case .bounded: disks = try DynoDisks(folder: disksFolder, reserveMB: choices.diskReserveMB)
+        case .auto: disks = isRoot ? try? DynoDisks(folder: disksFolder, reserveMB: choices.diskReserveMB) : nil
+        }
+        filesystem = DynoFilesystem(root: root, disks: disks)
+        diskSummary =
+            disks?.summary
+            ?? (choices.disk == .unbounded
+                ? "/app and /tmp on the host's disk, without a bound (--dyno-disk unbounded)"
+                : "/app on the host's disk, without a bound (a disk per dyno needs root, loop devices, mkfs.ext4 "
+                    + "and mount; --dyno-disk bounded says what is missing)")
+        sandbox = try DynoSandbox(mode: choices.sandbox, root: root, switchesUser: isRoot)
         limits = DynoLimits.current()
         users = isRoot ? try AppUsers(path: "\(root.runnerDirectory)/uids.json") : nil
+        let networkMode = choices.network
         switch networkMode {
         case .host: network = nil
         case .private: network = try DynoNetwork()
@@ -95,6 +126,7 @@ final class DynoIsolation {
                 : "the host's network, shared by every dyno (a network per dyno needs root, ip, nsenter and nft; "
                     + "--dyno-network private says what is missing)")
         nextMemoryCheck = clock.now
+        nextDiskCheck = clock.now
     }
 
     /// What confines dynos here, one line each, said once at start.
@@ -107,6 +139,7 @@ final class DynoIsolation {
                     : "each app runs as a user of its own (uids from \(AppUsers.range))"),
             "Dynos: " + limits.summary,
             "Dynos: " + networkSummary,
+            "Dynos: " + diskSummary,
         ]
     }
 
@@ -114,6 +147,11 @@ final class DynoIsolation {
     func memoryMB(app: String, type: String) -> Int {
         (try? DynoSettings.load(from: root.layout.dynoSettings(app)))?.memoryMB(of: type)
             ?? DynoSettings.defaultMemoryMB
+    }
+
+    /// The disk of `type`'s dynos of `app` in MB (`ps:disk`, default 2048).
+    func diskMB(app: String, type: String) -> Int {
+        (try? DynoSettings.load(from: root.layout.dynoSettings(app)))?.diskMB(of: type) ?? DynoSettings.defaultDiskMB
     }
 
     /// Makes the place of a new start of `dyno`: the copy of `release`, the group, the sandbox. `memoryMB` nil takes
@@ -125,7 +163,8 @@ final class DynoIsolation {
         let user = try users?.user(for: app)
         let id = "\(dyno)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         let owner = user.map { FileSystem.Owner(uid: $0.uid, gid: $0.gid) }
-        let copy = try filesystem.create(app: app, id: id, release: release, owner: owner)
+        let disk = diskMB(app: app, type: type)
+        let made = try filesystem.create(app: app, id: id, release: release, owner: owner, diskMB: disk)
         var namespace: NetworkNamespace?
         do {
             namespace = try network?.attach(id: id)
@@ -134,11 +173,12 @@ final class DynoIsolation {
             let pidsEnforced = group.map { $0.folders.count == 2 || $0.hierarchy.isUnified } ?? false
             let processes = pidsEnforced || user == nil ? nil : DynoLimits.appProcesses
             var (confined, home) = try sandbox.sandbox(
-                copy: copy, user: user, addressSpace: group == nil ? Int64(memory) << 20 : nil, processes: processes)
+                copy: made.copy, tmp: made.tmp, user: user, addressSpace: group == nil ? Int64(memory) << 20 : nil,
+                processes: processes)
             confined.network = namespace?.path
             return DynoPlace(
-                app: app, dyno: dyno, id: id, copy: copy, home: home, sandbox: confined, group: group,
-                memoryMB: memory, network: namespace)
+                app: app, dyno: dyno, id: id, copy: made.copy, home: home, sandbox: confined, group: group,
+                memoryMB: memory, network: namespace, disk: made.disk, diskMB: disk)
         } catch {
             if let namespace { network?.detach(namespace) }
             filesystem.remove(app: app, id: id)
@@ -168,9 +208,12 @@ final class DynoIsolation {
     }
 
     /// Removes the folders, groups and networks of ended dynos whose processes are all gone, and keeps spare
-    /// networks ready.
+    /// networks and disks ready.
     func collect() {
-        if !finishing { network?.replenish() }
+        if !finishing {
+            network?.replenish()
+            filesystem.disks?.replenish()
+        }
         ending.removeAll { place in
             if let pid = place.pid, ProcessGroup.exists(pid) { return false }
             guard place.group?.remove() ?? true else { return false }
@@ -190,6 +233,15 @@ final class DynoIsolation {
             collect()
         }
         network?.removeSpares()
+        filesystem.disks?.finish()
+    }
+
+    /// The disk events of the running dynos since the last look (at most ten times a second): a dyno whose disk is
+    /// full, and the one whose disk holds the most when the host is under its reserve.
+    func diskEvents() -> [(place: DynoPlace, event: DiskEvent)] {
+        guard let disks = filesystem.disks, clock.now >= nextDiskCheck else { return [] }
+        nextDiskCheck = clock.now + .milliseconds(100)
+        return disks.check(running.values.sorted { $0.id < $1.id })
     }
 
     /// The memory errors of the running dynos since the last look (at most twice a second, unless `now`).
@@ -210,9 +262,9 @@ final class DynoIsolation {
 
     /// Removes the dyno folders and groups of `apps` that no running dyno owns (left by a watcher that was killed;
     /// a group goes before its folder, so a group never outlives the folder that names it).
-    func removeLeftovers(apps: [String]) {
+    func removeLeftovers() {
         let owned = Set(running.values.map(\.id) + ending.map(\.id))
-        for app in apps {
+        for app in filesystem.apps {
             for id in filesystem.ids(app: app) where !owned.contains(id) {
                 limits.removeLeftover(app: app, id: id)
                 filesystem.remove(app: app, id: id)

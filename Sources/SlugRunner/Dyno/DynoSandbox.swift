@@ -53,8 +53,9 @@ struct DynoSandbox {
                 + "own PID, IPC and UTS namespaces"
     }
 
-    /// The confinement of one dyno whose copy of the release is at `copy`; its `HOME` as it sees it.
-    func sandbox(copy: String, user: Sandbox.User?, addressSpace: Int64?, processes: Int?) throws -> (
+    /// The confinement of one dyno whose copy of the release is at `copy` (and its `/tmp` at `tmp`, when on its
+    /// disk); its `HOME` as it sees it.
+    func sandbox(copy: String, tmp: String?, user: Sandbox.User?, addressSpace: Int64?, processes: Int?) throws -> (
         sandbox: Sandbox, home: String
     ) {
         let limits = Sandbox.Limits(processes: processes, openFiles: Self.openFiles, addressSpace: addressSpace)
@@ -68,7 +69,8 @@ struct DynoSandbox {
             return (Sandbox(bubblewrap: nil, user: user, limits: limits), copy)
         }
         let sandbox = Sandbox(
-            bubblewrap: bubblewrap, user: user, limits: limits, hidden: hidden, mounts: [.bind(copy, at: Self.home)],
+            bubblewrap: bubblewrap, user: user, limits: limits, hidden: hidden,
+            mounts: [.bind(copy, at: Self.home)] + (tmp.map { [.bind($0, at: "/tmp")] } ?? []),
             directory: Self.home)
         return (sandbox, Self.home)
     }

@@ -22,6 +22,8 @@ public struct RunnerError: Error, CustomStringConvertible, Sendable {
         case system
         /// Dynos cannot be confined as asked (no working bubblewrap, a user that cannot reach its files).
         case sandbox
+        /// A dyno's disk cannot be made, or the server's disk is under the operator's reserve.
+        case disk
     }
 
     /// What kind of failure this is.

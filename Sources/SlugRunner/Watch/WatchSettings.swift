@@ -1,3 +1,4 @@
+import SlipwaySpool
 public import SlipwaySystem
 
 /// How `slugrunner watch` runs releases. Every value has a command-line flag; the defaults are Heroku's where it has
@@ -34,6 +35,11 @@ public struct WatchSettings: Sendable {
     /// Whether each dyno gets a network of its own (`--dyno-network`): `auto` where the runner can (root, with `ip`,
     /// `nsenter` and `nft`), `private` or fail, `host` to share the host's.
     public var dynoNetwork: DynoNetworkMode = .auto
+    /// Whether each dyno gets a disk of its own for `/app` and `/tmp` (`--dyno-disk`): `auto` where the runner can
+    /// (root, loop devices, `mkfs.ext4`), `bounded` or fail, `unbounded` to write to the host's disk.
+    public var dynoDisk: DynoDiskMode = .auto
+    /// The host's free space in MB that dynos may not take (`--disk-reserve`).
+    public var diskReserveMB = DynoSettings.defaultDiskReserveMB
     /// Run the dynos as services of a Docker Swarm (`--engine swarm --docker-host …`) instead of processes here.
     public var swarm: SwarmSettings?
 

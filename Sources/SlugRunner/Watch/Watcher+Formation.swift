@@ -43,6 +43,11 @@ extension Watcher {
             log(app.name, "scale", "Resized \(type) to \(wanted.memoryMB(of: type)) MB")
             restart[type] = "resized"
         }
+        for type in Set(previous.formation.keys).union(wanted.formation.keys)
+        where previous.diskMB(of: type) != wanted.diskMB(of: type) {
+            log(app.name, "scale", "Gave \(type) disks of \(wanted.diskMB(of: type)) MB")
+            restart[type] = "disk resized"
+        }
         if wanted.domains != previous.domains {
             log(app.name, "router", "Domains: \(([routeHost(app.name)] + wanted.domains).joined(separator: ", "))")
         }

@@ -71,7 +71,11 @@ public final class Watcher {
             throw RunnerError(
                 .notFound, "\(error.description) (create it with `receive-pack init --root \(root.path)`)")
         }
-        let isolation = try DynoIsolation(root: root, mode: settings.sandbox, network: settings.dynoNetwork)
+        let isolation = try DynoIsolation(
+            root: root,
+            choices: .init(
+                sandbox: settings.sandbox, network: settings.dynoNetwork, disk: settings.dynoDisk,
+                diskReserveMB: settings.diskReserveMB))
         processes.isolation = isolation
         // Processes a release leaves behind when their parent exits are re-parented here, so they are reaped.
         ChildProcess.adoptOrphans()
@@ -83,7 +87,7 @@ public final class Watcher {
         event(nil, "watch", "Watching \(settings.bucket?.location.url ?? spool.newDirectory) (pid \(getpid()))")
         for line in isolation.summary { event(nil, "watch", line) }
         try restore()
-        isolation.removeLeftovers(apps: Files.folders(in: root.appsDirectory))
+        isolation.removeLeftovers()
         feed?.start()
         let changes = ChangeWatch(root: root, spool: spool)
         while true {

@@ -175,9 +175,18 @@ final class LocalProcesses {
     }
 
     /// Each pass: logs the running dynos' memory errors (a dyno the kernel killed a process of, R15, is stopped whole
-    /// with SIGKILL, so that it restarts as a crash), and removes the places whose processes are all gone.
+    /// with SIGKILL, so that it restarts as a crash) and disk errors (a dyno whose disk is full, or that holds the
+    /// most when the host's disk is under its reserve, is stopped the same way), and removes the places whose
+    /// processes are all gone.
     func watch() {
         for (place, event) in isolation?.memoryEvents() ?? [] { report(event, of: place) }
+        for (place, event) in isolation?.diskEvents() ?? [] {
+            for line in event.lines { logs.log(place.app, place.dyno, line) }
+            if let pid = place.pid, leaders[pid] != nil {
+                ProcessGroup.signal(pid, SIGKILL)
+                isolation?.ended(pid)
+            }
+        }
         isolation?.collect()
     }
 

@@ -1,0 +1,191 @@
+import Foundation
+import SlipwaySpool
+import SlipwaySystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Whether dynos get a disk of their own (`slugrunner watch --dyno-disk`).
+public enum DynoDiskMode: String, CaseIterable, Sendable {
+    /// A disk per dyno where the runner is root and has loop devices, `mkfs.ext4` and `mount`, else the host's.
+    case auto
+    /// A disk per dyno, or the runner does not start.
+    case bounded
+    /// Dynos write to the host's disk without a bound.
+    case unbounded
+}
+
+/// A disk of its own for every dyno start: its `/app` and `/tmp` live on one ext4 file system of the process type's
+/// size (`ps:disk`, default ``SlipwaySpool/DynoSettings/defaultDiskMB``) in a sparse image (``LoopDisk``), so a dyno
+/// writing without end fills its own disk, never the host's; the watcher then stops it (``check(_:)``). The host
+/// keeps a reserve the operator sets (`--disk-reserve`): no dyno starts while the host's free space is under it, and
+/// when writing dynos take the host under it, the one whose disk holds the most is stopped.
+///
+/// Every dyno's place is below `<root>/runner/dynos`, which is made a shared mount point, so that a disk unmounted
+/// here also goes from the sandboxes of the dynos that started while it was mounted. A few empty disks of the
+/// default size are kept ready (``replenish()``), so a booting dyno does not wait for `mkfs.ext4`.
+final class DynoDisks {
+    /// `<root>/runner/dynos`.
+    let folder: String
+    /// The host's free space no dyno may take.
+    let reserveBytes: Int64
+    /// Empty disks of the default size kept ready.
+    static let spareCount = 2
+    /// A disk counts as full below this much free space (the file system keeps a little for itself).
+    static let fullBelowBytes: Int64 = 1 << 20
+    private var spares: [String] = []
+    private var finishing = false
+
+    /// Makes `folder` a shared mount point and removes the spares a runner before left. Throws what is missing, in
+    /// the operator's terms.
+    init(folder: String, reserveMB: Int) throws {
+        self.folder = folder
+        reserveBytes = Int64(reserveMB) << 20
+        try Files.makeFolders(folder)
+        do throws(SandboxError) {
+            try LoopDisk.checkTools()
+            try LoopDisk.makeSharedMountPoint(folder)
+        } catch {
+            throw RunnerError(.sandbox, "slugrunner: dynos cannot get a disk of their own: \(error)")
+        }
+        for name in (try? FileSystem.names(in: folder)) ?? [] where name.hasPrefix(Self.sparePrefix) {
+            Self.remove("\(folder)/\(name)")
+        }
+    }
+
+    /// What the runner says of it at start.
+    var summary: String {
+        "a disk of its own per dyno for /app and /tmp (\(DynoSettings.defaultDiskMB) MB unless ps:disk says); "
+            + "the host keeps \(reserveBytes >> 20) MB free (--disk-reserve)"
+    }
+
+    /// Where a place's files are: its disk's mount point.
+    static func files(_ place: String) -> String { "\(place)/files" }
+
+    /// Makes the place folder `place` (which must not exist) holding a mounted disk of `megabytes` whose top folder
+    /// belongs to `owner`: a spare one when the size is the default, else a new one.
+    func make(at place: String, megabytes: Int, owner: FileSystem.Owner?) throws -> LoopDisk {
+        if let free = hostFree, free < reserveBytes {
+            throw RunnerError(
+                .disk,
+                "slugrunner: the server's disk has \(free >> 20) MB free, under the \(reserveBytes >> 20) MB the "
+                    + "operator keeps in reserve, so no dyno starts until space is freed on it (or --disk-reserve "
+                    + "is lowered)")
+        }
+        if megabytes == DynoSettings.defaultDiskMB, let spare = spares.popLast() {
+            if rename(spare, place) == 0 {
+                let disk = LoopDisk(image: "\(place)/disk.img", mountPoint: Self.files(place))
+                if let owner { chown(disk.mountPoint, owner.uid, owner.gid) }
+                return disk
+            }
+            Self.remove(spare)
+        }
+        do throws(SandboxError) {
+            return try Self.makeDisk(at: place, bytes: Int64(megabytes) << 20, owner: owner)
+        } catch {
+            throw RunnerError(.disk, "slugrunner: cannot make a disk for a dyno: \(error)")
+        }
+    }
+
+    /// Makes one spare disk when fewer than ``spareCount`` are ready (once per pass of the watcher's loop).
+    func replenish() {
+        guard !finishing, spares.count < Self.spareCount, (hostFree ?? 0) >= reserveBytes else { return }
+        let place = "\(folder)/\(Self.sparePrefix)\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        if (try? Self.makeDisk(at: place, bytes: Int64(DynoSettings.defaultDiskMB) << 20, owner: nil)) != nil {
+            spares.append(place)
+        }
+    }
+
+    /// Removes the spare disks and the shared mount point (when the runner stops).
+    func finish() {
+        finishing = true
+        for spare in spares { Self.remove(spare) }
+        spares.removeAll()
+        LoopDisk.unmount(folder)
+    }
+
+    /// The host's free space under the runner's root, in bytes.
+    var hostFree: Int64? { LoopDisk.space(of: folder)?.free }
+
+    /// What the disks of `places` say: the dynos whose disk is full, then, when the host is under its reserve, the
+    /// dyno whose disk holds the most. The host's free space counts what the dynos wrote that the kernel has not yet
+    /// passed to their images (it is already used on their disks), so the reserve holds before the write-back.
+    func check(_ places: [DynoPlace]) -> [(place: DynoPlace, event: DiskEvent)] {
+        var events: [(DynoPlace, DiskEvent)] = []
+        var held: [(place: DynoPlace, bytes: Int64)] = []
+        var unwritten: Int64 = 0
+        for place in places {
+            guard let disk = place.disk, let space = disk.space else { continue }
+            let used = space.size - space.free
+            unwritten += max(0, used - disk.allocatedBytes)
+            if space.free < Self.fullBelowBytes {
+                events.append((place, .full(sizeMB: place.diskMB)))
+            } else {
+                held.append((place, used))
+            }
+        }
+        if let hostFree, hostFree - unwritten < reserveBytes, let biggest = held.max(by: { $0.bytes < $1.bytes }) {
+            events.append(
+                (
+                    biggest.place,
+                    .hostReserve(
+                        freeBytes: max(0, hostFree - unwritten), reserveBytes: reserveBytes, heldBytes: biggest.bytes)
+                ))
+        }
+        return events
+    }
+
+    // MARK: - Disks
+
+    private static let sparePrefix = ".spare-"
+
+    private static func makeDisk(at place: String, bytes: Int64, owner: FileSystem.Owner?) throws(SandboxError)
+        -> LoopDisk
+    {
+        guard mkdir(place, 0o700) == 0, mkdir(files(place), 0o700) == 0 else {
+            let reason = String(cString: strerror(errno))
+            remove(place)
+            throw SandboxError("Cannot make a dyno's folder: \(reason).", hint: "Check the runner's root.")
+        }
+        do throws(SandboxError) {
+            return try LoopDisk.create(
+                image: "\(place)/disk.img", mountPoint: files(place), bytes: bytes, owner: owner)
+        } catch {
+            remove(place)
+            throw error
+        }
+    }
+
+    /// Unmounts the disk of the place folder `place`, if it has one, and removes the folder.
+    static func remove(_ place: String) {
+        LoopDisk.unmount(files(place))
+        try? FileSystem.removeTree(place)
+    }
+}
+
+/// What a dyno's disk or the host's did.
+enum DiskEvent: Equatable {
+    /// The dyno's disk of `sizeMB` is full: `/app` and `/tmp` hold all of it.
+    case full(sizeMB: Int)
+    /// The host's free space is under the reserve, and this dyno's disk holds the most.
+    case hostReserve(freeBytes: Int64, reserveBytes: Int64, heldBytes: Int64)
+
+    /// The lines the app's log gets, then the dyno is stopped with SIGKILL.
+    var lines: [String] {
+        switch self {
+        case .full(let size):
+            [
+                "Disk quota exceeded: /app and /tmp hold all of the dyno's \(size) MB "
+                    + "(raise it with ps:disk, or write less)",
+                "Stopping process with SIGKILL",
+            ]
+        case .hostReserve(let free, let reserve, let held):
+            [
+                "The server's disk is down to \(free >> 20) MB free, under the \(reserve >> 20) MB its operator "
+                    + "keeps in reserve; this dyno's /app and /tmp hold \(held >> 20) MB, the most of any dyno here",
+                "Stopping process with SIGKILL",
+            ]
+        }
+    }
+}
