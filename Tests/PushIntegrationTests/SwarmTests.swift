@@ -49,6 +49,30 @@ import Testing
         let ps = try h.ssh("ps myapp")
         #expect(ps.output.contains(" on node1") && ps.output.contains(" on node2"), "\(ps.output)")
 
+        // Another app's task reaches none of myapp's tasks by any of their addresses, on its node or the other.
+        let targets = try swarm.containerAddresses(service: "myapp-web")
+        try #require(!targets.isEmpty, "myapp's tasks have addresses: \(targets)")
+        let bucket = try #require(URL(string: b.endpoint).flatMap { url in url.host.map { "\($0):\(url.port ?? 80)" } })
+        let lines = targets.map { "\($0):5000 \($0):5000" } + ["outside \(bucket)"]
+        let probe = try h.makeApp(
+            "probe",
+            files: [
+                "Procfile": "web: bash probe.sh; BIND_ADDRESS=0.0.0.0 exec python3 server.py\n",
+                "probe.sh": Self.probe, "targets.txt": lines.joined(separator: "\n") + "\n",
+                "server.py": try String(
+                    contentsOfFile: "\(TestPaths.repositoryRoot)/scripts/lib/versioned-server.py", encoding: .utf8),
+                "version.txt": "probe\n",
+            ])
+        let pushed = try h.push(probe, app: "probe")
+        #expect(pushed.status == 0, "\(pushed.output)")
+        let probeLog = { PushToRunnerTests.read("\(h.root)/logs/probe.log") }
+        #expect(waitUntil(seconds: 120) { probeLog().contains("net done") }, "\(probeLog())\n\(details())")
+        for address in targets {
+            #expect(
+                probeLog().contains("net \(address):5000 refused"), "\(address) must be out of reach: \(probeLog())")
+        }
+        #expect(probeLog().contains("net outside reached"), "the bucket, on the host: \(probeLog())")
+
         // A config change and a rollback roll out task by task while a client sends requests without pause.
         let client = try LoadClient(router: router, scratch: h.scratch, name: "deploys")
         let set = try h.ssh("config:set myapp MARK=a")
@@ -113,6 +137,19 @@ import Testing
         #expect(ZeroDowntimeTests.serves("version-0 -", router: router), "\(details())")
         #expect(Self.webNodes(root: h.root, up: true).count >= 2, "\(Self.ps(h.root))")
     }
+
+    /// `probe.sh`: a TCP connection to each `<name> <address:port>` line of `targets.txt`, one line each.
+    static let probe = """
+        #!/usr/bin/env bash
+        while read -r name target; do
+            if timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "${target%:*}" "${target##*:}" 2>/dev/null; then
+                echo "net $name reached"
+            else
+                echo "net $name refused"
+            fi
+        done < targets.txt
+        echo "net done"
+        """
 
     /// The node of each web dyno in `slugrunner ps` (those up, with `up`).
     static func webNodes(root: String, up: Bool) -> [String] {

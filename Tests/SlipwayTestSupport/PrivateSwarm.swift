@@ -121,6 +121,33 @@ public final class PrivateSwarm: @unchecked Sendable {
         guard result.status == 0 else { throw SwarmError("stack/build failed:\n\(result.output)") }
     }
 
+    /// Every IPv4 address the containers of the service `name` have, on any node, in any network (their
+    /// own networks' and the bridge each node's containers reach the outside through).
+    public func containerAddresses(service name: String) throws -> [String] {
+        var addresses: [String] = []
+        for node in nodes {
+            let docker = try DockerClient(host: node.dockerHost)
+            let filter = #"{"label":["com.docker.swarm.service.name=\#(name)"]}"#
+            let containers = try docker.get("/containers/json", query: [("filters", filter)]).array ?? []
+            let ids = containers.compactMap { $0["Id"]?.string }
+            for container in containers {
+                guard case .object(let networks)? = container["NetworkSettings"]?["Networks"] else { continue }
+                addresses += networks.values.compactMap { $0["IPAddress"]?.string }.filter { !$0.isEmpty }
+            }
+            // The bridge Swarm gives tasks on its networks (docker_gwbridge), where it exists.
+            if let bridge = try? docker.get("/networks/docker_gwbridge"),
+                case .object(let endpoints)? = bridge["Containers"]
+            {
+                for (id, endpoint) in endpoints where ids.contains(id) {
+                    if let cidr = endpoint["IPv4Address"]?.string, let address = cidr.split(separator: "/").first {
+                        addresses.append(String(address))
+                    }
+                }
+            }
+        }
+        return Array(Set(addresses)).sorted()
+    }
+
     /// Node `name`'s swarm ID.
     public func nodeID(_ name: String) throws -> String {
         let nodes = try DockerClient(host: manager.dockerHost).get("/nodes").array ?? []

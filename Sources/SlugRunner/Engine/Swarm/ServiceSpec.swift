@@ -33,6 +33,8 @@ public struct ServicePlan: Equatable, Sendable {
     /// How long a stopping web dyno keeps serving before its app gets SIGTERM: the runner learns of a stopping task
     /// by polling, and takes it out of the router's table meanwhile.
     public var drain: Duration
+    /// The app's own network (``networkName(app:)``), which every task of the app joins, and no other app's.
+    public var network: String { Self.networkName(app: app) }
 
     public init(
         app: String, type: String, release: Int, entry: String, command: String, configVars: [String: String],
@@ -64,6 +66,9 @@ public struct ServicePlan: Equatable, Sendable {
     public var serviceName: String { Self.serviceName(app: app, type: type) }
 
     public static func serviceName(app: String, type: String) -> String { "\(app)-\(type)" }
+
+    /// `slipway-myapp`: the overlay network of the app's tasks.
+    public static func networkName(app: String) -> String { "slipway-\(app)" }
 
     /// The labels every service and task of the app carries: how the runner finds them again.
     public static let appLabel = "io.slipway.app"
@@ -136,6 +141,9 @@ public struct ServicePlan: Equatable, Sendable {
                 "RestartPolicy": isReleasePhase
                     ? ["Condition": "none"] : ["Condition": "any", "Delay": .nanoseconds(.seconds(2))],
                 "ForceUpdate": .number(Double(restarts)),
+                // Only the app's own network: not Docker's default bridge, where any container of the node is
+                // reached; the node's bridge for the outside (docker_gwbridge) lets no two tasks talk.
+                "Networks": [["Target": .string(network)]],
             ],
         ]
         if isReleasePhase {

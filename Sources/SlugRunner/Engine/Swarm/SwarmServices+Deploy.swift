@@ -21,6 +21,7 @@ extension SwarmServices {
         try remove(Self.releaseJob(app))
         let plan = plan(
             app: app, release: release, type: ProcessType.release, command: command, replicas: 1, wanted: wanted)
+        try ensureNetwork(app)
         try docker.post("/services/create", json: signed(plan).spec)
         try refresh()
     }

@@ -34,6 +34,8 @@ final class SwarmServices {
     var logCursors: [String: LogCursor] = [:]
     /// The published port of each task seen running (Swarm forgets it once the task is to stop).
     var knownPorts: [String: Int] = [:]
+    /// The names of the apps' networks that exist.
+    private(set) var networks: Set<String> = []
 
     /// Connects to the manager and checks what the engine needs: an active swarm this node manages, and the stack
     /// image. Throws one line naming what is missing and how to get it.
@@ -94,6 +96,28 @@ final class SwarmServices {
         nodes = Dictionary(
             (try docker.get("/nodes").array ?? []).compactMap(SwarmNode.init).map { ($0.id, $0) }
         ) { first, _ in first }
+        let networks = try docker.get("/networks", query: [("filters", filter)]).array ?? []
+        self.networks = Set(networks.compactMap { $0["Name"]?.string })
+    }
+
+    /// Creates the app's network when it does not exist: an overlay network of the swarm that the app's tasks join,
+    /// on every node, and no other app's. Tasks of two apps share no network, so neither reaches the other by
+    /// address; each reaches the outside through its node's `docker_gwbridge`, where Docker lets no two containers
+    /// talk.
+    func ensureNetwork(_ app: String) throws {
+        let name = ServicePlan.networkName(app: app)
+        guard !networks.contains(name) else { return }
+        do {
+            try docker.post(
+                "/networks/create",
+                json: [
+                    "Name": .string(name), "Driver": "overlay", "CheckDuplicate": true, "Attachable": false,
+                    "Labels": [ServicePlan.appLabel: .string(app)],
+                ])
+        } catch let error as RunnerError where error.description.contains("already exists") {
+            // Made by another runner of the same swarm since the last look.
+        }
+        networks.insert(name)
     }
 
     // MARK: - Services
@@ -145,6 +169,7 @@ final class SwarmServices {
             Self.fingerprintLabel: fingerprint, Self.templateLabel: templateFingerprint,
             Self.signedLabel: "\(signedAt)",
         ])
+        try ensureNetwork(plan.app)
         if let service = services[plan.serviceName] {
             try docker.post("/services/\(service.id)/update", query: [("version", "\(service.version)")], json: spec)
         } else {
