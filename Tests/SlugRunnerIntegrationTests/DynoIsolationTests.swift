@@ -38,6 +38,8 @@ struct DynoIsolationTests {
         check write-var touch "/var/probe-$DYNO"
         check write-app touch "/app/probe-$DYNO"
         check write-tmp touch "/tmp/probe-$DYNO"
+        check list-host-interfaces test -n "$(ls /sys/class/net)"
+        check read-firmware test -n "$(ls /sys/firmware)"
         echo "probe $DYNO uid $(id -u) home $HOME"
         other=web.2; [ "$DYNO" = web.2 ] && other=web.1
         processes=no; files=no
@@ -73,7 +75,7 @@ struct DynoIsolationTests {
         for dyno in ["web.1", "web.2"] {
             for check in [
                 "read-config", "read-slug", "read-repository", "read-host-key", "read-authorized-keys", "read-spool",
-                "write-etc", "write-usr", "write-root", "write-var",
+                "write-etc", "write-usr", "write-root", "write-var", "list-host-interfaces", "read-firmware",
             ] {
                 #expect(log.contains("probe \(dyno) \(check) refused"), "\(dyno) \(check)")
             }

@@ -18,6 +18,13 @@ struct DynoSandbox {
     static let openFiles = 10000
     /// Host folders no dyno sees besides the server's root: the administrators' homes.
     static let secrets = ["/root", "/home"]
+    /// What of the kernel's own files a dyno has no use for and would learn the host from, covered as Docker covers
+    /// them in a container: firmware tables, and the host's network interfaces (a dyno's own are not in the host's
+    /// sysfs).
+    static let masked = [
+        "/sys/firmware", "/sys/devices/virtual/powercap", "/sys/class/net", "/sys/devices/virtual/net", "/proc/acpi",
+        "/proc/asound", "/proc/scsi",
+    ]
 
     /// bwrap's path; nil with `--sandbox none`.
     let bubblewrap: String?
@@ -42,14 +49,18 @@ struct DynoSandbox {
                     + "with --sandbox none (dynos then see the host's files as their user may)")
         }
         let realRoot = URL(fileURLWithPath: root.path).resolvingSymlinksInPath().path
-        hidden = Array(Set([root.path, realRoot])).sorted() + Self.secrets.filter { Files.isDirectory($0) }
+        hidden =
+            Array(Set([root.path, realRoot])).sorted()
+            + (Self.secrets + Self.masked).filter { Files.isDirectory($0) }
     }
 
     /// A one-line description, said once at start.
     var summary: String {
         bubblewrap == nil
             ? "no filesystem sandbox (--sandbox none): dynos see the host as their user may, with their own /app copy"
-            : "bubblewrap sandbox: host read-only, \(hidden.joined(separator: ", ")) hidden, /app and /tmp private, "
+            : "bubblewrap sandbox: host read-only, "
+                + "\(hidden.filter { !Self.masked.contains($0) }.joined(separator: ", ")) hidden, the host's firmware "
+                + "and network interfaces masked in /sys and /proc, /app and /tmp private, "
                 + "own PID, IPC and UTS namespaces"
     }
 
