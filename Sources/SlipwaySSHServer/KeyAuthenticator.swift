@@ -53,6 +53,8 @@ final class ConnectionState: Sendable {
         var publicKeyAttempts = 0
         var refusedFingerprints: [String] = []
         var sessions = 0
+        /// Session channels open now.
+        var open = 0
     }
 
     let remote: String

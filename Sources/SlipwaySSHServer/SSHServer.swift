@@ -108,6 +108,21 @@ public final class SSHServer: Sendable {
         guard case .session = type, let user = connection.values.user else {
             return child.eventLoop.makeFailedFuture(DoorError(.server, lines: "only session channels are served"))
         }
+        // At most `maxSessions` at once per connection, as OpenSSH's MaxSessions: each runs a process, and
+        // --max-connections counts connections, not what one connection multiplexes.
+        var admitted = false
+        connection.update { values in
+            admitted = values.open < Self.maxSessions
+            if admitted { values.open += 1 }
+        }
+        guard admitted else {
+            logger.notice(
+                "session refused: \(Self.maxSessions) are open on this connection",
+                metadata: ["remote": "\(connection.remote)", "user": "\(user)"])
+            return child.eventLoop.makeFailedFuture(
+                DoorError(.server, lines: "at most \(Self.maxSessions) sessions at once per connection"))
+        }
+        child.closeFuture.whenComplete { _ in connection.update { $0.open -= 1 } }
         return child.eventLoop.makeCompletedFuture {
             try child.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             try child.pipeline.syncOperations.addHandler(
@@ -115,6 +130,9 @@ public final class SSHServer: Sendable {
                     connection: connection, user: user, options: options, sessions: sessions, logger: logger))
         }
     }
+
+    /// Session channels one connection may have open at once (OpenSSH's `MaxSessions` default).
+    public static let maxSessions = 10
 
     /// One line per connection: who, how it authenticated (a fingerprint, never key material), how long.
     private func logConnection(_ state: ConnectionState) {

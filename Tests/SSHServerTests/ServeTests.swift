@@ -245,6 +245,36 @@ import Testing
         #expect(waitUntil { h.log.contains("failures=2") }, "\(h.log)")
     }
 
+    /// One connection multiplexing sessions (OpenSSH's ControlMaster) gets 10 at once, as from OpenSSH's sshd; the
+    /// 11th is refused while they run, and accepted once one ends.
+    @Test func aConnectionHasAtMostTenSessionsAtOnce() throws {
+        let h = try ServerHarness()
+        let bp = try h.buildpack()
+        let repo = try h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
+        #expect(try h.push(repo, app: "myapp").status == 0)
+        let control = h.scratch.url("control")
+        let base = sshArguments(key: h.keys["alice"]!, port: h.port) + ["-S", control]
+        let master = try TestProcess(base + ["-M", "-N", "git@127.0.0.1"])
+        defer { master.terminate(grace: 5) }
+        #expect(waitUntil(seconds: 30) { FileManager.default.fileExists(atPath: control) })
+        let tails = try (1...10).map { _ in try TestProcess(base + ["git@127.0.0.1", "logs myapp --tail"]) }
+        defer { for tail in tails { tail.terminate(grace: 5) } }
+        // The 11th is refused on this connection (the OpenSSH client then opens a connection of its own for it).
+        let refusal = "session refused: 10 are open on this connection"
+        #expect(
+            waitUntil(seconds: 30) {
+                _ = try? runTool(base + ["git@127.0.0.1", "ls"], mergeOutput: true, timeout: 30)
+                return h.log.contains(refusal)
+            }, "\(h.log)")
+        tails[0].terminate(grace: 5)
+        #expect(
+            waitUntil(seconds: 30) {
+                let refusals = h.log.components(separatedBy: refusal).count
+                let ls = try? runTool(base + ["git@127.0.0.1", "ls"], mergeOutput: true, timeout: 30)
+                return ls?.status == 1 && h.log.components(separatedBy: refusal).count == refusals
+            }, "a session ended, so another may start on the connection: \(h.log)")
+    }
+
     /// 20 clients connect in a loop (a third of them with a key nobody added): the server keeps answering, its
     /// memory stays flat, and it leaks no file descriptor. `SLIPWAY_LOAD_SECONDS` sets the duration (default 15).
     @Test func boundedLoad() throws {

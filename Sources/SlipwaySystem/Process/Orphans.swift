@@ -35,9 +35,19 @@ extension ChildProcess {
         }
     }
 
-    /// The processes whose parent is `parent`, from /proc.
+    /// The processes whose parent is `parent`, from /proc: each of its threads' `children` list (a small file per
+    /// thread, where the kernel has them), else a scan of every process's `stat`.
     static func childProcesses(of parent: pid_t) -> [pid_t] {
-        ProcessStat.all().filter { $0.stat.parent == parent }.map(\.pid)
+        let tasks = "/proc/\(parent)/task"
+        guard let threads = try? FileSystem.names(in: tasks), let first = threads.first,
+            access("\(tasks)/\(first)/children", R_OK) == 0
+        else { return ProcessStat.all().filter { $0.stat.parent == parent }.map(\.pid) }
+        return threads.flatMap { thread -> [pid_t] in
+            let data = (try? FileSystem.read("\(tasks)/\(thread)/children")) ?? nil
+            return String(decoding: data ?? Data(), as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap {
+                pid_t($0)
+            }
+        }
     }
 }
 
