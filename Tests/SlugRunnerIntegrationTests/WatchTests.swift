@@ -220,6 +220,10 @@ import Testing
         #expect(
             waitUntil(seconds: 60) { h.log().contains("slugrunner[worker.1]: Crash loop: exited 5 times in a row") },
             "\(h.log())")
+        // state.json is written at the end of the pass that logged the line.
+        #expect(
+            waitUntil(seconds: 10) { (try? h.ps())?.processes.first { $0.dyno == "worker.1" }?.crashLoop == true },
+            "\(h.log())")
         let worker = try #require(try h.ps().processes.first { $0.dyno == "worker.1" })
         #expect(worker.restarts >= 4 && worker.crashLoop)
         #expect(h.log().contains("app[worker.1]: about to crash"))

@@ -26,7 +26,7 @@ extension ChildProcess {
         guard slipway_is_child_subreaper() == 1 else { return }
         let me = getpid()
         for _ in 0..<100 {
-            let orphans = childProcesses(of: me).filter { !SupervisedChildren.shared.contains($0) }
+            let orphans = SupervisedChildren.shared.unsupervised(childProcesses(of: me))
             if orphans.isEmpty { return }
             for pid in orphans {
                 kill(pid, SIGKILL)
@@ -53,15 +53,29 @@ extension ChildProcess {
 
 /// The children this process started (``Spawn/start()``, so ``ChildProcess`` too) and has not reaped yet: a subreaper
 /// such as the runner supervises its dynos itself, and a ``ChildProcess`` it runs meanwhile must not kill them as
-/// orphans once it ends.
+/// orphans once it ends. A child is started and recorded under one lock, which the search for orphans takes too: one
+/// thread's child, started a moment before, is never taken for an orphan by another thread (detect scripts run side
+/// by side).
 final class SupervisedChildren: @unchecked Sendable {
     static let shared = SupervisedChildren()
     private let lock = NSLock()
     private var pids: Set<pid_t> = []
 
-    func insert(_ pid: pid_t) { lock.withLock { _ = pids.insert(pid) } }
+    /// Starts a child with `start` and records it, under the lock.
+    func starting<Failure: Error>(_ start: () throws(Failure) -> pid_t) throws(Failure) -> pid_t {
+        lock.lock()
+        defer { lock.unlock() }
+        let pid = try start()
+        pids.insert(pid)
+        return pid
+    }
+
     func remove(_ pid: pid_t) { lock.withLock { _ = pids.remove(pid) } }
-    func contains(_ pid: pid_t) -> Bool { lock.withLock { pids.contains(pid) } }
+
+    /// Those of the children `children` lists (read under the lock) that this process did not start.
+    func unsupervised(_ children: @autoclosure () -> [pid_t]) -> [pid_t] {
+        lock.withLock { children().filter { !pids.contains($0) } }
+    }
 }
 
 /// Reaps `pid` if it has exited (or waits for it when `block`), returning how it ended.

@@ -70,9 +70,7 @@ public struct Spawn: Sendable {
     /// Starts the program; returns its pid, which is also its process group id. The caller reaps it (``Reaping``).
     /// The child counts as supervised until then: a subreaper's ``ChildProcess`` never takes it for an orphan.
     public func start() throws(Failure) -> Glibc.pid_t {
-        let pid = try startChild()
-        SupervisedChildren.shared.insert(pid)
-        return pid
+        try SupervisedChildren.shared.starting { () throws(Failure) in try startChild() }
     }
 
     private func startChild() throws(Failure) -> Glibc.pid_t {
