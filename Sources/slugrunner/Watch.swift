@@ -49,7 +49,9 @@ extension Slugrunner {
         @Option(
             help: ArgumentHelp(
                 "A disk of its own per dyno for /app and /tmp: auto (where the runner can: root, loop devices, "
-                    + "mkfs.ext4), bounded (or refuse to start), or unbounded (the host's disk).",
+                    + "mkfs.ext4), bounded (or refuse to start), preallocated (bounded, each disk's whole size taken "
+                    + "from the host when its dyno starts: the reserve then holds strictly), or unbounded (the host's "
+                    + "disk).",
                 valueName: "mode"))
         var dynoDisk: String = "auto"
         @Option(
@@ -108,7 +110,7 @@ extension Slugrunner {
             }
             settings.dynoNetwork = network
             guard let disk = DynoDiskMode(rawValue: dynoDisk) else {
-                throw ValidationError("--dyno-disk is '\(dynoDisk)'; use auto, bounded or unbounded")
+                throw ValidationError("--dyno-disk is '\(dynoDisk)'; use auto, bounded, preallocated or unbounded")
             }
             settings.dynoDisk = disk
             guard diskReserve >= 0 else { throw ValidationError("--disk-reserve is \(diskReserve); give 0 or more MB") }

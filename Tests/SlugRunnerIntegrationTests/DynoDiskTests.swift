@@ -147,4 +147,32 @@ struct DynoDiskTests {
             "\(h.log("alpha"))")
         #expect(!h.log("alpha").contains("/runner/"), "no server path: \(h.log("alpha"))")
     }
+
+    @Test func preallocatedDisksTakeTheirWholeSizeAtOnceAndNeverTheReserve() throws {
+        let h = try RunnerHarness("dyno-disk-preallocated")
+        try DynoSettings.update(RootLayout(h.root), app: "writer") { $0 = $0.resizingDisk("web", to: 256) }
+        let writerSlug = try h.buildSlug(
+            "writer", files: ["write.sh": Self.writer], procfile: "web: ./write.sh & exec ./web.sh\n")
+        try h.publish(writerSlug, app: "writer", version: 1, config: ["PAGE": "writer"])
+        try h.publish(try h.buildSlug("alpha"), app: "alpha", version: 1, config: ["PAGE": "alpha"])
+        let free = try #require(LoopDisk.space(of: h.root)?.free)
+
+        // Room above the reserve for the writer's 256 MB disk, not for alpha's 2048 MB one.
+        let reserve = Int(free >> 20) - 400
+        let watcher = try h.startWatch(["--dyno-disk", "preallocated", "--disk-reserve", "\(reserve)"])
+        defer { _ = h.stopWatch(watcher) }
+        var images: [Int64] = []
+        #expect(
+            waitUntil(seconds: 90) {
+                images += Self.images(h.root, "writer")
+                return h.log("writer").contains("slugrunner[web.1]: Disk quota exceeded")
+            }, "\(h.log("writer"))")
+        #expect(h.log("writer").contains("hold all of the dyno's 256 MB"), "\(h.log("writer"))")
+        #expect(
+            images.contains { $0 >= 255 << 20 } && images.allSatisfy { $0 <= 258 << 20 },
+            "the image took its whole size at once, and no more: \(images.map { $0 >> 20 })")
+        #expect(
+            waitUntil(seconds: 30) { h.log("alpha").contains("would leave less than the \(reserve) MB") },
+            "\(h.log("alpha"))")
+    }
 }

@@ -46,9 +46,11 @@ public struct LoopDisk: Sendable, Equatable {
     }
 
     /// Makes an image of `bytes` at `image` (which must not exist), a file system in it whose top folder belongs to
-    /// `owner`, and mounts it at `mountPoint` (an empty folder). Anything made before a failure is removed again.
+    /// `owner`, and mounts it at `mountPoint` (an empty folder). With `preallocate`, the image takes its whole size
+    /// of the host's disk at once (`posix_fallocate`), so nothing written into it ever needs more. Anything made before a
+    /// failure is removed again.
     public static func create(
-        image: String, mountPoint: String, bytes: Int64, owner: FileSystem.Owner?
+        image: String, mountPoint: String, bytes: Int64, owner: FileSystem.Owner?, preallocate: Bool = false
     ) throws(SandboxError) -> LoopDisk {
         let disk = LoopDisk(image: image, mountPoint: mountPoint)
         let fd = open(image, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -57,8 +59,10 @@ public struct LoopDisk: Sendable, Equatable {
                 "Cannot make the disk image \(image): \(String(cString: strerror(errno))).",
                 hint: "Check the runner's root.")
         }
-        let sized = ftruncate(fd, off_t(bytes)) == 0
-        let sizeError = errno
+        let sizeError =
+            preallocate
+            ? posix_fallocate(fd, 0, off_t(bytes)) : (ftruncate(fd, off_t(bytes)) == 0 ? 0 : errno)
+        let sized = sizeError == 0
         close(fd)
         do throws(SandboxError) {
             guard sized else {

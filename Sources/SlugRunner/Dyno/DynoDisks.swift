@@ -12,6 +12,9 @@ public enum DynoDiskMode: String, CaseIterable, Sendable {
     case auto
     /// A disk per dyno, or the runner does not start.
     case bounded
+    /// A disk per dyno whose whole size is taken from the host when the dyno starts (or the runner does not start):
+    /// the reserve then holds however fast dynos write, and fewer dynos fit.
+    case preallocated
     /// Dynos write to the host's disk without a bound.
     case unbounded
 }
@@ -30,6 +33,8 @@ final class DynoDisks {
     let folder: String
     /// The host's free space no dyno may take.
     let reserveBytes: Int64
+    /// Whether each disk takes its whole size of the host's disk when it is made (``DynoDiskMode/preallocated``).
+    let preallocate: Bool
     /// Empty disks of the default size kept ready.
     static let spareCount = 2
     /// A disk counts as full below this much free space (the file system keeps a little for itself).
@@ -39,9 +44,10 @@ final class DynoDisks {
 
     /// Makes `folder` a shared mount point and removes the spares a runner before left. Throws what is missing, in
     /// the operator's terms.
-    init(folder: String, reserveMB: Int) throws {
+    init(folder: String, reserveMB: Int, preallocate: Bool = false) throws {
         self.folder = folder
         reserveBytes = Int64(reserveMB) << 20
+        self.preallocate = preallocate
         try Files.makeFolders(folder)
         do throws(SandboxError) {
             try LoopDisk.checkTools()
@@ -56,8 +62,9 @@ final class DynoDisks {
 
     /// What the runner says of it at start.
     var summary: String {
-        "a disk of its own per dyno for /app and /tmp (\(DynoSettings.defaultDiskMB) MB unless ps:disk says); "
-            + "the host keeps \(reserveBytes >> 20) MB free (--disk-reserve)"
+        "a disk of its own per dyno for /app and /tmp (\(DynoSettings.defaultDiskMB) MB unless ps:disk says"
+            + (preallocate ? ", taken whole from the host when the dyno starts" : "")
+            + "); the host keeps \(reserveBytes >> 20) MB free (--disk-reserve)"
     }
 
     /// Where a place's files are: its disk's mount point.
@@ -73,6 +80,14 @@ final class DynoDisks {
                     + "operator keeps in reserve, so no dyno starts until space is freed on it (or --disk-reserve "
                     + "is lowered)")
         }
+        if preallocate, let free = hostFree, free - (Int64(megabytes) << 20) < reserveBytes {
+            throw RunnerError(
+                .disk,
+                "slugrunner: the server's disk has \(free >> 20) MB free; a \(megabytes) MB disk for this dyno would "
+                    + "leave less than the \(reserveBytes >> 20) MB the operator keeps in reserve, so it does not start "
+                    + "(free space on the server, give the process type a smaller disk with ps:disk, or lower "
+                    + "--disk-reserve)")
+        }
         if megabytes == DynoSettings.defaultDiskMB, let spare = spares.popLast() {
             if rename(spare, place) == 0 {
                 let disk = LoopDisk(image: "\(place)/disk.img", mountPoint: Self.files(place))
@@ -82,7 +97,8 @@ final class DynoDisks {
             Self.remove(spare)
         }
         do throws(SandboxError) {
-            return try Self.makeDisk(at: place, bytes: Int64(megabytes) << 20, owner: owner)
+            return try Self.makeDisk(
+                at: place, bytes: Int64(megabytes) << 20, owner: owner, preallocate: preallocate)
         } catch {
             throw RunnerError(.disk, "slugrunner: cannot make a disk for a dyno: \(error)")
         }
@@ -90,7 +106,10 @@ final class DynoDisks {
 
     /// Makes one spare disk when fewer than ``spareCount`` are ready (once per pass of the watcher's loop).
     func replenish() {
-        guard !finishing, spares.count < Self.spareCount, (hostFree ?? 0) >= reserveBytes else { return }
+        // Preallocated disks are made when a dyno starts: a spare would hold its whole size of the host's disk.
+        guard !finishing, !preallocate, spares.count < Self.spareCount, (hostFree ?? 0) >= reserveBytes else {
+            return
+        }
         let place = "\(folder)/\(Self.sparePrefix)\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         if (try? Self.makeDisk(at: place, bytes: Int64(DynoSettings.defaultDiskMB) << 20, owner: nil)) != nil {
             spares.append(place)
@@ -140,9 +159,9 @@ final class DynoDisks {
 
     private static let sparePrefix = ".spare-"
 
-    private static func makeDisk(at place: String, bytes: Int64, owner: FileSystem.Owner?) throws(SandboxError)
-        -> LoopDisk
-    {
+    private static func makeDisk(
+        at place: String, bytes: Int64, owner: FileSystem.Owner?, preallocate: Bool = false
+    ) throws(SandboxError) -> LoopDisk {
         guard mkdir(place, 0o700) == 0, mkdir(files(place), 0o700) == 0 else {
             let reason = String(cString: strerror(errno))
             remove(place)
@@ -150,7 +169,8 @@ final class DynoDisks {
         }
         do throws(SandboxError) {
             return try LoopDisk.create(
-                image: "\(place)/disk.img", mountPoint: files(place), bytes: bytes, owner: owner)
+                image: "\(place)/disk.img", mountPoint: files(place), bytes: bytes, owner: owner,
+                preallocate: preallocate)
         } catch {
             remove(place)
             throw error

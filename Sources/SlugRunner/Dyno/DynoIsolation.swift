@@ -101,6 +101,8 @@ final class DynoIsolation {
         switch choices.disk {
         case .unbounded: disks = nil
         case .bounded: disks = try DynoDisks(folder: disksFolder, reserveMB: choices.diskReserveMB)
+        case .preallocated:
+            disks = try DynoDisks(folder: disksFolder, reserveMB: choices.diskReserveMB, preallocate: true)
         case .auto: disks = isRoot ? try? DynoDisks(folder: disksFolder, reserveMB: choices.diskReserveMB) : nil
         }
         filesystem = DynoFilesystem(root: root, disks: disks)
@@ -208,9 +210,9 @@ final class DynoIsolation {
     }
 
     /// Removes the folders, groups and networks of ended dynos whose processes are all gone, and keeps spare
-    /// networks and disks ready.
-    func collect() {
-        if !finishing {
+    /// networks and disks ready (unless `spares` is false: a dyno is booting).
+    func collect(spares: Bool = true) {
+        if !finishing && spares {
             network?.replenish()
             filesystem.disks?.replenish()
         }

@@ -177,8 +177,8 @@ final class LocalProcesses {
     /// Each pass: logs the running dynos' memory errors (a dyno the kernel killed a process of, R15, is stopped whole
     /// with SIGKILL, so that it restarts as a crash) and disk errors (a dyno whose disk is full, or that holds the
     /// most when the host's disk is under its reserve, is stopped the same way), and removes the places whose
-    /// processes are all gone.
-    func watch() {
+    /// processes are all gone (and, with `spares`, keeps spare networks and disks ready).
+    func watch(spares: Bool = true) {
         for (place, event) in isolation?.memoryEvents() ?? [] { report(event, of: place) }
         for (place, event) in isolation?.diskEvents() ?? [] {
             for line in event.lines { logs.log(place.app, place.dyno, line) }
@@ -187,7 +187,7 @@ final class LocalProcesses {
                 isolation?.ended(pid)
             }
         }
-        isolation?.collect()
+        isolation?.collect(spares: spares)
     }
 
     private func report(_ event: MemoryWatch.Event, of place: DynoPlace) {
