@@ -11,7 +11,7 @@ struct Slugrunner: ParsableCommand {
         commandName: "slugrunner",
         abstract: "Run the releases Slipway hands over through its spool.",
         version: "0.1.0",
-        subcommands: [Run.self, Watch.self, Logs.self, PS.self, Scale.self])
+        subcommands: [Run.self, Watch.self, Logs.self, PS.self, Scale.self, DynoDisk.self])
 }
 
 /// `--root`, shared by every command.

@@ -175,4 +175,50 @@ struct DynoDiskTests {
             waitUntil(seconds: 30) { h.log("alpha").contains("would leave less than the \(reserve) MB") },
             "\(h.log("alpha"))")
     }
+
+    /// `slugrunner dyno-disk`, a dyno's first step: the disk is mounted in the dyno's own mount namespace only (never
+    /// the host's, where another sandbox starting at that moment could trip over it), belongs to the app's user,
+    /// holds the release and a `/tmp`, stops writes at its size, and goes with the process.
+    @Test func aDynosDiskIsMountedInItsOwnNamespaceOnlyAndGoesWithIt() throws {
+        let scratch = try ScratchDirectory("dyno-disk-entry")
+        _ = try scratch.write("release/hello.txt", "hello")
+        let image = scratch.url("disk.img")
+        let files = try scratch.makeDirectory("files")
+        try LoopDisk.makeImage(image: image, bytes: 64 << 20)
+        let empty = LoopDisk(image: image, mountPoint: files).allocatedBytes
+        #expect(empty < 4 << 20, "an empty disk takes almost nothing: \(empty)")
+        let script = """
+            stat -c 'owner %u' \(files)
+            cat \(files)/app/hello.txt; echo
+            dd if=/dev/zero of=\(files)/tmp/fill bs=1M count=200 2>&1 | grep -o 'No space left on device'
+            echo "mounted here $(grep -c ' \(files) ' /proc/self/mountinfo)"
+            """
+        let result = try runTool([
+            LoopDisk.unshare, "--mount", "--propagation", "private", "--", TestPaths.product("slugrunner"), "dyno-disk",
+            "--image", image, "--mount-point", files, "--release", scratch.url("release"), "--owner", "4321:4321", "--",
+            "/bin/sh", "-c", script,
+        ])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(
+            result.stdout == "owner 4321\nhello\nNo space left on device\nmounted here 1\n", "\(result.output)")
+        let host = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        #expect(!host.contains(files), "never mounted in the host's namespace")
+        let used = LoopDisk(image: image, mountPoint: files).allocatedBytes
+        #expect(used <= 66 << 20, "the host gave it no more than its size: \(used)")
+        #expect(
+            waitUntil(seconds: 10) { !((try? runTool(["/usr/sbin/losetup", "-a"]))?.stdout ?? image).contains(image) },
+            "its loop device went with the process")
+
+        // A release too large for the disk: one line that says what to do, and no command run.
+        _ = try scratch.write("big/blob", String(repeating: "x", count: 80 << 20))
+        let second = scratch.url("small.img")
+        try LoopDisk.makeImage(image: second, bytes: 64 << 20)
+        let full = try runTool([
+            LoopDisk.unshare, "--mount", "--propagation", "private", "--", TestPaths.product("slugrunner"), "dyno-disk",
+            "--image", second, "--mount-point", files, "--release", scratch.url("big"), "--", "/bin/echo", "ran",
+        ])
+        #expect(full.status == 1 && !full.stdout.contains("ran"), "\(full.output)")
+        #expect(full.stderr.contains("the release does not fit on this dyno's"), "\(full.output)")
+        #expect(full.stderr.contains("give the process type a larger one with ps:disk"), "\(full.output)")
+    }
 }

@@ -35,9 +35,15 @@ import Testing
 
         // The serving dyno starts failing (its /app/up goes away): after three failed checks it is restarted, from
         // a fresh copy of its release, which passes again.
+        // Its copy is on its disk, mounted in its own mount namespace: reached through its first process.
         let copies = try FileManager.default.contentsOfDirectory(atPath: "\(h.root)/runner/dynos/myapp")
         let copy = try #require(copies.first { $0.hasPrefix("web.1-") }, "\(copies)")
-        try FileManager.default.removeItem(atPath: "\(h.root)/runner/dynos/myapp/\(copy)/files/app/up")
+        let leader = try #require(try h.ps().processes.first { $0.dyno == "web.1" }?.pid)
+        let inside = "/proc/\(leader)/root\(h.root)/runner/dynos/myapp/\(copy)/files/app/up"
+        let path =
+            FileManager.default.fileExists(atPath: inside)
+            ? inside : "\(h.root)/runner/dynos/myapp/\(copy)/files/app/up"
+        try FileManager.default.removeItem(atPath: path)
         #expect(
             waitUntil(seconds: 60) {
                 h.log().contains("Restarting web.1 (failed its health check 3 times in a row)")

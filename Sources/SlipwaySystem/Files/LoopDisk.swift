@@ -4,24 +4,30 @@ import Foundation
     import Glibc
 #endif
 
-/// A file system of a fixed size for a sandboxed program (a dyno's `/app` and `/tmp`): an ext4 file system in a
-/// sparse image file, mounted through a loop device. What is written into it can never take more of the host's disk
-/// than its size, and it takes only what is written (the image is sparse). Made with e2fsprogs' `mkfs.ext4` and
-/// util-linux's `mount` (which picks a free loop device and lets it go at the unmount), removed with `umount2`.
-/// Root only.
+/// A file system of a fixed size for a sandboxed program (a dyno's `/app` and `/tmp`): an ext4 file system in an
+/// image file, mounted through a loop device. What is written into it can never take more of the host's disk than
+/// its size, and, the image being sparse, it takes only what is written (unless made with `preallocate`). Made with
+/// e2fsprogs' `mkfs.ext4`, mounted with util-linux's `mount` (which picks a free loop device and lets it go at the
+/// unmount). Root only.
 ///
 /// The file system has no journal (what a dyno writes does not outlive it, so there is nothing to recover after a
 /// crash), no blocks reserved for root, and its inode tables are never zeroed in the background (`noinit_itable`):
 /// an empty disk takes about a megabyte of the host's. It is mounted `nosuid,nodev`.
+///
+/// A dyno's disk is mounted in a mount namespace of the dyno's own (``mount(image:at:)``, run by the dyno's
+/// first process after `unshare --mount --propagation private`), never in the host's: so no other sandbox ever holds
+/// a copy of it, and no mount or unmount of it can race with bubblewrap setting up another sandbox (bubblewrap fails
+/// when a submount it remounts read-only vanishes meanwhile). It goes with the dyno's last process.
 public struct LoopDisk: Sendable, Equatable {
     /// The image file.
     public let image: String
-    /// Where the file system is mounted.
+    /// Where the file system is mounted, in the dyno's own mount namespace.
     public let mountPoint: String
 
     /// The programs used.
     public static let mkfs = SystemTool.firstExecutable(["/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"])
-    public static let mount = SystemTool.firstExecutable(["/usr/bin/mount", "/bin/mount"])
+    public static let mountTool = SystemTool.firstExecutable(["/usr/bin/mount", "/bin/mount"])
+    public static let unshare = SystemTool.firstExecutable(["/usr/bin/unshare", "/bin/unshare"])
 
     public init(image: String, mountPoint: String) {
         self.image = image
@@ -33,7 +39,8 @@ public struct LoopDisk: Sendable, Equatable {
         guard geteuid() == 0 else {
             throw SandboxError("A bounded disk per dyno needs root.", hint: "Run the runner as root.")
         }
-        for (tool, package) in [(mkfs, "e2fsprogs"), (mount, "mount")] where access(tool, X_OK) != 0 {
+        for (tool, package) in [(mkfs, "e2fsprogs"), (mountTool, "mount"), (unshare, "util-linux")]
+        where access(tool, X_OK) != 0 {
             throw SandboxError(
                 "\(tool) is missing: dynos cannot get a disk of their own.",
                 hint: "Install Debian's \(package) package.")
@@ -45,14 +52,10 @@ public struct LoopDisk: Sendable, Equatable {
         }
     }
 
-    /// Makes an image of `bytes` at `image` (which must not exist), a file system in it whose top folder belongs to
-    /// `owner`, and mounts it at `mountPoint` (an empty folder). With `preallocate`, the image takes its whole size
-    /// of the host's disk at once (`posix_fallocate`), so nothing written into it ever needs more. Anything made before a
-    /// failure is removed again.
-    public static func create(
-        image: String, mountPoint: String, bytes: Int64, owner: FileSystem.Owner?, preallocate: Bool = false
-    ) throws(SandboxError) -> LoopDisk {
-        let disk = LoopDisk(image: image, mountPoint: mountPoint)
+    /// Makes an image of `bytes` at `image` (which must not exist) holding an empty file system. With `preallocate`,
+    /// the image takes its whole size of the host's disk at once (`posix_fallocate`), so nothing written into it
+    /// ever needs more. Nothing is left behind on a failure.
+    public static func makeImage(image: String, bytes: Int64, preallocate: Bool = false) throws(SandboxError) {
         let fd = open(image, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw SandboxError(
@@ -62,26 +65,39 @@ public struct LoopDisk: Sendable, Equatable {
         let sizeError =
             preallocate
             ? posix_fallocate(fd, 0, off_t(bytes)) : (ftruncate(fd, off_t(bytes)) == 0 ? 0 : errno)
-        let sized = sizeError == 0
         close(fd)
         do throws(SandboxError) {
-            guard sized else {
+            guard sizeError == 0 else {
                 throw SandboxError(
                     "Cannot size the disk image \(image): \(String(cString: strerror(sizeError))).",
-                    hint: "Check the runner's root.")
+                    hint: "Check the runner's root and its free space.")
             }
-            let rootOwner = owner.map { ",root_owner=\($0.uid):\($0.gid)" } ?? ""
             try SystemTool.run(
-                mkfs,
-                ["-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "nodiscard,lazy_itable_init=1" + rootOwner, image],
+                mkfs, ["-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "nodiscard,lazy_itable_init=1", image],
                 package: "e2fsprogs", what: "mkfs.ext4 of a dyno's disk",
                 hint: "Check the runner's root and its free space.")
-            try SystemTool.run(
-                mount, ["-t", "ext4", "-o", "loop,nosuid,nodev,noinit_itable", image, mountPoint], package: "mount",
-                what: "mounting a dyno's disk",
-                hint: "Check that this host has free loop devices (losetup -f) and can mount ext4.")
         } catch {
-            disk.remove()
+            unlink(image)
+            throw error
+        }
+    }
+
+    /// Mounts the file system in `image` at `mountPoint` (an empty folder), in this process's mount namespace.
+    public static func mount(image: String, at mountPoint: String) throws(SandboxError) {
+        try SystemTool.run(
+            mountTool, ["-t", "ext4", "-o", "loop,nosuid,nodev,noinit_itable", image, mountPoint], package: "mount",
+            what: "mounting a dyno's disk",
+            hint: "Check that this host has free loop devices (losetup -f) and can mount ext4.")
+    }
+
+    /// Makes an image and mounts it (in this process's mount namespace): for tests and tools, not dynos.
+    public static func create(
+        image: String, mountPoint: String, bytes: Int64, preallocate: Bool = false
+    ) throws(SandboxError) -> LoopDisk {
+        try makeImage(image: image, bytes: bytes, preallocate: preallocate)
+        let disk = LoopDisk(image: image, mountPoint: mountPoint)
+        do throws(SandboxError) { try mount(image: image, at: mountPoint) } catch {
+            unlink(image)
             throw error
         }
         return disk
@@ -113,26 +129,21 @@ public struct LoopDisk: Sendable, Equatable {
         return (Int64(info.f_blocks) * unit, Int64(info.f_bavail) * unit)
     }
 
+    /// The file system's size and what is left of it, as the process `pid` sees it (the disk is mounted in that
+    /// dyno's own mount namespace); nil before it is mounted there, or once the process is gone.
+    public func space(seenBy pid: Int32) -> (size: Int64, free: Int64)? {
+        let inside = "/proc/\(pid)/root\(mountPoint)"
+        var disk = stat()
+        var parent = stat()
+        guard stat(inside, &disk) == 0, stat((inside as NSString).deletingLastPathComponent, &parent) == 0,
+            disk.st_dev != parent.st_dev
+        else { return nil }
+        return Self.space(of: inside)
+    }
+
     /// What the image takes of the host's disk now, in bytes.
     public var allocatedBytes: Int64 {
         var info = stat()
         return stat(image, &info) == 0 ? Int64(info.st_blocks) * 512 : 0
-    }
-
-    /// Makes `folder` a mount point of its own with shared propagation (a bind mount onto itself), so that a disk
-    /// mounted below it and later unmounted here goes from every sandbox that started meanwhile (bubblewrap makes
-    /// its copy of the host's mounts a slave of them). Without it, a sandbox would keep another dyno's disk, and
-    /// its space on the host, until it ended. Nothing mounted at `folder` before is kept.
-    public static func makeSharedMountPoint(_ folder: String) throws(SandboxError) {
-        unmount(folder)
-        guard Glibc.mount(folder, folder, nil, UInt(MS_BIND), nil) == 0,
-            Glibc.mount(nil, folder, nil, UInt(MS_SHARED), nil) == 0
-        else {
-            let reason = String(cString: strerror(errno))
-            unmount(folder)
-            throw SandboxError(
-                "Cannot make \(folder) a shared mount point: \(reason).",
-                hint: "The runner needs root and mount rights.")
-        }
     }
 }

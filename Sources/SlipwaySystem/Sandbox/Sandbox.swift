@@ -113,6 +113,9 @@ public struct Sandbox: Sendable, Equatable {
     public var directory: String?
     /// The path of the network namespace to run in (`/run/netns/<name>`); nil: the host's.
     public var network: String?
+    /// Commands run before the sandbox, after entering the network: each execs the next (a dyno's disk is mounted
+    /// by one, ``LoopDisk``).
+    public var launcher: [String] = []
 
     public init(
         bubblewrap: String?, user: User? = nil, limits: Limits = Limits(), hidden: [String] = [], mounts: [Mount] = [],
@@ -165,7 +168,7 @@ public struct Sandbox: Sendable, Equatable {
                 ]
                 + command
         }
-        let entering = network.map { [NetworkNamespace.nsenter, "--net=\($0)", "--"] } ?? []
+        let entering = (network.map { [NetworkNamespace.nsenter, "--net=\($0)", "--"] } ?? []) + launcher
         guard let bubblewrap else {
             let whole = entering + command
             return (whole[0], Array(whole.dropFirst()))

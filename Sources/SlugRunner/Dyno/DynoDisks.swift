@@ -25,12 +25,15 @@ public enum DynoDiskMode: String, CaseIterable, Sendable {
 /// keeps a reserve the operator sets (`--disk-reserve`): no dyno starts while the host's free space is under it, and
 /// when writing dynos take the host under it, the one whose disk holds the most is stopped.
 ///
-/// Every dyno's place is below `<root>/runner/dynos`, which is made a shared mount point, so that a disk unmounted
-/// here also goes from the sandboxes of the dynos that started while it was mounted. A few empty disks of the
-/// default size are kept ready (``replenish()``), so a booting dyno does not wait for `mkfs.ext4`.
+/// The runner makes each disk's image (a few empty ones of the default size are kept ready, ``replenish()``, so a
+/// booting dyno does not wait for `mkfs.ext4`); the dyno's first process mounts it in a mount namespace of its own
+/// and copies the release in (``DynoDiskEntry``), so the disk is never mounted where another sandbox could see or
+/// hold it, and goes with the dyno's last process.
 final class DynoDisks {
     /// `<root>/runner/dynos`.
     let folder: String
+    /// `slugrunner`, whose `dyno-disk` step mounts a dyno's disk.
+    let helper: String
     /// The host's free space no dyno may take.
     let reserveBytes: Int64
     /// Whether each disk takes its whole size of the host's disk when it is made (``DynoDiskMode/preallocated``).
@@ -42,16 +45,15 @@ final class DynoDisks {
     private var spares: [String] = []
     private var finishing = false
 
-    /// Makes `folder` a shared mount point and removes the spares a runner before left. Throws what is missing, in
-    /// the operator's terms.
-    init(folder: String, reserveMB: Int, preallocate: Bool = false) throws {
+    /// Removes the spares a runner before left. Throws what is missing, in the operator's terms.
+    init(folder: String, helper: String, reserveMB: Int, preallocate: Bool = false) throws {
         self.folder = folder
+        self.helper = helper
         reserveBytes = Int64(reserveMB) << 20
         self.preallocate = preallocate
         try Files.makeFolders(folder)
         do throws(SandboxError) {
             try LoopDisk.checkTools()
-            try LoopDisk.makeSharedMountPoint(folder)
         } catch {
             throw RunnerError(.sandbox, "slugrunner: dynos cannot get a disk of their own: \(error)")
         }
@@ -70,9 +72,9 @@ final class DynoDisks {
     /// Where a place's files are: its disk's mount point.
     static func files(_ place: String) -> String { "\(place)/files" }
 
-    /// Makes the place folder `place` (which must not exist) holding a mounted disk of `megabytes` whose top folder
-    /// belongs to `owner`: a spare one when the size is the default, else a new one.
-    func make(at place: String, megabytes: Int, owner: FileSystem.Owner?) throws -> LoopDisk {
+    /// Makes the place folder `place` (which must not exist) holding the image of a disk of `megabytes`: a spare one
+    /// when the size is the default, else a new one.
+    func make(at place: String, megabytes: Int) throws -> LoopDisk {
         if let free = hostFree, free < reserveBytes {
             throw RunnerError(
                 .disk,
@@ -89,16 +91,11 @@ final class DynoDisks {
                     + "--disk-reserve)")
         }
         if megabytes == DynoSettings.defaultDiskMB, let spare = spares.popLast() {
-            if rename(spare, place) == 0 {
-                let disk = LoopDisk(image: "\(place)/disk.img", mountPoint: Self.files(place))
-                if let owner { chown(disk.mountPoint, owner.uid, owner.gid) }
-                return disk
-            }
+            if rename(spare, place) == 0 { return LoopDisk(image: "\(place)/disk.img", mountPoint: Self.files(place)) }
             Self.remove(spare)
         }
         do throws(SandboxError) {
-            return try Self.makeDisk(
-                at: place, bytes: Int64(megabytes) << 20, owner: owner, preallocate: preallocate)
+            return try Self.makeDisk(at: place, bytes: Int64(megabytes) << 20, preallocate: preallocate)
         } catch {
             throw RunnerError(.disk, "slugrunner: cannot make a disk for a dyno: \(error)")
         }
@@ -111,17 +108,22 @@ final class DynoDisks {
             return
         }
         let place = "\(folder)/\(Self.sparePrefix)\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
-        if (try? Self.makeDisk(at: place, bytes: Int64(DynoSettings.defaultDiskMB) << 20, owner: nil)) != nil {
+        if (try? Self.makeDisk(at: place, bytes: Int64(DynoSettings.defaultDiskMB) << 20)) != nil {
             spares.append(place)
         }
     }
 
-    /// Removes the spare disks and the shared mount point (when the runner stops).
+    /// Removes the spare disks (when the runner stops).
     func finish() {
         finishing = true
         for spare in spares { Self.remove(spare) }
         spares.removeAll()
-        LoopDisk.unmount(folder)
+    }
+
+    /// The commands that mount `disk` for a dyno start and copy `release` into it, before its sandbox.
+    func launcher(for disk: LoopDisk, release: String, owner: FileSystem.Owner?) -> [String] {
+        DynoDiskEntry.launcher(
+            helper: helper, image: disk.image, mountPoint: disk.mountPoint, release: release, owner: owner)
     }
 
     /// The host's free space under the runner's root, in bytes.
@@ -135,7 +137,7 @@ final class DynoDisks {
         var held: [(place: DynoPlace, bytes: Int64)] = []
         var unwritten: Int64 = 0
         for place in places {
-            guard let disk = place.disk, let space = disk.space else { continue }
+            guard let disk = place.disk, let pid = place.pid, let space = disk.space(seenBy: pid) else { continue }
             let used = space.size - space.free
             unwritten += max(0, used - disk.allocatedBytes)
             if space.free < Self.fullBelowBytes {
@@ -159,27 +161,25 @@ final class DynoDisks {
 
     private static let sparePrefix = ".spare-"
 
-    private static func makeDisk(
-        at place: String, bytes: Int64, owner: FileSystem.Owner?, preallocate: Bool = false
-    ) throws(SandboxError) -> LoopDisk {
-        guard mkdir(place, 0o700) == 0, mkdir(files(place), 0o700) == 0 else {
+    private static func makeDisk(at place: String, bytes: Int64, preallocate: Bool = false) throws(SandboxError)
+        -> LoopDisk
+    {
+        guard mkdir(place, 0o700) == 0, mkdir(files(place), 0o755) == 0 else {
             let reason = String(cString: strerror(errno))
             remove(place)
             throw SandboxError("Cannot make a dyno's folder: \(reason).", hint: "Check the runner's root.")
         }
         do throws(SandboxError) {
-            return try LoopDisk.create(
-                image: "\(place)/disk.img", mountPoint: files(place), bytes: bytes, owner: owner,
-                preallocate: preallocate)
+            try LoopDisk.makeImage(image: "\(place)/disk.img", bytes: bytes, preallocate: preallocate)
+            return LoopDisk(image: "\(place)/disk.img", mountPoint: files(place))
         } catch {
             remove(place)
             throw error
         }
     }
 
-    /// Unmounts the disk of the place folder `place`, if it has one, and removes the folder.
+    /// Removes the place folder `place` (its disk went with its dyno's mount namespace).
     static func remove(_ place: String) {
-        LoopDisk.unmount(files(place))
         try? FileSystem.removeTree(place)
     }
 }

@@ -8,8 +8,8 @@ import SlipwaySystem
 /// Each dyno's ephemeral filesystem, as Heroku's: at every start a fresh, private, writable copy of the release's
 /// `app/` folder, in the dyno start's own place `<root>/runner/dynos/<app>/<dyno>` (`<dyno>` is the dyno's name and a
 /// start id, such as `web.1-k3f9a2`, since an old and a new release's `web.1` overlap during a deploy). The place
-/// holds `files/app` (the copy, the dyno's `/app`) and, with a disk of its own (``DynoDisks``), `files/tmp` (its
-/// `/tmp`), both on that disk, mounted at `files`. What one dyno writes there no other dyno sees, and it is removed
+/// holds `files/app` (the copy, the dyno's `/app`) and, with a disk of its own (``DynoDisks``), `disk.img`, mounted
+/// at `files` in the dyno's own mount namespace, with `files/tmp` (its `/tmp`). What one dyno writes there no other dyno sees, and it is removed
 /// once the dyno's processes are gone. The place has mode 0700 and, when the runner is root, belongs to the app's
 /// user like every file of the copy; the unpacked release itself stays the runner's (mode 0750, so other apps' users
 /// cannot read it).
@@ -21,6 +21,8 @@ struct DynoFilesystem {
         /// The dyno's `/tmp` on its disk; nil without one (the sandbox's tmpfs).
         var tmp: String?
         var disk: LoopDisk?
+        /// What mounts the disk and copies the release into it, before the sandbox (``DynoDiskEntry``).
+        var launcher: [String] = []
     }
 
     let root: RunnerRoot
@@ -36,44 +38,34 @@ struct DynoFilesystem {
     /// The place of one start of a dyno.
     func place(app: String, id: String) -> String { "\(appFolder(app))/\(id)" }
 
-    /// Makes the place of the dyno start `id` (its disk of `diskMB`, when dynos have disks) and copies `release`'s
-    /// app into it.
+    /// Makes the place of the dyno start `id`: with disks, the image of its disk of `diskMB`, which the dyno's first
+    /// process mounts and copies `release`'s app into (``Made/launcher``); without, a copy of the app on the host's
+    /// disk.
     func create(
         app: String, id: String, release: UnpackedRelease, owner: FileSystem.Owner?, diskMB: Int
     ) throws -> Made {
         let place = place(app: app, id: id)
         try Files.makeFolders(appFolder(app))
         remove(app: app, id: id)
-        var made = Made(copy: "\(DynoDisks.files(place))/app")
-        if let disks {
-            made.disk = try disks.make(at: place, megabytes: diskMB, owner: owner)
-        } else {
-            guard mkdir(place, 0o700) == 0 else { throw RunnerError.system("mkdir", place, errno: errno) }
-        }
+        let files = DynoDisks.files(place)
+        var made = Made(copy: "\(files)/app")
         do {
+            if let disks {
+                let disk = try disks.make(at: place, megabytes: diskMB)
+                made.disk = disk
+                made.tmp = "\(files)/tmp"
+                made.launcher = disks.launcher(for: disk, release: release.home, owner: owner)
+            } else {
+                guard mkdir(place, 0o700) == 0 else { throw RunnerError.system("mkdir", place, errno: errno) }
+                guard mkdir(files, 0o755) == 0 else { throw RunnerError.system("mkdir", files, errno: errno) }
+                do {
+                    try FileSystem.copyTree(release.home, to: made.copy, owner: owner)
+                } catch {
+                    throw RunnerError(.system, "slugrunner: cannot copy the release for \(id): \(error)")
+                }
+            }
             if let owner, chown(place, owner.uid, owner.gid) != 0 {
                 throw RunnerError.system("chown", place, errno: errno)
-            }
-            if made.disk != nil {
-                let tmp = "\(DynoDisks.files(place))/tmp"
-                guard mkdir(tmp, 0o700) == 0, chmod(tmp, 0o1777) == 0 else {
-                    throw RunnerError.system("mkdir", tmp, errno: errno)
-                }
-                if let owner { chown(tmp, owner.uid, owner.gid) }
-                made.tmp = tmp
-            } else if mkdir(DynoDisks.files(place), 0o755) != 0 {
-                throw RunnerError.system("mkdir", DynoDisks.files(place), errno: errno)
-            }
-            do {
-                try FileSystem.copyTree(release.home, to: made.copy, owner: owner)
-            } catch {
-                let full = made.disk?.space.map { $0.free < DynoDisks.fullBelowBytes } ?? false
-                throw RunnerError(
-                    full ? .disk : .system,
-                    full
-                        ? "slugrunner: the release does not fit on \(id)'s disk; give the process type a larger one "
-                            + "with ps:disk"
-                        : "slugrunner: cannot copy the release for \(id): \(error)")
             }
         } catch {
             remove(app: app, id: id)

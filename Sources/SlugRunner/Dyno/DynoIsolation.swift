@@ -70,6 +70,8 @@ final class DynoIsolation {
         var disk: DynoDiskMode = .auto
         /// The host's free space (MB) no dyno may take, with disks of their own.
         var diskReserveMB = DynoSettings.defaultDiskReserveMB
+        /// `slugrunner`, whose `dyno-disk` step mounts a dyno's disk in the dyno's own mount namespace.
+        var helper = Files.currentExecutable
     }
 
     let root: RunnerRoot
@@ -100,10 +102,15 @@ final class DynoIsolation {
         let disks: DynoDisks?
         switch choices.disk {
         case .unbounded: disks = nil
-        case .bounded: disks = try DynoDisks(folder: disksFolder, reserveMB: choices.diskReserveMB)
+        case .bounded:
+            disks = try DynoDisks(folder: disksFolder, helper: choices.helper, reserveMB: choices.diskReserveMB)
         case .preallocated:
-            disks = try DynoDisks(folder: disksFolder, reserveMB: choices.diskReserveMB, preallocate: true)
-        case .auto: disks = isRoot ? try? DynoDisks(folder: disksFolder, reserveMB: choices.diskReserveMB) : nil
+            disks = try DynoDisks(
+                folder: disksFolder, helper: choices.helper, reserveMB: choices.diskReserveMB, preallocate: true)
+        case .auto:
+            disks =
+                isRoot
+                ? try? DynoDisks(folder: disksFolder, helper: choices.helper, reserveMB: choices.diskReserveMB) : nil
         }
         filesystem = DynoFilesystem(root: root, disks: disks)
         diskSummary =
@@ -178,6 +185,7 @@ final class DynoIsolation {
                 copy: made.copy, tmp: made.tmp, user: user, addressSpace: group == nil ? Int64(memory) << 20 : nil,
                 processes: processes)
             confined.network = namespace?.path
+            confined.launcher = made.launcher
             return DynoPlace(
                 app: app, dyno: dyno, id: id, copy: made.copy, home: home, sandbox: confined, group: group,
                 memoryMB: memory, network: namespace, disk: made.disk, diskMB: disk)
