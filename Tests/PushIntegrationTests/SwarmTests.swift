@@ -2,6 +2,7 @@ import Foundation
 import SlipwayHTTP
 import SlipwayObjectStore
 import SlipwayTestSupport
+import SlugRunner
 import Testing
 
 #if canImport(Glibc)
@@ -50,7 +51,7 @@ import Testing
         #expect(ps.output.contains(" on node1") && ps.output.contains(" on node2"), "\(ps.output)")
 
         // Another app's task reaches none of myapp's tasks by any of their addresses, on its node or the other.
-        let targets = try swarm.containerAddresses(service: "myapp-web")
+        let targets = try swarm.containerAddresses(service: ServicePlan.serviceName(app: "myapp", type: "web"))
         try #require(!targets.isEmpty, "myapp's tasks have addresses: \(targets)")
         let bucket = try #require(URL(string: b.endpoint).flatMap { url in url.host.map { "\($0):\(url.port ?? 80)" } })
         let lines = targets.map { "\($0):5000 \($0):5000" } + ["outside \(bucket)"]

@@ -189,6 +189,28 @@ import Testing
         #expect((summary["ok"] as? Int ?? 0) >= 140, "\(summary)")
     }
 
+    /// Whoever reaches Caddy's admin API can load a configuration of their own: a TCP admin address dynos can reach
+    /// is refused when the runner starts (issue 31).
+    @Test func anAdminAddressDynosCouldReachIsRefused() throws {
+        let h = try RunnerHarness("router-admin")
+        for arguments in [
+            ["--dyno-network", "host", "--router-admin", "localhost:2019"], ["--router-admin", "0.0.0.0:2019"],
+        ] {
+            let result = try h.slugrunner(["watch", "--router", "127.0.0.1:\(try freeLoopbackPort())"] + arguments)
+            #expect(result.status != 0, "\(arguments): \(result.output)")
+            #expect(result.stderr.contains("dynos could reach Caddy's admin address"), "\(result.output)")
+        }
+        #expect(throws: Never.self) {
+            try RouterSettings.checkAdminOutOfReach("localhost:2019", dynosOnHostNetwork: false)
+        }
+        #expect(throws: Never.self) {
+            try RouterSettings.checkAdminOutOfReach("unix//run/caddy/admin.sock", dynosOnHostNetwork: true)
+        }
+        #expect(throws: (any Error).self) {
+            try RouterSettings.checkAdminOutOfReach("10.0.0.5:2019", dynosOnHostNetwork: false)
+        }
+    }
+
     @Test func aMissingCaddyOrATakenPortIsOneClearError() throws {
         let world = try RouterWorld("router-errors")
         defer { world.stop() }

@@ -16,7 +16,7 @@ import Testing
 
     @Test func aWebServiceRollsStartFirstAndPublishesItsPortOnItsNode() throws {
         let spec = Self.plan().spec
-        #expect(spec["Name"] == "myapp-web")
+        #expect(spec["Name"] == .string(ServicePlan.serviceName(app: "myapp", type: "web")))
         #expect(spec["Mode"]?["Replicated"]?["Replicas"]?.int == 2)
         #expect(spec["UpdateConfig"]?["Order"] == "start-first")
         #expect(spec["UpdateConfig"]?["FailureAction"] == "rollback")
@@ -35,6 +35,23 @@ import Testing
         #expect(env.contains("SLUG_SHA256=abc"))
         #expect(env.contains("SLUG_COMMAND=python3 server.py"))
         #expect(env.contains("SLIPWAY_HEALTHCHECK=/up"))
+    }
+
+    /// No app can form another app's service name (issue 31: `my` with type `app-web` against `my-app`'s `web`),
+    /// and every name is one Docker takes: lowercase letters, digits and dashes, at most 63 characters.
+    @Test func serviceNamesAreUnambiguousAndValidForDocker() {
+        let pairs = [
+            ("my", "app-web"), ("my-app", "web"), ("myapp", "web"), ("myapp", "Web"), ("myapp", "my_worker"),
+            ("myapp", "my-worker"), ("a" + String(repeating: "b", count: 29), String(repeating: "Type_", count: 12)),
+            ("myapp", "release"),
+        ]
+        let names = pairs.map { ServicePlan.serviceName(app: $0.0, type: $0.1) }
+        #expect(Set(names).count == pairs.count, "\(names)")
+        for name in names {
+            #expect(name.utf8.count <= 63 && name.wholeMatch(of: /[a-z0-9](?:[a-z0-9-]*[a-z0-9])?/) != nil, "\(name)")
+        }
+        #expect(names[2] == "myapp-web-c9fba124", "readable, and the same on every runner: \(names[2])")
+        #expect(ServicePlan.key(app: "my", type: "app-web") != ServicePlan.key(app: "my-app", type: "web"))
     }
 
     @Test func theReleaseCommandIsAOneOffJobThatIsNeverRestarted() {

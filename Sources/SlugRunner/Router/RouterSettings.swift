@@ -53,6 +53,26 @@ public struct RouterSettings: Sendable {
             folder: "\(root.runnerDirectory)/router", listen: router, adminAddress: admin, baseDomain: baseDomain)
     }
 
+    /// Refuses a Caddy admin address (`--router-admin`) that a dyno could reach: whoever reaches it can replace the
+    /// router's whole configuration (`POST /load`) and take any app's traffic. A unix socket is out of every dyno's
+    /// reach (the runner's root is hidden in the sandbox; the socket's own folder should be too); a TCP address is
+    /// refused when dynos share the host's network (`dynosOnHostNetwork`), and anywhere but on loopback otherwise
+    /// (Swarm tasks and dynos with networks of their own reach the host's other addresses through their gateway).
+    public static func checkAdminOutOfReach(_ admin: String, dynosOnHostNetwork: Bool) throws {
+        guard !admin.hasPrefix("unix/") else { return }
+        let host = admin.lastIndex(of: ":").map { String(admin[..<$0]) } ?? admin
+        let loopback = ["localhost", "[::1]", "::1"].contains(host) || host.hasPrefix("127.")
+        if dynosOnHostNetwork || !loopback {
+            throw RunnerError(
+                .usage,
+                "slugrunner: dynos could reach Caddy's admin address \(admin) and replace the router's "
+                    + "configuration with their own: give Caddy's admin API a unix socket (for example --router-admin "
+                    + "unix//run/caddy/admin.sock, with `admin unix//run/caddy/admin.sock` in its Caddyfile)"
+                    + (dynosOnHostNetwork
+                        ? ", or run the runner as root so that each dyno gets a network of its own" : ""))
+        }
+    }
+
     /// The host and port of a listen address (`127.0.0.1:8080`, `[::1]:8080`, `:8080`); a usage error otherwise.
     public static func parseListen(_ listen: String) throws -> (host: String, port: UInt16) {
         guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]),

@@ -7,6 +7,10 @@ extension Watcher {
     /// Starts the router (or takes over the existing Caddy) and says where apps answer.
     func startRouter() throws {
         guard let settings = settings.router else { return }
+        if let admin = settings.adminAddress {
+            try RouterSettings.checkAdminOutOfReach(
+                admin, dynosOnHostNetwork: self.settings.swarm == nil && processes.isolation?.network == nil)
+        }
         let router = Router(settings: settings)
         try router.start()
         self.router = router

@@ -77,6 +77,9 @@ public final class Watcher {
                 sandbox: settings.sandbox, network: settings.dynoNetwork, disk: settings.dynoDisk,
                 diskReserveMB: settings.diskReserveMB))
         processes.isolation = isolation
+        // A start that fails from here on leaves no spare network or disk behind, nor the dynos' shared mount.
+        var running = false
+        defer { if !running { isolation.finish(seconds: 0) } }
         // Processes a release leaves behind when their parent exits are re-parented here, so they are reaped.
         ChildProcess.adoptOrphans()
         mailbox = try Mailbox()
@@ -90,6 +93,7 @@ public final class Watcher {
         isolation.removeLeftovers()
         feed?.start()
         let changes = ChangeWatch(root: root, spool: spool)
+        running = true
         while true {
             waitForActivity(inbox: inbox, changes: changes.fd)
             if changes.changed() {

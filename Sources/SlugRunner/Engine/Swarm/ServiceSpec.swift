@@ -62,10 +62,33 @@ public struct ServicePlan: Equatable, Sendable {
     /// The port every dyno listens on inside its container; the node publishes it on a port of its own choosing.
     public static let containerPort = 5000
 
-    /// `myapp-web`: the service's name.
+    /// `myapp-web-c9fba124`: the service's name.
     public var serviceName: String { Self.serviceName(app: app, type: type) }
 
-    public static func serviceName(app: String, type: String) -> String { "\(app)-\(type)" }
+    /// The service's name: the app, its process type as Docker allows in a name (lowercase letters, digits and
+    /// dashes), and 8 hex digits of a hash of both, so that no other app can form it (`my` with type `app-web` and
+    /// `my-app` with `web` would both be `my-app-web`). At most 63 characters, Docker's limit. The runner finds its
+    /// services by their labels (``key``), never by this name.
+    public static func serviceName(app: String, type: String) -> String {
+        var hash: UInt32 = 0x811c_9dc5
+        for byte in Array(app.utf8) + [0] + Array(type.utf8) { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+        let readable = String(
+            type.lowercased().unicodeScalars.map { scalar in
+                ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) ? Character(scalar) : "-"
+            }
+        ).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        let room = max(0, 63 - app.utf8.count - 10)
+        let part = String(readable.prefix(room)).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        let digits = String(hash, radix: 16)
+        return [app, part, String(repeating: "0", count: 8 - digits.count) + digits].filter { !$0.isEmpty }
+            .joined(separator: "-")
+    }
+
+    /// The app and process type, as the runner finds a service: from its labels.
+    public var key: String { Self.key(app: app, type: type) }
+
+    /// `myapp/web`: unambiguous, since app names have no `/`.
+    public static func key(app: String, type: String) -> String { "\(app)/\(type)" }
 
     /// `slipway-myapp`: the overlay network of the app's tasks.
     public static func networkName(app: String) -> String { "slipway-\(app)" }

@@ -32,7 +32,10 @@ final class SwarmEngine: DynoEngine {
         deploying[app.name] = release
         do {
             try swarm.startReleasePhase(app: app.name, release: release, command: command, wanted: app.wanted)
-            watcher.log(app.name, "release.1", "Release command runs as the one-off Swarm job \(app.name)-release")
+            watcher.log(
+                app.name, "release.1",
+                "Release command runs as the one-off Swarm job "
+                    + ServicePlan.serviceName(app: app.name, type: ProcessType.release))
         } catch {
             watcher.handle(.releasePhaseDidNotStart(reason: "\(error)"), app: app)
         }
@@ -105,7 +108,9 @@ final class SwarmEngine: DynoEngine {
 
     func restart(type: String, app: AppRuntime, reason: String) {
         watcher.log(
-            app.name, "restart", "Restarting \(app.name)-\(type) (\(reason)): Swarm replaces each task, start-first")
+            app.name, "restart",
+            "Restarting \(ServicePlan.serviceName(app: app.name, type: type)) (\(reason)): Swarm replaces each task, "
+                + "start-first")
     }
 
     func collect() {}

@@ -14,9 +14,10 @@ extension SwarmServices {
         case failed(String)
     }
 
-    static func releaseJob(_ app: String) -> String { ServicePlan.serviceName(app: app, type: ProcessType.release) }
+    /// The ``ServicePlan/key`` of the app's release job.
+    static func releaseJob(_ app: String) -> String { ServicePlan.key(app: app, type: ProcessType.release) }
 
-    /// Starts the release command as a one-off job (`<app>-release`), replacing a finished one.
+    /// Starts the release command as a one-off job, replacing a finished one.
     func startReleasePhase(app: String, release: UnpackedRelease, command: String, wanted: DynoSettings) throws {
         try remove(Self.releaseJob(app))
         let plan = plan(
@@ -46,9 +47,9 @@ extension SwarmServices {
 
     /// How the roll of `app`'s web service to `entry` goes, from the last ``refresh()``.
     func rollout(app: String, entry: String) -> Rollout {
-        let name = ServicePlan.serviceName(app: app, type: ProcessType.web)
-        guard let service = services[name] else { return .rolling }
-        let mine = tasks(ofService: name).filter { $0.entry == entry }
+        let key = ServicePlan.key(app: app, type: ProcessType.web)
+        guard let service = services[key] else { return .rolling }
+        let mine = tasks(ofService: key).filter { $0.entry == entry }
         let failed = mine.filter(\.hasFailed).sorted { $0.slot < $1.slot }
         let why = failed.first.map { "\($0.dyno) failed on \(nodeName($0.nodeID)): \($0.error ?? $0.message)" }
         switch service.updateState {
@@ -84,11 +85,11 @@ extension SwarmServices {
     func abandon(app: String, entry: String) throws {
         rolling[app] = nil
         try remove(Self.releaseJob(app))
-        let name = ServicePlan.serviceName(app: app, type: ProcessType.web)
-        guard let service = services[name], service.labels[ServicePlan.entryLabel] == entry else { return }
+        let key = ServicePlan.key(app: app, type: ProcessType.web)
+        guard let service = services[key], service.labels[ServicePlan.entryLabel] == entry else { return }
         if (service.updateState ?? "").hasPrefix("rollback") { return }
         if !service.hasPreviousSpec {
-            try remove(name)
+            try remove(key)
         } else {
             try docker.post(
                 "/services/\(service.id)/update", query: [("version", "\(service.version)"), ("rollback", "previous")],
@@ -111,7 +112,7 @@ extension SwarmServices {
     @discardableResult
     private func removeUnwanted(app: String, keeping: Set<String>) throws -> Bool {
         let unwanted = services(of: app).filter { !keeping.contains($0.key) && $0.key != ProcessType.release }
-        for service in unwanted.values { try remove(service.name) }
+        for type in unwanted.keys { try remove(ServicePlan.key(app: app, type: type)) }
         return !unwanted.isEmpty
     }
 

@@ -22,7 +22,8 @@ final class SwarmServices {
     /// long enough for a replacement to boot when a drained node held every web task.
     let drain: Duration
 
-    /// What the swarm runs, as read by the last ``refresh()``.
+    /// What the swarm runs, as read by the last ``refresh()``: the app services, by ``ServicePlan/key`` (their labels,
+    /// never their names).
     private(set) var services: [String: SwarmService] = [:]
     private(set) var tasks: [SwarmTask] = []
     private(set) var nodes: [String: SwarmNode] = [:]
@@ -85,7 +86,12 @@ final class SwarmServices {
         let filter = #"{"label":["\#(ServicePlan.appLabel)"]}"#
         let found = (try docker.get("/services", query: [("filters", filter)]).array ?? []).compactMap(
             SwarmService.init)
-        services = Dictionary(found.map { ($0.name, $0) }) { first, _ in first }
+        services = Dictionary(
+            found.compactMap { service in
+                guard let app = service.app, let type = service.type else { return nil }
+                return (ServicePlan.key(app: app, type: type), service)
+            }
+        ) { first, _ in first }
         let ids = Set(found.map(\.id))
         tasks = (try docker.get("/tasks").array ?? []).compactMap(SwarmTask.init).filter { ids.contains($0.serviceID) }
         var ports: [String: Int] = [:]
@@ -155,7 +161,7 @@ final class SwarmServices {
         let (fingerprint, templateFingerprint) = (plan.fingerprint, template.fingerprint)
         var signedAt = now
         var running: JSONValue?
-        if let service = services[plan.serviceName] {
+        if let service = services[plan.key] {
             let previous = Int(service.labels[Self.signedLabel] ?? "") ?? 0
             let fresh = now - previous <= Int(settings.urlLifetime.components.seconds / 2)
             if service.labels[Self.fingerprintLabel] == fingerprint && fresh { return false }
@@ -170,7 +176,9 @@ final class SwarmServices {
             Self.signedLabel: "\(signedAt)",
         ])
         try ensureNetwork(plan.app)
-        if let service = services[plan.serviceName] {
+        if let service = services[plan.key] {
+            // Swarm renames no service: one made under another name keeps it.
+            spec.set("Name", .string(service.name))
             try docker.post("/services/\(service.id)/update", query: [("version", "\(service.version)")], json: spec)
         } else {
             try docker.post("/services/create", json: spec)
@@ -178,11 +186,11 @@ final class SwarmServices {
         return true
     }
 
-    /// Removes the service named `name`, if it exists.
-    func remove(_ name: String) throws {
-        guard let service = services[name] else { return }
+    /// Removes the service of the ``ServicePlan/key`` `key`, if it exists.
+    func remove(_ key: String) throws {
+        guard let service = services[key] else { return }
         try docker.delete("/services/\(service.id)")
-        services[name] = nil
+        services[key] = nil
     }
 
     /// The app's services, by process type.
@@ -190,9 +198,9 @@ final class SwarmServices {
         Dictionary(services.values.filter { $0.app == app }.compactMap { s in s.type.map { ($0, s) } }) { a, _ in a }
     }
 
-    /// The tasks of the service named `name`.
-    func tasks(ofService name: String) -> [SwarmTask] {
-        guard let id = services[name]?.id else { return [] }
+    /// The tasks of the service of the ``ServicePlan/key`` `key`.
+    func tasks(ofService key: String) -> [SwarmTask] {
+        guard let id = services[key]?.id else { return [] }
         return tasks.filter { $0.serviceID == id }
     }
 
