@@ -179,6 +179,20 @@ final class GitHTTPHandler: ChannelInboundHandler {
             }
         }
         start(arguments: ["webhook", "--root", door.options.root.path, forge], environment: env, context: context)
+        // A forge sends its delivery at once: a body that has not arrived within the grace time is a client holding a
+        // connection slot (webhooks need no login), so it is cut off, as a silent client before its request is.
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(
+            in: .nanoseconds(Int64(door.options.loginGraceTime.components.seconds * 1_000_000_000))
+        ) {
+            let handler = bound.value
+            guard !handler.inputEnded, !handler.closed else { return }
+            handler.logger.notice(
+                "webhook delivery cut off: its body did not arrive within --login-grace-time",
+                metadata: ["remote": "\(handler.remote)", "request": "\(handler.summary)"])
+            channel.close(promise: nil)
+        }
     }
 
     /// What every child gets: the server's settings, PATH, HOME and LANG; nothing of the client's.

@@ -265,6 +265,19 @@ import Testing
         #expect(try d.h.spoolEntries().isEmpty)
     }
 
+    /// A webhook needs no login: a delivery whose body never comes is cut off at --login-grace-time, not left to
+    /// hold a connection slot until --idle-timeout (issue 31).
+    @Test func aWebhookWhoseBodyNeverArrivesIsCutOffAtTheGraceTime() throws {
+        let d = try Door(arguments: ["--login-grace-time", "2"])
+        let silent = try RawConnection(port: d.httpPort)
+        silent.send(
+            "POST /hooks/github?app=shop HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 100\r\n\r\n")
+        #expect(silent.closedWithin(seconds: 15), "\(d.h.log)")
+        #expect(
+            waitUntil { d.h.log.contains("webhook delivery cut off: its body did not arrive") }, "\(d.h.log)")
+    }
+
     @Test func concurrentPushesBothSucceed() throws {
         let d = try Door()
         let h = d.h

@@ -4,7 +4,7 @@ import Foundation
     import Glibc
 #endif
 
-/// A plain TCP connection to a door on loopback that never authenticates (nor sends a request).
+/// A plain TCP connection to a door on loopback that never authenticates (nor sends a whole request).
 public final class RawConnection {
     public let fd: Int32
 
@@ -23,6 +23,12 @@ public final class RawConnection {
     }
 
     deinit { close(fd) }
+
+    /// Writes `text` (a request's first lines, say) and nothing more.
+    public func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
 
     /// Whether the server sent its SSH version line.
     public func readsBanner() -> Bool {
