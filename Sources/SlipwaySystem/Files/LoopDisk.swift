@@ -90,36 +90,6 @@ public struct LoopDisk: Sendable, Equatable {
             hint: "Check that this host has free loop devices (losetup -f) and can mount ext4.")
     }
 
-    /// Makes an image and mounts it (in this process's mount namespace): for tests and tools, not dynos.
-    public static func create(
-        image: String, mountPoint: String, bytes: Int64, preallocate: Bool = false
-    ) throws(SandboxError) -> LoopDisk {
-        try makeImage(image: image, bytes: bytes, preallocate: preallocate)
-        let disk = LoopDisk(image: image, mountPoint: mountPoint)
-        do throws(SandboxError) { try mount(image: image, at: mountPoint) } catch {
-            unlink(image)
-            throw error
-        }
-        return disk
-    }
-
-    /// Unmounts the file system (at once, even where a process still has a file of it open: it goes when the last
-    /// one does) and removes the image. Nothing if either is gone.
-    public func remove() {
-        Self.unmount(mountPoint)
-        unlink(image)
-    }
-
-    /// Detaches whatever is mounted at `path`, if anything is.
-    public static func unmount(_ path: String) {
-        while umount2(path, Int32(MNT_DETACH)) == 0 {}
-    }
-
-    /// The file system's size and what is left of it, in bytes; nil if it cannot be read.
-    public var space: (size: Int64, free: Int64)? {
-        Self.space(of: mountPoint)
-    }
-
     /// The size and free space of the file system that holds `path`, in bytes (free: what an unprivileged user may
     /// still write); nil if it cannot be read.
     public static func space(of path: String) -> (size: Int64, free: Int64)? {
