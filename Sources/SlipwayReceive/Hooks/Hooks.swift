@@ -1,6 +1,7 @@
 public import Foundation
 import SlipwayGit
 import SlipwaySpool
+import SlipwaySystem
 
 /// Installs Slipway's git hooks into a bare repository and configures it for pushes.
 public enum Hooks {
@@ -112,6 +113,4 @@ public enum Hooks {
 }
 
 /// The absolute path of the running executable.
-func currentExecutable() -> String {
-    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-}
+func currentExecutable() -> String { ProcessInfo.currentExecutable }

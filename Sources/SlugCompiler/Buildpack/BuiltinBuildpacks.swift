@@ -1,4 +1,5 @@
 public import Foundation
+import SlipwaySystem
 
 /// The buildpacks shipped in the repository's `buildpacks/` folder, and the order detection tries them in.
 public struct BuiltinBuildpacks: Sendable {
@@ -24,9 +25,7 @@ public struct BuiltinBuildpacks: Sendable {
         if let explicit = environment["SLIPWAY_BUILDPACKS"], !explicit.isEmpty {
             return BuiltinBuildpacks(directory: explicit)
         }
-        let executable =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0]
+        let executable = ProcessInfo.currentExecutable
         var folder = (executable as NSString).deletingLastPathComponent
         for _ in 0..<6 {
             for candidate in ["buildpacks", "share/slipway/buildpacks"] {

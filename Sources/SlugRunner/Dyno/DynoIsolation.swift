@@ -71,7 +71,7 @@ final class DynoIsolation {
         /// The host's free space (MB) no dyno may take, with disks of their own.
         var diskReserveMB = DynoSettings.defaultDiskReserveMB
         /// `slugrunner`, whose `dyno-disk` step mounts a dyno's disk in the dyno's own mount namespace.
-        var helper = Files.currentExecutable
+        var helper = ProcessInfo.currentExecutable
     }
 
     let root: RunnerRoot

@@ -8,14 +8,6 @@ import SlipwaySystem
 /// The few file operations the runner's own state needs: whole-file atomic replacement (a reader sees the old file
 /// or the new one) and plain reads, on file descriptors that are never inherited by the apps it starts.
 enum Files {
-    /// This program's own executable (`/proc/self/exe`), for the steps it runs of itself (`slugrunner dyno-disk`).
-    static var currentExecutable: String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return CommandLine.arguments.first ?? "slugrunner" }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     /// The whole file, or nil if it does not exist.
     static func read(_ path: String) throws -> Data? {
         do { return try FileSystem.read(path) } catch {
