@@ -99,7 +99,9 @@ struct DynoNetworkTests {
             "host-loopback=127.0.0.1:\(everywherePort)", "outside=\(outside.serverAddress):\(outside.serverPort)",
         ]
         for (index, port) in doorPorts.enumerated() { targets.append("door-\(index + 1)=127.0.0.1:\(port)") }
-        for (index, address) in Self.hostAddresses().enumerated() {
+        // Read once: other tests running beside this one add and remove interfaces of their own meanwhile.
+        let hostAddresses = Self.hostAddresses()
+        for (index, address) in hostAddresses.enumerated() {
             targets.append("host-address-\(index + 1)=\(address):\(everywherePort)")
         }
         let probeSlug = try h.buildSlug(
@@ -121,7 +123,7 @@ struct DynoNetworkTests {
             let names =
                 ["gateway", "other-dyno", "other-dyno-loopback", "sshd", "s3", "router", "host-loopback"]
                 + doorPorts.indices.map { "door-\($0 + 1)" }
-                + Self.hostAddresses().indices.map { "host-address-\($0 + 1)" }
+                + hostAddresses.indices.map { "host-address-\($0 + 1)" }
             for name in names {
                 #expect(log.contains("net \(dyno) \(name) refused"), "\(dyno) must not reach \(name): \(log)")
             }
