@@ -103,6 +103,21 @@ import Testing
         #expect(lines.first?.line.hasPrefix("at=error code=H14 desc=\"No web processes running\"") == true)
     }
 
+    /// Caddy replaces its admin server with every configuration it loads and closes the old one's connections: a
+    /// client that kept one open for the next call had it reset under it now and then (a deploy's route switch
+    /// failing with "Connection reset by peer").
+    @Test func manyConfigurationsInARowAreEachLoaded() throws {
+        let world = try RouterWorld("router-reloads")
+        defer { world.stop() }
+        try world.router.start()
+        let web = try world.startUpstream("web.1")
+        for round in 0..<60 {
+            try world.router.apply(world.table(round % 2 == 0 ? "busy-app" : "idle-app", [web]))
+        }
+        #expect(try world.get(host: "idle-app.localhost").status == 200)
+        #expect(try world.get(host: "busy-app.localhost").status == 404)
+    }
+
     @Test func aWebSocketUpgradePasses() throws {
         let world = try RouterWorld("router-websocket")
         defer { world.stop() }

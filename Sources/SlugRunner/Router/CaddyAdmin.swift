@@ -73,6 +73,9 @@ struct CaddyAdmin: Sendable {
         // none at all unless told.
         if socketPath != nil { headers.add(name: "Host", value: "") }
         if body != nil { headers.add(name: "Content-Type", value: "application/json") }
+        // Caddy replaces its admin server with every configuration it loads and closes the old one's connections: a
+        // connection kept for the next call could be reset under it ("Connection reset by peer"). One per call.
+        headers.add(name: "Connection", value: "close")
         guard let url = socketPath.map({ URL(httpURLWithSocketPath: $0, uri: path) }) ?? URL(string: base + path) else {
             throw RunnerError(.usage, "slugrunner: '\(address)' is not a Caddy admin address")
         }
