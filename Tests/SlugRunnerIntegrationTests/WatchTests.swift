@@ -135,6 +135,34 @@ import Testing
         #expect(h.stopWatch(watcher) == 0)
     }
 
+    /// On the host's network (`--dyno-network host`) any process may bind a dyno's `PORT` while the dyno does not: a
+    /// connection that is accepted there is no proof that the dyno answers, and it must never be routed.
+    @Test func aListenerThatIsNotTheDynosDoesNotBringItUp() throws {
+        let h = try RunnerHarness()
+        let out = try h.buildSlug()
+        try h.publish(out, version: 1, processTypes: ["web": "sleep 1000"])
+        let watcher = try h.startWatch(["--dyno-network", "host", "--boot-timeout", "5"])
+        var port: UInt16 = 0
+        #expect(
+            waitUntil(seconds: 60) {
+                port =
+                    (try? h.ps())?.processes.first { $0.dyno == "web.1" && $0.pid != nil }.map { UInt16($0.port) } ?? 0
+                return port != 0
+            }, "\(h.watchOutput)")
+        _ = try h.scratch.write("squat/page.txt", "squatter\n")
+        let squatter = try TestProcess(
+            ["/usr/bin/python3", "-m", "http.server", "\(port)", "--bind", "0.0.0.0"], directory: h.scratch.url("squat")
+        )
+        defer { squatter.terminate(grace: 5) }
+        #expect(waitUntil(seconds: 30) { portAcceptsConnections(port, host: "127.0.0.1") })
+
+        #expect(waitUntil(seconds: 60) { (try? h.ps())?.lastDeploy?.status == "failed" }, "\(h.watchOutput)")
+        let message = try h.ps().lastDeploy?.message ?? ""
+        #expect(message.contains("Error R10"), "\(message)")
+        #expect(!h.log().contains("web.1]: State changed from starting to up"), "\(h.log())")
+        #expect(h.stopWatch(watcher) == 0)
+    }
+
     @Test func aFailingReleasePhaseKeepsThePreviousRelease() throws {
         let h = try RunnerHarness()
         let out = try h.buildSlug()

@@ -7,7 +7,9 @@ extension LocalEngine {
     /// Whether a starting web dyno may serve: it accepts connections and, when the app has a health check, has
     /// passed it (the check runs off the loop; ``healthChecked(_:)`` marks the dyno up when it passes).
     func readyToServe(_ dyno: Dyno, app: AppRuntime) -> Bool {
-        guard dyno.address.acceptsConnections(on: dyno.port) else { return false }
+        guard let pid = dyno.pid, dyno.address.acceptsConnections(on: dyno.port),
+            processes.listensItself(pid, on: dyno.port)
+        else { return false }
         guard let path = app.wanted.healthcheck else { return true }
         probeIfDue(dyno, app: app, path: path, every: .seconds(1))
         return false

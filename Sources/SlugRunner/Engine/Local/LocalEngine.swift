@@ -54,7 +54,7 @@ final class LocalEngine: DynoEngine {
                 app: app.name, dyno: "release.1", type: ProcessType.release, release: release)
             let launch = ProcessLaunch(
                 home: place?.home ?? release.home, command: command, configVars: release.manifest.configVars,
-                port: try processes.freePort(), dyno: "release.1")
+                port: try processes.port(), dyno: "release.1")
             deployment.releasePhase = try processes.spawn(
                 launch, app: app.name, label: "release.1", release: release, place: place
             ) { [unowned self] status, stopped in
@@ -70,9 +70,8 @@ final class LocalEngine: DynoEngine {
         let local = dynos(of: app)
         let deployment = local.deployment ?? Deployment(release: release)
         let dynos = plans.map {
-            Dyno(
-                type: $0.type, index: $0.index, release: release, command: $0.command,
-                port: (try? processes.freePort()) ?? 0)
+            // Each gets its port when it starts.
+            Dyno(type: $0.type, index: $0.index, release: release, command: $0.command, port: 0)
         }
         // The release command was reaped: its pid is no longer ours to signal.
         deployment.releasePhase = nil
@@ -177,9 +176,7 @@ final class LocalEngine: DynoEngine {
             let count = app.formation.count(of: type)
             guard count > 0 else { continue }
             for index in 1...count where !local.current.contains(where: { $0.type == type && $0.index == index }) {
-                let dyno = Dyno(
-                    type: type, index: index, release: release, command: command,
-                    port: (try? processes.freePort()) ?? 0)
+                let dyno = Dyno(type: type, index: index, release: release, command: command, port: 0)
                 local.current.append(dyno)
                 start(dyno, app: app)
             }
@@ -240,14 +237,13 @@ final class LocalEngine: DynoEngine {
 
     // MARK: - Processes
 
-    /// Starts the process of `dyno`, on its port when that is still free, else on a new one.
+    /// Starts the process of `dyno`, on its port when that is still free, else on a new one; with no port to give,
+    /// it is a crash (restarted with backoff), never a process told `PORT=0`.
     func start(_ dyno: Dyno, app: AppRuntime) {
-        let used = Set(allDynos().filter { $0 !== dyno && $0.pid != nil }.map(\.port))
-        if used.contains(dyno.port) || !settings.address.isFree(dyno.port) {
-            dyno.port = (try? processes.freePort()) ?? dyno.port
-        }
         watcher.log(app.name, dyno.name, "Starting process of \(dyno.release.label) with command `\(dyno.command)`")
         do {
+            let used = Set(allDynos().filter { $0 !== dyno && $0.pid != nil }.map(\.port))
+            dyno.port = try processes.port(keeping: dyno.port, usedBy: used)
             let place = try processes.prepare(app: app.name, dyno: dyno.name, type: dyno.type, release: dyno.release)
             dyno.address = place?.address(or: settings.address) ?? settings.address
             let launch = ProcessLaunch(

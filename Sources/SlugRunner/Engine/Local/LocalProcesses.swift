@@ -103,14 +103,31 @@ final class LocalProcesses {
         return pid
     }
 
-    /// A port free on the listen address and not given to another process.
-    func freePort() throws -> UInt16 {
-        let used = reservedPorts()
+    /// Whether each dyno listens in a network of its own (so any port is its own, and its address proves who answers).
+    var ownNetwork: Bool { isolation?.network != nil }
+
+    /// The `PORT` of a dyno (or one-off or release process) about to start: `current` when it may keep it. In a
+    /// network of its own every port is free, so it keeps its port or gets one of the usual range; on the host's
+    /// network, a port free on the listen address and given to no other process, or an error saying none is (never
+    /// port 0, which would leave the dyno listening where nobody looks).
+    func port(keeping current: UInt16? = nil, usedBy others: Set<UInt16> = []) throws -> UInt16 {
+        if ownNetwork { return current.flatMap { $0 == 0 ? nil : $0 } ?? UInt16.random(in: 10_000...60_999) }
+        let used = others.union(reservedPorts())
+        if let current, current != 0, !used.contains(current), settings.address.isFree(current) { return current }
         for _ in 0..<20 {
-            let port = try settings.address.freePort()
-            if !used.contains(port) { return port }
+            if let port = try? settings.address.freePort(), port != 0, !used.contains(port) { return port }
         }
-        return try settings.address.freePort()
+        throw RunnerError(
+            .system,
+            "slugrunner: no free port on \(settings.address) for the process: every port of the machine's ephemeral "
+                + "range is taken (stop what holds them, or run dynos in networks of their own with "
+                + "--dyno-network private)")
+    }
+
+    /// Whether the web process `pid` (its tree) itself holds the socket that listens on `port`: on the host's
+    /// network a bare connection proves nothing, since any process may have bound a dyno's port while it restarted.
+    func listensItself(_ pid: pid_t, on port: UInt16) -> Bool {
+        ownNetwork || ListeningSockets.tree(of: pid, holdsAnyOf: ListeningSockets.inodes(listeningOn: port))
     }
 
     // MARK: - Output

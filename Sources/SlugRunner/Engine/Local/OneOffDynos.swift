@@ -111,7 +111,7 @@ final class OneOffDynos {
         let launch = ProcessLaunch(
             home: place?.home ?? release.home, command: command,
             configVars: release.manifest.configVars.merging(environment) { _, terminal in terminal },
-            port: (try? processes.freePort()) ?? 0, dyno: dyno)
+            port: try processes.port(), dyno: dyno)
         watcher.log(name, dyno, "Starting process of \(release.label) with command `\(command)`")
         let stdio: Spawner.Stdio? =
             switch output {
