@@ -39,6 +39,7 @@ struct DynoNetworkTests {
             address=${target#*=}
             reach "$name" "${address%:*}" "${address##*:}"
         done
+        echo "net $DYNO listeners $(awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 | sort -u | tr '\\n' ' ')end"
         echo "net $DYNO interfaces $(awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' /proc/net/dev | sort | tr '\\n' ' ')"
         echo "net $DYNO done"
         """
@@ -128,6 +129,13 @@ struct DynoNetworkTests {
                 #expect(log.contains("net \(dyno) \(name) refused"), "\(dyno) must not reach \(name): \(log)")
             }
             #expect(log.contains("net \(dyno) interfaces eth0 lo"), "\(log)")
+            // The kernel's socket tables show the dyno's own network only: not the host's listeners (nor, so, the
+            // addresses of other apps' visitors).
+            let listeners = Self.listeners(of: dyno, in: log)
+            #expect(listeners != nil, "\(log)")
+            for port in [sshd.port, s3.s3Port, everywherePort, routerPort] + doorPorts {
+                #expect(listeners?.contains(String(format: "%04X", port)) == false, "\(dyno) sees port \(port): \(log)")
+            }
         }
         // And as a one-off dyno, asked for at the door (`run`), attached to this process.
         let created = try runTool(
@@ -179,6 +187,15 @@ struct DynoNetworkTests {
                 ], timeout: 10)
         else { return nil }
         return result.stdout
+    }
+
+    /// The listening ports (hexadecimal, as the kernel writes them) the probe found in `dyno`'s socket tables.
+    static func listeners(of dyno: String, in log: String) -> [String]? {
+        guard let line = log.split(separator: "\n").first(where: { $0.contains("net \(dyno) listeners ") }),
+            let range = line.range(of: "net \(dyno) listeners ")
+        else { return nil }
+        let words = line[range.upperBound...].split(separator: " ").map(String.init)
+        return words.last == "end" ? Array(words.dropLast()) : nil
     }
 
     /// The host's own IPv4 addresses other than loopback (its interfaces', the dynos' gateways excepted).
