@@ -286,6 +286,17 @@ import Testing
         #expect(f.statuses.count == 4, "no status for a delivery that built nothing: \(f.statuses)")
         let releases = try f.d.receivePack(["releases", "shop"])
         #expect(releases.stdout.contains("v2") && !releases.stdout.contains("v3"), "\(releases.output)")
+
+        // A commit the source branch no longer holds (force-pushed away): fetched branch, nothing built, no status.
+        let gone = try f.upstreamCommit("hello", "v3\n")
+        #expect(try git(["push", "-q", "-f", "origin", "\(second):refs/heads/main"], in: f.work).status == 0)
+        let goneBody = Forge.payload("github", branch: "main", commit: gone)
+        let dropped = try f.deliverAndWait(goneBody, delivery: "r-6")
+        #expect(dropped.code == "202", "\(dropped)")
+        #expect(h.log.contains("nothing built: \(gone) is not on main of the source any more"), "\(h.log)")
+        #expect(try h.serverRef("shop") == second)
+        #expect(try h.spoolEntries().count == 2)
+        #expect(f.statuses.count == 4, "\(f.statuses)")
     }
 
     /// A wrong signature, an app that does not exist and one that takes no webhooks get the same answer, so an
