@@ -104,6 +104,17 @@ struct HTTPDoorLogicTests {
         #expect(!later, "the window passes")
     }
 
+    /// A flood of made-up tokens within one window cannot grow the limiter without bound, nor free a blocked address.
+    @Test func aFloodOfKeysIsBoundedAndKeepsBlockedOnesBlocked() {
+        var limiter = FailureLimiter(limit: 3, window: 60)
+        let start = Date()
+        for _ in 0..<3 { limiter.recordFailure("10.0.0.1", now: start) }
+        for index in 0..<(FailureLimiter.capacity * 2) { limiter.recordFailure("key \(index)", now: start) }
+        #expect(limiter.count <= FailureLimiter.capacity + 1)
+        let blocked = limiter.isBlocked("10.0.0.1", now: start.addingTimeInterval(1))
+        #expect(blocked)
+    }
+
     @Test func forwardedHeadersAreReadOnlyFromTrustedProxies() throws {
         let proxies = try TrustedProxies(["127.0.0.1", "10.0.0.0/8", "fd00::/8"])
         #expect(proxies.trusts("127.0.0.1") && proxies.trusts("::ffff:127.0.0.1") && proxies.trusts("10.200.3.4"))

@@ -160,6 +160,9 @@ public struct FailureLimiter: Sendable {
         self.window = window
     }
 
+    /// How many keys are remembered.
+    public var count: Int { failures.count }
+
     /// Whether `address` is refused at `now`.
     public mutating func isBlocked(_ address: String, now: Date = Date()) -> Bool {
         guard let entry = failures[address] else { return false }
@@ -170,9 +173,16 @@ public struct FailureLimiter: Sendable {
         return entry.count >= limit
     }
 
-    /// Counts a failed login from `address`.
+    /// The most keys remembered: past it, expired ones are forgotten, then (a flood of made-up credentials) all but
+    /// those over their limit, which stay refused.
+    public static let capacity = 10_000
+
+    /// Counts a failure of `address` (or any key).
     public mutating func recordFailure(_ address: String, now: Date = Date()) {
-        if failures.count > 10_000 { failures = failures.filter { now.timeIntervalSince($0.value.first) < window } }
+        if failures.count > Self.capacity {
+            failures = failures.filter { now.timeIntervalSince($0.value.first) < window }
+            if failures.count > Self.capacity { failures = failures.filter { $0.value.count >= limit } }
+        }
         if let entry = failures[address], now.timeIntervalSince(entry.first) < window {
             failures[address] = (entry.first, entry.count + 1)
         } else {
