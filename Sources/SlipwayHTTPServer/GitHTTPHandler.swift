@@ -122,8 +122,9 @@ final class GitHTTPHandler: ChannelInboundHandler {
         let query = parts.count > 1 ? String(parts[1]) : ""
         summary = "\(head.method.rawValue) \(TerminalText.printable(path, limit: 80))"
         // The client's address: the connection's, or the one a trusted proxy forwards (--trusted-proxy).
-        remote = door.proxies.client(
+        let clients = door.proxies.clients(
             peer: peer, forwarded: head.headers["Forwarded"], forwardedFor: head.headers["X-Forwarded-For"])
+        remote = clients[0]
         if path.hasPrefix("/hooks/") { return webhook(head, path: path, query: query, context: context) }
         guard let authorization = head.headers["Authorization"].first else {
             return refuse(
@@ -136,7 +137,7 @@ final class GitHTTPHandler: ChannelInboundHandler {
         let login = door.authenticate(authorization)
         guard case .valid(let user, let tokenID) = login else {
             let secret = if case .wrong(let secret) = login { secret } else { "" }
-            let blocked = door.limiter.withLockedValue { $0.failed(secret, from: remote) }
+            let blocked = door.limiter.withLockedValue { $0.failed(secret, from: clients) }
             logger.notice(
                 "http login refused: wrong or revoked token",
                 metadata: ["remote": "\(remote)", "peer": "\(peer)", "limited": "\(blocked)"])

@@ -241,6 +241,9 @@ import Testing
         #expect(try Self.advertisementCode(d, authorization: another, headers: [forwarded]) == "429")
         #expect(
             try Self.advertisementCode(d, authorization: another, headers: ["X-Forwarded-For: 203.0.113.8"]) == "401")
+        // A client of a proxy that sets X-Forwarded-For cannot escape with a Forwarded header of its own making.
+        let both = ["X-Forwarded-For: 203.0.113.7", "Forwarded: for=198.51.100.99"]
+        #expect(try Self.advertisementCode(d, authorization: another, headers: both) == "429")
         // The proxy's own address and its other clients are not blocked, and a valid token always passes.
         #expect(try Self.advertisementCode(d, authorization: Self.basic("slw_x")) == "401")
         let valid = try Self.advertisementCode(

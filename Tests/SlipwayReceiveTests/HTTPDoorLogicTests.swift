@@ -102,6 +102,9 @@ struct HTTPDoorLogicTests {
         #expect(spread == [false, false, false, true], "one credential tried from many addresses is limited")
         let later = limiter.failed("slw_0", from: "10.0.0.3", now: start.addingTimeInterval(61))
         #expect(!later, "the window passes")
+        // A request with two candidate addresses (disagreeing forwarding headers) is refused if either is over.
+        let either = limiter.failed("slw_new", from: ["10.9.9.9", "10.0.0.1"], now: start.addingTimeInterval(1))
+        #expect(either)
     }
 
     /// A flood of made-up tokens within one window cannot grow the limiter without bound, nor free a blocked address.
@@ -127,7 +130,14 @@ struct HTTPDoorLogicTests {
         #expect(
             proxies.client(
                 peer: "127.0.0.1", forwarded: ["for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\""],
-                forwardedFor: chain) == "2001:db8::1")
+                forwardedFor: []) == "2001:db8::1")
+        // A proxy that sets one header passes the other on from the client: when they disagree, both count.
+        #expect(
+            proxies.clients(peer: "127.0.0.1", forwarded: ["for=192.0.2.1"], forwardedFor: chain)
+                == ["203.0.113.7", "192.0.2.1"])
+        #expect(
+            proxies.clients(peer: "127.0.0.1", forwarded: ["for=203.0.113.7"], forwardedFor: chain) == ["203.0.113.7"])
+        #expect(proxies.clients(peer: "192.0.2.9", forwarded: ["for=192.0.2.1"], forwardedFor: chain) == ["192.0.2.9"])
         #expect(proxies.client(peer: "127.0.0.1", forwarded: [], forwardedFor: ["unknown"]) == "127.0.0.1")
         #expect(proxies.client(peer: "127.0.0.1", forwarded: [], forwardedFor: ["10.0.0.5"]) == "10.0.0.5")
         #expect(proxies.client(peer: "127.0.0.1", forwarded: [], forwardedFor: []) == "127.0.0.1")

@@ -140,9 +140,18 @@ public struct LoginLimiter: Sendable {
     /// Counts a failed login with `secret` from `address`; returns whether the address or the credential was already
     /// over its limit (the answer is 429, not 401).
     public mutating func failed(_ secret: String, from address: String, now: Date = Date()) -> Bool {
+        failed(secret, from: [address], now: now)
+    }
+
+    /// Counts a failed login with `secret` against each of `addresses` (the candidates when a proxy's forwarding
+    /// headers disagree); returns whether any of them, or the credential, was already over its limit.
+    public mutating func failed(_ secret: String, from addresses: [String], now: Date = Date()) -> Bool {
         let credential = "credential " + TokenStore.hash(String(secret.prefix(256)))
-        let blocked = addresses.isBlocked(address, now: now) || credentials.isBlocked(credential, now: now)
-        addresses.recordFailure(address, now: now)
+        var blocked = credentials.isBlocked(credential, now: now)
+        for address in addresses {
+            blocked = self.addresses.isBlocked(address, now: now) || blocked
+            self.addresses.recordFailure(address, now: now)
+        }
         credentials.recordFailure(credential, now: now)
         return blocked
     }

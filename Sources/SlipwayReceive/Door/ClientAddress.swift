@@ -64,26 +64,30 @@ public struct TrustedProxies: Equatable, Sendable {
     }
 
     /// The client's address: `peer` (the connection's other end), unless `peer` is a trusted proxy, in which case the
-    /// address its forwarding headers give: `Forwarded`'s `for=` (RFC 7239) if present, else `X-Forwarded-For`,
-    /// read from the right (the entries the proxies appended), skipping trusted proxies; the first other entry is
-    /// the client. An entry that is not an address (`unknown`, a name, garbage) stops the walk, and the last proxy
-    /// stands for the client.
+    /// address its forwarding headers give: `X-Forwarded-For` and `Forwarded`'s `for=` (RFC 7239), each read from the
+    /// right (the entries the proxies appended), skipping trusted proxies; the first other entry is the client. An
+    /// entry that is not an address (`unknown`, a name, garbage) stops the walk, and the last proxy stands for the
+    /// client.
+    ///
+    /// A proxy that sets one header passes the other on from the client untouched, so when both are present and
+    /// disagree, one is forged and which is unknown: both addresses are returned (X-Forwarded-For's first, the one
+    /// logged), and the failed-login limit counts the request against both, so a forged header escapes nothing.
+    public func clients(peer: String, forwarded: [String], forwardedFor: [String]) -> [String] {
+        guard trusts(peer) else { return [peer] }
+        let fromForwardedFor = forwardedFor.isEmpty ? nil : walk(Self.elements(forwardedFor), peer: peer)
+        let fromForwarded = forwarded.isEmpty ? nil : walk(Self.forwardedFor(forwarded), peer: peer)
+        let found = [fromForwardedFor, fromForwarded].compactMap { $0 }
+        guard let first = found.first else { return [peer] }
+        return found.count == 2 && found[1] != first ? found : [first]
+    }
+
+    /// The first of ``clients(peer:forwarded:forwardedFor:)``: the address logged and passed on as `REMOTE_ADDR`.
     public func client(peer: String, forwarded: [String], forwardedFor: [String]) -> String {
-        guard trusts(peer) else { return peer }
-        let chain: [String]
-        if !forwarded.isEmpty {
-            chain = Self.elements(forwarded).compactMap { element in
-                element.split(separator: ";").lazy.compactMap { pair -> String? in
-                    let parts = pair.split(separator: "=", maxSplits: 1).map {
-                        $0.trimmingCharacters(in: .whitespaces)
-                    }
-                    guard parts.count == 2, parts[0].lowercased() == "for" else { return nil }
-                    return Self.unquoted(parts[1])
-                }.first
-            }
-        } else {
-            chain = Self.elements(forwardedFor)
-        }
+        clients(peer: peer, forwarded: forwarded, forwardedFor: forwardedFor)[0]
+    }
+
+    /// The client a chain of addresses names, read from the right past trusted proxies.
+    private func walk(_ chain: [String], peer: String) -> String {
         var client = peer
         for entry in chain.reversed() {
             guard let bytes = Self.parse(entry) else { break }
@@ -91,6 +95,17 @@ public struct TrustedProxies: Equatable, Sendable {
             if !ranges.contains(where: { $0.contains(bytes) }) { break }
         }
         return client
+    }
+
+    /// The `for=` values of `Forwarded` header lines, in order.
+    static func forwardedFor(_ lines: [String]) -> [String] {
+        elements(lines).compactMap { element in
+            element.split(separator: ";").lazy.compactMap { pair -> String? in
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, parts[0].lowercased() == "for" else { return nil }
+                return unquoted(parts[1])
+            }.first
+        }
     }
 
     /// The comma-separated entries of every line of a header, trimmed.
