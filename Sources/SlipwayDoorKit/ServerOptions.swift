@@ -30,6 +30,9 @@ public struct ServerOptions: Sendable {
     public var idleTimeout: Duration = .seconds(300)
     /// On SIGTERM or SIGINT, how long running sessions may go on before they are cancelled.
     public var gracePeriod: Duration = .seconds(30)
+    /// The HTTP door's trusted proxies (addresses or CIDR ranges): only from these are `Forwarded` and
+    /// `X-Forwarded-For` read, to find the client's address.
+    public var trustedProxies: [String] = []
     /// Environment variables passed on to each session (and from there to git, the hooks and the build), besides
     /// `PATH`, `HOME` and `LANG`.
     public var passedEnvironment: [String: String] = [:]

@@ -27,7 +27,10 @@ final class GitHTTPHandler: ChannelInboundHandler {
     private let door: HTTPDoor
     private let logger: Logger
     private var context: ChannelHandlerContext?
+    /// The client's address: the connection's (``peer``), or what a trusted proxy says it is.
     private var remote = "unknown"
+    /// The address of the connection's other end (a proxy's, behind one).
+    private var peer = "unknown"
     private var summary = ""
     private var user = ""
     private var started = ContinuousClock.now
@@ -59,7 +62,7 @@ final class GitHTTPHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if let address = context.channel.remoteAddress?.ipAddress { remote = address }
+        if let address = context.channel.remoteAddress?.ipAddress { (remote, peer) = (address, address) }
         // A client that sends no request within the grace time is closed (slow or idle connections).
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let channel = context.channel
@@ -118,21 +121,32 @@ final class GitHTTPHandler: ChannelInboundHandler {
         let path = String(parts.first ?? "")
         let query = parts.count > 1 ? String(parts[1]) : ""
         summary = "\(head.method.rawValue) \(TerminalText.printable(path, limit: 80))"
+        // The client's address: the connection's, or the one a trusted proxy forwards (--trusted-proxy).
+        let clients = door.proxies.clients(
+            peer: peer, forwarded: head.headers["Forwarded"], forwardedFor: head.headers["X-Forwarded-For"])
+        remote = clients[0]
         if path.hasPrefix("/hooks/") { return webhook(head, path: path, query: query, context: context) }
-        if door.limiter.withLockedValue({ $0.isBlocked(remote) }) {
-            return refuse(
-                .tooManyRequests, "slipway: too many failed logins from \(remote); wait a minute and check the token",
-                context: context)
-        }
         guard let authorization = head.headers["Authorization"].first else {
             return refuse(
                 .unauthorized,
                 "slipway: log in with any user name and an API token as the password (ssh <host> tokens:create makes one)",
                 context: context)
         }
-        guard let (user, tokenID) = door.authenticate(authorization) else {
-            door.limiter.withLockedValue { $0.recordFailure(remote) }
-            logger.notice("http login refused: wrong or revoked token", metadata: ["remote": "\(remote)"])
+        // A correct token is always let in; only wrong ones are counted, per address and per credential, so nobody's
+        // failures (from the same proxy, NAT or machine) lock out anyone else's valid token.
+        let login = door.authenticate(authorization)
+        guard case .valid(let user, let tokenID) = login else {
+            let secret = if case .wrong(let secret) = login { secret } else { "" }
+            let blocked = door.limiter.withLockedValue { $0.failed(secret, from: clients) }
+            logger.notice(
+                "http login refused: wrong or revoked token",
+                metadata: ["remote": "\(remote)", "peer": "\(peer)", "limited": "\(blocked)"])
+            if blocked {
+                return refuse(
+                    .tooManyRequests,
+                    "slipway: too many failed logins from \(remote) or with this token; wait a minute and check the token",
+                    context: context)
+            }
             return refuse(
                 .unauthorized, "slipway: wrong or revoked token: make a new one with ssh <host> tokens:create",
                 context: context)

@@ -16,14 +16,16 @@ import SlipwayReceive
 /// Heroku's (HTTP Basic, any user name, an API token as the password). Each authenticated git request runs
 /// `receive-pack http-backend --user <user>`, which applies the same access checks, app creation, lock and hooks
 /// as the SSH door and runs git's own `git http-backend`; this server only authenticates, limits failed attempts per
-/// address, and streams the request body into that process and its output back, live.
+/// client address and per credential (never refusing a correct one), and streams the request body into that process and its output back, live.
 public final class HTTPDoor: Sendable {
     public let options: ServerOptions
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     let sessions = ActiveSessions()
     let tokens: TokenStore
-    let limiter = NIOLockedValueBox(FailureLimiter())
+    let limiter = NIOLockedValueBox(LoginLimiter())
+    /// The proxies whose `Forwarded` and `X-Forwarded-For` headers name the client (`--trusted-proxy`).
+    let proxies: TrustedProxies
     private let listener = Listener()
     private let connections: ConnectionCount
     /// HTTPS when set (swift-nio-ssl); plain HTTP, for a router that terminates TLS, when nil.
@@ -53,6 +55,7 @@ public final class HTTPDoor: Sendable {
         self.options = options
         self.logger = logger
         tokens = TokenStore(root: options.root)
+        proxies = try TrustedProxies(options.trustedProxies)
         connections = ConnectionCount(limit: options.maxConnections)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
     }
@@ -93,15 +96,21 @@ public final class HTTPDoor: Sendable {
         listener.drain(sessions, gracePeriod: options.gracePeriod, group: group, logger: logger, what: "request(s)")
     }
 
-    /// The user a request authenticates as, from its `Authorization: Basic` header (any user name, a token as the
-    /// password), and the token's id. Nil: no or a wrong token.
-    func authenticate(_ header: String?) -> (user: String, tokenID: String)? {
-        guard let header, header.count < 1024, header.lowercased().hasPrefix("basic "),
+    /// What a request's `Authorization: Basic` header (any user name, a token as the password) proves.
+    enum Login {
+        /// The user the token authenticates as, and the token's id.
+        case valid(user: String, tokenID: String)
+        /// A wrong, revoked or malformed credential: the secret presented (to count failures of the same one).
+        case wrong(secret: String)
+    }
+
+    func authenticate(_ header: String) -> Login {
+        guard header.count < 1024, header.lowercased().hasPrefix("basic "),
             let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
             let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
-        else { return nil }
+        else { return .wrong(secret: String(header.prefix(1024))) }
         let password = String(text[text.index(after: colon)...])
-        guard let token = try? tokens.verify(password) else { return nil }
-        return (token.user, token.id)
+        guard let token = try? tokens.verify(password) else { return .wrong(secret: password) }
+        return .valid(user: token.user, tokenID: token.id)
     }
 }

@@ -44,6 +44,11 @@ extension ReceivePack {
         var tlsCert: String?
         @Option(help: ArgumentHelp("The private key of --tls-cert (PEM).", valueName: "file"))
         var tlsKey: String?
+        @Option(
+            help: ArgumentHelp(
+                "A proxy (address or CIDR range) whose Forwarded or X-Forwarded-For header names the HTTP client; repeatable. From anyone else the header is ignored.",
+                valueName: "address"))
+        var trustedProxy: [String] = []
         @Flag(inversion: .prefixedNo, help: "Serve SSH (--no-ssh: the HTTP door alone).")
         var ssh = true
         @Option(help: ArgumentHelp("Connections open at once; more are closed at once.", valueName: "n"))
@@ -79,6 +84,12 @@ extension ReceivePack {
             if !ssh && http == nil {
                 throw ValidationError("--no-ssh needs --http <host:port>: nothing would be served.")
             }
+            if !trustedProxy.isEmpty && http == nil {
+                throw ValidationError("--trusted-proxy needs --http <host:port>: only the HTTP door reads it.")
+            }
+            do { _ = try TrustedProxies(trustedProxy) } catch let error as DoorError {
+                throw ValidationError(error.text)
+            }
             if (maxBuilds ?? 0) < 0 || gracePeriod < 0 {
                 throw ValidationError("--max-builds and --grace-period cannot be negative.")
             }
@@ -104,6 +115,7 @@ extension ReceivePack {
                 options.gracePeriod = .seconds(gracePeriod)
                 options.idleTimeout = .seconds(idleTimeout)
                 options.passedEnvironment = ServerSetup.passedEnvironment()
+                options.trustedProxies = trustedProxy
 
                 // Signals are taken before the server starts, so an early SIGTERM is not lost.
                 let stop = ShutdownSignals()

@@ -162,24 +162,104 @@ import Testing
         #expect(try h.serverRef("myapp") == published, "no refused push moved the branch")
     }
 
-    @Test func failedLoginsAreRateLimitedPerAddress() throws {
-        let d = try Door()
-        let alice = try d.token("alice")
-        let wrong = "Basic " + Data("x:slw_wrong".utf8).base64EncodedString()
-        let good = "Basic " + Data("x:\(alice)".utf8).base64EncodedString()
+    /// The HTTP status of `GET /myapp.git/info/refs` with `authorization` and `headers`, from `source` (a loopback
+    /// address of this machine: 127.0.0.1, 127.0.0.2…).
+    static func advertisementCode(
+        _ d: Door, authorization: String, headers: [String] = [], source: String = "127.0.0.1"
+    ) throws -> String {
         let url = "http://127.0.0.1:\(d.httpPort)/myapp.git/info/refs?service=git-upload-pack"
+        var arguments = [
+            try tool("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", source, "-H",
+            "Authorization: \(authorization)",
+        ]
+        for header in headers { arguments += ["-H", header] }
+        return try runTool(arguments + [url]).stdout
+    }
+
+    static func basic(_ password: String) -> String { "Basic " + Data("x:\(password)".utf8).base64EncodedString() }
+
+    /// Wrong tokens are limited per address and per credential, but never lock out a valid token: ten wrong ones
+    /// from 127.0.0.1 (the address everyone behind a proxy or on the machine shares) used to get alice's own token
+    /// refused with 429 (issue 31). A forged `X-Forwarded-For` or `Forwarded` does not escape the limit.
+    @Test func failedLoginsAreLimitedButNeverLockOutAValidToken() throws {
+        let d = try Door()
+        let h = d.h
+        let alice = try d.token("alice")
+        let repo = try h.makeApp("src", files: ["Procfile": "web: x\n", ".buildpacks": "\(try h.buildpack())\n"])
         var codes: [String] = []
-        for _ in 0..<11 {
-            let answer = try runTool([
-                try tool("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(wrong)", url,
-            ])
-            codes.append(answer.stdout)
+        for attempt in 0..<11 {
+            codes.append(try Self.advertisementCode(d, authorization: Self.basic("slw_wrong\(attempt)")))
         }
         #expect(codes.prefix(10).allSatisfy { $0 == "401" } && codes.last == "429", "\(codes)")
-        let blocked = try runTool([
-            try tool("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: \(good)", url,
+
+        // The valid token still pushes and clones from the same address.
+        let pushed = try d.push(repo, app: "myapp", token: alice)
+        #expect(pushed.status == 0, "\(pushed.output)\n\(h.log)")
+        let cloned = try git(
+            ["clone", d.url("myapp", token: alice), h.scratch.url("clone")], in: h.scratch.path,
+            environment: d.environment, mergeOutput: true)
+        #expect(cloned.status == 0, "\(cloned.output)")
+
+        // Wrong tokens from that address are still refused, whatever address a header claims.
+        let wrong = Self.basic("slw_other")
+        #expect(try Self.advertisementCode(d, authorization: wrong) == "429")
+        let forged = ["X-Forwarded-For: 198.51.100.7", "Forwarded: for=198.51.100.8"]
+        for header in forged {
+            #expect(try Self.advertisementCode(d, authorization: wrong, headers: [header]) == "429", "\(header)")
+        }
+        #expect(!h.log.contains("198.51.100."), "a header from an untrusted client is not logged as its address")
+
+        // Another address: its own count. The same wrong token tried ten times is limited from anywhere.
+        #expect(try Self.advertisementCode(d, authorization: Self.basic("slw_fresh"), source: "127.0.0.2") == "401")
+        #expect(try Self.advertisementCode(d, authorization: Self.basic("slw_wrong0"), source: "127.0.0.2") == "401")
+        let tried = Self.basic("slw_tried")
+        var spread: [String] = []
+        for index in 3..<14 {
+            spread.append(try Self.advertisementCode(d, authorization: tried, source: "127.0.0.\(index)"))
+        }
+        #expect(spread.prefix(10).allSatisfy { $0 == "401" } && spread.last == "429", "\(spread)")
+    }
+
+    /// --trusted-proxy: only from the configured proxy is the client's address taken from `X-Forwarded-For` or
+    /// `Forwarded`; it is that address that is limited and logged.
+    @Test func forwardedAddressesAreTakenOnlyFromATrustedProxy() throws {
+        let d = try Door(arguments: ["--trusted-proxy", "127.0.0.1", "--trusted-proxy", "10.0.0.0/8"])
+        let h = d.h
+        let alice = try d.token("alice")
+        var codes: [String] = []
+        for attempt in 0..<11 {
+            codes.append(
+                try Self.advertisementCode(
+                    d, authorization: Self.basic("slw_wrong\(attempt)"),
+                    headers: ["X-Forwarded-For: 203.0.113.7, 10.1.2.3"]))
+        }
+        #expect(codes.prefix(10).allSatisfy { $0 == "401" } && codes.last == "429", "\(codes)")
+        #expect(h.log.contains("203.0.113.7"), "the client's address is logged: \(h.log)")
+        // The same client through RFC 7239's header: still limited. Another client behind the proxy: not.
+        let another = Self.basic("slw_another")
+        let forwarded = "Forwarded: for=\"203.0.113.7:4711\";proto=https"
+        #expect(try Self.advertisementCode(d, authorization: another, headers: [forwarded]) == "429")
+        #expect(
+            try Self.advertisementCode(d, authorization: another, headers: ["X-Forwarded-For: 203.0.113.8"]) == "401")
+        // A client of a proxy that sets X-Forwarded-For cannot escape with a Forwarded header of its own making.
+        let both = ["X-Forwarded-For: 203.0.113.7", "Forwarded: for=198.51.100.99"]
+        #expect(try Self.advertisementCode(d, authorization: another, headers: both) == "429")
+        // The proxy's own address and its other clients are not blocked, and a valid token always passes.
+        #expect(try Self.advertisementCode(d, authorization: Self.basic("slw_x")) == "401")
+        let valid = try Self.advertisementCode(
+            d, authorization: Self.basic(alice), headers: ["X-Forwarded-For: 203.0.113.7"])
+        #expect(!["401", "429"].contains(valid), "\(valid)")
+        // From an address that is not a trusted proxy, the header is ignored.
+        #expect(
+            try Self.advertisementCode(
+                d, authorization: another, headers: ["X-Forwarded-For: 203.0.113.9"], source: "127.0.0.2") == "401")
+        #expect(!h.log.contains("203.0.113.9"), "\(h.log)")
+
+        let bad = try runTool([
+            TestPaths.product("receive-pack"), "serve", "--root", h.scratch.url("other"), "--http", "127.0.0.1:0",
+            "--trusted-proxy", "proxy.example",
         ])
-        #expect(blocked.stdout == "429", "even a good token waits out the block")
+        #expect(bad.status != 0 && bad.stderr.contains("--trusted-proxy takes an IP address"), "\(bad.output)")
     }
 
     @Test func buildLinesAreLiveAndAHangUpCancelsTheBuild() throws {

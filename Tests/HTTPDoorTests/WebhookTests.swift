@@ -70,14 +70,16 @@ import Testing
         }
 
         /// POSTs `body` to `/hooks/<forge>?app=shop` with `headers`; returns the status code and the body.
-        func deliver(_ forge: String, body: String, headers: [String: String]) throws -> (code: String, text: String) {
+        func deliver(_ forge: String, body: String, headers: [String: String], app: String = "shop") throws -> (
+            code: String, text: String
+        ) {
             let file = try d.h.scratch.write("payload-\(UInt32.random(in: 0...UInt32.max)).json", body)
             var arguments = [
                 try tool("curl"), "-sS", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", "@\(file)",
             ]
             arguments += ["-H", "Content-Type: application/json"]
             for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
-            let answer = try runTool(arguments + ["http://127.0.0.1:\(d.httpPort)/hooks/\(forge)?app=shop"])
+            let answer = try runTool(arguments + ["http://127.0.0.1:\(d.httpPort)/hooks/\(forge)?app=\(app)"])
             let lines = answer.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
         }
@@ -95,8 +97,21 @@ import Testing
                 .map { String(format: "%02x", $0) }.joined()
         }
 
+        /// Delivers a signed push of `commit` to main under `delivery`, then waits until the server has logged the
+        /// delivery's end (built or not); returns the door's answer.
+        func deliverAndWait(_ body: String, delivery: String) throws -> (code: String, text: String) {
+            let answer = try deliver(
+                "github", body: body, headers: Forge.headers("github", body: body, secret: secret, delivery: delivery))
+            if answer.text.contains("building") {
+                #expect(waitUntil(seconds: 60) { d.h.log.contains("webhook \(delivery) for shop:") }, "\(d.h.log)")
+            }
+            return answer
+        }
+
         /// A push payload as each forge documents it (the fields Slipway reads, and a few around them).
-        static func payload(_ forge: String, branch: String, commit: String) -> String {
+        static func payload(
+            _ forge: String, branch: String, commit: String, webURL: String? = nil
+        ) -> String {
             switch forge {
             case "gitlab":
                 return """
@@ -109,7 +124,7 @@ import Testing
                 return """
                     {"ref":"refs/heads/\(branch)","before":"\(String(repeating: "0", count: 40))","after":"\(commit)",
                      "repository":{"id":1296269,"name":"shop","full_name":"alice/shop",
-                     "html_url":"https://\(forge).example/alice/shop","default_branch":"main"},
+                     "html_url":"\(webURL ?? "https://\(forge).example/alice/shop")","default_branch":"main"},
                      "pusher":{"name":"alice"},"sender":{"login":"alice"},"commits":[]}
                     """
             }
@@ -236,5 +251,92 @@ import Testing
             #expect(headers?["authorization"] as? String == "token s3cret-token")
             #expect((statuses.last?["body"] as? [String: Any])?["context"] as? String == "slipway/shop")
         }
+    }
+
+    /// A delivery replayed under a new delivery id, or another signed payload naming an old commit, used to redeploy
+    /// that commit and roll the app back (issue 31): neither builds, the answer says why, and no status is set.
+    @Test func aReplayedDeliveryNeverRollsTheAppBack() throws {
+        let f = try Forge()
+        let h = f.d.h
+        let first = try f.upstreamCommit("hello", "v1\n")
+        let firstBody = Forge.payload("github", branch: "main", commit: first)
+        #expect(try f.deliverAndWait(firstBody, delivery: "r-1").code == "202")
+        let second = try f.upstreamCommit("hello", "v2\n")
+        let secondBody = Forge.payload("github", branch: "main", commit: second)
+        #expect(try f.deliverAndWait(secondBody, delivery: "r-2").code == "202")
+        #expect(try h.serverRef("shop") == second, "\(h.log)")
+        #expect(try h.spoolEntries().map(\.manifest.version) == [1, 2])
+        #expect(waitUntil { f.statuses.count == 4 }, "\(f.statuses)")
+
+        // The first delivery's signed payload under a new id: recognised by its contents.
+        let replay = try f.deliverAndWait(firstBody, delivery: "r-3")
+        #expect(replay.code == "202" && replay.text.contains("was received before"), "\(replay)")
+        // Another signed payload (as a forge's "before" field differs) naming the first commit, and one naming the
+        // current one: both already deployed.
+        for (commit, delivery) in [(first, "r-4"), (second, "r-5")] {
+            let other = Forge.payload("github", branch: "main", commit: commit).replacingOccurrences(
+                of: "\"pusher\"", with: "\"forced\":true,\"pusher\"")
+            let answer = try f.deliverAndWait(other, delivery: delivery)
+            #expect(
+                answer.code == "202" && answer.text.contains("already deployed or older than the current release"),
+                "\(answer)")
+        }
+        #expect(try h.serverRef("shop") == second)
+        #expect(try h.spoolEntries().count == 2)
+        #expect(f.statuses.count == 4, "no status for a delivery that built nothing: \(f.statuses)")
+        let releases = try f.d.receivePack(["releases", "shop"])
+        #expect(releases.stdout.contains("v2") && !releases.stdout.contains("v3"), "\(releases.output)")
+
+        // A commit the source branch no longer holds (force-pushed away): fetched branch, nothing built, no status.
+        let gone = try f.upstreamCommit("hello", "v3\n")
+        #expect(try git(["push", "-q", "-f", "origin", "\(second):refs/heads/main"], in: f.work).status == 0)
+        let goneBody = Forge.payload("github", branch: "main", commit: gone)
+        let dropped = try f.deliverAndWait(goneBody, delivery: "r-6")
+        #expect(dropped.code == "202", "\(dropped)")
+        #expect(h.log.contains("nothing built: \(gone) is not on main of the source any more"), "\(h.log)")
+        #expect(try h.serverRef("shop") == second)
+        #expect(try h.spoolEntries().count == 2)
+        #expect(f.statuses.count == 4, "\(f.statuses)")
+    }
+
+    /// A wrong signature, an app that does not exist and one that takes no webhooks get the same answer, so an
+    /// outsider learns nothing of which apps exist (issue 31).
+    @Test func outsidersCannotTellWhichAppsExistOrTakeWebhooks() throws {
+        let f = try Forge()
+        #expect(try f.d.receivePack(["apps", "create", "plain", "--owner", "alice"]).status == 0)
+        let commit = try f.upstreamCommit("hello", "v1\n")
+        let body = Forge.payload("github", branch: "main", commit: commit)
+        let forged = Forge.headers("github", body: body, secret: "guess", delivery: "o-1")
+        var answers: [String: (code: String, text: String)] = [:]
+        for app in ["shop", "plain", "nosuchapp", "Not%20An%20App"] {
+            answers[app] = try f.deliver("github", body: body, headers: forged, app: app)
+        }
+        let shop = answers["shop"]
+        #expect(shop?.code == "401", "\(answers)")
+        for (app, answer) in answers {
+            #expect(
+                answer.code == shop?.code && answer.text == shop?.text,
+                "\(app): \(answer) vs \(String(describing: shop))")
+        }
+        #expect(try f.d.h.spoolEntries().isEmpty)
+    }
+
+    /// The status token goes to the API the operator configured (forge-api, or the default for the app's source
+    /// URL), never to a server a delivery's URLs name: it used to follow the payload's `html_url` (issue 31).
+    @Test func theStatusTokenGoesOnlyToTheConfiguredAPI() throws {
+        let f = try Forge()
+        let h = f.d.h
+        // No forge-api: the default is derived from the source URL (git://127.0.0.1:…), not from the payload, whose
+        // html_url names the test's listener.
+        let reset = try f.d.receivePack(["apps:set", "shop", "forge-api="])
+        #expect(reset.status == 0, "\(reset.output)")
+        let commit = try f.upstreamCommit("hello", "v1\n")
+        let body = Forge.payload(
+            "github", branch: "main", commit: commit, webURL: "http://127.0.0.1:\(f.statusPort)/alice/shop")
+        let answer = try f.deliverAndWait(body, delivery: "t-1")
+        #expect(answer.code == "202" && answer.text.contains("building"), "\(answer)")
+        #expect(try h.serverRef("shop") == commit, "\(h.log)")
+        #expect(f.statuses.isEmpty, "the token reached the payload's server: \(f.statuses)")
+        #expect(!h.log.contains("s3cret-token"))
     }
 }

@@ -92,10 +92,26 @@ struct ForgeTests {
             forge: .gitea, api: "https://gitea.example", repository: "alice/shop", commit: commit, token: "t")
         #expect(gitea.url == "https://gitea.example/api/v1/repos/alice/shop/statuses/\(commit)")
         #expect(gitea.headers.map { "\($0.name): \($0.value)" } == ["Authorization: token t"])
-        #expect(CommitStatus.defaultAPI(forge: .github, webURL: "https://github.com/a/b") == "https://api.github.com")
-        #expect(
-            CommitStatus.defaultAPI(forge: .gitea, webURL: "https://gitea.example:3000/a/b")
-                == "https://gitea.example:3000")
+    }
+
+    /// The status token's destination comes from what the operator set (the source URL), never from a delivery.
+    @Test func theDefaultAPIComesFromTheSourceURL() {
+        let cases: [(Forge, String, String?)] = [
+            (.github, "https://github.com/a/b.git", "https://api.github.com"),
+            (.github, "git@github.com:a/b.git", "https://api.github.com"),
+            (.github, "ssh://git@github.com/a/b.git", "https://api.github.com"),
+            (.github, "https://ghe.example/a/b.git", "https://ghe.example/api/v3"),
+            (.gitea, "https://gitea.example:3000/a/b.git", "https://gitea.example:3000"),
+            (.gitea, "http://127.0.0.1:3000/a/b.git", "http://127.0.0.1:3000"),
+            (.gitlab, "git@gitlab.example:group/b.git", "https://gitlab.example"),
+            (.gitlab, "ssh://git@gitlab.example:2222/group/b.git", "https://gitlab.example"),
+            (.github, "git://127.0.0.1:9418/shop.git", "https://127.0.0.1/api/v3"),
+            (.gitea, "not a url", nil),
+        ]
+        for (forge, source, api) in cases {
+            #expect(CommitStatus.defaultAPI(forge: forge, sourceURL: source) == api, "\(forge) \(source)")
+        }
+        #expect(CommitStatus.defaultAPI(forge: .github, sourceURL: nil) == nil)
     }
 
     @Test func sourceURLsAreGitURLsOnly() throws {

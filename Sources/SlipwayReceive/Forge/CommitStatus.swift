@@ -64,15 +64,33 @@ public struct CommitStatus: Equatable, Sendable {
         }
     }
 
-    /// The default API base of a repository at `webURL`: api.github.com for github.com, else the web origin.
-    public static func defaultAPI(forge: Forge, webURL: String?) -> String? {
-        guard let webURL, let url = URL(string: webURL), let scheme = url.scheme, let host = url.host else {
+    /// The default API base for the repository the operator set as the app's source (`apps:set source=…`):
+    /// api.github.com for github.com, `/api/v3` on a GitHub Enterprise host, else the host's web origin (https, or
+    /// http for an http:// source, the port kept only then). Never a URL from a delivery: a payload's `html_url` is
+    /// not where the status token may go.
+    public static func defaultAPI(forge: Forge, sourceURL: String?) -> String? {
+        guard let sourceURL, let (scheme, host, port) = webOrigin(sourceURL) else { return nil }
+        let origin = "\(scheme)://\(host)\(port.map { ":\($0)" } ?? "")"
+        if forge == .github { return host == "github.com" ? "https://api.github.com" : "\(origin)/api/v3" }
+        return origin
+    }
+
+    /// The web scheme, host and port of a git URL: `https://host[:port]/…` and `http://…` as they are; `ssh://`,
+    /// `git://` and scp-like `git@host:path` as https on the same host, without their port.
+    static func webOrigin(_ gitURL: String) -> (scheme: String, host: String, port: Int?)? {
+        if let url = URL(string: gitURL), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty {
+            switch scheme {
+            case "https", "http": return (scheme, host, url.port)
+            case "ssh", "git": return ("https", host, nil)
+            default: return nil
+            }
+        }
+        // scp-like: user@host:path
+        guard let at = gitURL.firstIndex(of: "@"), let colon = gitURL[at...].firstIndex(of: ":") else { return nil }
+        let host = String(gitURL[gitURL.index(after: at)..<colon])
+        guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }) else {
             return nil
         }
-        if forge == .github {
-            return host == "github.com"
-                ? "https://api.github.com" : "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")/api/v3"
-        }
-        return "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")"
+        return ("https", host, nil)
     }
 }

@@ -39,36 +39,44 @@ public struct WebhookReceiver {
         self.environment = environment
     }
 
+    /// The answer to a delivery for an app that does not exist, one that takes no webhooks, and a bad signature:
+    /// the same status and line for all three, so an outsider learns nothing of which apps exist.
+    static let refusal = (
+        status: "401 Unauthorized",
+        line: "slipway: refused: no app takes this delivery; check the URL's app (?app=<app>) and the secret "
+            + "(ssh <host> apps:webhook <app> shows both)"
+    )
+
     /// Serves one delivery whose body is `body`; returns the exit status.
     public func run(body: [UInt8]) -> Int32 {
         console.redact(root.path)
-        let query = environment["QUERY_STRING"] ?? ""
-        let name = query.split(separator: "&").first { $0.hasPrefix("app=") }.map { String($0.dropFirst(4)) } ?? ""
-        guard (try? AppName.validate(name)) != nil, let settings = try? AppRegistry(root: root).settings(name) else {
-            return respond(
-                "404 Not Found",
-                "slipway: no app '\(TerminalText.printable(name))': the URL is /hooks/\(forge.rawValue)?app=<app>")
-        }
-        let app = root.app(name)
         guard body.count <= Self.maximumBody else {
             return respond("413 Payload Too Large", "slipway: the payload is too large")
         }
-        let source: SourceSettings
-        do {
-            source = try SourceSettings.load(app)
-        } catch {
-            return respond("500 Internal Server Error", "slipway: \(error)")
+        let query = environment["QUERY_STRING"] ?? ""
+        let name = query.split(separator: "&").first { $0.hasPrefix("app=") }.map { String($0.dropFirst(4)) } ?? ""
+        let found: (settings: AppSettings, source: SourceSettings, secret: String, url: String)? = {
+            guard (try? AppName.validate(name)) != nil, let settings = try? AppRegistry(root: root).settings(name),
+                let source = try? SourceSettings.load(root.app(name)), let secret = source.secret,
+                let url = source.url
+            else { return nil }
+            return (settings, source, secret, url)
+        }()
+        guard let found else {
+            // As much work as for a wrong signature, then the same answer.
+            _ = try? forge.verify(headers: headers(), body: body, secret: TokenStore.randomHex(bytes: 32))
+            return respond(Self.refusal.status, Self.refusal.line)
         }
-        guard let secret = source.secret, let url = source.url else {
-            return respond(
-                "404 Not Found", "slipway: \(name) takes no webhooks: run apps:webhook and apps:set source=…")
-        }
+        let (settings, source, secret, url) = found
+        let app = root.app(name)
         let event: WebhookEvent
         do {
             event = try forge.verify(headers: headers(), body: body, secret: secret)
-        } catch let error as DoorError where [.badSignature, .malformedDelivery].contains(error.code) {
-            let status = error.code == .badSignature ? "401 Unauthorized" : "400 Bad Request"
-            return respond(status, error.message)
+        } catch let error as DoorError where error.code == .badSignature {
+            console.raw(error.message)
+            return respond(Self.refusal.status, Self.refusal.line)
+        } catch let error as DoorError where error.code == .malformedDelivery {
+            return respond("400 Bad Request", error.message)
         } catch {
             return respond("400 Bad Request", "slipway: \(error)")
         }
@@ -83,18 +91,34 @@ public struct WebhookReceiver {
             return respond("202 Accepted", "slipway: ignored: a push to \(push.branch), not \(branch)", status: 0)
         }
         do {
-            guard try Deliveries(app: app).record(push.delivery) else {
+            guard try Deliveries(app: app).record(push.delivery, payload: body) else {
                 return respond(
-                    "202 Accepted", "slipway: ignored: delivery \(push.delivery) was received before", status: 0)
+                    "202 Accepted", "slipway: ignored: delivery \(push.delivery) (or its payload) was received before",
+                    status: 0)
             }
         } catch {
             return respond("500 Internal Server Error", "slipway: \(error)")
         }
+        // A replayed delivery (under a new id, or another signed payload naming an old commit) must not roll the app
+        // back: a commit the deploy branch already holds is never deployed again.
+        if isDeployedOrOlder(push.commit, app: app) {
+            return respond(
+                "202 Accepted",
+                "slipway: ignored: \(push.commit) is already deployed or older than the current release, nothing built",
+                status: 0)
+        }
         _ = respond("202 Accepted", "slipway: building \(push.commit) of \(name)", status: 0)
         detachFromResponse()
         let reporter = StatusReporter(forge: forge, source: source, push: push, app: name, console: console)
-        reporter.send(.pending, "Building \(String(push.commit.prefix(7))) on Slipway")
-        let status = deploy(push, url: url, app: app, owner: settings.owner)
+        let outcome = deploy(push, url: url, app: app, owner: settings.owner) {
+            reporter.send(.pending, "Building \(String(push.commit.prefix(7))) on Slipway")
+        }
+        guard case .pushed(let status) = outcome else {
+            if case .skipped(let reason) = outcome {
+                console.raw("slipway: webhook \(push.delivery) for \(name): nothing built: \(reason)")
+            }
+            return 0
+        }
         let record = BuildRecord.all(app, root: root).filter { $0.commit == push.commit }.last
         let summary: String
         if let record, status == 0 {
@@ -109,16 +133,25 @@ public struct WebhookReceiver {
         return status
     }
 
-    /// Fetches `push.commit` into the app's repository, then pushes it to the deploy branch there, under the lock,
-    /// so the hooks build and release it. Returns the push's status.
-    private func deploy(_ push: WebhookEvent.Push, url: String, app: AppPaths, owner: String) -> Int32 {
+    /// What a webhook deploy did: pushed to the deploy branch (git's status), or nothing, and why.
+    enum Outcome {
+        case pushed(Int32)
+        case skipped(String)
+    }
+
+    /// Fetches the source branch into the app's repository, then, under the app's lock, pushes `push.commit` to the
+    /// deploy branch, so the hooks build and release it; `starting` runs once the commit is known to be new and on
+    /// the source branch. A commit the deploy branch already holds, or one the source branch no longer holds (a
+    /// replay of a commit force-pushed away), is not deployed.
+    private func deploy(
+        _ push: WebhookEvent.Push, url: String, app: AppPaths, owner: String, starting: () -> Void
+    ) -> Outcome {
         let door = GitDoor(root: root, user: owner, console: console, signals: signals, environment: environment)
+        var skipped: String?
         do {
-            return try door.serve(GitRequest(service: .receivePack, app: app.name), locking: true) { app, lock in
-                var fetchEnv = [
-                    "PATH": environment["PATH"] ?? "/usr/bin:/bin", "HOME": environment["HOME"] ?? root.path,
-                    "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "LANG": "C.UTF-8",
-                ]
+            let status = try door.serve(GitRequest(service: .receivePack, app: app.name), locking: true) {
+                app, lock in
+                var fetchEnv = gitEnvironment
                 let key = "\(app.directory)/deploy_key"
                 if FileManager.default.fileExists(atPath: key) {
                     fetchEnv["GIT_SSH_COMMAND"] =
@@ -138,19 +171,64 @@ public struct WebhookReceiver {
                         "slipway: cannot fetch \(ManagementCommands.withoutCredentials(url)) (git exited \(fetched))")
                     return fetched
                 }
+                if isDeployedOrOlder(push.commit, app: app) {
+                    skipped = "\(push.commit) is already deployed or older than the current release"
+                    return 0
+                }
+                guard isAncestor(push.commit, of: "refs/slipway/source", app: app) else {
+                    skipped = "\(push.commit) is not on \(push.branch) of the source any more"
+                    return 0
+                }
+                starting()
                 var env = door.gitEnvironment(app: app, lock: lock)
                 env["GIT_CONFIG_NOSYSTEM"] = "1"
-                let deployBranch = (try? AppRegistry(root: root).settings(app.name))?.deployBranch ?? "main"
                 return try door.runGit(
                     [
                         "--git-dir=\(app.repository)", "push", "--quiet", app.repository,
-                        "+\(push.commit):refs/heads/\(deployBranch)",
+                        "+\(push.commit):refs/heads/\(deployBranch(app))",
                     ], app: app, environment: env, lock: lock, stdout: .direct)
             }
+            return skipped.map(Outcome.skipped) ?? .pushed(status)
         } catch {
             console.raw("slipway: the webhook deploy of \(app.name) failed: \(error)")
-            return 1
+            return .pushed(1)
         }
+    }
+
+    /// git's environment for the checks and the fetch: nothing of the door's but PATH and HOME.
+    private var gitEnvironment: [String: String] {
+        [
+            "PATH": environment["PATH"] ?? "/usr/bin:/bin", "HOME": environment["HOME"] ?? root.path,
+            "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "LANG": "C.UTF-8",
+        ]
+    }
+
+    private func deployBranch(_ app: AppPaths) -> String {
+        (try? AppRegistry(root: root).settings(app.name))?.deployBranch ?? "main"
+    }
+
+    /// Whether the app's deploy branch already holds `commit` (its head, or an ancestor of it).
+    func isDeployedOrOlder(_ commit: String, app: AppPaths) -> Bool {
+        let branch = "refs/heads/\(deployBranch(app))"
+        return git(["show-ref", "--verify", "--quiet", branch], app: app) == 0
+            && isAncestor(commit, of: branch, app: app)
+    }
+
+    /// `git merge-base --is-ancestor commit revision` (true for the same commit), after checking that the commit
+    /// is there at all (so git says nothing when it is not).
+    func isAncestor(_ commit: String, of revision: String, app: AppPaths) -> Bool {
+        git(["cat-file", "-e", "\(commit)^{commit}"], app: app) == 0
+            && git(["merge-base", "--is-ancestor", commit, revision], app: app) == 0
+    }
+
+    /// Runs a git command that prints nothing on stdout on the app's repository; its exit status (-1 if it could
+    /// not run).
+    private func git(_ arguments: [String], app: AppPaths) -> Int32 {
+        let door = GitDoor(root: root, user: "webhook", console: console, signals: signals, environment: environment)
+        let status = try? door.runGit(
+            ["--git-dir=\(app.repository)"] + arguments, app: app, environment: gitEnvironment, lock: nil,
+            stdout: .direct)
+        return status ?? -1
     }
 
     /// The delivery's headers, lower-cased, from the CGI variables the door set (`HTTP_X_GITHUB_EVENT` …).
@@ -176,62 +254,6 @@ public struct WebhookReceiver {
         if null >= 0 {
             dup2(null, 1)
             close(null)
-        }
-    }
-}
-
-/// The delivery ids an app has seen (`<app>/webhook-deliveries`, the last 1000), so a redelivery builds once.
-struct Deliveries {
-    let app: AppPaths
-    var path: String { "\(app.directory)/webhook-deliveries" }
-
-    /// Records `id`; false if it was there already.
-    func record(_ id: String) throws -> Bool {
-        let id = String(id.filter { $0.isLetter || $0.isNumber || $0 == "-" }.prefix(100))
-        return try StateFiles.withExclusiveLock("\(path).lock") {
-            var lines = StateFiles.lines(of: try StateFiles.contents(of: path) ?? Data()).map {
-                String(decoding: $0, as: UTF8.self)
-            }
-            if lines.contains(id) { return false }
-            lines.append(id)
-            try StateFiles.writeAtomically(Data((lines.suffix(1000).joined(separator: "\n") + "\n").utf8), to: path)
-            return true
-        }
-    }
-}
-
-/// Sends commit statuses to the forge's API with async-http-client (the token only in a request header, never in a
-/// log line or a process's arguments).
-struct StatusReporter {
-    var forge: Forge
-    var source: SourceSettings
-    var push: WebhookEvent.Push
-    var app: String
-    var console: Console
-
-    func send(_ state: CommitStatus.State, _ description: String) {
-        guard let token = source.statusToken,
-            let api = source.api ?? CommitStatus.defaultAPI(forge: forge, webURL: push.webURL)
-        else { return }
-        let status = CommitStatus(state: state, description: description, context: "slipway/\(app)")
-        let request = status.request(
-            forge: forge, api: api, repository: push.repository, commit: push.commit, token: token)
-        guard let scheme = URL(string: request.url)?.scheme?.lowercased(), scheme == "https" || scheme == "http" else {
-            console.raw("slipway: the \(forge.rawValue) API address must be https:// or http://; no status was sent")
-            return
-        }
-        do {
-            let body = try JSONSerialization.data(withJSONObject: request.body, options: [.sortedKeys])
-            var headers = request.headers
-            headers.add(name: "Content-Type", value: "application/json")
-            let code = try SharedHTTPClient.sendWaiting(
-                .POST, request.url, headers: headers, body: body, timeout: .seconds(30)
-            ).status
-            if !(200..<300).contains(code) {
-                console.raw("slipway: the \(forge.rawValue) commit status was not accepted (HTTP \(code))")
-            }
-        } catch {
-            console.raw("slipway: cannot send the \(forge.rawValue) commit status: \(error)")
         }
     }
 }
