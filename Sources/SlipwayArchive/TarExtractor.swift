@@ -32,9 +32,13 @@ public struct TarExtractor: Sendable {
 
     /// The one folder every entry must be in (`app` for slugs).
     public var topFolder: String
+    /// The most the files may hold together, in bytes, as their headers give their sizes (a sparse file at its full
+    /// size): a slug past it is refused before its first byte past the limit is written. Nil: no limit.
+    public var maximumBytes: Int64?
 
-    public init(topFolder: String = "app") {
+    public init(topFolder: String = "app", maximumBytes: Int64? = nil) {
         self.topFolder = topFolder
+        self.maximumBytes = maximumBytes
     }
 
     /// Unpacks `archivePath` into the existing, empty folder `destination`.
@@ -66,6 +70,7 @@ public struct TarExtractor: Sendable {
         try check(archive_write_disk_set_options(writer, flags), writer, "archive_write_disk_set_options")
 
         var summary = Summary()
+        var declared: Int64 = 0
         var seen = Set<String>()
         var entry: OpaquePointer?
         while true {
@@ -82,6 +87,13 @@ public struct TarExtractor: Sendable {
             let type = UInt32(archive_entry_filetype(entry))
             guard archive_entry_hardlink(entry) == nil else {
                 throw ArchiveError("extract", "\(name): hard links are not allowed in a slug")
+            }
+            if type == SLIPWAY_AE_IFREG, let maximumBytes {
+                declared += max(0, archive_entry_size(entry))
+                guard declared <= maximumBytes else {
+                    throw ArchiveError(
+                        "extract", "\(name): the files unpack to more than \(maximumBytes >> 20) MB, the most allowed")
+                }
             }
             switch type {
             case SLIPWAY_AE_IFREG: summary.files += 1

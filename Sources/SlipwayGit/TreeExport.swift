@@ -96,6 +96,19 @@ extension Repository {
         return try TreeWriter(plan: plan, repository: self, threads: threads).write(into: root)
     }
 
+    /// Checks the tree of `revision` as ``exportTree(of:to:threads:limits:)`` does before it writes anything (entry
+    /// names, modes and `limits`), and writes nothing: for what a push stores without building it.
+    public func checkTree(of revision: String, limits: ExportLimits = ExportLimits()) throws {
+        let tree = try lookupTree(revision)
+        defer { git_tree_free(tree) }
+        var odb: OpaquePointer?
+        try check(git_repository_odb(&odb, handle), "git_repository_odb", subject: path)
+        defer { git_odb_free(odb) }
+        var plan = ExportPlan()
+        var tally = Tally(limits: limits, odb: odb)
+        try addToPlan(tree, plan: &plan, path: "", depth: 0, tally: &tally)
+    }
+
     /// The number of threads ``exportTree(of:to:threads:)`` uses when none is given: the processors online.
     public static var defaultExportThreads: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 

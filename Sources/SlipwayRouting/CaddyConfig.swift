@@ -7,7 +7,8 @@ import SlipwaySystem
 /// Per request:
 /// - a first route keeps the client's `X-Request-Id` when it has Heroku's form (20 to 200 of `A-Za-z0-9+/=-`),
 ///   otherwise takes Caddy's `{http.request.uuid}`, and sets it on the request to the app and on the response;
-/// - then one route per app, matched on its host names: `reverse_proxy` to its web dynos, found in the router's DNS
+/// - then the apps' routes, matched on their host names, the most specific first (``RouteTable/hostRoutes``):
+///   `reverse_proxy` to the app's web dynos, found in the router's DNS
 ///   (``RouteZone``; random choice, dial errors retried on another dyno for ``retryDuration``, a response not started
 ///   within ``timeout`` answered with the H12 page), or the H14 page when it has none;
 /// - any other host gets the "no such app" page (404).
@@ -76,7 +77,7 @@ public struct CaddyConfig: Sendable {
             // listening on :443 as well and leaving automatic HTTPS on for them.
             "automatic_https": ["disable": true],
             "logs": ["default_logger_name": Self.serverName],
-            "routes": [requestIDRoute()] + table.sortedApps.map(appRoute) + [noSuchAppRoute()],
+            "routes": [requestIDRoute()] + table.hostRoutes.map(appRoute) + [noSuchAppRoute()],
             "errors": ["routes": errorRoutes()],
         ]
         return [
@@ -114,7 +115,8 @@ public struct CaddyConfig: Sendable {
         ]
     }
 
-    private func appRoute(_ app: RouteTable.App) -> [String: Any] {
+    private func appRoute(_ route: RouteTable.HostRoute) -> [String: Any] {
+        let app = route.app
         // Which dyno answered, from the target name Caddy dialled (`<n>.h…-<port>.web.<app>.slipway.internal.`).
         // Placeholders in a regular expression's output stay unexpanded, so a second map, with only a default
         // (which is expanded), puts the tag together; both are evaluated when the log line is written.
@@ -134,7 +136,7 @@ public struct CaddyConfig: Sendable {
         } else {
             handlers.append(reverseProxy(app: app.name))
         }
-        return ["match": [["host": app.hosts]], "handle": handlers, "terminal": true]
+        return ["match": [["host": route.hosts]], "handle": handlers, "terminal": true]
     }
 
     /// What the access log's `user_id` says: `<app> <dyno> <code>` (the code empty unless an error route set it).

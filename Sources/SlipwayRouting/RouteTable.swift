@@ -1,3 +1,5 @@
+import SlipwaySpool
+
 /// What the router serves: for each app, the host names it answers at and the web dynos that take its requests.
 ///
 /// A pure value: the watcher builds one from its apps after every change and hands it to ``Router/apply(_:)``, which
@@ -60,7 +62,28 @@ public struct RouteTable: Equatable, Sendable {
     /// Removes the app named `name` (its hosts then get the "no such app" page).
     public mutating func remove(_ name: String) { apps[name] = nil }
 
-    /// The apps sorted by name: the order their routes have in Caddy's configuration, so that a host claimed by two
-    /// apps always goes to the same one.
+    /// The apps sorted by name.
     public var sortedApps: [App] { apps.values.sorted { $0.name < $1.name } }
+
+    /// Some of an app's host names, which the router matches together (one route in Caddy's configuration).
+    public struct HostRoute: Equatable, Sendable {
+        public var app: App
+        public var hosts: [String]
+    }
+
+    /// The order the router tries host names in: the most specific first, whatever the apps' names (every exact
+    /// name, then wildcards with more labels before those with fewer: `*.api.example.com` before `*.example.com`),
+    /// so that an app's `www.example.com` is never captured by another app's `*.example.com`. Ties (two apps
+    /// claiming one name, which `domains:add` refuses) go by app name, so a host always goes to the same app.
+    public var hostRoutes: [HostRoute] {
+        var ranked: [(rank: Int, route: HostRoute)] = []
+        for app in sortedApps {
+            let exact = app.hosts.filter { !DomainName.isWildcard($0) }
+            if !exact.isEmpty { ranked.append((Int.max, HostRoute(app: app, hosts: exact))) }
+            let wildcards = Dictionary(grouping: app.hosts.filter(DomainName.isWildcard), by: DomainName.specificity)
+            for (rank, hosts) in wildcards { ranked.append((rank, HostRoute(app: app, hosts: hosts))) }
+        }
+        return ranked.sorted { $0.rank != $1.rank ? $0.rank > $1.rank : $0.route.app.name < $1.route.app.name }
+            .map(\.route)
+    }
 }

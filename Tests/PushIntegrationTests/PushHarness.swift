@@ -43,7 +43,8 @@ final class PushHarness {
         self.root = root
         sshd = try PrivateSSHD(
             directory: try scratch.makeDirectory("sshd"), authorizedKeysFile: "\(root)/authorized_keys",
-            environment: sessionEnvironment, extraConfig: sshdExtraConfig)
+            environment: ["SLIPWAY_BUILDPACK_FOLDERS": TestPaths.buildpackFolders].merging(sessionEnvironment) { $1 },
+            extraConfig: sshdExtraConfig)
         for user in users { try addUser(user) }
     }
 

@@ -103,6 +103,22 @@ import Testing
         #expect(try scratch.read("real/app/a") == "a\n")
     }
 
+    /// A slug that unpacks to far more than it weighs (issue 31): refused at the entry past the limit, by the sizes
+    /// its headers declare (a sparse file counts at its full size).
+    @Test func aSlugPastTheUnpackedLimitIsRefused() throws {
+        let scratch = try ScratchDirectory("extract-limit")
+        let sparse = try scratch.makeDirectory("tree/app")
+        #expect(try runTool(["/usr/bin/truncate", "-s", "3M", "\(sparse)/big"]).status == 0)
+        let slug = scratch.url("sparse.tgz")
+        #expect(try runTool(["/bin/tar", "-czf", slug, "-C", scratch.url("tree"), "./app"]).status == 0)
+        #expect(throws: ArchiveError.self) {
+            try TarExtractor(maximumBytes: 2 << 20).extract(slug, into: try scratch.makeDirectory("small"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.url("small/app/big")))
+        let summary = try TarExtractor(maximumBytes: 4 << 20).extract(slug, into: try scratch.makeDirectory("big"))
+        #expect(summary.bytes == 3 << 20)
+    }
+
     @Test func somethingThatIsNotAGzippedTarIsAnError() throws {
         let scratch = try ScratchDirectory("extract-garbage")
         let garbage = try scratch.write("garbage.tgz", "not a tarball at all\n")

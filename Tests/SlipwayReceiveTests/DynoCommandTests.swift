@@ -107,8 +107,13 @@ import Testing
         let taken = run(["domains:add", "other", "www.example.com"], as: .user("bob"))
         #expect(taken.status == 1)
         #expect(
-            taken.err == "slipway: www.example.com is a domain of another app; remove it there first (domains:remove)\n"
-        )
+            taken.err
+                == "slipway: www.example.com is a domain of another app, or overlaps one (a wildcard covering it, or "
+                + "a name under it); a host name belongs to one app: choose another\n")
+        // Nor is a name under myapp's wildcard, nor a wildcard over its name.
+        for name in ["api.example.org", "*.example.com", "*.a.example.org."] {
+            #expect(run(["domains:add", "other", name], as: .user("bob")).status == 1, "\(name)")
+        }
         #expect(try settings("other").domains.isEmpty)
 
         #expect(

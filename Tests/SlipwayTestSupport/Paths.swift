@@ -9,6 +9,11 @@ public enum TestPaths {
         return url.path
     }()
 
+    /// Where the tests' own buildpacks are (every ``ScratchDirectory`` is there): the server's
+    /// `SLIPWAY_BUILDPACK_FOLDERS` in the harnesses, so that pushed apps may name them in `.buildpacks`.
+    public static let buildpackFolders: String = URL(fileURLWithPath: NSTemporaryDirectory()).resolvingSymlinksInPath()
+        .path
+
     /// The folder holding the built products (`slugc`, …): the test runner's own folder.
     public static let productsDirectory: String = {
         let runner =

@@ -93,6 +93,8 @@ public func git(
     env["GIT_AUTHOR_EMAIL"] = "test@slipway.invalid"
     env["GIT_COMMITTER_NAME"] = "Slipway Test"
     env["GIT_COMMITTER_EMAIL"] = "test@slipway.invalid"
+    // For Slipway's hooks in a plain git server's repository (pushes over file://, gitolite).
+    env["SLIPWAY_BUILDPACK_FOLDERS"] = TestPaths.buildpackFolders
     for (key, value) in extra { env[key] = value }
     let result = try runTool(
         [which("git") ?? "/usr/bin/git"] + args, environment: env, directory: directory, mergeOutput: mergeOutput)

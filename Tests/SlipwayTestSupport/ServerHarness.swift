@@ -46,6 +46,7 @@ public final class ServerHarness {
     private static func launch(root: String, arguments: [String], log: String) throws -> TestProcess {
         var env = ProcessInfo.processInfo.environment
         env["SLIPWAY_BUILDPACKS"] = TestPaths.builtinBuildpacks
+        env["SLIPWAY_BUILDPACK_FOLDERS"] = TestPaths.buildpackFolders
         env["SLIPWAY_HOOKS"] = "\(TestPaths.repositoryRoot)/hooks"
         return try TestProcess(
             [TestPaths.product("receive-pack"), "serve", "--root", root, "--listen", "127.0.0.1:0"] + arguments,

@@ -157,6 +157,19 @@ import Testing
         expectCleanFailure(h, result, exit: 71, message: "Compiled slug size: 2.9M is too large (max is 1M).")
     }
 
+    /// A slug of sparse (or repetitive) files compresses to almost nothing and would fill a runner's disk: its
+    /// unpacked size has a limit of its own (issue 31).
+    @Test func slugThatUnpacksPastTheLimit() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: x\n")
+        let spy = try SpyBuildpack(in: h.scratch, name: "sparse", compile: #"truncate -s 3M "$1/sparse""#)
+        let result = try h.build(["-b", spy.path], env: ["SLIPWAY_MAX_SLUG_UNPACKED_MB": "2"])
+        expectCleanFailure(
+            h, result, exit: 71, message: "The slug would unpack to more than 2M (at app/sparse, 3M)")
+        #expect(result.output.contains("SLIPWAY_MAX_SLUG_UNPACKED_MB"), "\(result.output)")
+        #expect(try h.build(["-b", spy.path], env: ["SLIPWAY_MAX_SLUG_UNPACKED_MB": "4"]).status == 0)
+    }
+
     @Test func malformedProcfile() throws {
         let h = try SlugcHarness()
         try h.app("Procfile", "web: ok\nthis line is wrong\n")

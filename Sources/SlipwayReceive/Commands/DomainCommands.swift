@@ -33,13 +33,16 @@ extension ManagementCommands {
                     .invalidValue,
                     "slipway: names of the form <app>.\(base) are the apps' own addresses; add a domain of your own")
             }
+            if DomainName.isWildcard(host), ".\(base)".hasSuffix(host.dropFirst()) {
+                throw DoorError(
+                    .invalidValue,
+                    "slipway: \(host) covers the apps' own addresses (<app>.\(base)); add a domain of your own")
+            }
             // One domains:add at a time on the server, so that two apps never both get a host name.
             let lock = try domainsLock(run)
             let added = try withExtendedLifetime(lock) { () throws -> Bool in
-                if try domainOwner(host, root: run.root, except: app.name) {
-                    throw DoorError(
-                        .notPossible,
-                        "slipway: \(host) is a domain of another app; remove it there first (domains:remove)")
+                if let taken = try overlappingDomain(host, root: run.root, except: app.name) {
+                    throw refusal(host, taken: taken, actor: run.actor, root: run.root)
                 }
                 var added = false
                 try updateDynoSettings(run, app.name) { settings in
@@ -64,7 +67,7 @@ extension ManagementCommands {
             "domains:remove", "<app> <host>", "Stop routing a host name to the app.", arity: 2...2
         ) { run in
             let (app, _) = try run.app()
-            let host = run.arguments[1].lowercased()
+            let host = DomainName.normalized(run.arguments[1]) ?? run.arguments[1].lowercased()
             var removed = false
             try updateDynoSettings(run, app.name) { settings in
                 removed = settings.domains.contains(host)
@@ -80,30 +83,63 @@ extension ManagementCommands {
         },
     ]
 
-    /// The host name in `word`, lowercase, or the refusal.
+    /// The host name in `word`, normalized (``DomainName/normalized(_:)``), or the refusal.
     private static func domainArgument(_ word: String) throws -> String {
-        let host = word.lowercased()
-        guard DynoSettings.isDomain(host) else {
+        guard let host = DomainName.normalized(word) else {
             throw DoorError(
                 .invalidValue,
                 "slipway: '\(TerminalText.printable(word))' is not a host name: give one like www.example.com or "
-                    + "*.example.com (letters, digits, hyphens, dots)")
+                    + "*.example.com (letters, digits, hyphens, dots; an international name in its xn-- form)")
         }
         return host
     }
 
-    /// Whether an app other than `except` has `host` among its domains.
-    private static func domainOwner(_ host: String, root: SlipwayRoot, except: String) throws -> Bool {
+    /// The first domain of an app other than `except` that overlaps `host` (the same name, a wildcard covering it,
+    /// or a name it covers), with its app.
+    private static func overlappingDomain(
+        _ host: String, root: SlipwayRoot, except: String
+    ) throws -> (app: String, domain: String)? {
         let names: [String]
         do throws(SystemError) { names = try FileSystem.names(in: root.appsDirectory) } catch {
             throw DoorError.storage("list", root.appsDirectory, error)
         }
-        for name in names where name != except && AppName.isValid(name) {
+        for name in names.sorted() where name != except && AppName.isValid(name) {
             let path = root.layout.dynoSettings(name)
             // A file that cannot be read is no reason to refuse this app its domain; its own app gets the error.
-            if let settings = try? DynoSettings.load(from: path), settings.domains.contains(host) { return true }
+            guard let settings = try? DynoSettings.load(from: path) else { continue }
+            if let domain = settings.domains.first(where: { DomainName.overlaps(host, $0) }) {
+                return (name, domain)
+            }
         }
-        return false
+        return nil
+    }
+
+    /// The refusal of `host`, which overlaps `taken`: naming the other app and its domain only to someone who has
+    /// access to it, so that nobody learns another tenant's apps or domains by trying names.
+    private static func refusal(
+        _ host: String, taken: (app: String, domain: String), actor: Actor, root: SlipwayRoot
+    ) -> DoorError {
+        let registry = AppRegistry(root: root)
+        let visible: Bool
+        switch actor {
+        case .serverOperator: visible = true
+        case .user(let user):
+            visible =
+                (try? registry.settings(taken.app)).flatMap { $0 }.map { registry.canAccess(user: user, app: $0) }
+                ?? false
+        }
+        guard visible else {
+            return DoorError(
+                .notPossible,
+                "slipway: \(host) is a domain of another app, or overlaps one (a wildcard covering it, or a name under "
+                    + "it); a host name belongs to one app: choose another")
+        }
+        let same =
+            taken.domain == host ? "is a domain of \(taken.app)" : "overlaps \(taken.domain), a domain of \(taken.app)"
+        return DoorError(
+            .notPossible,
+            "slipway: \(host) \(same); a host name belongs to one app: remove it there first "
+                + "(domains:remove \(taken.app) \(taken.domain))")
     }
 
     private static func domainsLock(_ run: Invocation) throws -> HeldLock {

@@ -86,10 +86,20 @@ struct GitDoor {
             "SLIPWAY_RECEIVE_PACK": currentExecutable(),
         ]
         if lock != nil { env["SLIPWAY_LOCK_HELD"] = "1" }
+        // The most one push may send (git's receive.maxInputSize), whatever it updates: branches and tags that are
+        // never built, and their history, included.
+        env["GIT_CONFIG_COUNT"] = "1"
+        env["GIT_CONFIG_KEY_0"] = "receive.maxInputSize"
+        env["GIT_CONFIG_VALUE_0"] = "\(Int64(Self.maximumPushMB(environment)) << 20)"
         for key in ServerSetup.passedVariables {
             if let value = environment[key] { env[key] = value }
         }
         return env
+    }
+
+    /// The most one push may send, in MB: `SLIPWAY_MAX_PUSH_MB`, default 4096 (the pushed tree's own default).
+    static func maximumPushMB(_ environment: [String: String]) -> Int {
+        environment["SLIPWAY_MAX_PUSH_MB"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } ?? 4096
     }
 
     /// The path of git on the door's PATH.

@@ -50,11 +50,7 @@ public struct ReceiveHooks {
         try AppName.validate(settings.app)
         let updates = try RefUpdate.parse(input)
         let deploy = settings.deployUpdate(in: updates)
-        for update in updates where update != deploy {
-            if let branch = update.branch, !update.isDelete {
-                console.step("Pushed to non-deploy branch \(TerminalText.printable(branch, limit: 100)), not building.")
-            }
-        }
+        try checkOtherRefs(updates.filter { $0 != deploy }, in: repository)
         guard let deploy else { return }
         let branch = deploy.branch ?? "main"
         if deploy.isDelete {
@@ -113,6 +109,31 @@ public struct ReceiveHooks {
         }
     }
 
+    /// Checks what the push stores without building it (other branches, tags) against the pushed tree's limits
+    /// (`SLIPWAY_MAX_TREE_*`), so that no branch holds more than the deploy branch may; a ref that names no tree
+    /// (a tag of a blob) is bounded by the push's size (`SLIPWAY_MAX_PUSH_MB`) only.
+    private func checkOtherRefs(_ updates: [RefUpdate], in repository: Repository) throws {
+        let limits = ExportLimits.fromEnvironment(environment)
+        var checked: Set<String> = []
+        for update in updates where !update.isDelete && checked.insert(update.new).inserted {
+            let shown = TerminalText.printable(update.branch ?? update.ref, limit: 100)
+            do {
+                try repository.checkTree(of: update.new, limits: limits)
+            } catch let error as GitError where error.kind == .limitExceeded {
+                throw DoorError(
+                    .pushRefused,
+                    lines: "Push rejected: \(shown): \(TerminalText.printable(error.message, limit: 400)).")
+            } catch {
+                continue  // not a commit or a tree
+            }
+        }
+        for update in updates {
+            if let branch = update.branch, !update.isDelete {
+                console.step("Pushed to non-deploy branch \(TerminalText.printable(branch, limit: 100)), not building.")
+            }
+        }
+    }
+
     /// Exports the pushed tree, builds it (or its build dir) and stages the release for post-receive.
     private func build(
         _ deploy: RefUpdate, of settings: PushSettings, in repository: Repository, work: String, log: BuildLog
@@ -153,6 +174,10 @@ public struct ReceiveHooks {
         options.sourceDateEpoch = commit.time
         options.configVars = try AppConfig.load(app)
         options.buildpacks = registered?.buildpacks ?? []
+        // The app names its buildpacks (buildpacks:set, .buildpacks, BUILDPACK_URL): folders only where the operator
+        // offers them.
+        options.appBuildpackFolders = (environment["SLIPWAY_BUILDPACK_FOLDERS"] ?? "").split(separator: ":").map(
+            String.init)
         options.includeConfigInManifest = true
         options.pushWording = true
         options.temporaryDirectory = work

@@ -7,6 +7,12 @@ public struct BuildOptions: Sendable {
     public var appDirectory: String
     /// Buildpacks given explicitly, in run order; empty means `.buildpacks`, `BUILDPACK_URL` or detection.
     public var buildpacks: [String] = []
+    /// Where the app itself may name buildpack folders (in `.buildpacks`, `BUILDPACK_URL` or ``buildpacks``, which a
+    /// push takes from the app's settings): nil lets it name any folder (`slugc`, whose user owns the app's folder);
+    /// a push gives the operator's `SLIPWAY_BUILDPACK_FOLDERS` (none by default), so that an app names only built-in
+    /// buildpacks, git repositories by URL (https, http, git), or folders the operator offers
+    /// (``BuildpackReference/checkChosenByApp(allowedFolders:)``).
+    public var appBuildpackFolders: [String]?
     /// The app's config vars, as written to ENV_DIR.
     public var configVars: [String: String] = [:]
     /// Kept between builds of the app; created if missing.
@@ -25,6 +31,9 @@ public struct BuildOptions: Sendable {
     public var timeout: Duration = .seconds(900)
     /// The largest compressed slug accepted, in MiB.
     public var maxSlugSizeMB: Int = 500
+    /// The most a slug's files may hold once unpacked, in MiB (`SLIPWAY_MAX_SLUG_UNPACKED_MB`): a slug of sparse or
+    /// repetitive files compresses to little and would fill a runner's disk.
+    public var maxUnpackedSlugMB: Int = 4096
     /// Whether `release.json` carries the app's own config vars (over the buildpacks' defaults).
     public var includeConfigInManifest = false
     /// The mtime of every slug entry; `nil` means the commit time when known, else 0.
@@ -57,7 +66,7 @@ public struct BuildOptions: Sendable {
 
     /// Applies the settings an operator gives through the environment: `SLIPWAY_SANDBOX`, `SLIPWAY_BUILD_USER`
     /// (see ``BuildSandbox``), `SLIPWAY_OUTPUT_LIMIT_MB` (``outputLimit``) and `SLIPWAY_MIN_FREE_MB`
-    /// (``minimumFreeSpace``).
+    /// (``minimumFreeSpace``), `SLIPWAY_MAX_SLUG_UNPACKED_MB` (``maxUnpackedSlugMB``).
     public mutating func apply(environment: [String: String]) throws {
         sandbox = try BuildSandbox.fromEnvironment(environment)
         func megabytes(_ key: String) throws -> Int? {
@@ -69,6 +78,7 @@ public struct BuildOptions: Sendable {
         }
         if let limit = try megabytes("SLIPWAY_OUTPUT_LIMIT_MB") { outputLimit = limit << 20 }
         if let free = try megabytes("SLIPWAY_MIN_FREE_MB") { minimumFreeSpace = Int64(free) << 20 }
+        if let unpacked = try megabytes("SLIPWAY_MAX_SLUG_UNPACKED_MB"), unpacked > 0 { maxUnpackedSlugMB = unpacked }
     }
 
     /// The default cache folder for `app`: `$XDG_CACHE_HOME/slipway/<app>`, else `~/.cache/slipway/<app>`.

@@ -23,6 +23,9 @@ struct BuildpackSelection {
             explicit = [BuildpackReference(url, builtinNames: names)]
         }
 
+        if let allowed = options.appBuildpackFolders {
+            for reference in explicit { try reference.checkChosenByApp(allowedFolders: allowed) }
+        }
         if !explicit.isEmpty {
             var chosen: [Buildpack] = []
             for (index, reference) in explicit.enumerated() {

@@ -84,6 +84,7 @@ struct ReleaseWriter {
 
         let limit = Int64(options.maxSlugSizeMB) * 1_048_576
         var packer = SlugPacker(mtime: mtime, compression: options.compression)
+        packer.unpackedLimit = Int64(options.maxUnpackedSlugMB) << 20
         packer.checkpoint = { [self] in
             try signals?.check(phase: .pack)
             if clock.now >= deadline {

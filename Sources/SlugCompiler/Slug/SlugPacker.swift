@@ -21,6 +21,9 @@ public struct SlugPacker {
     public var threads: Int
     /// The compressed size limit in bytes; past it, packing stops.
     var sizeLimit: Int64?
+    /// The most the slug's files may hold once unpacked, in bytes (their sizes, sparse or not, as a runner writes
+    /// them); past it, packing stops. Nil: no limit.
+    public var unpackedLimit: Int64?
     /// Called before every entry; throws to stop (a timeout or a signal).
     var checkpoint: () throws -> Void = {}
 
@@ -54,7 +57,8 @@ public struct SlugPacker {
         defer { close(root) }
         try tar.addDirectory("./app/", mode: 0o755, mtime: mtime)
         var links: [HardLink.Key: HardLink] = [:]
-        try addContents(root, prefix: Array("./app/".utf8), tar: tar, links: &links)
+        var unpacked: Int64 = 0
+        try addContents(root, prefix: Array("./app/".utf8), tar: tar, links: &links, unpacked: &unpacked)
         // A file with more links than the build folder holds is linked to something outside it (a buildpack that
         // ran `ln /etc/shadow app/x`): its content is not the app's to ship.
         if let outside = links.values.filter({ $0.seen < $0.total }).min(by: { $0.firstPath < $1.firstPath }) {
@@ -82,7 +86,8 @@ public struct SlugPacker {
     }
 
     private func addContents(
-        _ dirFD: Int32, prefix: FileTree.Name, tar: TarWriter, links: inout [HardLink.Key: HardLink]
+        _ dirFD: Int32, prefix: FileTree.Name, tar: TarWriter, links: inout [HardLink.Key: HardLink],
+        unpacked: inout Int64
     ) throws {
         for name in try FileTree.sortedEntries(dirFD) {
             try checkpoint()
@@ -96,11 +101,21 @@ public struct SlugPacker {
                 try tar.addDirectory(path + [UInt8(ascii: "/")], mode: mode, mtime: mtime)
                 let sub = try FileTree.openDirectory(dirFD, name)
                 defer { close(sub) }
-                try addContents(sub, prefix: path + [UInt8(ascii: "/")], tar: tar, links: &links)
+                try addContents(
+                    sub, prefix: path + [UInt8(ascii: "/")], tar: tar, links: &links, unpacked: &unpacked)
             case S_IFREG:
                 if st.st_nlink > 1 {
                     let key = HardLink.Key(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
                     links[key, default: HardLink(total: Int(st.st_nlink), seen: 0, firstPath: shown)].seen += 1
+                }
+                unpacked += Int64(st.st_size)
+                if let unpackedLimit, unpacked > unpackedLimit {
+                    throw BuildError(
+                        .slugTooLarge,
+                        "The slug would unpack to more than \(unpackedLimit >> 20)M (at \(shown), "
+                            + "\(st.st_size >> 20)M); a runner writes every byte of it, sparse files too.",
+                        hint: "Remove files from the slug with .slugignore, or ask the operator to raise "
+                            + "SLIPWAY_MAX_SLUG_UNPACKED_MB.")
                 }
                 let fd = FileTree.withCName(name) { openat(dirFD, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
                 guard fd >= 0 else { throw FileTree.posixError("read", shown) }

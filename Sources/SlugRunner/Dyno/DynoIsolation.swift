@@ -182,7 +182,8 @@ final class DynoIsolation {
             let pidsEnforced = group.map { $0.folders.count == 2 || $0.hierarchy.isUnified } ?? false
             let processes = pidsEnforced || user == nil ? nil : DynoLimits.appProcesses
             var (confined, home) = try sandbox.sandbox(
-                copy: made.copy, tmp: made.tmp, user: user, addressSpace: group == nil ? Int64(memory) << 20 : nil,
+                copy: made.copy, tmp: made.tmp, group: group, user: user,
+                addressSpace: group == nil ? Int64(memory) << 20 : nil,
                 processes: processes)
             confined.network = namespace?.path
             confined.launcher = made.launcher

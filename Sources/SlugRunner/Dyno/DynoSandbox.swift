@@ -26,6 +26,9 @@ struct DynoSandbox {
         "/proc/asound", "/proc/scsi",
     ]
 
+    /// Where the host mounts its control groups: every app's name, dyno ids and memory, which a dyno must not list.
+    static let controlGroups = "/sys/fs/cgroup"
+
     /// bwrap's path; nil with `--sandbox none`.
     let bubblewrap: String?
     /// Covered by empty tmpfs in every dyno.
@@ -60,15 +63,16 @@ struct DynoSandbox {
             ? "no filesystem sandbox (--sandbox none): dynos see the host as their user may, with their own /app copy"
             : "bubblewrap sandbox: host read-only, "
                 + "\(hidden.filter { !Self.masked.contains($0) }.joined(separator: ", ")) hidden, the host's firmware "
-                + "and network interfaces masked in /sys and /proc, /app and /tmp private, "
+                + "and network interfaces masked in /sys and /proc, other dynos' control groups hidden, "
+                + "/app and /tmp private, "
                 + "own PID, IPC and UTS namespaces"
     }
 
     /// The confinement of one dyno whose copy of the release is at `copy` (and its `/tmp` at `tmp`, when on its
-    /// disk); its `HOME` as it sees it.
-    func sandbox(copy: String, tmp: String?, user: Sandbox.User?, addressSpace: Int64?, processes: Int?) throws -> (
-        sandbox: Sandbox, home: String
-    ) {
+    /// disk) and whose control group is `group`; its `HOME` as it sees it.
+    func sandbox(
+        copy: String, tmp: String?, group: ControlGroup?, user: Sandbox.User?, addressSpace: Int64?, processes: Int?
+    ) throws -> (sandbox: Sandbox, home: String) {
         let limits = Sandbox.Limits(processes: processes, openFiles: Self.openFiles, addressSpace: addressSpace)
         guard let bubblewrap else {
             if let user, !Sandbox.reachable(copy, by: user.uid) {
@@ -81,8 +85,25 @@ struct DynoSandbox {
         }
         let sandbox = Sandbox(
             bubblewrap: bubblewrap, user: user, limits: limits, hidden: hidden,
-            mounts: [.bind(copy, at: Self.home)] + (tmp.map { [.bind($0, at: "/tmp")] } ?? []),
+            mounts: [.bind(copy, at: Self.home)] + (tmp.map { [.bind($0, at: "/tmp")] } ?? [])
+                + (Files.isDirectory(Self.controlGroups) ? Self.groupMounts(group) : []),
             directory: Self.home)
         return (sandbox, Self.home)
+    }
+
+    /// The host's control groups covered by an empty tmpfs, and the dyno's own group's folders bound read-only
+    /// where a container finds its own: a cgroup v1 controller's folder at `/sys/fs/cgroup/<controller>`
+    /// (`memory/memory.limit_in_bytes`, `pids/pids.max`), a v2 group at `/sys/fs/cgroup`. A program that sizes
+    /// itself from its memory limit still can; no other dyno's or app's group is there to list.
+    static func groupMounts(_ group: ControlGroup?) -> [Sandbox.Mount] {
+        var mounts: [Sandbox.Mount] = [.tmpfs(controlGroups)]
+        for folder in group?.folders ?? [] where folder.hasPrefix(controlGroups + "/") {
+            guard let controller = folder.dropFirst(controlGroups.count + 1).split(separator: "/").first else {
+                continue
+            }
+            let inside = group?.hierarchy.isUnified == true ? controlGroups : "\(controlGroups)/\(controller)"
+            mounts.append(.readOnly(folder, at: inside))
+        }
+        return mounts
     }
 }

@@ -45,11 +45,20 @@ public struct ReleaseUnpacker: Sendable {
     /// The stack this runner provides; releases built for another are refused.
     public var stacks: [String]
 
+    /// The most a slug's files may hold once unpacked, in bytes: `SLIPWAY_MAX_SLUG_UNPACKED_MB` (default 4096), as
+    /// the build's own limit, so that a slug the build did not make (an older build's, one put in the spool by
+    /// hand) cannot fill the runner's disk either.
+    public var maximumUnpackedBytes: Int64
+
     /// The stack slugs are built for by default.
     public static let defaultStack = "slipway-1"
 
-    public init(stacks: [String] = [defaultStack]) {
+    /// `environment` nil: this process's.
+    public init(stacks: [String] = [defaultStack], environment: [String: String]? = nil) {
         self.stacks = stacks
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        let megabytes = environment["SLIPWAY_MAX_SLUG_UNPACKED_MB"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil }
+        maximumUnpackedBytes = (megabytes ?? 4096) << 20
     }
 
     /// Reads `release.json` at `manifestPath` and checks it and its slug as docs/spool.md asks (schema version,
@@ -96,7 +105,7 @@ public struct ReleaseUnpacker: Sendable {
     /// Unpacks `slugPath` into the existing folder `directory` (giving `directory/app`).
     public func unpackSlug(_ slugPath: String, into directory: String) throws {
         do {
-            try TarExtractor(topFolder: "app").extract(slugPath, into: directory)
+            try TarExtractor(topFolder: "app", maximumBytes: maximumUnpackedBytes).extract(slugPath, into: directory)
         } catch let error as ArchiveError {
             throw RunnerError(.unpack, "slugrunner: cannot unpack \(slugPath): \(error)")
         }
