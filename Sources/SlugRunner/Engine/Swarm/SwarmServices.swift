@@ -37,11 +37,14 @@ final class SwarmServices {
     var knownPorts: [String: Int] = [:]
     /// The names of the apps' networks that exist.
     private(set) var networks: Set<String> = []
+    /// The uid of each app's own user (``AppUsers``): its tasks run as it.
+    let appUID: (String) throws -> UInt32
 
     /// Connects to the manager and checks what the engine needs: an active swarm this node manages, and the stack
     /// image. Throws one line naming what is missing and how to get it.
     init(
-        settings: SwarmSettings, bucket: BucketSource?, grace: Duration, bootTimeout: Duration, poll: Duration
+        settings: SwarmSettings, bucket: BucketSource?, grace: Duration, bootTimeout: Duration, poll: Duration,
+        appUID: @escaping (String) throws -> UInt32
     ) throws {
         guard let bucket else {
             throw RunnerError(
@@ -55,6 +58,7 @@ final class SwarmServices {
         self.grace = grace
         self.bootTimeout = bootTimeout
         self.drain = max(.seconds(5), poll * 4)
+        self.appUID = appUID
         let swarm = try docker.get("/info")["Swarm"]
         guard swarm?["LocalNodeState"]?.string == "active", swarm?["ControlAvailable"] == .bool(true) else {
             throw RunnerError(
@@ -129,16 +133,16 @@ final class SwarmServices {
     // MARK: - Services
 
     /// What the service of `type` should run for `release`; its slug URL is signed only when it is sent
-    /// (``signed(_:)``).
+    /// (``signed(_:)``). Throws when the app's user cannot be given.
     func plan(
         app: String, release: UnpackedRelease, type: String, command: String, replicas: Int, wanted: DynoSettings
-    ) -> ServicePlan {
+    ) throws -> ServicePlan {
         ServicePlan(
             app: app, type: type, release: release.version, entry: release.entry, command: command,
             configVars: release.manifest.configVars, slugURL: "", slugSHA256: release.manifest.slug.sha256,
             image: image, replicas: replicas, memoryMB: wanted.memoryMB(of: type),
             healthcheck: type == ProcessType.web ? wanted.healthcheck : nil, grace: grace, bootTimeout: bootTimeout,
-            restarts: wanted.restarts[type] ?? 0, drain: drain)
+            restarts: wanted.restarts[type] ?? 0, uid: try appUID(app), drain: drain)
     }
 
     /// `plan` with a fresh presigned URL of its slug in the bucket.
