@@ -68,6 +68,30 @@ import Testing
         #expect(waitUntil(seconds: 10) { !world.router.drainAccessLog().isEmpty }, "Caddy writes its access log")
     }
 
+    /// On port 80 (below 1024), the unprivileged Caddy keeps one capability, `net_bind_service`, and nothing else.
+    @Test(.enabled(if: geteuid() == 0)) func onAPortBelow1024CaddyKeepsOnlyTheBindCapability() throws {
+        let world = try RouterWorld("router-port-80")
+        defer { world.stop() }
+        // A loopback address of its own: port 80 of 127.0.0.1 may be another test's or the machine's.
+        let address = "127.0.\(Int.random(in: 2...250)).\(Int.random(in: 2...250))"
+        let router = Router(settings: RouterSettings(folder: world.scratch.url("router-80"), listen: "\(address):80"))
+        try router.start()
+        defer { router.stop() }
+        let pid = try #require(router.pid)
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let user = try #require(getpwnam("slipway-router"))
+        #expect(status.contains("Uid:\t\(user.pointee.pw_uid)\t\(user.pointee.pw_uid)\t"), "\(status)")
+        for line in ["CapEff:\t0000000000000400", "CapBnd:\t0000000000000400", "CapAmb:\t0000000000000400"] {
+            #expect(status.contains(line), "only cap_net_bind_service (bit 10): \(status)")
+        }
+        let web = try world.startUpstream("web.1")
+        try router.apply(world.table("python-app", [web]))
+        let reply = try runTool([
+            "/usr/bin/curl", "-s", "--max-time", "10", "-H", "Host: python-app.localhost", "http://\(address):80/",
+        ])
+        #expect(RouterWorld.answer(reply.stdout)?["dyno"] as? String == "web.1", "\(reply.stdout) \(reply.stderr)")
+    }
+
     @Test func requestsAreSpreadOverEveryDyno() throws {
         let world = try RouterWorld("router-spread")
         defer { world.stop() }
