@@ -61,6 +61,24 @@ import Testing
 
     /// No app can form another app's service name (issue 31: `my` with type `app-web` against `my-app`'s `web`),
     /// and every name is one Docker takes: lowercase letters, digits and dashes, at most 63 characters.
+    /// An image from a `stack/build` before confined tasks (`/app` the uid 1000's, setuid programs, no
+    /// no-new-privileges in `slug-run`) is refused in one line with the fix; the runner's own is taken.
+    @Test func aStackImageFromBeforeConfinedTasksIsRefused() throws {
+        let settings = SwarmSettings(dockerHost: "unix:///var/run/docker.sock", stack: "slipway-1")
+        let current: JSONValue = [
+            "Id": "sha256:0e85",
+            "Config": ["Labels": ["io.slipway.stack": "slipway-1", "io.slipway.stack-version": "2"]],
+        ]
+        #expect(try SwarmServices.stackImageID(current, settings: settings) == "sha256:0e85")
+        let older: JSONValue = ["Id": "sha256:2afa", "Config": ["Labels": ["io.slipway.stack": "slipway-1"]]]
+        let error = #expect(throws: RunnerError.self) { try SwarmServices.stackImageID(older, settings: settings) }
+        let line = error?.description ?? ""
+        #expect(line.contains("was built by an older stack/build"), "\(line)")
+        #expect(line.contains("stack/build --stack slipway-1 --load"), "\(line)")
+        let foreign: JSONValue = ["Id": "sha256:2afa", "Config": ["Labels": ["io.slipway.stack": "heroku-24"]]]
+        #expect(throws: RunnerError.self) { try SwarmServices.stackImageID(foreign, settings: settings) }
+    }
+
     @Test func serviceNamesAreUnambiguousAndValidForDocker() {
         let pairs = [
             ("my", "app-web"), ("my-app", "web"), ("myapp", "web"), ("myapp", "Web"), ("myapp", "my_worker"),

@@ -75,6 +75,13 @@ final class SwarmServices {
                 "slugrunner: the swarm manager has no stack image \(settings.imageReference): build it and load it on "
                     + "every node with `stack/build --stack \(settings.stack) --load unix:///var/run/docker.sock`")
         }
+        self.image = try Self.stackImageID(found, settings: settings)
+    }
+
+    /// The ID of the stack image `found` (the Engine API's `GET /images/<name>/json`): a Slipway stack image of the
+    /// settings' stack, built by a `stack/build` whose tasks can run confined (``SwarmSettings/stackVersion``).
+    /// Throws one line naming what is wrong and how to build the image.
+    static func stackImageID(_ found: JSONValue, settings: SwarmSettings) throws -> String {
         let labelled = found["Config"]?["Labels"]?[SwarmSettings.stackLabel]?.string
         guard let id = found["Id"]?.string, labelled == settings.stack else {
             throw RunnerError(
@@ -82,7 +89,15 @@ final class SwarmServices {
                 "slugrunner: the image \(settings.imageReference) is not a Slipway stack image for \(settings.stack) "
                     + "(its \(SwarmSettings.stackLabel) label is '\(labelled ?? "")'): build it with `stack/build`")
         }
-        self.image = id
+        let version = found["Config"]?["Labels"]?[SwarmSettings.stackVersionLabel]?.string.flatMap { Int($0) } ?? 1
+        guard version >= SwarmSettings.stackVersion else {
+            throw RunnerError(
+                .refused,
+                "slugrunner: the stack image \(settings.imageReference) was built by an older stack/build, whose "
+                    + "tasks cannot run confined as their app's own user: build it again with `stack/build --stack "
+                    + "\(settings.stack) --load unix:///var/run/docker.sock` on every node")
+        }
+        return id
     }
 
     /// Reads the app services, their tasks and the nodes.
