@@ -55,6 +55,7 @@ import Testing
             #expect(field("Gid").first == "\(user.pointee.pw_gid)")
             #expect(field("CapEff") == ["0000000000000000"] && field("CapBnd") == ["0000000000000000"], "\(status)")
             #expect(field("NoNewPrivs") == ["1"])
+            #expect(world.router.user == "slipway-router")
             var info = stat()
             #expect(lstat(world.scratch.url("router"), &info) == 0 && info.st_uid == 0, "the router's folder")
             #expect(lstat(world.scratch.url("router/caddy"), &info) == 0 && info.st_uid == user.pointee.pw_uid)

@@ -20,6 +20,8 @@ public final class Router {
     public let settings: RouterSettings
     /// The pid of the Caddy the router owns (also its process group), while it runs.
     public internal(set) var pid: pid_t?
+    /// The user the owned Caddy runs as when the runner is root (``RouterUser``); nil: the runner's own.
+    public private(set) var user: String?
     /// The table Caddy runs now; nil before the first successful load.
     public private(set) var loaded: RouteTable?
     /// The configuration Caddy runs now.
@@ -76,6 +78,7 @@ public final class Router {
         let admin = try CaddyAdmin(address: adminAddress)
         if pid != nil { stop() }
         let user = settings.adminAddress == nil && geteuid() == 0 ? try RouterUser.ensure() : nil
+        self.user = user?.name
         let owner = FileSystem.Owner(uid: user?.uid ?? geteuid(), gid: user?.gid ?? getegid())
         do { try FileSystem.makeOwnedFolder(caddyFolder, owner: owner, mode: 0o700) } catch {
             throw RunnerError.system(error.operation, error.path, errno: error.errno)
