@@ -220,7 +220,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "SlugRunnerTests",
-            dependencies: ["SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwayTestSupport"]),
+            dependencies: ["SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
             name: "DoorKitTests",

@@ -74,6 +74,25 @@ import Testing
         }
         #expect(probeLog().contains("net outside reached"), "the bucket, on the host: \(probeLog())")
 
+        // The probe's task is confined (issue 31): its app's own uid, not myapp's nor 1000; no capability, not even
+        // in the bounding set; no new privileges; no setuid or setgid program in the image; a read-only root.
+        #expect(waitUntil(seconds: 60) { probeLog().contains("priv done") }, "\(probeLog())")
+        let uids = try Self.appUIDs(root: h.root)
+        let (probeUID, myappUID) = (try #require(uids["probe"]), try #require(uids["myapp"]))
+        #expect(probeUID != myappUID && probeUID >= 600_000 && myappUID >= 600_000, "\(uids)")
+        #expect(probeLog().contains("priv uid \(probeUID) gid \(probeUID)"), "\(probeLog())")
+        for line in [
+            "priv CapEff: 0000000000000000", "priv CapBnd: 0000000000000000", "priv NoNewPrivs: 1", "priv setuid 0",
+            "priv root read-only", "priv app writable", "priv tmp writable",
+        ] {
+            #expect(probeLog().contains(line), "\(line): \(probeLog())")
+        }
+        let myappWeb = try DockerClient(host: swarm.manager.dockerHost).get(
+            "/services/\(ServicePlan.serviceName(app: "myapp", type: "web"))")
+        #expect(
+            myappWeb["Spec"]?["TaskTemplate"]?["ContainerSpec"]?["User"]?.string == "\(myappUID):\(myappUID)",
+            "myapp's tasks run as myapp's own user")
+
         // A config change and a rollback roll out task by task while a client sends requests without pause.
         let client = try LoadClient(router: router, scratch: h.scratch, name: "deploys")
         let set = try h.ssh("config:set myapp MARK=a")
@@ -150,7 +169,22 @@ import Testing
             fi
         done < targets.txt
         echo "net done"
+        echo "priv uid $(id -u) gid $(id -g)"
+        grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status | tr -s '\t' ' ' | sed 's/^/priv /'
+        echo "priv setuid $(find / -xdev -type f -perm /6000 2>/dev/null | wc -l)"
+        for folder in /usr /app /tmp; do
+            if (: >"$folder/probe-write") 2>/dev/null; then state=writable; else state=read-only; fi
+            name="${folder#/}"
+            echo "priv ${name/usr/root} $state"
+        done
+        echo "priv done"
         """
+
+    /// The uid of each app's own user, as the runner remembers them (`<root>/runner/uids.json`).
+    static func appUIDs(root: String) throws -> [String: Int] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(root)/runner/uids.json"))
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["apps"] as? [String: Int] ?? [:]
+    }
 
     /// The node of each web dyno in `slugrunner ps` (those up, with `up`).
     static func webNodes(root: String, up: Bool) -> [String] {

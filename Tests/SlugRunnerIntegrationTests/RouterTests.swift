@@ -34,6 +34,65 @@ import Testing
         #expect(line.line.contains(" status=200 bytes=\(reply.body.utf8.count) protocol=http"))
     }
 
+    /// Caddy parses every request from outside: the runner's own never runs as root (issue 31), but as the system
+    /// user `slipway-router`, without capabilities, in a folder of its own the runner's files stay out of; it still
+    /// routes, logs and takes new configurations.
+    @Test func theRunnersCaddyRunsAsAnUnprivilegedUserOfItsOwn() throws {
+        let world = try RouterWorld("router-user")
+        defer { world.stop() }
+        try world.router.start()
+        let pid = try #require(world.router.pid)
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let field = { (name: String) in
+            status.split(separator: "\n").first { $0.hasPrefix("\(name):") }.map {
+                $0.dropFirst(name.count + 1).split(whereSeparator: \.isWhitespace).map(String.init)
+            } ?? []
+        }
+        if geteuid() == 0 {
+            let user = try #require(getpwnam("slipway-router"), "the runner made the router's user")
+            #expect(field("Uid") == Array(repeating: "\(user.pointee.pw_uid)", count: 4), "\(status)")
+            #expect(field("Uid").first != "0")
+            #expect(field("Gid").first == "\(user.pointee.pw_gid)")
+            #expect(field("CapEff") == ["0000000000000000"] && field("CapBnd") == ["0000000000000000"], "\(status)")
+            #expect(field("NoNewPrivs") == ["1"])
+            #expect(world.router.user == "slipway-router")
+            var info = stat()
+            #expect(lstat(world.scratch.url("router"), &info) == 0 && info.st_uid == 0, "the router's folder")
+            #expect(lstat(world.scratch.url("router/caddy"), &info) == 0 && info.st_uid == user.pointee.pw_uid)
+        } else {
+            #expect(field("Uid").first == "\(geteuid())")
+        }
+        let web = try world.startUpstream("web.1")
+        try world.router.apply(world.table("python-app", [web]))
+        let reply = try world.get("/", host: "python-app.localhost")
+        #expect(reply.status == 200)
+        #expect(waitUntil(seconds: 10) { !world.router.drainAccessLog().isEmpty }, "Caddy writes its access log")
+    }
+
+    /// On port 80 (below 1024), the unprivileged Caddy keeps one capability, `net_bind_service`, and nothing else.
+    @Test(.enabled(if: geteuid() == 0)) func onAPortBelow1024CaddyKeepsOnlyTheBindCapability() throws {
+        let world = try RouterWorld("router-port-80")
+        defer { world.stop() }
+        // A loopback address of its own: port 80 of 127.0.0.1 may be another test's or the machine's.
+        let address = "127.0.\(Int.random(in: 2...250)).\(Int.random(in: 2...250))"
+        let router = Router(settings: RouterSettings(folder: world.scratch.url("router-80"), listen: "\(address):80"))
+        try router.start()
+        defer { router.stop() }
+        let pid = try #require(router.pid)
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let user = try #require(getpwnam("slipway-router"))
+        #expect(status.contains("Uid:\t\(user.pointee.pw_uid)\t\(user.pointee.pw_uid)\t"), "\(status)")
+        for line in ["CapEff:\t0000000000000400", "CapBnd:\t0000000000000400", "CapAmb:\t0000000000000400"] {
+            #expect(status.contains(line), "only cap_net_bind_service (bit 10): \(status)")
+        }
+        let web = try world.startUpstream("web.1")
+        try router.apply(world.table("python-app", [web]))
+        let reply = try runTool([
+            "/usr/bin/curl", "-s", "--max-time", "10", "-H", "Host: python-app.localhost", "http://\(address):80/",
+        ])
+        #expect(RouterWorld.answer(reply.stdout)?["dyno"] as? String == "web.1", "\(reply.stdout) \(reply.stderr)")
+    }
+
     @Test func requestsAreSpreadOverEveryDyno() throws {
         let world = try RouterWorld("router-spread")
         defer { world.stop() }
@@ -199,7 +258,7 @@ import Testing
         _ = FileManager.default.createFile(atPath: stopFile, contents: nil)
         #expect(client.wait(timeout: 30) == 0)
         let summary = try #require(RouterWorld.answer(client.stdoutText))
-        let caddyLog = (try? world.scratch.read("router/caddy.log")) ?? ""
+        let caddyLog = (try? world.scratch.read("router/caddy/caddy.log")) ?? ""
         #expect(summary["failed"] as? Int == 0, "\(summary)\n\(caddyLog)")
         #expect((summary["ok"] as? Int ?? 0) >= 140, "\(summary)")
     }

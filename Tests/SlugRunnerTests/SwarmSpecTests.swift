@@ -11,7 +11,29 @@ import Testing
             app: "myapp", type: type, release: 7, entry: "1700000000000.myapp.v7", command: "python3 server.py",
             configVars: configVars, slugURL: "http://10.0.0.1:8333/spool/slugs/myapp/abc.tgz?X-Amz-Signature=s",
             slugSHA256: "abc", image: "sha256:1234", replicas: 2, memoryMB: 256, healthcheck: "/up",
-            grace: .seconds(10), bootTimeout: .seconds(60), restarts: 3)
+            grace: .seconds(10), bootTimeout: .seconds(60), restarts: 3, uid: 600_007)
+    }
+
+    /// Every task, web, worker or release command: the app's own uid, no capability, no new privileges, a read-only
+    /// root with `/app` and `/tmp` its own (issue 31: tasks ran as uid 1000 for every app, with Docker's default
+    /// capabilities and Debian's setuid programs).
+    @Test func everyTaskRunsAsItsAppsUserWithoutCapabilitiesOnAReadOnlyRoot() throws {
+        for type in ["web", "worker", "release"] {
+            let container = try #require(Self.plan(type: type).spec["TaskTemplate"]?["ContainerSpec"])
+            #expect(container["User"] == "600007:600007", "\(type)")
+            #expect(container["CapabilityDrop"] == ["ALL"], "\(type)")
+            #expect(container["CapabilityAdd"] == nil, "\(type)")
+            #expect(container["Privileges"]?["NoNewPrivileges"] == true, "\(type)")
+            #expect(container["ReadOnly"] == true, "\(type)")
+            let mounts = container["Mounts"]?.array ?? []
+            #expect(mounts.compactMap { $0["Target"]?.string } == ["/app", "/tmp"], "\(type)")
+            #expect(mounts.allSatisfy { $0["Type"] == "volume" && $0["Source"] == nil }, "a volume of the task's own")
+        }
+        var other = Self.plan()
+        other.app = "aaa"
+        other.uid = 600_008
+        #expect(other.spec["TaskTemplate"]?["ContainerSpec"]?["User"] == "600008:600008")
+        #expect(other.fingerprint != Self.plan().fingerprint, "a new uid replaces the tasks")
     }
 
     @Test func aWebServiceRollsStartFirstAndPublishesItsPortOnItsNode() throws {
@@ -39,6 +61,24 @@ import Testing
 
     /// No app can form another app's service name (issue 31: `my` with type `app-web` against `my-app`'s `web`),
     /// and every name is one Docker takes: lowercase letters, digits and dashes, at most 63 characters.
+    /// An image from a `stack/build` before confined tasks (`/app` the uid 1000's, setuid programs, no
+    /// no-new-privileges in `slug-run`) is refused in one line with the fix; the runner's own is taken.
+    @Test func aStackImageFromBeforeConfinedTasksIsRefused() throws {
+        let settings = SwarmSettings(dockerHost: "unix:///var/run/docker.sock", stack: "slipway-1")
+        let current: JSONValue = [
+            "Id": "sha256:0e85",
+            "Config": ["Labels": ["io.slipway.stack": "slipway-1", "io.slipway.stack-version": "2"]],
+        ]
+        #expect(try SwarmServices.stackImageID(current, settings: settings) == "sha256:0e85")
+        let older: JSONValue = ["Id": "sha256:2afa", "Config": ["Labels": ["io.slipway.stack": "slipway-1"]]]
+        let error = #expect(throws: RunnerError.self) { try SwarmServices.stackImageID(older, settings: settings) }
+        let line = error?.description ?? ""
+        #expect(line.contains("was built by an older stack/build"), "\(line)")
+        #expect(line.contains("stack/build --stack slipway-1 --load"), "\(line)")
+        let foreign: JSONValue = ["Id": "sha256:2afa", "Config": ["Labels": ["io.slipway.stack": "heroku-24"]]]
+        #expect(throws: RunnerError.self) { try SwarmServices.stackImageID(foreign, settings: settings) }
+    }
+
     @Test func serviceNamesAreUnambiguousAndValidForDocker() {
         let pairs = [
             ("my", "app-web"), ("my-app", "web"), ("myapp", "web"), ("myapp", "Web"), ("myapp", "my_worker"),

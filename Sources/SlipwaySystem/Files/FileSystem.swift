@@ -37,6 +37,18 @@ public enum FileSystem {
         }
     }
 
+    /// Creates the folder `path` (its parent must exist) when missing, and gives it to `owner` with `mode`; a symlink
+    /// or anything else than a folder at `path` is refused, never followed (its owner may have put it there).
+    public static func makeOwnedFolder(_ path: String, owner: Owner, mode: mode_t) throws(SystemError) {
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("create", path, errno: errno) }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("open", path, errno: errno) }
+        defer { close(fd) }
+        guard fchown(fd, owner.uid, owner.gid) == 0, fchmod(fd, mode) == 0 else {
+            throw SystemError("chown", path, errno: errno)
+        }
+    }
+
     /// Removes `path` and everything below it, never following symlinks; read-only folders (a slug may hold them)
     /// are made writable first so their entries can go. Nothing there is fine. Best effort below `path`; a `path`
     /// that is still there afterwards is the error.

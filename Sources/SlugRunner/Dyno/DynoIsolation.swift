@@ -72,6 +72,9 @@ final class DynoIsolation {
         var diskReserveMB = DynoSettings.defaultDiskReserveMB
         /// `slugrunner`, whose `dyno-disk` step mounts a dyno's disk in the dyno's own mount namespace.
         var helper = ProcessInfo.currentExecutable
+        /// Whether apps get users of their own even when the runner is not root: the Swarm engine runs each app's
+        /// tasks as its own uid wherever the runner runs.
+        var appUsers = false
     }
 
     let root: RunnerRoot
@@ -80,8 +83,10 @@ final class DynoIsolation {
     let limits: DynoLimits
     /// Each dyno's network; nil when dynos share the host's (`--dyno-network host`, or not root).
     let network: DynoNetwork?
-    /// The apps' users; nil when the runner is not root (dynos then run as its user).
+    /// The apps' users; nil when the runner is not root and no engine asks for them.
     private var users: AppUsers?
+    /// Whether local dynos switch to their app's user (the runner is root); else they run as the runner's.
+    private let switchesUser: Bool
     /// Dynos whose first process runs, by its pid.
     private(set) var running: [pid_t: DynoPlace] = [:]
     /// Dynos whose first process ended; their folder and group go once every process of theirs is gone.
@@ -121,7 +126,8 @@ final class DynoIsolation {
                     + "and mount; --dyno-disk bounded says what is missing)")
         sandbox = try DynoSandbox(mode: choices.sandbox, root: root, switchesUser: isRoot)
         limits = DynoLimits.current()
-        users = isRoot ? try AppUsers(path: "\(root.runnerDirectory)/uids.json") : nil
+        switchesUser = isRoot
+        users = isRoot || choices.appUsers ? try AppUsers(path: "\(root.runnerDirectory)/uids.json") : nil
         let networkMode = choices.network
         switch networkMode {
         case .host: network = nil
@@ -143,13 +149,22 @@ final class DynoIsolation {
         [
             "Dynos: " + sandbox.summary,
             "Dynos: "
-                + (users == nil
-                    ? "not root: every app's dynos run as this user (no user of their own), without control groups"
-                    : "each app runs as a user of its own (uids from \(AppUsers.range))"),
+                + (switchesUser
+                    ? "each app runs as a user of its own (uids from \(users.map { "\($0.range)" } ?? ""))"
+                    : "not root: every app's dynos run as this user (no user of their own), without control groups"),
             "Dynos: " + limits.summary,
             "Dynos: " + networkSummary,
             "Dynos: " + diskSummary,
         ]
+    }
+
+    /// The uid (and gid) of `app`'s own user, given on its first call and kept (the Swarm engine's tasks run as it).
+    func appUID(_ app: String) throws -> uid_t {
+        guard var table = users else {
+            throw RunnerError(.sandbox, "slugrunner: apps have no users of their own here (the runner is not root)")
+        }
+        defer { users = table }
+        return try table.user(for: app).uid
     }
 
     /// The memory of `type`'s dynos of `app` in MB (`ps:resize`, default 512).
@@ -169,7 +184,7 @@ final class DynoIsolation {
         -> DynoPlace
     {
         let memory = memoryMB ?? self.memoryMB(app: app, type: type)
-        let user = try users?.user(for: app)
+        let user = switchesUser ? try users?.user(for: app) : nil
         let id = "\(dyno)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         let owner = user.map { FileSystem.Owner(uid: $0.uid, gid: $0.gid) }
         let disk = diskMB(app: app, type: type)

@@ -40,7 +40,7 @@ struct DynoSandbox {
         do throws(SandboxError) {
             bubblewrap = mode == .none ? nil : Sandbox.workingBubblewrap
             try Sandbox.checkTools(
-                user: switchesUser ? Sandbox.User(uid: AppUsers.range.lowerBound, gid: 0, name: "") : nil)
+                user: switchesUser ? Sandbox.User(uid: AppUsers.defaultRange.lowerBound, gid: 0, name: "") : nil)
         } catch {
             throw RunnerError(.sandbox, "slugrunner: dynos cannot be confined: \(error)")
         }

@@ -21,10 +21,10 @@ enum Files {
     }
 
     /// Replaces `path` with `data` (the system layer's ``DurableFile``: a temporary file next to it, fsync, rename
-    /// over `path`, fsync of the folder).
-    static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o640) throws {
+    /// over `path`, fsync of the folder); with `keepOwner`, owned as the file it replaces (else as its folder).
+    static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o640, keepOwner: Bool = false) throws {
         try makeFolders((path as NSString).deletingLastPathComponent)
-        try runnerErrors { try DurableFile.replace(path, with: data, mode: mode) }
+        try runnerErrors { try DurableFile.replace(path, with: data, mode: mode, keepOwner: keepOwner) }
     }
 
     /// Writes all of `data` to `fd`, retrying short writes and `EINTR`.

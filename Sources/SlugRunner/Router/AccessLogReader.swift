@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -27,11 +28,13 @@ final class AccessLogReader {
         if fd >= 0 { close(fd) }
     }
 
-    /// Creates the file empty (or empties it), before Caddy opens it: what an earlier run left is not read.
-    func reset() throws {
+    /// Creates the file empty (or empties it), before Caddy opens it: what an earlier run left is not read. The
+    /// file is given to `owner`, Caddy's user, who owns its folder too: a symlink put in its place is never followed.
+    func reset(owner: FileSystem.Owner? = nil) throws {
         if fd >= 0 { close(fd) }
-        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RunnerError.system("open", path, errno: errno) }
+        if let owner, fchown(fd, owner.uid, owner.gid) != 0 { throw RunnerError.system("chown", path, errno: errno) }
         offset = 0
         pending = OutputLines(maxLineLength: 1 << 20)
     }
@@ -39,7 +42,7 @@ final class AccessLogReader {
     /// The complete lines appended since the last call (a line Caddy is still writing waits for the next call).
     func readLines() -> [String] {
         if fd < 0 {
-            fd = open(path, O_RDWR | O_CLOEXEC)
+            fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else { return [] }
         }
         var info = stat()

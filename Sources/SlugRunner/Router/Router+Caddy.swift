@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayRouting
 import SlipwaySystem
 
 #if canImport(Glibc)
@@ -10,8 +11,9 @@ extension Router {
     var pidFile: String { "\(settings.folder)/caddy.pid" }
 
     /// Starts `caddy run` with a configuration holding only the admin API and the logs, and waits until the admin
-    /// API answers.
-    func startCaddy(_ admin: CaddyAdmin) throws {
+    /// API answers. With a `user` (the runner is root: ``RouterUser``), Caddy runs as that user, with no capability
+    /// but `net_bind_service` when it listens below port 1024, and no way back to privileges.
+    func startCaddy(_ admin: CaddyAdmin, as user: Sandbox.User?) throws {
         let environment = ProcessInfo.processInfo.environment
         guard let caddy = settings.caddyExecutable ?? Self.find("caddy", path: environment["PATH"]),
             access(caddy, X_OK) == 0
@@ -29,25 +31,30 @@ extension Router {
                 "slugrunner: the router cannot listen on \(settings.listen): the port is taken. Stop what uses it,"
                     + " or choose another address with --router (or --router none)")
         }
-        for folder in ["data", "config"] { try Files.makeFolders("\(settings.folder)/\(folder)") }
         let bootstrap: [String: Any] = [
-            "admin": ["listen": admin.address, "config": ["persist": false]],
+            "admin": ["listen": config.adminAddress, "config": ["persist": false]],
             "logging": ["logs": ["default": ["level": "WARN"]]],
         ]
-        let bootstrapFile = "\(settings.folder)/caddy-start.json"
-        try Files.writeAtomically(try JSONSerialization.data(withJSONObject: bootstrap), to: bootstrapFile, mode: 0o600)
+        // Caddy's, so that it may read it (its folder's owner).
+        try Files.writeAtomically(
+            try JSONSerialization.data(withJSONObject: bootstrap), to: "\(caddyFolder)/caddy-start.json", mode: 0o600,
+            keepOwner: true)
         unlink(adminSocket)
         unlink(startOutput)
 
-        // Caddy keeps its certificates and state under XDG_DATA_HOME and XDG_CONFIG_HOME: the router's folder, never
-        // the runner user's home.
+        // Caddy keeps its certificates and state under XDG_DATA_HOME and XDG_CONFIG_HOME: its own folder, never the
+        // runner user's home.
+        let view = Self.caddyView
+        let arguments = ["run", "--config", "\(view)/caddy-start.json"]
+        let command =
+            user?.command(caddy, arguments, keeping: port < 1024 ? ["net_bind_service"] : []) ?? [caddy] + arguments
         var spawn = Spawn(
-            executable: caddy, arguments: ["run", "--config", bootstrapFile],
+            executable: command[0], arguments: Array(command.dropFirst()),
             environment: [
-                "PATH": environment["PATH"] ?? "/usr/bin:/bin", "HOME": settings.folder,
-                "XDG_DATA_HOME": "\(settings.folder)/data", "XDG_CONFIG_HOME": "\(settings.folder)/config",
+                "PATH": environment["PATH"] ?? "/usr/bin:/bin", "HOME": view, "XDG_DATA_HOME": "\(view)/data",
+                "XDG_CONFIG_HOME": "\(view)/config",
             ],
-            directory: settings.folder)
+            directory: caddyFolder)
         spawn.stdout = .appending(startOutput)
         spawn.stderr = .appending(startOutput)
         spawn.group = .newSession
@@ -71,11 +78,14 @@ extension Router {
     }
 
     /// Stops the Caddy a previous runner started and left behind (killed without cleaning up), if `caddy.pid` names
-    /// a Caddy process running this folder's configuration.
+    /// a Caddy process running in this router's Caddy folder (or in the router's folder, where runners before
+    /// Caddy's own user ran it).
     private func stopLeftover() {
         guard let text = try? Files.readLine(pidFile), let pid = pid_t(text), pid > 1,
             let commandLine = try? Files.read("/proc/\(pid)/cmdline"),
-            String(decoding: commandLine, as: UTF8.self).contains("\(settings.folder)/caddy-start.json")
+            String(decoding: commandLine, as: UTF8.self).contains("/caddy-start.json"),
+            let folder = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
+            [caddyFolder, settings.folder].contains(folder)
         else { return }
         ProcessGroup.signal(pid, SIGTERM)
         for _ in 0..<100 where ProcessGroup.exists(pid) { usleep(50_000) }

@@ -20,6 +20,8 @@ public final class Router {
     public let settings: RouterSettings
     /// The pid of the Caddy the router owns (also its process group), while it runs.
     public internal(set) var pid: pid_t?
+    /// The user the owned Caddy runs as when the runner is root (``RouterUser``); nil: the runner's own.
+    public private(set) var user: String?
     /// The table Caddy runs now; nil before the first successful load.
     public private(set) var loaded: RouteTable?
     /// The configuration Caddy runs now.
@@ -29,7 +31,7 @@ public final class Router {
 
     public init(settings: RouterSettings) {
         self.settings = settings
-        accessLog = AccessLogReader(path: "\(settings.folder)/access.log")
+        accessLog = AccessLogReader(path: "\(settings.folder)/caddy/access.log")
     }
 
     deinit { stop() }
@@ -41,16 +43,28 @@ public final class Router {
 
     /// `caddy.json`: a copy of the configuration last sent.
     public var configCopy: String { "\(settings.folder)/caddy.json" }
+    /// Caddy's own folder, `caddy/` (its user's, mode 0700): its admin socket, its logs and storage. The router's
+    /// folder around it stays the runner's.
+    var caddyFolder: String { "\(settings.folder)/caddy" }
     /// The owned Caddy's admin socket.
-    var adminSocket: String { "\(settings.folder)/admin.sock" }
+    var adminSocket: String { "\(caddyFolder)/admin.sock" }
+    /// The folders above the router's may be closed to Caddy's user (the runner's root is mode 0700): Caddy starts in
+    /// ``caddyFolder`` and names its files through its working folder, which the kernel opens without looking at
+    /// the folders above it.
+    static let caddyView = "/proc/self/cwd"
+    /// Where the runner reaches the admin API.
+    var adminAddress: String { settings.adminAddress ?? "unix/\(adminSocket)" }
     /// What the owned Caddy printed while starting (`caddy.out`); its log afterwards is `caddy.log`.
     var startOutput: String { "\(settings.folder)/caddy.out" }
 
-    private var config: CaddyConfig {
+    /// The configuration, with the paths as Caddy names them (an owned Caddy through ``caddyView``).
+    var config: CaddyConfig {
+        let owned = settings.adminAddress == nil
+        let folder = owned ? Self.caddyView : caddyFolder
         var config = CaddyConfig(
-            listen: settings.listen, adminAddress: settings.adminAddress ?? "unix/\(adminSocket)",
-            accessLog: accessLog.path, resolverAddress: dns?.address ?? "",
-            caddyLog: settings.adminAddress == nil ? "\(settings.folder)/caddy.log" : nil)
+            listen: settings.listen, adminAddress: settings.adminAddress ?? "unix/\(folder)/admin.sock",
+            accessLog: "\(folder)/access.log", resolverAddress: dns?.address ?? "",
+            caddyLog: owned ? "\(folder)/caddy.log" : nil)
         config.timeout = settings.timeout
         return config
     }
@@ -61,15 +75,21 @@ public final class Router {
         _ = try RouterSettings.parseListen(settings.listen)
         try Files.makeFolders(settings.folder)
         chmod(settings.folder, 0o700)
-        let admin = try CaddyAdmin(address: config.adminAddress)
+        let admin = try CaddyAdmin(address: adminAddress)
         if pid != nil { stop() }
-        try accessLog.reset()
+        let user = settings.adminAddress == nil && geteuid() == 0 ? try RouterUser.ensure() : nil
+        self.user = user?.name
+        let owner = FileSystem.Owner(uid: user?.uid ?? geteuid(), gid: user?.gid ?? getegid())
+        do { try FileSystem.makeOwnedFolder(caddyFolder, owner: owner, mode: 0o700) } catch {
+            throw RunnerError.system(error.operation, error.path, errno: error.errno)
+        }
+        try accessLog.reset(owner: owner)
         loaded = nil
         if dns == nil {
             do { dns = try RouterDNS() } catch { throw RunnerError(.system, "slugrunner: \(error)") }
         }
         if settings.adminAddress == nil {
-            try startCaddy(admin)
+            try startCaddy(admin, as: user)
         } else if !admin.answers() {
             throw RunnerError(
                 .notFound, "slugrunner: no Caddy answers at \(admin.address): start it, or drop --router-admin")
@@ -95,7 +115,7 @@ public final class Router {
         if data != loadedConfig {
             dns?.update(zone)
             try Files.writeAtomically(data, to: configCopy, mode: 0o600)
-            try CaddyAdmin(address: config.adminAddress).load(data)
+            try CaddyAdmin(address: adminAddress).load(data)
             loadedConfig = data
         } else {
             let before = loaded.map(RouteZone.init) ?? RouteZone()

@@ -14,7 +14,8 @@ extension Watcher {
         let router = Router(settings: settings)
         try router.start()
         self.router = router
-        let owner = settings.adminAddress.map { "the Caddy at \($0)" } ?? "Caddy (pid \(router.pid ?? 0))"
+        let user = router.user.map { ", user \($0)" } ?? ""
+        let owner = settings.adminAddress.map { "the Caddy at \($0)" } ?? "Caddy (pid \(router.pid ?? 0)\(user))"
         event(
             nil, "router",
             "Routing http://<app>.\(settings.baseDomain):\((try? RouterSettings.parseListen(settings.listen))?.port ?? 0)/ "

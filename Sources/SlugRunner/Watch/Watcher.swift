@@ -75,7 +75,7 @@ public final class Watcher {
             root: root,
             choices: .init(
                 sandbox: settings.sandbox, network: settings.dynoNetwork, disk: settings.dynoDisk,
-                diskReserveMB: settings.diskReserveMB))
+                diskReserveMB: settings.diskReserveMB, appUsers: settings.swarm != nil))
         processes.isolation = isolation
         // A start that fails from here on leaves no spare network or disk behind, nor the dynos' shared mount.
         var running = false

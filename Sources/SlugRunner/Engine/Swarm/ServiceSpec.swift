@@ -33,13 +33,16 @@ public struct ServicePlan: Equatable, Sendable {
     /// How long a stopping web dyno keeps serving before its app gets SIGTERM: the runner learns of a stopping task
     /// by polling, and takes it out of the router's table meanwhile.
     public var drain: Duration
+    /// The app's own user and group id (``AppUsers``, the same number the local engine gives the app): every task of
+    /// the app runs as it, never as root nor as another app's user.
+    public var uid: UInt32
     /// The app's own network (``networkName(app:)``), which every task of the app joins, and no other app's.
     public var network: String { Self.networkName(app: app) }
 
     public init(
         app: String, type: String, release: Int, entry: String, command: String, configVars: [String: String],
         slugURL: String, slugSHA256: String, image: String, replicas: Int, memoryMB: Int, healthcheck: String?,
-        grace: Duration, bootTimeout: Duration, restarts: Int, drain: Duration = .seconds(5)
+        grace: Duration, bootTimeout: Duration, restarts: Int, uid: UInt32, drain: Duration = .seconds(5)
     ) {
         self.app = app
         self.type = type
@@ -57,6 +60,7 @@ public struct ServicePlan: Equatable, Sendable {
         self.bootTimeout = bootTimeout
         self.restarts = restarts
         self.drain = drain
+        self.uid = uid
     }
 
     /// The port every dyno listens on inside its container; the node publishes it on a port of its own choosing.
@@ -143,6 +147,7 @@ public struct ServicePlan: Equatable, Sendable {
             "StopGracePeriod": .nanoseconds(isWeb ? grace + drain : grace),
             "Ulimits": [["Name": "nofile", "Soft": 10000, "Hard": 10000], ["Name": "core", "Soft": 0, "Hard": 0]],
         ]
+        for (key, value) in confinement { container[key] = value }
         if isWeb {
             container["Healthcheck"] = [
                 "Test": ["CMD", "/usr/local/bin/slug-run", "--health"],
@@ -196,6 +201,24 @@ public struct ServicePlan: Equatable, Sendable {
         }
         return .object(spec)
     }
+
+    /// What confines each task beyond its resources (docs/swarm.md): the app's own user and group, no capability
+    /// (not even in the bounding set), no way to gain privileges (`NoNewPrivileges`, which Docker 20.10's API does not
+    /// know yet: `slug-run` sets it itself before anything runs), and a read-only root file system with `/app` and
+    /// `/tmp` on volumes of the task's own (made from the image's empty folders, mode 1777, and removed with it).
+    var confinement: [String: JSONValue] {
+        [
+            "User": .string("\(uid):\(uid)"),
+            "CapabilityDrop": ["ALL"],
+            "Privileges": ["NoNewPrivileges": true],
+            "ReadOnly": true,
+            "Mounts": .array(
+                Self.writableFolders.map { ["Type": "volume", "Target": .string($0), "ReadOnly": false] }),
+        ]
+    }
+
+    /// The folders a task may write to, each a volume of its own.
+    public static let writableFolders = ["/app", "/tmp"]
 
     private var labels: JSONValue {
         [

@@ -20,7 +20,13 @@ final class SwarmEngine: DynoEngine {
         self.watcher = watcher
         swarm = try SwarmServices(
             settings: settings, bucket: watcher.settings.bucket, grace: watcher.settings.grace,
-            bootTimeout: watcher.settings.bootTimeout, poll: watcher.settings.pollInterval)
+            bootTimeout: watcher.settings.bootTimeout, poll: watcher.settings.pollInterval
+        ) { [unowned watcher] app in
+            guard let isolation = watcher.processes.isolation else {
+                throw RunnerError(.sandbox, "slugrunner: the apps' users are not set up yet")
+            }
+            return try isolation.appUID(app)
+        }
         try swarm.refresh()
         watcher.event(
             nil, "swarm",
@@ -44,12 +50,12 @@ final class SwarmEngine: DynoEngine {
     func boot(_ release: UnpackedRelease, _ plans: [DeployMachine.DynoPlan], app: AppRuntime) {
         deploying[app.name] = deploying[app.name] ?? release
         let web = plans.filter { $0.type == ProcessType.web }
-        let plan = web.first.map {
-            swarm.plan(
-                app: app.name, release: release, type: ProcessType.web, command: $0.command, replicas: web.count,
-                wanted: app.wanted)
-        }
         do {
+            let plan = try web.first.map {
+                try swarm.plan(
+                    app: app.name, release: release, type: ProcessType.web, command: $0.command, replicas: web.count,
+                    wanted: app.wanted)
+            }
             try swarm.boot(app: app.name, entry: release.entry, web: plan)
             if let plan {
                 watcher.log(
@@ -82,7 +88,7 @@ final class SwarmEngine: DynoEngine {
     func takeOver(_ app: AppRuntime) {
         deploying[app.name] = nil
         bound[app.name] = nil
-        attempt(app.name) { try swarm.takeOver(app: app.name, plans: plans(of: app)) }
+        attempt(app.name) { try swarm.takeOver(app: app.name, plans: try plans(of: app)) }
     }
 
     func abandon(_ app: AppRuntime) {
@@ -130,7 +136,7 @@ final class SwarmEngine: DynoEngine {
         }
         for app in apps {
             if app.current != nil && !app.machine.isBusy {
-                attempt(app.name) { try swarm.reconcile(app: app.name, plans: plans(of: app)) }
+                attempt(app.name) { try swarm.reconcile(app: app.name, plans: try plans(of: app)) }
             }
             for line in swarm.newLogLines(of: app.name) {
                 watcher.log(app.name).write(.app(line.dyno, line.text, date: line.date))
@@ -156,12 +162,12 @@ final class SwarmEngine: DynoEngine {
     func finish() {}
 
     /// The services the current release should have: each declared process type the formation runs.
-    private func plans(of app: AppRuntime) -> [ServicePlan] {
+    private func plans(of app: AppRuntime) throws -> [ServicePlan] {
         guard let release = app.current else { return [] }
-        return release.manifest.processTypes.sorted { $0.key < $1.key }.compactMap { type, command in
+        return try release.manifest.processTypes.sorted { $0.key < $1.key }.compactMap { type, command in
             let count = app.formation.count(of: type)
             guard type != ProcessType.release, ProcessType.isValid(type), count > 0 else { return nil }
-            return swarm.plan(
+            return try swarm.plan(
                 app: app.name, release: release, type: type, command: command, replicas: count, wanted: app.wanted)
         }
     }

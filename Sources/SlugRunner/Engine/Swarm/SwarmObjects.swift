@@ -21,6 +21,11 @@ public struct SwarmSettings: Sendable {
 
     /// The label of the stack image that names its stack.
     public static let stackLabel = "io.slipway.stack"
+    /// The label of the stack image that says what its tasks can be asked for: from 2, a task may run as any uid
+    /// (`/app` mode 1777), `slug-run` sets no-new-privileges on itself, and no program is setuid or setgid.
+    public static let stackVersionLabel = "io.slipway.stack-version"
+    /// The version this runner needs.
+    public static let stackVersion = 2
 }
 
 /// A node of the swarm, as `ps` and the router need it.

@@ -20,7 +20,7 @@ extension SwarmServices {
     /// Starts the release command as a one-off job, replacing a finished one.
     func startReleasePhase(app: String, release: UnpackedRelease, command: String, wanted: DynoSettings) throws {
         try remove(Self.releaseJob(app))
-        let plan = plan(
+        let plan = try plan(
             app: app, release: release, type: ProcessType.release, command: command, replicas: 1, wanted: wanted)
         try ensureNetwork(app)
         try docker.post("/services/create", json: signed(plan).spec)

@@ -37,11 +37,14 @@ final class SwarmServices {
     var knownPorts: [String: Int] = [:]
     /// The names of the apps' networks that exist.
     private(set) var networks: Set<String> = []
+    /// The uid of each app's own user (``AppUsers``): its tasks run as it.
+    let appUID: (String) throws -> UInt32
 
     /// Connects to the manager and checks what the engine needs: an active swarm this node manages, and the stack
     /// image. Throws one line naming what is missing and how to get it.
     init(
-        settings: SwarmSettings, bucket: BucketSource?, grace: Duration, bootTimeout: Duration, poll: Duration
+        settings: SwarmSettings, bucket: BucketSource?, grace: Duration, bootTimeout: Duration, poll: Duration,
+        appUID: @escaping (String) throws -> UInt32
     ) throws {
         guard let bucket else {
             throw RunnerError(
@@ -55,6 +58,7 @@ final class SwarmServices {
         self.grace = grace
         self.bootTimeout = bootTimeout
         self.drain = max(.seconds(5), poll * 4)
+        self.appUID = appUID
         let swarm = try docker.get("/info")["Swarm"]
         guard swarm?["LocalNodeState"]?.string == "active", swarm?["ControlAvailable"] == .bool(true) else {
             throw RunnerError(
@@ -71,6 +75,13 @@ final class SwarmServices {
                 "slugrunner: the swarm manager has no stack image \(settings.imageReference): build it and load it on "
                     + "every node with `stack/build --stack \(settings.stack) --load unix:///var/run/docker.sock`")
         }
+        self.image = try Self.stackImageID(found, settings: settings)
+    }
+
+    /// The ID of the stack image `found` (the Engine API's `GET /images/<name>/json`): a Slipway stack image of the
+    /// settings' stack, built by a `stack/build` whose tasks can run confined (``SwarmSettings/stackVersion``).
+    /// Throws one line naming what is wrong and how to build the image.
+    static func stackImageID(_ found: JSONValue, settings: SwarmSettings) throws -> String {
         let labelled = found["Config"]?["Labels"]?[SwarmSettings.stackLabel]?.string
         guard let id = found["Id"]?.string, labelled == settings.stack else {
             throw RunnerError(
@@ -78,7 +89,15 @@ final class SwarmServices {
                 "slugrunner: the image \(settings.imageReference) is not a Slipway stack image for \(settings.stack) "
                     + "(its \(SwarmSettings.stackLabel) label is '\(labelled ?? "")'): build it with `stack/build`")
         }
-        self.image = id
+        let version = found["Config"]?["Labels"]?[SwarmSettings.stackVersionLabel]?.string.flatMap { Int($0) } ?? 1
+        guard version >= SwarmSettings.stackVersion else {
+            throw RunnerError(
+                .refused,
+                "slugrunner: the stack image \(settings.imageReference) was built by an older stack/build, whose "
+                    + "tasks cannot run confined as their app's own user: build it again with `stack/build --stack "
+                    + "\(settings.stack) --load unix:///var/run/docker.sock` on every node")
+        }
+        return id
     }
 
     /// Reads the app services, their tasks and the nodes.
@@ -129,16 +148,16 @@ final class SwarmServices {
     // MARK: - Services
 
     /// What the service of `type` should run for `release`; its slug URL is signed only when it is sent
-    /// (``signed(_:)``).
+    /// (``signed(_:)``). Throws when the app's user cannot be given.
     func plan(
         app: String, release: UnpackedRelease, type: String, command: String, replicas: Int, wanted: DynoSettings
-    ) -> ServicePlan {
+    ) throws -> ServicePlan {
         ServicePlan(
             app: app, type: type, release: release.version, entry: release.entry, command: command,
             configVars: release.manifest.configVars, slugURL: "", slugSHA256: release.manifest.slug.sha256,
             image: image, replicas: replicas, memoryMB: wanted.memoryMB(of: type),
             healthcheck: type == ProcessType.web ? wanted.healthcheck : nil, grace: grace, bootTimeout: bootTimeout,
-            restarts: wanted.restarts[type] ?? 0, drain: drain)
+            restarts: wanted.restarts[type] ?? 0, uid: try appUID(app), drain: drain)
     }
 
     /// `plan` with a fresh presigned URL of its slug in the bucket.
