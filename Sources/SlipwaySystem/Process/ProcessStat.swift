@@ -1,4 +1,5 @@
-public import Foundation
+import Foundation
+public import Glibc
 
 /// What `/proc/<pid>/stat` says of a process that supervisors need: its parent, its process group and when it
 /// started. The one reader of that file.
