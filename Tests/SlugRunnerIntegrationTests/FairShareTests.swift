@@ -103,6 +103,8 @@ import Testing
                 return listed.contains("=== run: one-off processes (2)")
             }, "\(listed)")
         #expect(listed.contains("\nrun.1: up ") && listed.contains(": sleep 1000\nrun.2: up "), "\(listed)")
+        #expect(try h.slugrunner(["ps", "myapp"]).stdout.contains("\nrun.2: up "))
+        #expect(try h.slugrunner(["ps", "myapp"]).stdout.contains(": sleep 1000\n"))
         let run1 = try #require(try h.ps().processes.first { $0.dyno == "run.1" }?.pid)
         let stopped = try Self.door(h, "ps:stop", ["myapp", "run.1"])
         #expect(stopped.status == 0 && stopped.stderr == "Stopping run.1 of myapp... done\n", "\(stopped.output)")
@@ -165,6 +167,7 @@ import Testing
         let listed = try Self.door(h, "ps", ["myapp"])
         #expect(listed.stdout.contains(" !     The runner keeps the formation it has: web=2 worker=2 makes 4"))
         #expect(try h.ps().processes.map(\.dyno) == ["web.1"])
+        #expect(try h.slugrunner(["ps", "myapp"]).stdout.contains(" !     The runner keeps the formation it has: "))
 
         let allowed = try Self.door(h, "ps:scale", ["myapp", "web=2", "worker=1"])
         #expect(allowed.status == 0, "\(allowed.output)")
