@@ -75,7 +75,8 @@ final class OneOffDynos {
             guard let dyno = leader.oneOff, ContinuousClock.now - dyno.startedInstant >= lifetime else { continue }
             watcher.log(
                 leader.app, dyno.name,
-                "One-off dynos run at most \(lifetime.spoken) (slugrunner watch --one-off-lifetime): stopping it")
+                "One-off dynos run at most \(formatAge(seconds: Int(lifetime.components.seconds))) (slugrunner "
+                    + "watch --one-off-lifetime): stopping it")
             stop(pid, app: leader.app)
         }
     }
