@@ -20,11 +20,13 @@ struct CPUSharesTests {
         let h = try RunnerHarness("cpu-shares")
         // A name of its own: the groups are machine-wide, and other tests' runners make groups of their apps.
         let app = "shares-\(getpid())"
-        guard case .legacy(_, _, let cpu?) = try #require(ControlGroup.current()) else {
+        guard case .legacy(let memory, let pids, let cpu?) = try #require(ControlGroup.current()) else {
             Issue.record("no cpu hierarchy found")
             return
         }
         let folder = "\(cpu)/slipway/\(app)"
+        // The runner leaves each app's (empty) group; this app's name is the test's own, so its groups go after it.
+        defer { for base in [memory, pids, cpu].compactMap({ $0 }) { rmdir("\(base)/slipway/\(app)") } }
         try h.publish(try h.buildSlug(procfile: "web: ./web.sh\nworker: exec sleep 1000\n"), app: app, version: 1)
         try DynoSettings.update(RootLayout(h.root), app: app) {
             $0 = $0.scaling("worker", to: 1).resizing("worker", to: 1024).resizing("web", to: 256)
