@@ -8,6 +8,9 @@ public import Foundation
 /// ```json
 /// {"app": "myapp", "command": "rake db:migrate", "detach": false, "user": "alice", "columns": 120, "lines": 40}
 /// ```
+///
+/// The same socket stops a one-off dyno (`ps:stop myapp run.3`): `{"app": "myapp", "command": "", "detach": false,
+/// "stop": "run.3"}`, answered with `{"dyno": "run.3"}` once it is being stopped, or an error.
 public struct OneOffRequest: Codable, Equatable, Sendable {
     /// The app whose current release (and config vars) the dyno runs.
     public var app: String
@@ -21,10 +24,14 @@ public struct OneOffRequest: Codable, Equatable, Sendable {
     /// The terminal's size when the session has one, for `COLUMNS` and `LINES`.
     public var columns: Int?
     public var lines: Int?
+    /// Set to stop the one-off dyno of this name (`run.3`) instead of starting one; `command` is then empty.
+    public var stop: String?
 
     public init(
-        app: String, command: String, detach: Bool = false, user: String? = nil, columns: Int? = nil, lines: Int? = nil
+        app: String, command: String, detach: Bool = false, user: String? = nil, columns: Int? = nil, lines: Int? = nil,
+        stop: String? = nil
     ) {
+        self.stop = stop
         self.app = app
         self.command = command
         self.detach = detach
@@ -37,6 +44,12 @@ public struct OneOffRequest: Codable, Equatable, Sendable {
     public static let maximumLength = 256 * 1024
     /// The descriptors that come with a request: stdin, stdout, stderr.
     public static let descriptorCount = 3
+
+    /// Whether `name` is a one-off dyno's name: `run.` and a number.
+    public static func isOneOffName(_ name: String) -> Bool {
+        guard name.hasPrefix("run."), let number = Int(name.dropFirst(4)) else { return false }
+        return number > 0 && name == "run.\(number)"
+    }
 }
 
 /// One line of the runner's answer to a ``OneOffRequest``: first `{"dyno": "run.3"}` once the dyno started (or

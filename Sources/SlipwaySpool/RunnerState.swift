@@ -111,6 +111,25 @@ public struct RunnerState: Codable, Equatable, Sendable {
         }
     }
 
+    /// What the runner lets one app have (`slugrunner watch --max-dynos-per-app`, `--max-detached-runs`), so that
+    /// the door can refuse at once what the runner would refuse.
+    public struct Limits: Codable, Equatable, Sendable {
+        /// The most dynos of the formation, all process types together.
+        public var maxDynos: Int
+        /// The most detached one-off dynos (`run --detach`) at once.
+        public var maxDetachedRuns: Int
+
+        public init(maxDynos: Int, maxDetachedRuns: Int) {
+            self.maxDynos = maxDynos
+            self.maxDetachedRuns = maxDetachedRuns
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case maxDynos = "max_dynos"
+            case maxDetachedRuns = "max_detached_runs"
+        }
+    }
+
     public var app: String
     /// Whether a watcher runs for the root; filled in by `slugrunner ps`.
     public var watcher: Bool?
@@ -128,11 +147,19 @@ public struct RunnerState: Codable, Equatable, Sendable {
     /// The router's base domain (`slugrunner watch --base-domain`): the app answers at `<app>.<baseDomain>`. Nil
     /// when the runner routes nothing.
     public var baseDomain: String?
+    /// What the runner lets the app have; nil from a runner that sets no limits.
+    public var limits: Limits?
+    /// Why the runner keeps a formation other than the one `dynos.json` asks for (past ``Limits/maxDynos``), for
+    /// `ps`; nil when it runs what was asked.
+    public var formationRefused: String?
 
     public init(
         app: String, watcher: Bool?, watcherPid: Int32, updatedAt: String, host: String?, release: Release?,
-        formation: [String: Int], processes: [Process], lastDeploy: Deploy?, baseDomain: String? = nil
+        formation: [String: Int], processes: [Process], lastDeploy: Deploy?, baseDomain: String? = nil,
+        limits: Limits? = nil, formationRefused: String? = nil
     ) {
+        self.limits = limits
+        self.formationRefused = formationRefused
         self.app = app
         self.watcher = watcher
         self.watcherPid = watcherPid
@@ -151,6 +178,8 @@ public struct RunnerState: Codable, Equatable, Sendable {
         case updatedAt = "updated_at"
         case lastDeploy = "last_deploy"
         case baseDomain = "base_domain"
+        case limits
+        case formationRefused = "formation_refused"
     }
 
     /// Parses a state file's bytes; nil when they are not one.

@@ -42,6 +42,7 @@ enum PsScale: ManagementCommandName { static let name = "ps:scale" }
 enum PsResize: ManagementCommandName { static let name = "ps:resize" }
 enum PsDisk: ManagementCommandName { static let name = "ps:disk" }
 enum PsRestart: ManagementCommandName { static let name = "ps:restart" }
+enum PsStop: ManagementCommandName { static let name = "ps:stop" }
 enum Run: ManagementCommandName { static let name = "run" }
 enum Domains: ManagementCommandName { static let name = "domains" }
 enum DomainsAdd: ManagementCommandName { static let name = "domains:add" }
@@ -61,7 +62,7 @@ let managementSubcommands: [ParsableCommand.Type] = [
     Managed<AppsInfo>.self, Managed<AppsSet>.self, Managed<BuildpacksList>.self, Managed<BuildpacksSet>.self,
     Managed<BuildpacksClear>.self, Managed<ConfigShow>.self, Managed<ConfigGet>.self, Managed<ConfigSet>.self,
     Managed<ConfigUnset>.self, Managed<Ps>.self, Managed<PsScale>.self, Managed<PsResize>.self, Managed<PsDisk>.self,
-    Managed<PsRestart>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
+    Managed<PsRestart>.self, Managed<PsStop>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
     Managed<DomainsRemove>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
     Managed<Logs>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,

@@ -37,6 +37,12 @@ extension Slugrunner {
         var logMaxSize: Int = 10
         @Option(
             help: ArgumentHelp(
+                "Log lines per second each dyno may print (ten seconds' worth at once); past it, lines are dropped "
+                    + "and counted (Error L11).",
+                valueName: "lines"))
+        var logRate: Int = LogRate.standard.linesPerSecond
+        @Option(
+            help: ArgumentHelp(
                 "How dynos are confined: auto or bubblewrap (refuse to start dynos where bubblewrap does not work), or none.",
                 valueName: "mode"))
         var sandbox: String = "auto"
@@ -85,6 +91,18 @@ extension Slugrunner {
             help: ArgumentHelp(
                 "With --engine swarm: the Engine API socket of a swarm manager.", valueName: "unix:///path"))
         var dockerHost: String = "unix:///var/run/docker.sock"
+        @Option(
+            help: ArgumentHelp(
+                "The most dynos one app may run, all process types together (a larger ps:scale is refused).",
+                valueName: "count"))
+        var maxDynosPerApp: Int = WatchSettings().maxDynosPerApp
+        @Option(
+            help: ArgumentHelp(
+                "The most detached one-off dynos (run --detach) one app may have at once.", valueName: "count"))
+        var maxDetachedRuns: Int = WatchSettings().maxDetachedRuns
+        @Option(
+            help: ArgumentHelp("Seconds a one-off dyno may run before it is stopped.", valueName: "seconds"))
+        var oneOffLifetime: Double = 24 * 3600
         @OptionGroup var bucket: BucketOptions
 
         func run() throws {
@@ -100,6 +118,8 @@ extension Slugrunner {
             settings.stacks = stack
             guard logMaxSize > 0 else { throw ValidationError("--log-max-size takes a size in MB, 1 or more") }
             settings.logMaxBytes = Int64(logMaxSize) * 1024 * 1024
+            guard logRate > 0 else { throw ValidationError("--log-rate takes lines per second, 1 or more") }
+            settings.logRate = LogRate(linesPerSecond: logRate)
             settings.bucket = try bucket.source(root: root.resolved)
             guard let mode = WatchSettings.SandboxMode(rawValue: sandbox) else {
                 throw ValidationError("--sandbox is '\(sandbox)'; use auto, bubblewrap or none")
@@ -116,6 +136,11 @@ extension Slugrunner {
             guard diskReserve >= 0 else { throw ValidationError("--disk-reserve is \(diskReserve); give 0 or more MB") }
             settings.diskReserveMB = diskReserve
             settings.healthInterval = try duration(healthInterval, "--health-interval")
+            guard maxDynosPerApp >= 1 else { throw ValidationError("--max-dynos-per-app takes a count, 1 or more") }
+            settings.maxDynosPerApp = maxDynosPerApp
+            guard maxDetachedRuns >= 0 else { throw ValidationError("--max-detached-runs takes a count, 0 or more") }
+            settings.maxDetachedRuns = maxDetachedRuns
+            settings.oneOffLifetime = try duration(oneOffLifetime, "--one-off-lifetime")
             switch engine {
             case "local":
                 break

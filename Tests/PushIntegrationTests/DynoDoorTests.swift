@@ -82,6 +82,35 @@ import Testing
         #expect(shown.stdout.hasSuffix(" +0000 (~ 2m ago), memory 50 MB\n"), "\(shown.output)")
     }
 
+    @Test func theRunnersDynoCeilingAndPsStopOverSSH() throws {
+        let h = try harness()
+        // The runner reports its limits in state.json; the door refuses a formation past them and writes nothing.
+        let now = RunnerState.isoTime(Date())
+        let state = RunnerState(
+            app: "myapp", watcher: nil, watcherPid: 1, updatedAt: now, host: "127.0.0.1", release: nil,
+            formation: ["web": 1], processes: [], lastDeploy: nil, limits: .init(maxDynos: 4, maxDetachedRuns: 5),
+            formationRefused: "web=9 makes 9 dynos; an app may run at most 4 here")
+        try FileSystem.makeFolders("\(h.root)/runner/apps/myapp", mode: 0o755)
+        try DurableFile.replace("\(h.root)/runner/apps/myapp/state.json", with: try JSONEncoder().encode(state))
+        let refused = try h.ssh("ps:scale myapp web=3 worker=2")
+        #expect(refused.status == 1, "\(refused.output)")
+        #expect(
+            refused.output
+                == "slipway: myapp may run at most 4 dynos on this server, and that makes 5: scale other process "
+                + "types down first, or ask the operator for more\n")
+        #expect(try settings(h) == DynoSettings())
+        #expect(try h.ssh("ps:scale myapp web=2 worker=2").status == 0)
+        let watcher = try HeldLock("\(h.root)/runner/watch.lock")
+        let shown = try withExtendedLifetime(watcher) { try h.ssh("ps myapp", merge: false) }
+        #expect(shown.stdout.contains(" !     The runner keeps the formation it has: web=9 makes 9 dynos"))
+
+        let notOneOff = try h.ssh("ps:stop myapp web.1")
+        #expect(notOneOff.status == 1 && notOneOff.output.hasPrefix("slipway: 'web.1' is not a one-off dyno"))
+        let noRunner = try h.ssh("ps:stop myapp run.1")
+        #expect(noRunner.output == "slipway: no runner is running on this server: start slugrunner watch\n")
+        #expect(try h.ssh("ps:stop myapp run.1", as: "bob").output == "slipway: bob has no access to myapp\n")
+    }
+
     @Test func runOverSSHIsAttachedAndEndsWithTheDynosStatus() throws {
         let h = try harness()
         let absent = try h.ssh("run myapp -- true")

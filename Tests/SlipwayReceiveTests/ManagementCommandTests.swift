@@ -106,6 +106,7 @@ import Testing
             if command.name == "ps:resize" || command.name == "ps:disk" { words.append("web=1024") }
             if command.name.hasPrefix("domains:") { words.append("www.example.com") }
             if command.name == "run" { words.append("ls") }
+            if command.name == "ps:stop" { words.append("run.1") }
             let denied = run(words)
             words[1] = "nosuchapp"
             let missing = run(words)

@@ -49,7 +49,7 @@ struct ControlGroupLimitTests {
 
     @Test func processesPastTheLimitCannotStart() throws {
         let hierarchy = try #require(ControlGroup.current())
-        guard case .legacy(_, let pids) = hierarchy, pids != nil else { return }
+        guard case .legacy(_, let pids, _) = hierarchy, pids != nil else { return }
         let group = try ControlGroup.create(
             "slipway-test/\(getpid())-pids", in: hierarchy, memoryBytes: 256 << 20, processes: 4)
         defer { removeWithParent(group) }

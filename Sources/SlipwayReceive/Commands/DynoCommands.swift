@@ -4,6 +4,7 @@ import SlipwaySystem
 
 /// `ps`, `ps:scale`, `ps:resize`, `ps:disk`, `ps:restart`: the door records what is wanted in the app's `dynos.json`
 /// (``DynoSettings``) and reads what runs from the runner's `state.json` (``RunnerState``); the runner does the rest.
+/// `ps:stop` asks the runner to stop a one-off dyno over its control socket.
 extension ManagementCommands {
     static let dynoCommands = [
         ManagementCommand(
@@ -46,8 +47,16 @@ extension ManagementCommands {
                 return
             }
             let changes = try parse(words, values: 0...DynoSettings.maximumQuantity, what: "scale", example: "web=2")
+            let limit = runnerState(run, app.name)?.limits?.maxDynos
             let settings = try updateDynoSettings(run, app.name) { settings in
                 for (type, quantity) in changes { settings = settings.scaling(type, to: quantity) }
+                let total = settings.quantities.values.reduce(0, +)
+                if let limit, total > limit {
+                    throw DoorError(
+                        .invalidValue,
+                        "slipway: \(app.name) may run at most \(limit) dynos on this server, and that makes \(total): "
+                            + "scale other process types down first, or ask the operator for more")
+                }
             }
             let named = changes.map { "\($0.type)=\($0.value)" }.joined(separator: " ")
             run.say("Scaling \(app.name): \(named) (the runner applies it within seconds)")
@@ -109,7 +118,31 @@ extension ManagementCommands {
             let named = types.joined(separator: ", ")
             run.say("Restarting the \(named) dynos of \(app.name) (the runner restarts them within seconds)")
         },
+        ManagementCommand(
+            "ps:stop", "<app> run.<N>",
+            "Stop a one-off dyno (ps lists them): SIGTERM, then SIGKILL after the grace period.",
+            arity: 2...2, verbatimAfter: nil
+        ) { run in
+            let (app, _) = try run.app()
+            let dyno = run.arguments[1]
+            guard OneOffRequest.isOneOffName(dyno) else {
+                throw DoorError(
+                    .invalidValue,
+                    "slipway: '\(TerminalText.printable(dyno))' is not a one-off dyno: ps:stop takes run.N as ps lists "
+                        + "it (scale a process type down with ps:scale)")
+            }
+            let client = OneOffClient(socketPath: run.root.layout.controlSocket, descriptors: [])
+            let request = OneOffRequest(app: app.name, command: "", user: run.actor.name, stop: dyno)
+            return try client.run(
+                request, started: { _ in run.say("Stopping \(dyno) of \(app.name)... done") },
+                shouldStop: { run.context.signals?.poll().map { 128 + $0 } })
+        },
     ]
+
+    /// The runner's `state.json` of the app, when it has written one that reads.
+    static func runnerState(_ run: Invocation, _ app: String) -> RunnerState? {
+        (try? FileSystem.read(run.root.layout.runnerState(app))).flatMap { RunnerState.decode($0) }
+    }
 
     /// The app's `dynos.json`, or the defaults.
     static func dynoSettings(_ run: Invocation, _ app: String) throws -> DynoSettings {

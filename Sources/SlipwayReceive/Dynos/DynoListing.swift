@@ -39,6 +39,9 @@ enum DynoListing {
             }
         }
         if lines.isEmpty { lines.append("No dyno of \(state.app) runs (formation: \(settings.summary)).") }
+        if let refused = state.formationRefused {
+            lines.append(" !     The runner keeps the formation it has: \(refused)")
+        }
         if let deploy = state.lastDeploy, deploy.status != "succeeded" {
             let prefix = deploy.status == "deploying" ? "" : " !     "
             lines.append(

@@ -22,7 +22,8 @@ struct OneOffClient {
     static let noRunner = DoorError(
         .notPossible, "slipway: no runner is running on this server: start slugrunner watch")
 
-    /// Starts the dyno and waits for its end (only for its start when `request.detach`). `started` gets the dyno's
+    /// Starts the dyno and waits for its end (only for its start when `request.detach`; only for the runner's answer
+    /// when `request.stop` names a dyno to stop). `started` gets the dyno's
     /// name; `shouldStop` is asked between waits (a signal, a hang-up) and, when it says so, gives the status to
     /// return at once. Returns the dyno's exit status as a shell reports it.
     func run(_ request: OneOffRequest, started: (String) -> Void, shouldStop: () -> Int32?) throws -> Int32 {
@@ -64,7 +65,7 @@ struct OneOffClient {
                 switch reply {
                 case .started(let dyno):
                     started(dyno)
-                    if request.detach { return 0 }
+                    if request.detach || request.stop != nil { return 0 }
                 case .failed(let message):
                     throw DoorError(.notPossible, "slipway: " + TerminalText.printable(message, limit: 400))
                 case .exited, .signaled:

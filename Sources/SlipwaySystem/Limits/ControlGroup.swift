@@ -5,21 +5,21 @@ public import Foundation
 #endif
 
 /// A control group holding one dyno: its memory and its number of processes capped by the kernel, which kills the
-/// group's processes (not the runner, not another dyno) when the memory runs out. cgroup v2 where the host has the
-/// memory controller there (Debian 12's default), else the v1 `memory` and `pids` hierarchies (as on this project's
-/// machines). Groups are made below the calling process's own group, so the limits nest in whatever holds the runner.
+/// group's processes (not the runner, not another dyno) when the memory runs out, and its share of the CPU when
+/// processes compete for it. cgroup v2 where the host has the memory controller there (Debian 12's default), else the
+/// v1 `memory`, `pids` and `cpu` hierarchies (as on this project's machines). Groups are made below the calling process's own group, so the limits nest in whatever holds the runner.
 public struct ControlGroup: Sendable, Equatable {
     /// Where new groups go: the folders of this process's own groups.
     public enum Hierarchy: Sendable, Equatable {
         /// cgroup v2: one folder for every controller.
         case unified(String)
-        /// cgroup v1: the memory hierarchy's folder, and the pids hierarchy's when it is mounted.
-        case legacy(memory: String, pids: String?)
+        /// cgroup v1: the memory hierarchy's folder, and the pids and cpu hierarchies' when they are mounted.
+        case legacy(memory: String, pids: String?, cpu: String? = nil)
     }
 
     /// The hierarchy the group is in.
     public let hierarchy: Hierarchy
-    /// The group's folders: one for v2; memory (and pids) for v1.
+    /// The group's folders: one for v2; memory (then pids, then cpu, when mounted) for v1.
     public let folders: [String]
 
     /// The hierarchy this process's groups are in, or nil when no memory controller can be used here (the caller says
@@ -47,7 +47,7 @@ public struct ControlGroup: Sendable, Equatable {
             if tail[0] == "cgroup2" {
                 v2 = mount
             } else if tail[0] == "cgroup" {
-                for option in tail[2].split(separator: ",") where option == "memory" || option == "pids" {
+                for option in tail[2].split(separator: ",") where ["memory", "pids", "cpu"].contains(option) {
                     v1[String(option)] = mount
                 }
             }
@@ -62,7 +62,8 @@ public struct ControlGroup: Sendable, Equatable {
         }
         if let memory = v1["memory"], let path = paths["memory"] {
             let pids = v1["pids"].flatMap { mount in paths["pids"].map { folder(mount, $0) } }
-            return .legacy(memory: folder(memory, path), pids: pids)
+            let cpu = v1["cpu"].flatMap { mount in paths["cpu"].map { folder(mount, $0) } }
+            return .legacy(memory: folder(memory, path), pids: pids, cpu: cpu)
         }
         if let v2, let path = paths[""] {
             let unified = folder(v2, path)
@@ -85,25 +86,33 @@ public struct ControlGroup: Sendable, Equatable {
     }
 
     /// Makes the group `name` (a relative path such as `slipway/myapp/web.1`, made of checked names) below
-    /// `hierarchy`, with its limits: `memoryBytes` of memory (swap included where the kernel accounts it) and at most
-    /// `processes` processes (not enforced on a v1 host without the pids hierarchy: the caller falls back to rlimits).
-    public static func create(_ name: String, in hierarchy: Hierarchy, memoryBytes: Int64, processes: Int)
-        throws(SystemError) -> ControlGroup
-    {
+    /// `hierarchy`, with its limits: `memoryBytes` of memory (swap included where the kernel accounts it), at most
+    /// `processes` processes (not enforced on a v1 host without the pids hierarchy: the caller falls back to rlimits),
+    /// and, when given, `cpuShares`: its weight against its sibling groups when they all want the CPU (v1's
+    /// `cpu.shares`, 1024 the kernel's default; v2's `cpu.weight` gets the same ratio to its default of 100). Without
+    /// a cpu controller the group has no CPU weight of its own.
+    public static func create(
+        _ name: String, in hierarchy: Hierarchy, memoryBytes: Int64, processes: Int, cpuShares: Int? = nil
+    ) throws(SystemError) -> ControlGroup {
         switch hierarchy {
         case .unified(let base):
             var parent = base
             for component in name.split(separator: "/") {
                 // A v2 group hands controllers to its children only when asked to.
                 try write("+memory +pids", to: parent + "/cgroup.subtree_control", optional: false)
+                if cpuShares != nil { try write("+cpu", to: parent + "/cgroup.subtree_control", optional: true) }
                 parent += "/\(component)"
                 if mkdir(parent, 0o755) != 0 && errno != EEXIST { throw SystemError("create", parent, errno: errno) }
             }
             try write("\(memoryBytes)", to: parent + "/memory.max", optional: false)
             try write("0", to: parent + "/memory.swap.max", optional: true)
             try write("\(processes)", to: parent + "/pids.max", optional: true)
+            if let cpuShares {
+                let weight = min(10_000, max(1, cpuShares * 100 / 1024))
+                try write("\(weight)", to: parent + "/cpu.weight", optional: true)
+            }
             return ControlGroup(hierarchy: hierarchy, folders: [parent])
-        case .legacy(let memory, let pids):
+        case .legacy(let memory, let pids, let cpu):
             let memoryFolder = "\(memory)/\(name)"
             try FileSystem.makeFolders(memoryFolder, mode: 0o755)
             try write("\(memoryBytes)", to: memoryFolder + "/memory.limit_in_bytes", optional: false)
@@ -114,6 +123,12 @@ public struct ControlGroup: Sendable, Equatable {
                 try FileSystem.makeFolders(pidsFolder, mode: 0o755)
                 try write("\(processes)", to: pidsFolder + "/pids.max", optional: false)
                 folders.append(pidsFolder)
+            }
+            if let cpu, let cpuShares {
+                let cpuFolder = "\(cpu)/\(name)"
+                try FileSystem.makeFolders(cpuFolder, mode: 0o755)
+                folders.append(cpuFolder)
+                try write("\(min(262_144, max(2, cpuShares)))", to: cpuFolder + "/cpu.shares", optional: false)
             }
             return ControlGroup(hierarchy: hierarchy, folders: folders)
         }
@@ -140,6 +155,17 @@ public struct ControlGroup: Sendable, Equatable {
         switch hierarchy {
         case .unified: Self.counter(folders[0] + "/memory.events", "max") ?? 0
         case .legacy: Self.number(folders[0] + "/memory.failcnt").map(Int.init) ?? 0
+        }
+    }
+
+    /// The group's CPU weight (v1's `cpu.shares`, or v2's `cpu.weight`); nil without a cpu controller.
+    public var cpuWeight: Int? {
+        switch hierarchy {
+        case .unified:
+            return Self.number(folders[0] + "/cpu.weight").map(Int.init)
+        case .legacy(_, _, let cpu):
+            guard let cpu, let folder = folders.first(where: { $0.hasPrefix(cpu + "/") }) else { return nil }
+            return Self.number(folder + "/cpu.shares").map(Int.init)
         }
     }
 

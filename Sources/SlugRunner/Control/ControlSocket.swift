@@ -68,6 +68,13 @@ public final class ControlSocket {
         if run.request.detach { run.connection.shutdownWriting() }
     }
 
+    /// Tells the door the one-off dyno its stop request names is being stopped (SIGTERM, SIGKILL after the grace
+    /// period); that is the whole answer.
+    public func stopping(_ run: PendingRun, dyno: String) {
+        Self.answer(run.connection, .started(dyno: dyno))
+        run.connection.shutdownWriting()
+    }
+
     /// Tells the door how the dyno ended; the door exits with that status.
     public func finished(_ run: PendingRun, status: ExitStatus) {
         switch status {
@@ -146,6 +153,12 @@ public final class ControlSocket {
         guard AppName.isValid(request.app) else {
             return .failure(Refusal(message: "'\(request.app.prefix(64))' is not an app name"))
         }
+        if let stop = request.stop {
+            guard OneOffRequest.isOneOffName(stop) else {
+                return .failure(Refusal(message: "'\(stop.prefix(64))' is not a one-off dyno: give run.N"))
+            }
+            return .success(request)
+        }
         guard !request.command.allSatisfy(\.isWhitespace), !request.command.contains("\0"),
             request.command.utf8.count <= OneOffRequest.maximumLength
         else {
@@ -177,9 +190,11 @@ public final class PendingRun {
 
     fileprivate init(request: OneOffRequest, descriptors: [Int32], connection: UnixSocket) {
         self.request = request
-        stdin = descriptors[0]
-        stdout = descriptors[1]
-        stderr = descriptors[2]
+        // A stop request may come without descriptors.
+        let given = descriptors + [-1, -1, -1]
+        stdin = given[0]
+        stdout = given[1]
+        stderr = given[2]
         self.connection = connection
     }
 

@@ -194,7 +194,7 @@ final class DynoIsolation {
             namespace = try network?.attach(id: id)
             let group = try limits.create(app: app, id: id, memoryMB: memory)
             // Without a pids controller, the app's user gets an rlimit on its processes (over all its dynos).
-            let pidsEnforced = group.map { $0.folders.count == 2 || $0.hierarchy.isUnified } ?? false
+            let pidsEnforced = group.map { $0.hierarchy.enforcesProcesses } ?? false
             let processes = pidsEnforced || user == nil ? nil : DynoLimits.appProcesses
             var (confined, home) = try sandbox.sandbox(
                 copy: made.copy, tmp: made.tmp, group: group, user: user,
@@ -300,9 +300,9 @@ final class DynoIsolation {
 }
 
 extension ControlGroup.Hierarchy {
-    /// Whether this is cgroup v2.
-    var isUnified: Bool {
-        if case .unified = self { return true }
-        return false
+    /// Whether a group's processes are counted by a pids controller.
+    var enforcesProcesses: Bool {
+        if case .legacy(_, let pids, _) = self { return pids != nil }
+        return true
     }
 }

@@ -5,10 +5,10 @@ import SlipwaySystem
     import Glibc
 #endif
 
-/// Each dyno's memory and process limits: a control group `slipway/<app>/<dyno>` (below the runner's own group) in
-/// the kernel's memory and pids controllers, which the dyno's first process joins before it runs anything
+/// Each dyno's memory, process and CPU limits: a control group `slipway/<app>/<dyno>` (below the runner's own group)
+/// in the kernel's memory, pids and cpu controllers, which the dyno's first process joins before it runs anything
 /// (``Spawn/joining``). The memory is the process type's size (`ps:resize`, default 512 MB; swap counts too), the
-/// processes ``processes(memoryMB:)``. Where no controller can be used (the runner is not root, or the host mounts
+/// processes ``processes(memoryMB:)``, the CPU shares ``cpuShares(memoryMB:)``. Where no controller can be used (the runner is not root, or the host mounts
 /// none), each process gets an address-space rlimit of the same size instead, which is weaker: it counts reserved
 /// rather than used memory, per process rather than per dyno.
 struct DynoLimits {
@@ -29,6 +29,14 @@ struct DynoLimits {
         memoryMB <= 512 ? 256 : memoryMB <= 1024 ? 512 : 16384
     }
 
+    /// The dyno's weight when dynos compete for the CPU, by its memory as Heroku's dyno sizes give CPU: 1024 (the
+    /// kernel's default) per 512 MB, so a 1024 MB dyno gets twice a 512 MB one's share and a 256 MB one half. Each
+    /// app's group (`slipway/<app>`) keeps the default weight, so busy apps share the CPU equally whatever their
+    /// number of dynos, and an app's dynos share its part by size.
+    static func cpuShares(memoryMB: Int) -> Int {
+        max(2, memoryMB * 1024 / 512)
+    }
+
     /// Processes the app's user may have at once over all its dynos where no pids controller counts them per dyno.
     static let appProcesses = 16384
 
@@ -36,9 +44,10 @@ struct DynoLimits {
     var summary: String {
         switch hierarchy {
         case .unified: "memory and process limits per dyno: cgroup v2"
-        case .legacy(_, let pids):
+        case .legacy(_, let pids, let cpu):
             "memory limits per dyno: cgroup v1"
                 + (pids == nil ? "; no pids controller, processes limited per app user (rlimit)" : ", pids too")
+                + (cpu == nil ? "; no cpu controller, no CPU shares" : ", CPU shares by size")
         case nil:
             "no control group can be used here (" + (geteuid() == 0 ? "no memory controller mounted" : "not root")
                 + "): memory is limited per process with an address-space rlimit, processes are not limited"
@@ -51,7 +60,7 @@ struct DynoLimits {
         do {
             return try ControlGroup.create(
                 "\(Self.top)/\(app)/\(id)", in: hierarchy, memoryBytes: Int64(memoryMB) << 20,
-                processes: Self.processes(memoryMB: memoryMB))
+                processes: Self.processes(memoryMB: memoryMB), cpuShares: Self.cpuShares(memoryMB: memoryMB))
         } catch {
             throw RunnerError(.system, "slugrunner: cannot make the control group of \(app) \(id): \(error)")
         }
@@ -64,7 +73,7 @@ struct DynoLimits {
         let bases: [String]
         switch hierarchy {
         case .unified(let base): bases = [base]
-        case .legacy(let memory, let pids): bases = [memory] + (pids.map { [$0] } ?? [])
+        case .legacy(let memory, let pids, let cpu): bases = [memory] + [pids, cpu].compactMap { $0 }
         }
         for base in bases { rmdir("\(base)/\(Self.top)/\(app)/\(id)") }
     }

@@ -7,13 +7,15 @@ import Foundation
 /// Appends log lines to `<root>/logs/<app>.log`. When the file passes `maxBytes`, it becomes `<app>.log.1`
 /// (replacing the previous one) and a new file starts, so one app's log never takes more than twice the limit.
 ///
-/// Used from one thread (the watcher's loop): each line is one `write(2)` with `O_APPEND`, so lines from many
-/// processes never mix.
-final class AppLog {
+/// Written from the watcher's loop (the runner's events) and from the ``OutputPump``'s thread (what the dynos print),
+/// one line at a time under a lock: each line is one `write(2)` with `O_APPEND`, so lines from many processes never
+/// mix.
+final class AppLog: @unchecked Sendable {
     let path: String
     let maxBytes: Int64
     /// Who else may read the log (the door's `logs`).
     let access: DoorAccess?
+    private let lock = NSLock()
     private var fd: Int32 = -1
     private var size: Int64 = 0
 
@@ -30,6 +32,10 @@ final class AppLog {
     /// Writes `line`; a failure to write (a full disk) is reported once on stderr and the line dropped, since
     /// logging must never stop the processes.
     func write(_ line: LogLine) {
+        lock.withLock { unlockedWrite(line) }
+    }
+
+    private func unlockedWrite(_ line: LogLine) {
         var text = line.formatted
         text.append("\n")
         let data = Data(text.utf8)

@@ -77,16 +77,43 @@ struct OutputLines {
 
     /// Adds `bytes`; returns the lines they complete, without newlines (and without a `\r` before one).
     mutating func append(_ bytes: UnsafeRawBufferPointer) -> [String] {
+        append(bytes) { true }.lines
+    }
+
+    /// Adds `bytes`; returns the lines they complete for which `keep` says yes, and how many it refused. A refused
+    /// line is never made into a string, so a flood of lines that are dropped costs little more than finding their
+    /// ends.
+    mutating func append(_ bytes: UnsafeRawBufferPointer, keep: () -> Bool) -> (lines: [String], dropped: Int) {
         var lines: [String] = []
-        for byte in bytes {
-            if byte == 0x0a || pending.count >= maxLineLength {
+        var dropped = 0
+        guard let base = bytes.baseAddress else { return (lines, dropped) }
+        func complete(_ start: Int, _ end: Int) {
+            if keep() {
+                pending.append(contentsOf: UnsafeRawBufferPointer(start: base + start, count: end - start))
                 lines.append(Self.text(pending))
-                pending.removeAll(keepingCapacity: true)
-                if byte == 0x0a { continue }
+            } else {
+                dropped += 1
             }
-            pending.append(byte)
+            pending.removeAll(keepingCapacity: true)
         }
-        return lines
+        var start = 0
+        while start < bytes.count {
+            let room = maxLineLength - pending.count
+            // The newline ending the line, within its longest length (a newline right after it ends it too).
+            let span = min(bytes.count - start, room + 1)
+            if let hit = memchr(base + start, 0x0a, span) {
+                let end = base.distance(to: UnsafeRawPointer(hit))
+                complete(start, end)
+                start = end + 1
+            } else if span == room + 1 {
+                complete(start, start + room)  // cut at the longest length; the next byte starts the next line
+                start += room
+            } else {
+                pending.append(contentsOf: UnsafeRawBufferPointer(start: base + start, count: bytes.count - start))
+                start = bytes.count
+            }
+        }
+        return (lines, dropped)
     }
 
     /// The last line when it had no newline yet.

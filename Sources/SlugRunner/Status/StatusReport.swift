@@ -84,7 +84,11 @@ public struct StatusReport: Sendable {
             if let release = status.release, process.release != release.version { line += ", v\(process.release)" }
             if process.restarts > 0 { line += ", \(process.restarts) restart(s)" }
             if process.crashLoop { line += ", crash loop" }
+            if process.type == "run" { line += ": " + TerminalText.printable(process.command, limit: 200) }
             lines.append(line)
+        }
+        if let refused = status.formationRefused {
+            lines.append(" !     The runner keeps the formation it has: \(refused)")
         }
         if let deploy = status.lastDeploy, deploy.status != "succeeded" {
             let prefix = deploy.status == "deploying" ? "" : " !     "

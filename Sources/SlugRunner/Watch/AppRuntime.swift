@@ -13,6 +13,8 @@ final class AppRuntime {
     var machine: DeployMachine
     /// What the door wants of the app's dynos (`dynos.json`: formation, memory, restarts, domains, health check).
     var wanted = DynoSettings()
+    /// Why the formation `dynos.json` asks for is not run (past the runner's limit); nil when it is.
+    var formationRefused: String?
     /// `dynos.json`'s bytes when last read, to notice a change.
     var wantedData: Data?
     var lastDeploy: AppStatus.Deploy?

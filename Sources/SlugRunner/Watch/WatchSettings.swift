@@ -25,6 +25,15 @@ public struct WatchSettings: Sendable {
     public var stacks: [String] = [ReleaseUnpacker.defaultStack]
     /// The size past which an app's log is rotated (`--log-max-bytes`).
     public var logMaxBytes: Int64 = 10 * 1024 * 1024
+    /// How many lines each dyno may log (`--log-rate`): past it, lines are dropped and counted (L11).
+    public var logRate = LogRate.standard
+    /// The most dynos one app's formation may have, all process types together (`--max-dynos-per-app`): a larger
+    /// `ps:scale` is refused.
+    public var maxDynosPerApp = 20
+    /// The most detached one-off dynos (`run --detach`) one app may have at once (`--max-detached-runs`).
+    public var maxDetachedRuns = 5
+    /// How long a one-off dyno may run before the runner stops it (`--one-off-lifetime`; Heroku: 24 hours).
+    public var oneOffLifetime: Duration = .seconds(24 * 3600)
     /// Releases come from this bucket (`--spool s3://…`) instead of the root's spool folder, which then only holds
     /// the entries this runner claimed.
     public var bucket: BucketSource?

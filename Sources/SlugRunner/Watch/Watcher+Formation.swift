@@ -30,9 +30,21 @@ extension Watcher {
         let previous = app.wanted
         app.wanted = wanted
         let formation = Formation(wanted.quantities)
-        if formation != app.formation {
-            app.formation = formation
-            log(app.name, "scale", "Scaled to \(formation.summary)")
+        let total = formation.counts.values.reduce(0, +)
+        if total > settings.maxDynosPerApp {
+            let refusal =
+                "\(formation.summary) makes \(total) dynos; an app may run at most \(settings.maxDynosPerApp) here "
+                + "(slugrunner watch --max-dynos-per-app)"
+            if app.formationRefused != refusal {
+                log(app.name, "scale", "Error: scaling refused: \(refusal); keeping \(app.formation.summary)")
+            }
+            app.formationRefused = refusal
+        } else {
+            app.formationRefused = nil
+            if formation != app.formation {
+                app.formation = formation
+                log(app.name, "scale", "Scaled to \(formation.summary)")
+            }
         }
         var restart: [String: String] = [:]
         for (type, count) in wanted.restarts where count > (previous.restarts[type] ?? 0) {
@@ -99,8 +111,10 @@ extension Watcher {
                     version: $0.version, entry: $0.entry, description: $0.manifest.description,
                     createdAt: $0.manifest.createdAt)
             },
-            formation: app.formation.counts, processes: engine.processes(of: app), lastDeploy: app.lastDeploy,
-            baseDomain: settings.router?.baseDomain)
+            formation: app.formation.counts, processes: engine.processes(of: app) + oneOffs.processes(of: app.name),
+            lastDeploy: app.lastDeploy, baseDomain: settings.router?.baseDomain,
+            limits: .init(maxDynos: settings.maxDynosPerApp, maxDetachedRuns: settings.maxDetachedRuns),
+            formationRefused: app.formationRefused)
     }
 
     static func deployStatus(version: Int, entry: String, status: String, message: String) -> AppStatus.Deploy {

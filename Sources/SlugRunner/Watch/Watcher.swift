@@ -9,13 +9,13 @@ import SlipwaySystem
 
 /// `slugrunner watch`: the daemon that turns spool entries into running dynos.
 ///
-/// One thread runs a poll loop over a signalfd (stop requests, children's exits), the processes' output pipes and a
-/// wake-up pipe; checking and unpacking a slug (which reads every byte) runs on a worker thread and posts its result.
+/// One thread runs a poll loop over a signalfd (stop requests, children's exits) and a wake-up pipe (the processes'
+/// output is read and logged on a thread of its own, ``OutputPump``, so that no dyno's output can slow it); checking and unpacking a slug (which reads every byte) runs on a worker thread and posts its result.
 /// Each pass of the loop claims new entries, advances deploys, has the engine keep each app's dynos as its formation
 /// says, and writes the routes and `state.json`. What a deploy does next is each app's ``DeployMachine``'s decision;
 /// the watcher tells it what happened and carries out its effects, through the ``DynoEngine`` where dynos are
 /// concerned. The processes it starts on this machine (the local engine's dynos, one-off dynos) are
-/// ``LocalProcesses``': the loop polls their pipes and hands them what it reaps.
+/// ``LocalProcesses``': the loop hands them what it reaps.
 public final class Watcher {
     let root: RunnerRoot
     let settings: WatchSettings
@@ -142,19 +142,15 @@ public final class Watcher {
         apps.values.contains { if case .booting = $0.machine.state { true } else { false } }
     }
 
-    /// Waits up to a tenth of a second (3 ms while a release boots) for a signal, a worker's result, process output
-    /// or a change in the spool or an app's folder (`changes`), and logs the output.
+    /// Waits up to a tenth of a second (3 ms while a release boots) for a signal, a worker's result or a change in the
+    /// spool or an app's folder (`changes`).
     private func waitForActivity(inbox: SignalWatcher, changes: Int32) {
-        let outputs = processes.descriptors
         var fds = [pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0)]
         fds.append(pollfd(fd: changes, events: Int16(POLLIN), revents: 0))
         if let mailbox { fds.append(pollfd(fd: mailbox.readFD, events: Int16(POLLIN), revents: 0)) }
-        let first = fds.count
-        fds += outputs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         // A booting release's web dynos are checked every pass (a connect on loopback): look often while one boots,
         // so that it is served within a few milliseconds of listening.
         _ = poll(&fds, nfds_t(fds.count), booting ? 3 : 100)
-        for (offset, fd) in outputs.enumerated() where fds[first + offset].revents != 0 { processes.read(fd) }
     }
 
     private func received(_ signal: Int32) {

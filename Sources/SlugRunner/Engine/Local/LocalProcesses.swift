@@ -9,7 +9,7 @@ import SlipwaySystem
 /// The process groups the runner started on this machine, each in its place (copy, sandbox, control group): the
 /// local engine's dynos and release phases, and the one-off dynos of either engine.
 ///
-/// It spawns them with their output logged, reads that output when the watcher's poll says it is ready, takes in
+/// It spawns them with their output logged (by the ``OutputPump``, on a thread of its own), takes in
 /// what the watcher reaps (telling each process's owner through its `onExit`), stops groups (SIGTERM, the grace
 /// period, SIGKILL) and watches their memory (R14, R15). Used from the watcher's thread only.
 final class LocalProcesses {
@@ -47,7 +47,8 @@ final class LocalProcesses {
     /// The ports a new process must not take (the local engine's dynos', kept across their restarts).
     var reservedPorts: () -> Set<UInt16> = { [] }
     private(set) var leaders: [pid_t: Leader] = [:]
-    private var outputs: [Int32: OutputStream] = [:]
+    /// Reads the processes' output into their apps' logs; made at the first process with its output logged.
+    private var pump: OutputPump?
     private var stopOrders: [StopOrder] = []
 
     init(settings: WatchSettings, logs: RunnerLogs) {
@@ -82,6 +83,7 @@ final class LocalProcesses {
             if let stdio {
                 pid = try Spawner.start(launch, stdio: stdio, grouping: .newSession, place: place)
             } else {
+                let pump = try outputPump()
                 let pipe = try Spawner.outputPipe()
                 defer { close(pipe.writeEnd) }
                 do {
@@ -91,7 +93,7 @@ final class LocalProcesses {
                     close(pipe.readEnd)
                     throw error
                 }
-                outputs[pipe.readEnd] = OutputStream(fd: pipe.readEnd, app: app, label: label)
+                pump.add(pipe.readEnd, label: label, log: logs.log(app))
             }
         } catch {
             if let place { isolation?.discard(place) }
@@ -132,43 +134,17 @@ final class LocalProcesses {
 
     // MARK: - Output
 
-    /// The processes' output pipes, for the watcher's poll.
-    var descriptors: [Int32] { Array(outputs.keys) }
-
-    /// Logs what the process on `fd` printed; closes the pipe at its end (every process holding it has exited).
-    func read(_ fd: Int32) {
-        guard let stream = outputs[fd] else { return }
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        // A chatty process gets 1 MiB per pass, so it cannot starve the loop.
-        for _ in 0..<16 {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(stream.fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                let lines = buffer.withUnsafeBytes { stream.lines.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                for line in lines { logs.log(stream.app).write(.app(stream.label, line)) }
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else if n < 0 && errno == EAGAIN {
-                return
-            } else {
-                closeOutput(stream)
-                return
-            }
-        }
+    private func outputPump() throws -> OutputPump {
+        if let pump { return pump }
+        let made = try OutputPump(rate: settings.logRate)
+        pump = made
+        return made
     }
 
-    /// Reads what is left in every pipe and closes it (the watcher stops).
+    /// Logs what is left in every pipe and closes them (the watcher stops).
     func closeOutputs() {
-        for fd in descriptors {
-            read(fd)
-            if let stream = outputs[fd] { closeOutput(stream) }
-        }
-    }
-
-    /// Logs an unfinished last line and closes the pipe.
-    private func closeOutput(_ stream: OutputStream) {
-        if let last = stream.lines.finish() { logs.log(stream.app).write(.app(stream.label, last)) }
-        close(stream.fd)
-        outputs[stream.fd] = nil
+        pump?.finish()
+        pump = nil
     }
 
     // MARK: - Exits
@@ -291,19 +267,5 @@ final class LocalProcesses {
     /// Every group being stopped gets SIGKILL at the next pass (SIGTERM came again).
     func killNow() {
         for index in stopOrders.indices { stopOrders[index].killAt = clock.now }
-    }
-}
-
-/// The output pipe of one process, cut into log lines.
-final class OutputStream {
-    let fd: Int32
-    let app: String
-    let label: String
-    var lines = OutputLines()
-
-    init(fd: Int32, app: String, label: String) {
-        self.fd = fd
-        self.app = app
-        self.label = label
     }
 }

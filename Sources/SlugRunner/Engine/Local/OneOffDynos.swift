@@ -6,16 +6,28 @@ import SlipwaySystem
     import Glibc
 #endif
 
-/// A one-off dyno (`run.N`): who to tell when it ends.
+/// A one-off dyno (`run.N`): what it runs, since when, and who to tell when it ends.
 final class OneOffDyno {
     let name: String
     let release: UnpackedRelease
+    let command: String
+    /// Whether its output goes to the app's log (`run --detach`) rather than to a session.
+    let detached: Bool
+    let startedAt = Date()
+    let startedInstant = ContinuousClock.now
+    /// Its process's start time, to tell it from a later process with the same pid.
+    var startTicks: UInt64?
     /// Called on the watcher's thread with the exit status of its first process.
     let onExit: (ExitStatus) -> Void
 
-    init(name: String, release: UnpackedRelease, onExit: @escaping (ExitStatus) -> Void) {
+    init(
+        name: String, release: UnpackedRelease, command: String, detached: Bool,
+        onExit: @escaping (ExitStatus) -> Void
+    ) {
         self.name = name
         self.release = release
+        self.command = command
+        self.detached = detached
         self.onExit = onExit
     }
 }
@@ -23,6 +35,8 @@ final class OneOffDyno {
 /// One-off dynos asked for at the door (`run myapp -- bash`) through the control socket: each starts on the SSH
 /// session's descriptors (or into the app's log, `--detach`), and an attached one stops when its session ends.
 /// They run on this machine whatever the engine, in the same sandbox, user and limits as the local engine's dynos.
+/// `ps` lists them; `ps:stop` stops one; an app has at most `--max-detached-runs` detached ones at once, and each is
+/// stopped after `--one-off-lifetime` (24 hours, as Heroku does).
 final class OneOffDynos {
     /// Where a one-off dyno's output goes.
     enum Output {
@@ -45,14 +59,51 @@ final class OneOffDynos {
         self.processes = processes
     }
 
-    /// Starts a one-off dyno for every request waiting on the control socket, and stops the attached ones whose
-    /// door has gone.
+    /// Starts a one-off dyno for every request waiting on the control socket (or stops the one a `ps:stop` names),
+    /// stops the attached ones whose door has gone, and the ones past their lifetime.
     func serve() {
         guard let control else { return }
-        for run in control.accept() { start(run, control: control) }
+        for run in control.accept() {
+            if run.request.stop != nil { stop(run, control: control) } else { start(run, control: control) }
+        }
         for (pid, run) in attachedRuns where run.isClosed {
             attachedRuns[pid] = nil
             stop(pid, app: run.request.app)
+        }
+        let lifetime = watcher.settings.oneOffLifetime
+        for (pid, leader) in processes.leaders where !leader.stopping {
+            guard let dyno = leader.oneOff, ContinuousClock.now - dyno.startedInstant >= lifetime else { continue }
+            watcher.log(
+                leader.app, dyno.name,
+                "One-off dynos run at most \(formatAge(seconds: Int(lifetime.components.seconds))) (slugrunner "
+                    + "watch --one-off-lifetime): stopping it")
+            stop(pid, app: leader.app)
+        }
+    }
+
+    /// `ps:stop <app> run.N`.
+    private func stop(_ run: PendingRun, control: ControlSocket) {
+        let request = run.request
+        let name = request.stop ?? ""
+        let match = processes.leaders.first { $0.value.app == request.app && $0.value.oneOff?.name == name }
+        guard let pid = match?.key else {
+            control.failed(run, "\(request.app) has no one-off dyno \(name) running: ps \(request.app) lists them")
+            return
+        }
+        watcher.log(request.app, name, "Stop asked for by \(request.user ?? "operator")")
+        stop(pid, app: request.app)
+        control.stopping(run, dyno: name)
+    }
+
+    /// The one-off dynos of `app` running or stopping, for `ps`.
+    func processes(of app: String) -> [AppStatus.Process] {
+        processes.leaders.compactMap { pid, leader in
+            guard leader.app == app, let dyno = leader.oneOff else { return nil }
+            return AppStatus.Process(
+                dyno: dyno.name, type: "run", state: leader.stopping ? "stopping" : "up", port: 0, pid: pid,
+                release: dyno.release.version, startedAt: AppStatus.isoTime(dyno.startedAt), uptime: nil,
+                restarts: 0, crashLoop: false, command: dyno.command, startTicks: dyno.startTicks,
+                memoryBytes: processes.memoryBytes(ofGroup: pid).map(Int.init))
         }
     }
 
@@ -60,6 +111,16 @@ final class OneOffDynos {
         let request = run.request
         guard AppName.isValid(request.app), let app = watcher.apps[request.app], app.current != nil else {
             control.failed(run, "\(request.app) has no release running on this runner: push it first")
+            return
+        }
+        let limit = watcher.settings.maxDetachedRuns
+        if request.detach
+            && processes.leaders.values.filter({ $0.app == app.name && $0.oneOff?.detached == true }).count >= limit
+        {
+            control.failed(
+                run,
+                "\(app.name) already has \(limit) detached one-off dynos running, the most this server allows: "
+                    + "stop one with ps:stop \(app.name) run.N, or wait for one to end")
             return
         }
         let name = nextName(app.name)
@@ -71,7 +132,8 @@ final class OneOffDynos {
             if let columns = request.columns { terminal["COLUMNS"] = String(columns) }
             if let lines = request.lines { terminal["LINES"] = String(lines) }
             let pid = try launch(
-                app: app.name, name: name, command: request.command, output: output, environment: terminal
+                app: app.name, name: name, command: request.command, output: output, environment: terminal,
+                detached: request.detach
             ) {
                 [weak self] status in
                 guard let self else { return }
@@ -101,7 +163,7 @@ final class OneOffDynos {
     /// watcher's thread; its copy and group are removed then.
     func launch(
         app name: String, name dyno: String, command: String, output: Output,
-        environment: [String: String] = [:], onExit: @escaping (ExitStatus) -> Void
+        environment: [String: String] = [:], detached: Bool = false, onExit: @escaping (ExitStatus) -> Void
     ) throws -> pid_t {
         let app = watcher.runtime(name)
         guard let release = app.current else {
@@ -119,10 +181,12 @@ final class OneOffDynos {
                 .descriptors(stdin: stdin, stdout: stdout, stderr: stderr)
             case .log: nil
             }
-        let run = OneOffDyno(name: dyno, release: release, onExit: onExit)
-        return try processes.spawn(
+        let run = OneOffDyno(name: dyno, release: release, command: command, detached: detached, onExit: onExit)
+        let pid = try processes.spawn(
             launch, app: name, label: dyno, release: release, place: place, oneOff: run, stdio: stdio
         ) { status, _ in run.onExit(status) }
+        run.startTicks = ProcessStat.read(pid)?.startTicks
+        return pid
     }
 
     /// Stops the one-off dyno `pid` of `app` (its SSH session ended): SIGTERM, SIGKILL after the grace period.
