@@ -305,4 +305,10 @@ extension ControlGroup.Hierarchy {
         if case .legacy(_, let pids, _) = self { return pids != nil }
         return true
     }
+
+    /// Whether this is cgroup v2.
+    var isUnified: Bool {
+        if case .unified = self { return true }
+        return false
+    }
 }
