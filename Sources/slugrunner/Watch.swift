@@ -86,6 +86,11 @@ extension Slugrunner {
                 "With --engine swarm: the Engine API socket of a swarm manager.", valueName: "unix:///path"))
         var dockerHost: String = "unix:///var/run/docker.sock"
         @OptionGroup var bucket: BucketOptions
+        @Option(
+            help: ArgumentHelp(
+                "The door's release key, as receive-pack release-key prints it, for a runner on another machine. "
+                    + "(default: the door's key in the root)", valueName: "file"))
+        var releaseKey: String?
 
         func run() throws {
             var settings = WatchSettings()
@@ -101,6 +106,7 @@ extension Slugrunner {
             guard logMaxSize > 0 else { throw ValidationError("--log-max-size takes a size in MB, 1 or more") }
             settings.logMaxBytes = Int64(logMaxSize) * 1024 * 1024
             settings.bucket = try bucket.source(root: root.resolved)
+            settings.releaseKey = releaseKey
             guard let mode = WatchSettings.SandboxMode(rawValue: sandbox) else {
                 throw ValidationError("--sandbox is '\(sandbox)'; use auto, bubblewrap or none")
             }

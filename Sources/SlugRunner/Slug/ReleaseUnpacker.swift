@@ -44,21 +44,25 @@ public struct UnpackedRelease: Equatable, Sendable {
 public struct ReleaseUnpacker: Sendable {
     /// The stack this runner provides; releases built for another are refused.
     public var stacks: [String]
+    /// The door's key: with it, only releases the door signed pass (every spool entry); without, only a plain
+    /// `release.json` such as `slugc build` writes (`slugrunner run` on one).
+    public var key: RunnerReleaseKey?
 
     /// The stack slugs are built for by default.
     public static let defaultStack = "slipway-1"
 
-    public init(stacks: [String] = [defaultStack]) {
+    public init(stacks: [String] = [defaultStack], key: RunnerReleaseKey? = nil) {
         self.stacks = stacks
+        self.key = key
     }
 
-    /// Reads `release.json` at `manifestPath` and checks it and its slug as docs/spool.md asks (schema version,
-    /// compression, slug path, size, SHA-256), plus the stack and the app's name. Throws ``RunnerError/Code/refused``
-    /// with the reason.
+    /// Reads `release.json` at `manifestPath` and checks it and its slug as docs/spool.md asks (the door's signature
+    /// when the unpacker has a key, schema version, compression, slug path, size, SHA-256), plus the stack and the
+    /// app's name. Throws ``RunnerError/Code/refused`` with the reason.
     public func verify(manifestAt manifestPath: String) throws -> (manifest: ReleaseManifest, slugPath: String) {
         let (manifest, slugPath): (ReleaseManifest, String)
         do {
-            (manifest, slugPath) = try Spool.readRelease(manifestAt: manifestPath)
+            (manifest, slugPath) = try Spool.readRelease(manifestAt: manifestPath, key: key)
         } catch let error as SpoolError {
             throw RunnerError(.refused, error.description)
         }
