@@ -72,7 +72,10 @@ public enum ServerSetup {
           3. On the developer's machine:
                git remote add slipway git@<this-host>:myapp
                git push slipway main
-          Releases are handed to the runner in \(root.spoolDirectory)/new (see docs/spool.md).
+          Releases are handed to the runner in \(root.spoolDirectory)/new (see docs/spool.md), signed with
+          \(root.layout.releaseKey); a runner on another machine needs what this prints (keep it 0600):
+               \(receivePack) release-key --root \(root.path) > release-key.json
+               slugrunner watch --release-key release-key.json …
         """
     }
 
