@@ -53,7 +53,11 @@ public struct ReleaseManifest: Codable, Equatable, Sendable {
     /// Process type name → command, after the Procfile was merged over the buildpacks' defaults.
     public var processTypes: [String: String]
     /// Config vars: the buildpacks' defaults, overridden by the app's own config when the release carries it.
+    /// Empty in a signed spool manifest, which carries them in ``sealedConfigVars`` instead.
     public var configVars: [String: String]
+    /// In a signed release's manifest only (``SignedRelease``): the config vars sealed to the runners' key (HPKE),
+    /// base64. Absent everywhere else.
+    public var sealedConfigVars: String?
     /// Add-ons the buildpacks asked for (informational).
     public var addons: [String]
     /// The slug.
@@ -94,6 +98,7 @@ public struct ReleaseManifest: Codable, Equatable, Sendable {
         case buildpacks
         case processTypes = "process_types"
         case configVars = "config_vars"
+        case sealedConfigVars = "sealed_config_vars"
         case addons, slug
         case createdAt = "created_at"
         case timings, version, description, user
@@ -110,9 +115,14 @@ public struct ReleaseManifest: Codable, Equatable, Sendable {
 
     /// Reads a manifest, refusing one written in a schema version this code does not know.
     public static func decode(_ data: Data) throws -> ReleaseManifest {
+        try decode(data, schemaVersion: currentSchemaVersion)
+    }
+
+    /// Reads a manifest of exactly `schemaVersion` (a signed release's inner manifest is version 2).
+    static func decode(_ data: Data, schemaVersion: Int) throws -> ReleaseManifest {
         let manifest = try JSONDecoder().decode(ReleaseManifest.self, from: data)
-        guard manifest.schemaVersion == currentSchemaVersion else {
-            throw ManifestVersionError(found: manifest.schemaVersion, supported: currentSchemaVersion)
+        guard manifest.schemaVersion == schemaVersion else {
+            throw ManifestVersionError(found: manifest.schemaVersion, supported: schemaVersion)
         }
         return manifest
     }

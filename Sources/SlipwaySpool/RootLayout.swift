@@ -29,6 +29,7 @@ public import Foundation
 ///   run/domains.lock              lock file (FileLock): one domains:add at a time, so no domain goes to two apps
 ///   server.log                    what recovery repaired (stale git locks), one line each
 ///   ssh_host_ed25519_key          the built-in server's host key (receive-pack serve)
+///   release-key.json              the door's release key (mode 0600): signs manifests, seals config vars (ReleaseKey)
 ///
 ///   (the runner's: RunnerRoot)
 ///   runner/watch.lock             lock (FileLock): one `slugrunner watch` per root; holds its pid
@@ -77,6 +78,8 @@ public struct RootLayout: Sendable, Equatable {
     public var tmp: String { "\(path)/tmp" }
     /// `<root>/run`: runtime state that means nothing after a restart.
     public var run: String { "\(path)/run" }
+    /// `<root>/release-key.json`: the door's release key (``DoorReleaseKey``), mode 0600.
+    public var releaseKey: String { "\(path)/release-key.json" }
     /// `<root>/server.log`.
     public var serverLog: String { "\(path)/server.log" }
 

@@ -8,16 +8,19 @@ import Foundation
 
 /// Reading what the spool holds: a release's manifest and slug, each checked against the other.
 extension Spool {
-    /// Reads and checks the entry at `path` (in `new/` or `cur/`): decodes `release.json` with
-    /// ``ReleaseManifest/decode(_:)`` (which refuses an unknown `schema_version`), then checks that the slug's
-    /// size and SHA-256 match the manifest. Returns the manifest and the slug's path.
-    public func read(entryAt path: String) throws -> (ReleaseManifest, slugPath: String) {
-        try Self.readRelease(manifestAt: "\(path)/\(Self.manifestFileName)")
+    /// Reads and checks the entry at `path` (in `new/` or `cur/`): opens its signed `release.json` with `key`
+    /// (``SignedRelease/open(_:with:)``: the door's signature, the sealed config vars), then checks that the slug's
+    /// size and SHA-256 match the manifest. Returns the manifest, config vars opened, and the slug's path.
+    public func read(entryAt path: String, key: RunnerReleaseKey) throws -> (ReleaseManifest, slugPath: String) {
+        try Self.readRelease(manifestAt: "\(path)/\(Self.manifestFileName)", key: key)
     }
 
-    /// Reads and checks a release outside the spool as well, for example `slugc build`'s output: the manifest at
-    /// `manifestPath` and the slug its `slug.path` names in the same folder, checked as ``read(entryAt:)`` does.
-    public static func readRelease(manifestAt manifestPath: String) throws -> (ReleaseManifest, slugPath: String) {
+    /// Reads and checks a release outside the spool as well: with a `key`, a signed `release.json` as
+    /// ``read(entryAt:key:)`` does (an unsigned one is refused); without, a plain one such as `slugc build`'s output.
+    /// Either way the slug its `slug.path` names in the same folder is checked against it.
+    public static func readRelease(manifestAt manifestPath: String, key: RunnerReleaseKey? = nil) throws -> (
+        ReleaseManifest, slugPath: String
+    ) {
         let path = parent(of: manifestPath)
         let data: Data
         do {
@@ -29,7 +32,13 @@ extension Spool {
         }
         let manifest: ReleaseManifest
         do {
-            manifest = try ReleaseManifest.decode(data)
+            manifest = try key.map { try SignedRelease.open(data, with: $0) } ?? ReleaseManifest.decode(data)
+        } catch let refusal as ReleaseRefusal {
+            if case .unreadable(let reason) = refusal {
+                throw SpoolError(
+                    .invalidManifest, path: manifestPath, "spool: \(manifestPath): \(reason); move the entry aside")
+            }
+            throw SpoolError(.refusedSignature, path: manifestPath, "\(refusal)")
         } catch {
             throw SpoolError(
                 .invalidManifest, path: manifestPath,

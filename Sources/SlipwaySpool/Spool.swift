@@ -15,7 +15,7 @@ public import Foundation
 /// the rename is atomic, so exactly one runner wins. The server never touches an entry after publishing it.
 public struct Spool: Sendable {
     /// The version of the spool's layout described in `docs/spool.md`.
-    public static let formatVersion = 1
+    public static let formatVersion = 2
     /// The manifest's file name inside an entry.
     public static let manifestFileName = "release.json"
     /// The slug's file name inside an entry.
@@ -72,7 +72,8 @@ public struct Spool: Sendable {
     /// complete in `tmp/` and recorded in the ledger is committed by the server's recovery after a crash, and one
     /// that is not recorded is swept. Runners never look in `tmp/`.
     ///
-    /// `manifest` must decode as a ``ReleaseManifest`` with `version`, `description` and `user` set, and
+    /// `manifest` must be a signed release (``SignedRelease/seal(_:with:)``) whose manifest has `version`,
+    /// `description` and `user` set, and
     /// `slug.path` equal to `slug.tgz`; its `slug.size` must match the file at `slugPath`. An entry named `name` in
     /// `new/`, `cur/` or `tmp/` is an error.
     public func prepare(name: String, manifest: Data, slugPath: String) throws -> String {
@@ -242,12 +243,12 @@ public struct Spool: Sendable {
     private static func checkPublishable(_ data: Data, name: String) throws -> ReleaseManifest {
         let manifest: ReleaseManifest
         do {
-            manifest = try ReleaseManifest.decode(data)
+            manifest = try SignedRelease.peek(data)
         } catch {
             throw SpoolError(
                 .invalidManifest, path: name,
-                "spool: the release.json given for \(name) is not a valid release manifest (\(reason(error))); "
-                    + "nothing was published")
+                "spool: the release.json given for \(name) is not a signed release (\(error)); sign it with "
+                    + "SignedRelease.seal; nothing was published")
         }
         var missing: [String] = []
         if manifest.version == nil { missing.append("version") }

@@ -22,6 +22,9 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
         case slugMissing
         /// `release.json` is missing, unreadable, or not a manifest this code can use.
         case invalidManifest
+        /// `release.json` is not a release the door signed, or its config vars do not open with the runner's key;
+        /// the description completes `v3 refused: ` (``ReleaseRefusal``).
+        case refusedSignature
         /// `slug.tgz` does not match the size or SHA-256 that `release.json` records.
         case slugMismatch
         /// An app's `dynos.json` (``DynoSettings``) is unreadable or holds values out of range.

@@ -104,6 +104,11 @@ extension Slugrunner {
             help: ArgumentHelp("Seconds a one-off dyno may run before it is stopped.", valueName: "seconds"))
         var oneOffLifetime: Double = 24 * 3600
         @OptionGroup var bucket: BucketOptions
+        @Option(
+            help: ArgumentHelp(
+                "The door's release key, as receive-pack release-key prints it, for a runner on another machine. "
+                    + "(default: the door's key in the root)", valueName: "file"))
+        var releaseKey: String?
 
         func run() throws {
             var settings = WatchSettings()
@@ -121,6 +126,7 @@ extension Slugrunner {
             guard logRate > 0 else { throw ValidationError("--log-rate takes lines per second, 1 or more") }
             settings.logRate = LogRate(linesPerSecond: logRate)
             settings.bucket = try bucket.source(root: root.resolved)
+            settings.releaseKey = releaseKey
             guard let mode = WatchSettings.SandboxMode(rawValue: sandbox) else {
                 throw ValidationError("--sandbox is '\(sandbox)'; use auto, bubblewrap or none")
             }

@@ -20,8 +20,10 @@ final class BucketHarness {
 
     /// With `replicatedVolumes`, a cluster of `weed server` and that many more volume servers, replication 001;
     /// else `weed mini`, listening on `weedAddress`.
-    init(_ label: String, replicatedVolumes: Int? = nil, weedAddress: String = "127.0.0.1") throws {
-        push = try PushHarness(label)
+    init(
+        _ label: String, replicatedVolumes: Int? = nil, weedAddress: String = "127.0.0.1", users: [String] = ["alice"]
+    ) throws {
+        push = try PushHarness(label, users: users)
         let directory = try push.scratch.makeDirectory("weed")
         if let replicatedVolumes {
             let cluster = try PrivateSeaweedCluster(directory: directory, extraVolumes: replicatedVolumes)
@@ -72,23 +74,31 @@ final class BucketHarness {
     }
 
     /// The object at `key` under the spool's prefix, nil if none.
-    func object(_ key: String) throws -> Data? {
-        try Blocking.withClient(location, credentials) { try await $0.get(key) }
+    func object(_ key: String, limit: Int = 1 << 20) throws -> Data? {
+        try Blocking.withClient(location, credentials) { try await $0.get(key, limit: limit) }
     }
 
-    /// `slugrunner watch --spool s3://…` in a runner root of its own under the scratch folder.
+    /// `slugrunner watch --spool s3://…` in a runner root of its own under the scratch folder, as on another machine:
+    /// with the door's key that `receive-pack release-key` prints, in a file of its own (`--release-key`).
     func startRunner(_ name: String, environment extra: [String: String] = [:]) throws -> (
         TestProcess, root: String, log: String
     ) {
         let root = try push.scratch.makeDirectory("runner-\(name)")
         let log = push.scratch.url("runner-\(name).log")
+        let printed = try push.receivePack(["release-key"])
+        guard printed.status == 0 else { throw HarnessError("receive-pack release-key failed: \(printed.output)") }
+        let keyFile = push.scratch.url("release-key-\(name).json")
+        guard FileManager.default.createFile(atPath: keyFile, contents: Data(printed.stdout.utf8)) else {
+            throw HarnessError("cannot write \(keyFile)")
+        }
+        chmod(keyFile, 0o600)
         var environment = ProcessInfo.processInfo.environment
         environment.merge(extra) { $1 }
         let process = try TestProcess(
             [
                 TestPaths.product("slugrunner"), "watch", "--root", root, "--grace", "5", "--interval", "0.2",
                 "--router", "none",
-                "--spool", Self.url, "--s3-endpoint", endpoint, "--s3-path-style",
+                "--spool", Self.url, "--s3-endpoint", endpoint, "--s3-path-style", "--release-key", keyFile,
             ], environment: environment, stdout: .file(log), stderr: .file(log))
         return (process, root, log)
     }

@@ -26,7 +26,7 @@ import Testing
         #expect(slugs.count == 1, "\(keys)")
         #expect(keys.contains("releases/myapp/0000000001.json"), "\(keys)")
         #expect(try h.spoolEntries().isEmpty)
-        let manifest = try ReleaseManifest.decode(try #require(try b.object("releases/myapp/0000000001.json")))
+        let manifest = try openRelease(try #require(try b.object("releases/myapp/0000000001.json")), root: h.root)
         #expect(manifest.version == 1 && slugs == ["slugs/myapp/\(manifest.slug.sha256).tgz"])
 
         // Two runners on one bucket: one claims v1 and runs it; the other never does. One reads the keys from the

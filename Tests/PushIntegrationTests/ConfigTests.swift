@@ -216,8 +216,7 @@ import Testing
         #expect(pushed.status == 0, "\(pushed.output)")
         let spool = Spool(directory: "\(root)/spool")
         let name = try #require(try spool.pending().first)
-        let manifest = try ReleaseManifest.decode(
-            try Data(contentsOf: URL(fileURLWithPath: "\(root)/spool/new/\(name)/release.json")))
+        let manifest = try openRelease(atPath: "\(root)/spool/new/\(name)/release.json", root: root)
         #expect(manifest.configVars["LATE"] == "yes", "\(pushed.output)")
     }
 

@@ -103,7 +103,7 @@ import Testing
 
     private static func manifests(_ root: String) throws -> [ReleaseManifest] {
         try Spool(directory: "\(root)/spool").pending().map { name in
-            try ReleaseManifest.decode(Data(contentsOf: URL(fileURLWithPath: "\(root)/spool/new/\(name)/release.json")))
+            try openRelease(atPath: "\(root)/spool/new/\(name)/release.json", root: root)
         }
     }
 }

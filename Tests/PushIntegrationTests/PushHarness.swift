@@ -136,7 +136,7 @@ final class PushHarness {
         let spool = Spool(directory: "\(root)/spool")
         return try spool.pending().map { name in
             let data = try Data(contentsOf: URL(fileURLWithPath: "\(root)/spool/new/\(name)/release.json"))
-            return (name, try ReleaseManifest.decode(data))
+            return (name, try openRelease(data, root: root))
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import SlipwayHTTP
 import SlipwayObjectStore
+import SlipwaySpool
 import SlipwayTestSupport
 import SlugRunner
 import Testing
@@ -206,10 +207,12 @@ import Testing
         let manifests = try b.keys("releases/myapp/").sorted()
         let latest = try #require(manifests.last)
         let data = try #require(try b.object(latest))
-        var manifest = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        manifest["stack"] = "heroku-24"
-        manifest["version"] = version
-        let body = try JSONSerialization.data(withJSONObject: manifest)
+        // Signed by the door's own key, as the door would publish it: only the stack is wrong.
+        var manifest = try openRelease(data, root: b.push.root)
+        manifest.stack = "heroku-24"
+        manifest.version = version
+        let door = try #require(try DoorReleaseKey.load(RootLayout(b.push.root)))
+        let body = try SignedRelease.seal(manifest, with: door)
         let key = String(format: "releases/myapp/%010d.json", version)
         try Blocking.withClient(b.location, b.credentials) { client in
             try await client.put(key, body, createOnly: true, contentType: "application/json")

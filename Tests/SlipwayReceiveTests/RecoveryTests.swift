@@ -34,6 +34,11 @@ import Testing
             return manifest
         }
 
+        /// `manifest` signed as the door publishes it.
+        func signed(_ manifest: ReleaseManifest) throws -> Data {
+            try SignedRelease.seal(manifest, with: try ServerSetup.releaseKey(root))
+        }
+
         func ledgerEntry(_ version: Int) -> LedgerEntry {
             LedgerEntry(
                 version: version, description: "Deploy", user: "alice", sourceVersion: "1a2b3c4d", slugSHA256: slugSHA,
@@ -46,7 +51,7 @@ import Testing
         let f = try Fixture()
         let name = Spool.entryName(app: "myapp", version: 1)
         _ = try f.spool.prepare(
-            name: name, manifest: try f.manifest(1).encoded(), slugPath: "\(f.app.slugs)/\(f.slugSHA).tgz")
+            name: name, manifest: try f.signed(f.manifest(1)), slugPath: "\(f.app.slugs)/\(f.slugSHA).tgz")
         _ = try ReleaseLedger(path: f.app.ledger).append { f.ledgerEntry($0) }
         #expect(try f.spool.pending().isEmpty)
         let outcome = try ReleaseRecovery.recover(app: f.app, root: f.root)
@@ -62,11 +67,11 @@ import Testing
         let f = try Fixture()
         let slug = "\(f.app.slugs)/\(f.slugSHA).tgz"
         _ = try f.spool.prepare(
-            name: Spool.entryName(app: "myapp", version: 1), manifest: try f.manifest(1).encoded(), slugPath: slug)
+            name: Spool.entryName(app: "myapp", version: 1), manifest: try f.signed(f.manifest(1)), slugPath: slug)
         var other = f.manifest(3)
         other.app = "other"
         let othersName = Spool.entryName(app: "other", version: 3)
-        _ = try f.spool.prepare(name: othersName, manifest: try other.encoded(), slugPath: slug)
+        _ = try f.spool.prepare(name: othersName, manifest: try f.signed(other), slugPath: slug)
         let outcome = try ReleaseRecovery.recover(app: f.app, root: f.root)
         #expect(outcome.discarded == 1 && outcome.republished.isEmpty)
         #expect(try f.spool.temporaryEntries() == [othersName])
@@ -77,7 +82,7 @@ import Testing
     @Test func recoverAllReportsWhatItDid() throws {
         let f = try Fixture()
         _ = try f.spool.prepare(
-            name: Spool.entryName(app: "myapp", version: 1), manifest: try f.manifest(1).encoded(),
+            name: Spool.entryName(app: "myapp", version: 1), manifest: try f.signed(f.manifest(1)),
             slugPath: "\(f.app.slugs)/\(f.slugSHA).tgz")
         _ = try ReleaseLedger(path: f.app.ledger).append { f.ledgerEntry($0) }
         let report = try ReleaseRecovery.recoverAll(root: f.root, waitLimit: .seconds(5))

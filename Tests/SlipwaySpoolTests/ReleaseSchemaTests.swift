@@ -72,10 +72,11 @@ import Testing
     @Test(.enabled(if: pythonHasJSONSchema, "python3 with jsonschema >= 4 is not installed: schema validation not run"))
     func realManifestsValidateAndBrokenOnesDoNot() throws {
         let scratch = try ScratchDirectory("schema")
-        // A real spool entry's release.json, written by publish.
+        // A real spool entry's manifest, written by publish (signed), as a runner opens it.
         let fixture = try SpoolFixture("schema-spool")
         let entry = try fixture.spool.claim(try fixture.publish())
-        let published = try String(contentsOfFile: "\(entry)/release.json", encoding: .utf8)
+        let opened = try fixture.spool.read(entryAt: entry, key: fixture.runnerKey).0
+        let published = String(decoding: try opened.encoded(), as: UTF8.self)
 
         func edited(_ change: (inout [String: Any]) -> Void) throws -> String {
             var object = try #require(try JSONSerialization.jsonObject(with: full().encoded()) as? [String: Any])

@@ -12,7 +12,7 @@ import Testing
         #expect(claimed == "\(fixture.spool.directory)/cur/\(name)")
         #expect(try fixture.list("new").isEmpty)
         #expect(try fixture.list("cur") == [name])
-        #expect(try fixture.spool.read(entryAt: claimed).0.version == 1)
+        #expect(try fixture.spool.read(entryAt: claimed, key: fixture.runnerKey).0.version == 1)
 
         let error = #expect(throws: SpoolError.self) { try fixture.spool.claim(name) }
         #expect(error?.code == .notPending)

@@ -6,12 +6,21 @@ import SlipwayTestSupport
 struct SpoolFixture {
     let scratch: ScratchDirectory
     let spool: Spool
+    /// The door's key of the fixture's root: it signs what ``publish(app:version:date:)`` writes.
+    let doorKey: DoorReleaseKey
 
     init(_ label: String = "spool") throws {
         scratch = try ScratchDirectory(label)
         spool = Spool(directory: scratch.url("root/spool"))
         try spool.prepare()
+        doorKey = try DoorReleaseKey.loadOrCreate(RootLayout(scratch.url("root")))
     }
+
+    /// `manifest` signed by the fixture's door, as the server publishes it.
+    func sign(_ manifest: ReleaseManifest) throws -> Data { try SignedRelease.seal(manifest, with: doorKey) }
+
+    /// What a runner on the fixture's root holds.
+    var runnerKey: RunnerReleaseKey { doorKey.runnerKey }
 
     /// Writes a slug file (any bytes do: the spool does not open the tar) and returns its path.
     func slug(_ name: String = "slug-source.tgz", contents: String = "not really a tarball\n") throws -> String {
@@ -39,7 +48,9 @@ struct SpoolFixture {
         let slugPath = try slug("\(app)-\(version).tgz", contents: "slug of \(app) v\(version)\n")
         let name = Spool.entryName(app: app, version: version, date: date)
         _ = try spool.publish(
-            name: name, manifest: try manifest(app: app, version: version, slugPath: slugPath).encoded(),
+            name: name,
+            manifest: try SignedRelease.seal(
+                try manifest(app: app, version: version, slugPath: slugPath), with: doorKey),
             slugPath: slugPath)
         return name
     }

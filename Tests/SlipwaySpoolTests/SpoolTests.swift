@@ -47,7 +47,8 @@ import Testing
         let slugPath = try fixture.slug()
         let manifest = try fixture.manifest(slugPath: slugPath)
         let name = Spool.entryName(app: "myapp", version: 1)
-        let path = try fixture.spool.publish(name: name, manifest: try manifest.encoded(), slugPath: slugPath)
+        let signed = try fixture.sign(manifest)
+        let path = try fixture.spool.publish(name: name, manifest: signed, slugPath: slugPath)
 
         #expect(path == "\(fixture.spool.directory)/new/\(name)")
         #expect(try fixture.list("new") == [name])
@@ -55,8 +56,8 @@ import Testing
         #expect(try fixture.list("cur").isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: path).sorted() == ["release.json", "slug.tgz"])
         let written = try Data(contentsOf: URL(fileURLWithPath: "\(path)/release.json"))
-        #expect(written == (try manifest.encoded()), "release.json holds exactly the bytes given")
-        let (read, readSlug) = try fixture.spool.read(entryAt: path)
+        #expect(written == signed, "release.json holds exactly the bytes given")
+        let (read, readSlug) = try fixture.spool.read(entryAt: path, key: fixture.runnerKey)
         #expect(read == manifest)
         #expect(readSlug == "\(path)/slug.tgz")
         #expect(try String(contentsOfFile: readSlug, encoding: .utf8) == "not really a tarball\n")
@@ -67,7 +68,7 @@ import Testing
         let slugPath = try fixture.slug()
         let name = Spool.entryName(app: "myapp", version: 1)
         let path = try fixture.spool.publish(
-            name: name, manifest: try fixture.manifest(slugPath: slugPath).encoded(), slugPath: slugPath)
+            name: name, manifest: try fixture.sign(fixture.manifest(slugPath: slugPath)), slugPath: slugPath)
         let source = try #require(fileStatus(slugPath))
         let linked = try #require(fileStatus("\(path)/slug.tgz"))
         #expect(source.st_dev == linked.st_dev)
@@ -92,17 +93,17 @@ import Testing
 
         let name = Spool.entryName(app: "myapp", version: 1)
         let path = try fixture.spool.publish(
-            name: name, manifest: try fixture.manifest(slugPath: other).encoded(), slugPath: other)
+            name: name, manifest: try fixture.sign(fixture.manifest(slugPath: other)), slugPath: other)
         let copy = try #require(fileStatus("\(path)/slug.tgz"))
         #expect(copy.st_nlink == 1)
-        #expect(try fixture.spool.read(entryAt: path).0.slug.size == Int64(source.st_size))
+        #expect(try fixture.spool.read(entryAt: path, key: fixture.runnerKey).0.slug.size == Int64(source.st_size))
     }
 
     @Test func aNameCollisionThrows() throws {
         let fixture = try SpoolFixture()
         let name = try fixture.publish()
         let slugPath = try fixture.slug()
-        let manifest = try fixture.manifest(slugPath: slugPath).encoded()
+        let manifest = try fixture.sign(fixture.manifest(slugPath: slugPath))
 
         let inNew = #expect(throws: SpoolError.self) {
             try fixture.spool.publish(name: name, manifest: manifest, slugPath: slugPath)
@@ -117,14 +118,14 @@ import Testing
         #expect(inCur?.code == .entryExists)
         #expect(try fixture.list("new").isEmpty, "the first entry stays claimed; nothing new appears")
         #expect(try fixture.list("tmp").isEmpty)
-        let cur = try fixture.spool.read(entryAt: "\(fixture.spool.directory)/cur/\(name)")
+        let cur = try fixture.spool.read(entryAt: "\(fixture.spool.directory)/cur/\(name)", key: fixture.runnerKey)
         #expect(cur.0.slug.sha256 != (try Spool.sha256(ofFile: slugPath)), "the claimed entry was not replaced")
     }
 
     @Test func badNamesAreRefused() throws {
         let fixture = try SpoolFixture()
         let slugPath = try fixture.slug()
-        let manifest = try fixture.manifest(slugPath: slugPath).encoded()
+        let manifest = try fixture.sign(fixture.manifest(slugPath: slugPath))
         for name in ["", ".", "..", ".hidden", "a/b", "../escape"] {
             let error = #expect(throws: SpoolError.self, "\(name)") {
                 try fixture.spool.publish(name: name, manifest: manifest, slugPath: slugPath)
@@ -146,10 +147,11 @@ import Testing
         var wrongSize = good
         wrongSize.slug.size += 1
         let cases: [(Data, SpoolError.Code, String)] = [
-            (Data("{not json".utf8), .invalidManifest, "not a valid release manifest"),
-            (try noVersion.encoded(), .invalidManifest, "lacks version"),
-            (try otherSlugName.encoded(), .invalidManifest, "set slug.path to slug.tgz"),
-            (try wrongSize.encoded(), .slugMismatch, "bytes but release.json"),
+            (Data("{not json".utf8), .invalidManifest, "is not a signed release"),
+            (try good.encoded(), .invalidManifest, "is not a signed release (it is not signed by the door"),
+            (try fixture.sign(noVersion), .invalidManifest, "lacks version"),
+            (try fixture.sign(otherSlugName), .invalidManifest, "set slug.path to slug.tgz"),
+            (try fixture.sign(wrongSize), .slugMismatch, "bytes but release.json"),
         ]
         for (index, (manifest, code, message)) in cases.enumerated() {
             let error = #expect(throws: SpoolError.self) {
@@ -174,18 +176,24 @@ import Testing
         // hard link, as a careless runner might; the check must hold either way.
         unlink(slug)
         try Data(original.uppercased().utf8).write(to: URL(fileURLWithPath: slug))
-        let shaError = #expect(throws: SpoolError.self) { try fixture.spool.read(entryAt: entry) }
+        let shaError = #expect(throws: SpoolError.self) {
+            try fixture.spool.read(entryAt: entry, key: fixture.runnerKey)
+        }
         #expect(shaError?.code == .slugMismatch)
         #expect(shaError?.description.contains("has SHA-256") == true)
         #expect(shaError?.description.contains(slug) == true)
 
         try Data((original + "x").utf8).write(to: URL(fileURLWithPath: slug))
-        let sizeError = #expect(throws: SpoolError.self) { try fixture.spool.read(entryAt: entry) }
+        let sizeError = #expect(throws: SpoolError.self) {
+            try fixture.spool.read(entryAt: entry, key: fixture.runnerKey)
+        }
         #expect(sizeError?.code == .slugMismatch)
         #expect(sizeError?.description.contains("bytes but release.json says") == true)
 
         unlink(slug)
-        let missing = #expect(throws: SpoolError.self) { try fixture.spool.read(entryAt: entry) }
+        let missing = #expect(throws: SpoolError.self) {
+            try fixture.spool.read(entryAt: entry, key: fixture.runnerKey)
+        }
         #expect(missing?.code == .slugMismatch)
     }
 
@@ -196,14 +204,16 @@ import Testing
         var object = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
                 as? [String: Any])
-        object["schema_version"] = 2
+        object["schema_version"] = 3
         try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: manifestPath))
-        let future = #expect(throws: SpoolError.self) { try fixture.spool.read(entryAt: entry) }
+        let future = #expect(throws: SpoolError.self) { try fixture.spool.read(entryAt: entry, key: fixture.runnerKey) }
         #expect(future?.code == .invalidManifest)
-        #expect(future?.description.contains("schema_version 2") == true)
+        #expect(future?.description.contains("schema_version 3") == true)
 
         unlink(manifestPath)
-        let missing = #expect(throws: SpoolError.self) { try fixture.spool.read(entryAt: entry) }
+        let missing = #expect(throws: SpoolError.self) {
+            try fixture.spool.read(entryAt: entry, key: fixture.runnerKey)
+        }
         #expect(missing?.code == .invalidManifest)
         #expect(missing?.description.contains("No such file or directory") == true)
     }
@@ -239,7 +249,7 @@ import Testing
     @Test func aFailedPublishLeavesNothingInNew() throws {
         let fixture = try SpoolFixture()
         let slugPath = try fixture.slug()
-        let manifest = try fixture.manifest(slugPath: slugPath).encoded()
+        let manifest = try fixture.sign(fixture.manifest(slugPath: slugPath))
 
         let missing = #expect(throws: SpoolError.self) {
             try fixture.spool.publish(
@@ -273,7 +283,7 @@ import Testing
         let name = String(repeating: "a", count: 300)
         let error = #expect(throws: SpoolError.self) {
             try fixture.spool.publish(
-                name: name, manifest: try fixture.manifest(slugPath: slugPath).encoded(), slugPath: slugPath)
+                name: name, manifest: try fixture.sign(fixture.manifest(slugPath: slugPath)), slugPath: slugPath)
         }
         #expect(error?.code == .system)
         #expect(error?.errorNumber == ENAMETOOLONG)

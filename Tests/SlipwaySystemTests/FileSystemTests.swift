@@ -5,6 +5,17 @@ import Testing
 @testable import SlipwaySystem
 
 @Suite struct FileSystemTests {
+    @Test func createOnceWritesWholeAndNeverReplacesAnotherWritersFile() throws {
+        let scratch = try ScratchDirectory("fs-create-once")
+        let path = scratch.url("key.json")
+        #expect(try DurableFile.createOnce(path, with: Data("first".utf8), mode: 0o600))
+        #expect(try !DurableFile.createOnce(path, with: Data("second".utf8), mode: 0o600), "the first one stays")
+        #expect(try FileSystem.read(path) == Data("first".utf8))
+        var info = stat()
+        #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == ["key.json"], "no temporary left")
+    }
+
     @Test func removeTreeTakesReadOnlyFoldersButNeverFollowsALink() throws {
         let scratch = try ScratchDirectory("fs-remove")
         let outside = try scratch.write("outside/keep.txt", "keep")

@@ -162,7 +162,7 @@ public final class ServerHarness {
     public func spoolEntries() throws -> [(name: String, manifest: ReleaseManifest)] {
         try Spool(directory: "\(root)/spool").pending().map { name in
             let data = try Data(contentsOf: URL(fileURLWithPath: "\(root)/spool/new/\(name)/release.json"))
-            return (name, try ReleaseManifest.decode(data))
+            return (name, try openRelease(data, root: root))
         }
     }
 

@@ -14,6 +14,8 @@ final class RunnerHarness {
     let scratch: ScratchDirectory
     let root: String
     var spool: Spool { Spool(directory: "\(root)/spool") }
+    /// The root's release key, as `receive-pack init` makes it: what signs the releases ``publish`` writes.
+    let doorKey: DoorReleaseKey
     private var watchers: [TestProcess] = []
 
     /// `web.sh`: writes `$PAGE` to page.txt, records its process group in `$PID_FILE`, starts a child in its group
@@ -32,6 +34,7 @@ final class RunnerHarness {
         scratch = try ScratchDirectory(label)
         root = scratch.url("root")
         try Spool(directory: "\(root)/spool").prepare()
+        doorKey = try DoorReleaseKey.loadOrCreate(RootLayout(root))
     }
 
     deinit {
@@ -84,7 +87,8 @@ final class RunnerHarness {
         manifest.processTypes.merge(processTypes) { _, new in new }
         manifest.configVars = config
         let name = Spool.entryName(app: app, version: version, date: Date().addingTimeInterval(Double(version) / 1000))
-        _ = try spool.publish(name: name, manifest: try manifest.encoded(), slugPath: "\(out)/slug.tgz")
+        _ = try spool.publish(
+            name: name, manifest: try SignedRelease.seal(manifest, with: doorKey), slugPath: "\(out)/slug.tgz")
         return name
     }
 

@@ -1,5 +1,5 @@
 public import Foundation
-import SlipwaySpool
+public import SlipwaySpool
 
 /// The operator's commands that are not part of a push: creating the layout, reading build logs.
 public enum ServerSetup {
@@ -39,7 +39,23 @@ public enum ServerSetup {
                 throw DoorError(.storage, lines: "Cannot create \(root.authorizedKeys).")
             }
         }
+        _ = try releaseKey(root)
         _ = try Hooks.locate()
+    }
+
+    /// The root's release key (``DoorReleaseKey``), made at the first call: it signs every manifest the door
+    /// publishes and seals config vars to the runners. Its error names the file: for the operator's commands.
+    public static func releaseKey(_ root: SlipwayRoot) throws -> DoorReleaseKey {
+        do {
+            return try DoorReleaseKey.loadOrCreate(root.layout)
+        } catch {
+            throw DoorError(.configuration, lines: "Cannot use the release key: \(error).")
+        }
+    }
+
+    /// What `receive-pack release-key` prints: the file a runner on another machine is given (`--release-key`).
+    public static func runnerKeyFile(_ root: SlipwayRoot) throws -> Data {
+        try releaseKey(root).runnerKey.encoded()
     }
 
     /// What the operator does next, after `init`.
@@ -57,7 +73,10 @@ public enum ServerSetup {
           3. On the developer's machine:
                git remote add slipway git@<this-host>:myapp
                git push slipway main
-          Releases are handed to the runner in \(root.spoolDirectory)/new (see docs/spool.md).
+          Releases are handed to the runner in \(root.spoolDirectory)/new (see docs/spool.md), signed with
+          \(root.layout.releaseKey); a runner on another machine needs what this prints (keep it 0600):
+               \(receivePack) release-key --root \(root.path) > release-key.json
+               slugrunner watch --release-key release-key.json …
         """
     }
 

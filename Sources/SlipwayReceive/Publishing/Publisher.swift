@@ -17,7 +17,7 @@ struct StagedRelease: Codable {
 }
 
 /// Turns a built slug into a numbered release: records it in the app's ledger, then hands it to the runner through
-/// the spool.
+/// the spool, signed by the door and its config vars sealed (``SignedRelease``).
 ///
 /// The ledger line is the commit point, and the spool entry is built on each side of it: complete in `spool/tmp/`
 /// before the line is written, renamed into `spool/new/` after. A crash before the line leaves a `tmp/` entry that
@@ -46,6 +46,16 @@ public struct Publisher: Sendable {
                 lines: "The slug \(base.slug.sha256.prefix(12)) of \(app.name) is missing; nothing was released.")
         }
         let now = ISO8601DateFormatter().string(from: Date())
+        let key: DoorReleaseKey
+        do {
+            key = try DoorReleaseKey.loadOrCreate(root.layout)
+        } catch {
+            // The pusher gets no server path; the operator's `receive-pack init` names the file and the fix.
+            throw DoorError(
+                .pushFailed,
+                lines: "The server cannot sign releases (its release key is unusable); nothing was released. "
+                    + "The operator must run receive-pack init.")
+        }
         let spool = Spool(directory: root.spoolDirectory)
         try spool.prepare()
         // The bucket gets the slug before the ledger line; a failed upload leaves no release anywhere.
@@ -63,10 +73,12 @@ public struct Publisher: Sendable {
             manifest.createdAt = now
             manifest.slug.path = "slug.tgz"
             let name = Spool.entryName(app: app.name, version: version)
+            // Signed by the door, its config vars sealed to the runners: the spool never holds them in clear.
+            let signed = try SignedRelease.seal(manifest, with: key)
             if let bucket {
-                prepared = try bucket.prepare(name: name, manifest: try manifest.encoded())
+                prepared = try bucket.prepare(name: name, manifest: signed)
             } else {
-                prepared = try spool.prepare(name: name, manifest: try manifest.encoded(), slugPath: slugPath)
+                prepared = try spool.prepare(name: name, manifest: signed, slugPath: slugPath)
             }
             return LedgerEntry(
                 version: version, description: description, user: user, sourceVersion: base.sourceVersion,

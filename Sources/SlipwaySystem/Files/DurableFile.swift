@@ -44,6 +44,30 @@ public enum DurableFile {
         try sync(fd, path: path)
     }
 
+    /// Creates `path` holding `data` unless it exists, whole or not at all: a temporary file beside it (`mode`), every
+    /// byte written, fsync, then a hard link to `path`, which never replaces a file another process made first.
+    /// Returns whether this call made it; false means `path` was already there (read it: it is complete).
+    @discardableResult
+    public static func createOnce(_ path: String, with data: Data, mode: mode_t = 0o600) throws -> Bool {
+        let folder = (path as NSString).deletingLastPathComponent
+        let temp = "\(path).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SystemError("create", temp, errno: errno) }
+        defer { unlink(temp) }
+        do {
+            defer { close(fd) }
+            guard fchmod(fd, mode) == 0 else { throw SystemError("create", temp, errno: errno) }
+            try data.withUnsafeBytes { try writeAll(fd, $0, path: temp) }
+            try sync(fd, path: temp)
+        }
+        guard link(temp, path) == 0 else {
+            if errno == EEXIST { return false }
+            throw SystemError("create", path, errno: errno)
+        }
+        try? syncFolder(folder)
+        return true
+    }
+
     /// Writes every byte of `bytes` to `fd`, retrying short writes and EINTR.
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SystemError) {
         guard let base = bytes.baseAddress else { return }

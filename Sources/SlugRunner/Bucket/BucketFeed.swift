@@ -19,18 +19,26 @@ import SlipwaySpool
 final class BucketFeed: @unchecked Sendable {
     let source: BucketSource
     let spool: Spool
+    /// The door's key: a release it did not sign is never downloaded (``SignedRelease``).
+    let key: RunnerReleaseKey
     let say: @Sendable (String) -> Void
     let interval: Duration
     private let lock = NSLock()
     private var stopped = false
     private var early = false
-    /// The highest version handled per app (claimed by anyone, or refused).
+    /// The highest version handled per app (claimed by anyone, or refused for its slug).
     private var handled: [String: Int] = [:]
+    /// Releases the door did not sign (`<app>/<version>`): skipped, without hiding the door's own releases below.
+    private var unsigned: Set<String> = []
     private var thread: Thread?
 
-    init(source: BucketSource, spool: Spool, interval: Duration, say: @escaping @Sendable (String) -> Void) {
+    init(
+        source: BucketSource, spool: Spool, key: RunnerReleaseKey, interval: Duration,
+        say: @escaping @Sendable (String) -> Void
+    ) {
         self.source = source
         self.spool = spool
+        self.key = key
         self.interval = interval
         self.say = say
     }
@@ -67,9 +75,9 @@ final class BucketFeed: @unchecked Sendable {
     /// One look at the bucket; errors are reported and the next pass tries again.
     func pass() {
         do {
-            let known = handled
+            let (known, skipped) = (handled, unsigned)
             let fresh = try Blocking.withClient(source.location, source.credentials) { client in
-                try await Self.latest(client: client, above: known)
+                try await Self.latest(client: client, above: known, skipping: skipped)
             }
             for (app, version) in fresh.sorted(by: { $0.key < $1.key }) where !isStopped {
                 take(app: app, version: version)
@@ -79,28 +87,37 @@ final class BucketFeed: @unchecked Sendable {
         }
     }
 
-    /// The highest version of each app in the bucket that is above `known`.
-    static func latest(client: S3Client, above known: [String: Int]) async throws -> [String: Int] {
+    /// The highest version of each app in the bucket that is above `known` and not among `skipped` (`<app>/<version>`).
+    static func latest(client: S3Client, above known: [String: Int], skipping skipped: Set<String> = []) async throws
+        -> [String: Int]
+    {
         var latest: [String: Int] = [:]
         for object in try await client.list(BucketLayout.releasesPrefix) {
             guard let (app, version) = BucketLayout.parseManifestKey(object.key), AppName.isValid(app),
-                version > known[app, default: 0], version > latest[app, default: 0]
+                version > known[app, default: 0], version > latest[app, default: 0],
+                !skipped.contains("\(app)/\(version)")
             else { continue }
             latest[app] = version
         }
         return latest
     }
 
-    /// Claims, downloads and hands over one release; marks it handled whatever happens but a network failure.
+    /// Claims, downloads and hands over one release; marks it handled whatever happens but a network failure, or
+    /// skipped when the door did not sign it.
     func take(app: String, version: Int) {
         do {
             let source = self.source
-            let spool = self.spool
+            let (spool, key) = (self.spool, self.key)
             let outcome = try Blocking.withClient(source.location, source.credentials) { client in
-                try await Self.fetch(app: app, version: version, client: client, source: source, spool: spool)
+                try await Self.fetch(
+                    app: app, version: version, client: client, source: source, spool: spool, key: key)
             }
-            handled[app] = version
-            if let outcome { say("slugrunner[bucket]: \(app) v\(version): \(outcome)") }
+            if case .unsigned = outcome {
+                unsigned.insert("\(app)/\(version)")
+            } else {
+                handled[app] = version
+            }
+            if let line = outcome.line { say("slugrunner[bucket]: \(app) v\(version): \(line)") }
         } catch let error as ObjectStoreError where error.code == .unreachable || error.isTransient {
             say("slugrunner[bucket]: \(app) v\(version): \(error.message); trying again")
         } catch {
@@ -109,10 +126,44 @@ final class BucketFeed: @unchecked Sendable {
         }
     }
 
-    /// The work of ``take(app:version:)``; returns a line to log, or nil when another runner has the release.
-    static func fetch(app: String, version: Int, client: S3Client, source: BucketSource, spool: Spool) async throws
-        -> String?
-    {
+    /// What ``fetch(app:version:client:source:spool:key:)`` did.
+    enum FetchOutcome {
+        /// Claimed and handed over (the line says how).
+        case taken(String)
+        /// Another runner has it, or this one already did.
+        case elsewhere
+        /// Not the door's: never claimed, never downloaded.
+        case unsigned(String)
+
+        var line: String? {
+            switch self {
+            case .taken(let line), .unsigned(let line): line
+            case .elsewhere: nil
+            }
+        }
+    }
+
+    /// The work of ``take(app:version:)``.
+    static func fetch(
+        app: String, version: Int, client: S3Client, source: BucketSource, spool: Spool, key: RunnerReleaseKey
+    ) async throws -> FetchOutcome {
+        guard let data = try await client.get(BucketLayout.manifestKey(app: app, version: version)) else {
+            throw ObjectStoreError(.notFound, "its release.json is gone")
+        }
+        // A release the door did not sign is never claimed and its slug never downloaded: it goes to cur/ alone (once),
+        // so that the watcher refuses it with a line in the app's log.
+        let manifest: ReleaseManifest
+        do {
+            manifest = try SignedRelease.open(data, with: key)
+        } catch {
+            if !spool.holds(app: app, version: version, in: ["cur", "rejected"]) {
+                try await handOver(manifest: data, name: Spool.entryName(app: app, version: version), spool: spool)
+            }
+            return .unsigned("refused: \(error)")
+        }
+        guard manifest.app == app, manifest.version == version else {
+            throw ObjectStoreError(.digestMismatch, "its release.json names \(manifest.app) v\(manifest.version ?? 0)")
+        }
         let claimKey = BucketLayout.claimKey(app: app, version: version)
         let claim = BucketClaim(runner: source.runnerID, claimedAt: ISO8601DateFormatter().string(from: Date()))
         do {
@@ -124,34 +175,36 @@ final class BucketFeed: @unchecked Sendable {
             guard let data = try await client.get(claimKey),
                 let existing = try? JSONDecoder().decode(BucketClaim.self, from: data),
                 existing.runner == source.runnerID
-            else { return nil }
-        }
-        guard let data = try await client.get(BucketLayout.manifestKey(app: app, version: version)) else {
-            throw ObjectStoreError(.notFound, "its release.json is gone")
-        }
-        let manifest = try ReleaseManifest.decode(data)
-        guard manifest.app == app, manifest.version == version else {
-            throw ObjectStoreError(.digestMismatch, "its release.json names \(manifest.app) v\(manifest.version ?? 0)")
+            else { return .elsewhere }
         }
         let date = ISO8601DateFormatter().date(from: manifest.createdAt) ?? Date(timeIntervalSince1970: 0)
         let name = Spool.entryName(app: app, version: version, date: date)
         for folder in ["cur", "rejected", "failed"]
         where FileManager.default.fileExists(atPath: "\(spool.directory)/\(folder)/\(name)") {
-            return nil  // already here
+            return .elsewhere  // already here
         }
-        let work = "\(spool.temporaryDirectory)/\(name)"
-        try? FileManager.default.removeItem(atPath: work)
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        do {
+        try await handOver(manifest: data, name: name, spool: spool) { path in
             let slugKey = BucketLayout.slugKey(app: app, sha256: manifest.slug.sha256)
             do {
-                try await client.download(
-                    slugKey, to: "\(work)/\(Spool.slugFileName)", sha256: manifest.slug.sha256, size: manifest.slug.size
-                )
+                try await client.download(slugKey, to: path, sha256: manifest.slug.sha256, size: manifest.slug.size)
             } catch let error as ObjectStoreError where error.code == .notFound {
                 throw ObjectStoreError(
                     .notFound, "its slug \(manifest.slug.sha256.prefix(12)) is missing from the bucket")
             }
+        }
+        return .taken("claimed and downloaded as \(name) (slug SHA-256 checked)")
+    }
+
+    /// Puts `release.json` (and the slug `download` writes, when given) into `spool/tmp/<name>/`, then renames it
+    /// into `spool/cur/<name>/`; nothing is left in `tmp/` on failure.
+    static func handOver(
+        manifest data: Data, name: String, spool: Spool, download: ((String) async throws -> Void)? = nil
+    ) async throws {
+        let work = "\(spool.temporaryDirectory)/\(name)"
+        try? FileManager.default.removeItem(atPath: work)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        do {
+            if let download { try await download("\(work)/\(Spool.slugFileName)") }
             guard
                 FileManager.default.createFile(
                     atPath: "\(work)/\(Spool.manifestFileName)", contents: data, attributes: [.posixPermissions: 0o640])
@@ -165,6 +218,16 @@ final class BucketFeed: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: work)
             throw error
         }
-        return "claimed and downloaded as \(name) (slug SHA-256 checked)"
+    }
+}
+
+extension Spool {
+    /// Whether an entry of `app`'s `version` is in one of this spool's `folders` (`cur`, `rejected`, …).
+    fileprivate func holds(app: String, version: Int, in folders: [String]) -> Bool {
+        folders.contains { folder in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(folder)")) ?? []).contains {
+                $0.hasSuffix(".\(app).v\(version)")
+            }
+        }
     }
 }

@@ -54,8 +54,13 @@ public struct ForegroundRun {
     /// Checks, unpacks and runs; returns the process's exit status (128 + N when killed by signal N).
     public func run() throws -> Int32 {
         let inbox = try SignalWatcher.forRunner([SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD])
-        let unpacker = ReleaseUnpacker(stacks: options.stacks)
-        let (manifest, slugPath) = try unpacker.verify(manifestAt: try manifestPath())
+        let path = try manifestPath()
+        var unpacker = ReleaseUnpacker(stacks: options.stacks)
+        // A plain release.json (slugc build's) is the operator's own; anything else must be the door's, signed.
+        if (try? Files.read(path)).flatMap({ try? ReleaseManifest.decode($0) }) == nil {
+            unpacker.key = try RunnerReleaseKey.loadForRunner(file: nil, root: root.layout)
+        }
+        let (manifest, slugPath) = try unpacker.verify(manifestAt: path)
         let (dyno, command) = try chooseCommand(manifest)
         let port = try options.port ?? options.address.freePort()
 

@@ -44,6 +44,9 @@ public struct UnpackedRelease: Equatable, Sendable {
 public struct ReleaseUnpacker: Sendable {
     /// The stack this runner provides; releases built for another are refused.
     public var stacks: [String]
+    /// The door's key: with it, only releases the door signed pass (every spool entry); without, only a plain
+    /// `release.json` such as `slugc build` writes (`slugrunner run` on one).
+    public var key: RunnerReleaseKey?
 
     /// The most a slug's files may hold once unpacked, in bytes: `SLIPWAY_MAX_SLUG_UNPACKED_MB` (default 4096), as
     /// the build's own limit, so that a slug the build did not make (an older build's, one put in the spool by
@@ -54,20 +57,23 @@ public struct ReleaseUnpacker: Sendable {
     public static let defaultStack = "slipway-1"
 
     /// `environment` nil: this process's.
-    public init(stacks: [String] = [defaultStack], environment: [String: String]? = nil) {
+    public init(
+        stacks: [String] = [defaultStack], key: RunnerReleaseKey? = nil, environment: [String: String]? = nil
+    ) {
         self.stacks = stacks
+        self.key = key
         let environment = environment ?? ProcessInfo.processInfo.environment
         let megabytes = environment["SLIPWAY_MAX_SLUG_UNPACKED_MB"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil }
         maximumUnpackedBytes = (megabytes ?? 4096) << 20
     }
 
-    /// Reads `release.json` at `manifestPath` and checks it and its slug as docs/spool.md asks (schema version,
-    /// compression, slug path, size, SHA-256), plus the stack and the app's name. Throws ``RunnerError/Code/refused``
-    /// with the reason.
+    /// Reads `release.json` at `manifestPath` and checks it and its slug as docs/spool.md asks (the door's signature
+    /// when the unpacker has a key, schema version, compression, slug path, size, SHA-256), plus the stack and the
+    /// app's name. Throws ``RunnerError/Code/refused`` with the reason.
     public func verify(manifestAt manifestPath: String) throws -> (manifest: ReleaseManifest, slugPath: String) {
         let (manifest, slugPath): (ReleaseManifest, String)
         do {
-            (manifest, slugPath) = try Spool.readRelease(manifestAt: manifestPath)
+            (manifest, slugPath) = try Spool.readRelease(manifestAt: manifestPath, key: key)
         } catch let error as SpoolError {
             throw RunnerError(.refused, error.description)
         }

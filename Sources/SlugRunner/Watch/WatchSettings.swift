@@ -37,6 +37,9 @@ public struct WatchSettings: Sendable {
     /// Releases come from this bucket (`--spool s3://…`) instead of the root's spool folder, which then only holds
     /// the entries this runner claimed.
     public var bucket: BucketSource?
+    /// The file holding the door's key (`--release-key`, what `receive-pack release-key` prints); nil: the door's
+    /// own key in the root. Only releases the door signed run; their config vars open with it.
+    public var releaseKey: String?
     /// How dynos are confined (`--sandbox`): `auto` and `bubblewrap` need a working bubblewrap and refuse to start
     /// dynos without one; `none` runs them without the filesystem and namespace sandbox (their own user, copy and
     /// limits still apply).

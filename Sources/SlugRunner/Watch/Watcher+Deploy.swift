@@ -79,14 +79,22 @@ extension Watcher {
         }
     }
 
-    /// The app and version of a claimed entry, from its `release.json` alone (the slug is checked later); an entry
-    /// whose manifest is unusable is set aside into `rejected/`.
+    /// The app and version of a claimed entry, from its `release.json` alone (the slug is checked later), once the
+    /// door's signature on it is checked; an entry whose manifest is unusable or not the door's is set aside into
+    /// `rejected/`, with a line in the app's log.
     private func quickRead(_ entry: String) -> (app: String, version: Int)? {
         let path = "\(spool.currentDirectory)/\(entry)/\(Spool.manifestFileName)"
         let reason: String
         do {
             guard let data = try Files.read(path) else { throw RunnerError(.notFound, "release.json is missing") }
-            let manifest = try ReleaseManifest.decode(data)
+            guard let key = unpacker.key else { throw RunnerError(.refused, "the runner has no release key") }
+            let manifest: ReleaseManifest
+            do {
+                manifest = try SignedRelease.open(data, with: key)
+            } catch {
+                refuseUnsigned(entry, data: data, refusal: error)
+                return nil
+            }
             if !AppName.isValid(manifest.app) {
                 reason = "the app name '\(manifest.app)' is not valid"
             } else if let version = manifest.version {
@@ -99,6 +107,23 @@ extension Watcher {
         }
         reject(entry, app: Self.appHint(entry), reason: reason)
         return nil
+    }
+
+    /// Sets aside an entry the door did not sign (or whose config vars do not open), saying so in the log of the app
+    /// it claims to be (`slugrunner[release]: v3 refused: its signature is not the door's …`). Nothing of it runs,
+    /// and the app keeps its current release.
+    private func refuseUnsigned(_ entry: String, data: Data, refusal: ReleaseRefusal) {
+        let claimed = try? SignedRelease.peek(data)
+        let plain = try? ReleaseManifest.decode(data)
+        let app = [claimed?.app, plain?.app, Self.appHint(entry)].compactMap { $0 }.first(where: AppName.isValid)
+        let version = (claimed?.version ?? plain?.version).map { "v\($0)" } ?? entry
+        let aside = try? spool.setAside(entry, into: "rejected")
+        if let app {
+            log(app, "release", "\(version) refused: \(refusal); it will not run")
+        } else {
+            event(nil, "release", "Refused \(entry): \(refusal); it will not run")
+        }
+        if aside == nil { event(nil, "release", "Cannot move \(entry) out of cur/: remove it by hand") }
     }
 
     /// Moves a claimed entry into `spool/rejected/` and says why.

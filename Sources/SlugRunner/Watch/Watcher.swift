@@ -20,7 +20,8 @@ public final class Watcher {
     let root: RunnerRoot
     let settings: WatchSettings
     let spool: Spool
-    let unpacker: ReleaseUnpacker
+    /// Checks and unpacks releases; it gets the door's key when the watcher starts.
+    var unpacker: ReleaseUnpacker
     /// The apps' logs and the runner's own event lines.
     let logs: RunnerLogs
     /// The process groups started on this machine.
@@ -56,11 +57,13 @@ public final class Watcher {
         let inbox = try SignalWatcher.forRunner([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
         let lock = try WatchLock(root: root)
         defer { withExtendedLifetime(lock) {} }
+        let key = try RunnerReleaseKey.loadForRunner(file: settings.releaseKey, root: root.layout)
+        unpacker.key = key
         var feed: BucketFeed?
         if let bucket = settings.bucket {
             try spool.prepare()
             // Its own lines go straight to stderr: `say` belongs to this thread.
-            feed = BucketFeed(source: bucket, spool: spool, interval: settings.pollInterval) {
+            feed = BucketFeed(source: bucket, spool: spool, key: key, interval: settings.pollInterval) {
                 FileHandle.standardError.write(Data("\(LogLine.timestamp(Date())) \($0)\n".utf8))
             }
         }
