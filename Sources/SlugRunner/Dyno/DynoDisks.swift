@@ -131,13 +131,21 @@ final class DynoDisks {
 
     /// What the disks of `places` say: the dynos whose disk is full, then, when the host is under its reserve, the
     /// dyno whose disk holds the most. The host's free space counts what the dynos wrote that the kernel has not yet
-    /// passed to their images (it is already used on their disks), so the reserve holds before the write-back.
-    func check(_ places: [DynoPlace]) -> [(place: DynoPlace, event: DiskEvent)] {
+    /// passed to their images (it is already used on their disks), so the reserve holds before the write-back, and
+    /// the images of the dynos stopped a moment ago (`ending`), which go once their last process has: a dyno stopped
+    /// for the reserve frees its space, and no other is stopped for the space it still holds meanwhile.
+    func check(_ places: [DynoPlace], ending: [DynoPlace] = []) -> [(place: DynoPlace, event: DiskEvent)] {
         var events: [(DynoPlace, DiskEvent)] = []
         var held: [(place: DynoPlace, bytes: Int64)] = []
         var unwritten: Int64 = 0
+        // A dyno whose disk can no longer be read has just been stopped: its image goes with it too.
+        var freeing = ending.reduce(Int64(0)) { $0 + ($1.disk?.allocatedBytes ?? 0) }
         for place in places {
-            guard let disk = place.disk, let pid = place.pid, let space = disk.space(seenBy: pid) else { continue }
+            guard let disk = place.disk else { continue }
+            guard let pid = place.pid, let space = disk.space(seenBy: pid) else {
+                freeing += disk.allocatedBytes
+                continue
+            }
             let used = space.size - space.free
             unwritten += max(0, used - disk.allocatedBytes)
             if space.free < Self.fullBelowBytes {
@@ -146,7 +154,9 @@ final class DynoDisks {
                 held.append((place, used))
             }
         }
-        if let hostFree, hostFree - unwritten < reserveBytes, let biggest = held.max(by: { $0.bytes < $1.bytes }) {
+        if let hostFree, hostFree - unwritten + freeing < reserveBytes,
+            let biggest = held.max(by: { $0.bytes < $1.bytes })
+        {
             events.append(
                 (
                     biggest.place,

@@ -267,7 +267,7 @@ final class DynoIsolation {
     func diskEvents() -> [(place: DynoPlace, event: DiskEvent)] {
         guard let disks = filesystem.disks, clock.now >= nextDiskCheck else { return [] }
         nextDiskCheck = clock.now + .milliseconds(100)
-        return disks.check(running.values.sorted { $0.id < $1.id })
+        return disks.check(running.values.sorted { $0.id < $1.id }, ending: ending)
     }
 
     /// The memory errors of the running dynos since the last look (at most twice a second, unless `now`).
