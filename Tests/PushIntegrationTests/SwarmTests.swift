@@ -59,7 +59,8 @@ import Testing
         let probe = try h.makeApp(
             "probe",
             files: [
-                "Procfile": "web: bash probe.sh; BIND_ADDRESS=0.0.0.0 exec python3 server.py\n",
+                "Procfile": "web: bash probe.sh; BIND_ADDRESS=0.0.0.0 exec python3 server.py\n"
+                    + "flood: yes flood | head -n 300000; exec sleep infinity\n",
                 "probe.sh": Self.probe, "targets.txt": lines.joined(separator: "\n") + "\n",
                 "server.py": try String(
                     contentsOfFile: "\(TestPaths.repositoryRoot)/scripts/lib/versioned-server.py", encoding: .utf8),
@@ -88,6 +89,14 @@ import Testing
         ] {
             #expect(probeLog().contains(line), "\(line): \(probeLog())")
         }
+        // A task printing 300 000 lines at once: the app's log keeps what the budget allows and says so.
+        let scaled = try h.ssh("ps:scale probe flood=1")
+        #expect(scaled.status == 0, "\(scaled.output)")
+        #expect(
+            waitUntil(seconds: 90) { probeLog().contains("slugrunner[flood]: Error L11 (Tail buffer overflow)") },
+            "\(probeLog().suffix(2000))")
+        let floodLines = probeLog().components(separatedBy: "]: flood\n").count - 1
+        #expect(floodLines > 0 && floodLines <= 20_000, "\(floodLines) lines of the flood were logged")
         let myappWeb = try DockerClient(host: swarm.manager.dockerHost).get(
             "/services/\(ServicePlan.serviceName(app: "myapp", type: "web"))")
         #expect(

@@ -48,6 +48,11 @@ import Testing
         #expect(task["ContainerSpec"]?["Image"] == "sha256:1234")
         #expect(task["ContainerSpec"]?["Healthcheck"]?["Test"] == ["CMD", "/usr/local/bin/slug-run", "--health"])
         #expect(task["Resources"]?["Limits"]?["MemoryBytes"]?.int == 256 * 1_048_576)
+        // Swarm has no CPU shares: a cap by size (a CPU per 512 MB); and the node keeps the task's output in files of
+        // bounded size.
+        #expect(task["Resources"]?["Limits"]?["NanoCPUs"]?.int == 500_000_000)
+        #expect(task["LogDriver"]?["Name"]?.string == "json-file")
+        #expect(task["LogDriver"]?["Options"]?["max-size"]?.string == "10m")
         #expect(task["ForceUpdate"]?.int == 3)
         #expect(task["RestartPolicy"]?["Condition"] == "any")
         let env = task["ContainerSpec"]?["Env"]?.array?.compactMap(\.string) ?? []

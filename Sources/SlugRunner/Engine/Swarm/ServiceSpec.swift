@@ -97,6 +97,9 @@ public struct ServicePlan: Equatable, Sendable {
     /// `slipway-myapp`: the overlay network of the app's tasks.
     public static func networkName(app: String) -> String { "slipway-\(app)" }
 
+    /// The CPU a task may use, in billionths of a CPU: one CPU per 512 MB of its size, a quarter at the least.
+    static func nanoCPUs(memoryMB: Int) -> Int { max(250_000_000, memoryMB * 1_000_000_000 / 512) }
+
     /// The labels every service and task of the app carries: how the runner finds them again.
     public static let appLabel = "io.slipway.app"
     public static let typeLabel = "io.slipway.type"
@@ -164,8 +167,14 @@ public struct ServicePlan: Equatable, Sendable {
                     "Limits": [
                         "MemoryBytes": .number(Double(memoryMB) * 1_048_576),
                         "Pids": .number(Double(DynoLimits.processes(memoryMB: memoryMB))),
+                        // Swarm has no CPU shares: a cap by size instead (one CPU per 512 MB, as the local engine's
+                        // shares are 1024 per 512 MB), so that no task takes every core of its node.
+                        "NanoCPUs": .number(Double(Self.nanoCPUs(memoryMB: memoryMB))),
                     ]
                 ],
+                // What a task prints is kept by its node's Docker in files of bounded size (the runner reads it
+                // from there into the app's log), so a task that prints without end cannot fill the node's disk.
+                "LogDriver": ["Name": "json-file", "Options": ["max-size": "10m", "max-file": "2"]],
                 "RestartPolicy": isReleasePhase
                     ? ["Condition": "none"] : ["Condition": "any", "Delay": .nanoseconds(.seconds(2))],
                 "ForceUpdate": .number(Double(restarts)),

@@ -15,6 +15,9 @@ final class SwarmEngine: DynoEngine {
     private var deploying: [String: UnpackedRelease] = [:]
     /// What the deploying release's web tasks said they listen on, by app and dyno (for an R10's words).
     private var bound: [String: [String: String]] = [:]
+    /// Each task's log budget (`--log-rate`), by app and dyno, as the local engine's dynos have.
+    private var budgets: [String: [String: LogBudget]] = [:]
+    private let clock = ContinuousClock()
 
     init(watcher: Watcher, settings: SwarmSettings) throws {
         self.watcher = watcher
@@ -138,15 +141,40 @@ final class SwarmEngine: DynoEngine {
             if app.current != nil && !app.machine.isBusy {
                 attempt(app.name) { try swarm.reconcile(app: app.name, plans: try plans(of: app)) }
             }
-            for line in swarm.newLogLines(of: app.name) {
-                watcher.log(app.name).write(.app(line.dyno, line.text, date: line.date))
-                if let entry = line.entry, entry == deploying[app.name]?.entry,
-                    let address = BootTimeout.boundAddress(in: line.text)
-                {
-                    bound[app.name, default: [:]][line.dyno] = address
-                }
+            logNewLines(of: app.name)
+        }
+    }
+
+    /// Writes what the app's tasks printed since the last scan, each dyno within its log budget: past it, lines are
+    /// dropped and counted with Heroku's L11, as for the local engine's dynos; a service that printed more than a
+    /// burst since the last scan has its older lines dropped by the read itself, and says so.
+    private func logNewLines(of app: String) {
+        let rate = watcher.settings.logRate
+        let (lines, overflowed) = swarm.newLogLines(of: app, limit: rate.burst)
+        let log = watcher.log(app)
+        var budgets = self.budgets[app] ?? [:]
+        let now = clock.now
+        for line in lines {
+            if budgets[line.dyno, default: LogBudget(rate: rate, now: now)].admit(now: now) {
+                log.write(.app(line.dyno, line.text, date: line.date))
+            }
+            if let entry = line.entry, entry == deploying[app]?.entry,
+                let address = BootTimeout.boundAddress(in: line.text)
+            {
+                bound[app, default: [:]][line.dyno] = address
             }
         }
+        for dyno in budgets.keys.sorted() {
+            if let report = budgets[dyno]?.report(dyno: dyno, now: now) { log.write(.runner(dyno, report)) }
+        }
+        for type in overflowed {
+            log.write(
+                .runner(
+                    type,
+                    "Error L11 (Tail buffer overflow) -> log lines dropped: \(type) logs faster than "
+                        + "\(rate.linesPerSecond) lines per second (more than \(rate.burst) since the last look)"))
+        }
+        self.budgets[app] = budgets
     }
 
     func processes(of app: AppRuntime) -> [AppStatus.Process] { swarm.processes(of: app.name) }

@@ -82,26 +82,33 @@ extension SwarmServices {
     }
 
     /// The lines the app's services printed since the last call, with the dyno each came from and the spool entry
-    /// of the release its task runs.
-    func newLogLines(of app: String) -> [(dyno: String, date: Date, text: String, entry: String?)] {
+    /// of the release its task runs: at most the last `limit` of each service's (a bounded read on the watcher's
+    /// loop, whatever a task prints), and the services whose output had more (`overflowed`: older lines were lost).
+    func newLogLines(of app: String, limit: Int) -> (
+        lines: [(dyno: String, date: Date, text: String, entry: String?)], overflowed: [String]
+    ) {
         var lines: [(String, Date, String, String?)] = []
+        var overflowed: [String] = []
         let taskOf = Dictionary(tasks.map { ($0.id, $0) }) { first, _ in first }
         for service in services(of: app).values {
             var cursor = logCursors[service.id] ?? LogCursor()
             let query = [
                 ("stdout", "1"), ("stderr", "1"), ("timestamps", "1"), ("details", "1"), ("since", cursor.since),
+                ("tail", "\(limit)"),
             ]
             guard let reply = try? docker.send(.GET, "/services/\(service.id)/logs", query: query),
                 reply.status == 200
             else { continue }
-            for line in DockerLogStream.lines(reply.body) {
+            let read = DockerLogStream.lines(reply.body)
+            if read.count >= limit { overflowed.append(service.type ?? "dyno") }
+            for line in read {
                 guard let entry = DockerLogStream.Entry(line), cursor.isNew(entry) else { continue }
                 let task = entry.task.flatMap { taskOf[$0] }
                 lines.append((task?.dyno ?? service.type ?? "dyno", entry.date, entry.text, task?.entry))
             }
             logCursors[service.id] = cursor
         }
-        return lines.sorted { $0.1 < $1.1 }
+        return (lines.sorted { $0.1 < $1.1 }, overflowed)
     }
 }
 
