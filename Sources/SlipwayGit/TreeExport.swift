@@ -79,15 +79,7 @@ extension Repository {
         of revision: String, to directory: String, threads: Int = Repository.defaultExportThreads,
         limits: ExportLimits = ExportLimits()
     ) throws -> ExportReport {
-        let tree = try lookupTree(revision)
-        defer { git_tree_free(tree) }
-        var odb: OpaquePointer?
-        try check(git_repository_odb(&odb, handle), "git_repository_odb", subject: path)
-        defer { git_odb_free(odb) }
-        var plan = ExportPlan()
-        var tally = Tally(limits: limits, odb: odb)
-        try addToPlan(tree, plan: &plan, path: "", depth: 0, tally: &tally)
-
+        let plan = try plan(of: revision, limits: limits)
         let root = openDirectory(directory)
         guard root >= 0 else { throw GitError.system("open", errno, path: directory) }
         defer { close(root) }
@@ -99,6 +91,11 @@ extension Repository {
     /// Checks the tree of `revision` as ``exportTree(of:to:threads:limits:)`` does before it writes anything (entry
     /// names, modes and `limits`), and writes nothing: for what a push stores without building it.
     public func checkTree(of revision: String, limits: ExportLimits = ExportLimits()) throws {
+        _ = try plan(of: revision, limits: limits)
+    }
+
+    /// What exporting the tree of `revision` writes, every entry checked against `limits` first.
+    private func plan(of revision: String, limits: ExportLimits) throws -> ExportPlan {
         let tree = try lookupTree(revision)
         defer { git_tree_free(tree) }
         var odb: OpaquePointer?
@@ -107,6 +104,7 @@ extension Repository {
         var plan = ExportPlan()
         var tally = Tally(limits: limits, odb: odb)
         try addToPlan(tree, plan: &plan, path: "", depth: 0, tally: &tally)
+        return plan
     }
 
     /// The number of threads ``exportTree(of:to:threads:)`` uses when none is given: the processors online.
