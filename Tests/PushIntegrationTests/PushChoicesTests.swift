@@ -16,11 +16,14 @@ import Testing
         #expect(first.status == 0, "\(first.output)")
         #expect(try h.receivePack(["apps", "create", "aaa", "--owner", "mallory"]).status == 0)
 
-        // Alice's repository (as a local path and over file://), and a folder outside the operator's.
-        let named = [
-            "file://\(h.root)/apps/shop/repo.git", "\(h.root)/apps/shop/repo.git",
-            "\(TestPaths.builtinBuildpacks)/procfile",
-        ]
+        // Alice's repository (as a local path and over file://), and a buildpack in a folder outside the operator's
+        // (the harnesses allow the temporary folder, where a fresh clone may sit: a copy under /var/tmp instead).
+        let outside = "/var/tmp/slipway-outside-buildpack-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try? FileManager.default.removeItem(atPath: outside)
+        try FileManager.default.copyItem(atPath: "\(TestPaths.builtinBuildpacks)/procfile", toPath: outside)
+        #expect(!outside.hasPrefix(TestPaths.buildpackFolders + "/"))
+        let named = ["file://\(h.root)/apps/shop/repo.git", "\(h.root)/apps/shop/repo.git", outside]
         for (index, name) in named.enumerated() {
             let repo = try h.makeApp("mallory-\(index)", files: ["Procfile": "web: x\n", ".buildpacks": "\(name)\n"])
             let push = try h.push(repo, app: "aaa", as: "mallory")
