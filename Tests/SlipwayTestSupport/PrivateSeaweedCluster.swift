@@ -16,6 +16,8 @@ public final class PrivateSeaweedCluster: @unchecked Sendable {
     public let logPath: String
 
     private let server: TestProcess
+    /// Every port given to its processes (weed names its local sockets in /tmp after them).
+    private var ports: [UInt16] = []
     private let lock = NSLock()
     private var stopped = false
 
@@ -40,7 +42,8 @@ public final class PrivateSeaweedCluster: @unchecked Sendable {
         let data = "\(directory)/server"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         var argv = [
-            weed, "server", "-dir=\(data)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", "-s3.config=\(config)",
+            weed, "-logdir=\(directory)", "server", "-dir=\(data)", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3",
+            "-s3.config=\(config)",
             "-s3.autoCreateBucket=false", "-master.defaultReplication=001", "-master.volumeSizeLimitMB=64",
             "-volume.max=20",
         ]
@@ -59,12 +62,14 @@ public final class PrivateSeaweedCluster: @unchecked Sendable {
             ports["volume-\(index).grpc"] = grpc
             let process = try TestProcess(
                 [
-                    weed, "volume", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-port=\(port)", "-port.grpc=\(grpc)",
+                    weed, "-logdir=\(folder)", "volume", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-port=\(port)",
+                    "-port.grpc=\(grpc)",
                     "-dir=\(folder)", "-max=20", "-mserver=\(master)",
                 ], directory: directory, stdout: .file("\(folder).log"), stderr: .file("\(folder).log"),
                 newSession: true)
             volumes.append((process, folder))
         }
+        self.ports = Array(ports.values)
         let server = self.server
         guard waitUntil(seconds: 60, { !server.isRunning || loopbackPortAcceptsConnections(s3Port) }), server.isRunning
         else {
@@ -104,6 +109,7 @@ public final class PrivateSeaweedCluster: @unchecked Sendable {
             process.signalGroup(SIGKILL)
             _ = process.wait(timeout: 10)
         }
+        PrivateSeaweedFS.removeSockets(of: ports)
     }
 
     deinit { stop() }

@@ -19,6 +19,8 @@ public final class PrivateSeaweedFS: @unchecked Sendable {
     public var pid: Int32 { process.pid }
 
     private let process: TestProcess
+    /// Every port it was given: weed names its local sockets after them (`/tmp/seaweedfs-<part>-<port>.sock`).
+    private let ports: [UInt16]
     private let lock = NSLock()
     private var stopped = false
 
@@ -45,7 +47,9 @@ public final class PrivateSeaweedFS: @unchecked Sendable {
             for name in names { ports[name] = try Self.distinctFreePort(not: Set(ports.values)) }
             let s3Port = ports["s3.port"] ?? 0
             var argv = [
-                weed, "mini", "-dir=\(data)", "-ip=\(address)", "-ip.bind=\(address)", "-webdav=false",
+                // Its log files in the test's folder, not in /tmp (where glog puts them by default).
+                weed, "-logdir=\(directory)", "mini", "-dir=\(data)", "-ip=\(address)", "-ip.bind=\(address)",
+                "-webdav=false",
                 "-admin.ui=false",
                 "-s3.autoCreateBucket=false", "-master.volumeSizeLimitMB=64", "-s3.localSocket=\(directory)/s3.sock",
             ]
@@ -63,6 +67,7 @@ public final class PrivateSeaweedFS: @unchecked Sendable {
             }
             if up && process.isRunning {
                 self.process = process
+                self.ports = Array(ports.values)
                 self.s3Port = s3Port
                 self.endpoint = "http://\(address):\(s3Port)"
                 return
@@ -88,6 +93,17 @@ public final class PrivateSeaweedFS: @unchecked Sendable {
             process.signalGroup(SIGKILL)
             _ = process.wait(timeout: 10)
         }
+        Self.removeSockets(of: ports)
+    }
+
+    /// Removes the local sockets weed leaves in /tmp for `ports` (it always puts them there).
+    static func removeSockets(of ports: [UInt16]) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
+        let suffixes = Set(ports.map { "-\($0).sock" })
+        for name in names where name.hasPrefix("seaweedfs-") {
+            guard let dash = name.lastIndex(of: "-"), suffixes.contains(String(name[dash...])) else { continue }
+            try? FileManager.default.removeItem(atPath: "/tmp/\(name)")
+        }
     }
 
     /// Kills weed at once (SIGKILL), as a crash would.
@@ -95,6 +111,7 @@ public final class PrivateSeaweedFS: @unchecked Sendable {
         lock.withLock { stopped = true }
         process.signalGroup(SIGKILL)
         _ = process.wait(timeout: 10)
+        Self.removeSockets(of: ports)
     }
 
     deinit { stop() }
