@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayReceive
 
 #if canImport(Glibc)
     import Glibc
