@@ -88,10 +88,13 @@ let package = Package(
                 "SlipwaySystem", "SlipwayGit", "SlipwayArchive", "SlipwaySpool",
                 .product(name: "Yams", package: "Yams"),
             ]),
+        // Add-ons: the provider contract, the PostgreSQL cluster Slipway owns and the providers, the add-on commands'
+        // logic (the door registers them), the supervisor, and the firewall set the runner fills for dynos.
+        .target(name: "SlipwayAddons", dependencies: ["SlipwaySystem"]),
         .target(
             name: "SlipwayReceive",
             dependencies: [
-                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore",
+                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "SlipwayAddons",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 "SlipwayHTTP",
@@ -156,7 +159,7 @@ let package = Package(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
-                "SlipwayRouting",
+                "SlipwayRouting", "SlipwayAddons",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -179,7 +182,7 @@ let package = Package(
             name: "receive-pack",
             dependencies: [
                 "SlipwaySystem", "SlipwayReceive", "SlipwayDoorKit", "SlipwaySSHServer", "SlipwayHTTPServer",
-                .product(name: "Logging", package: "swift-log"),
+                "SlipwayAddons", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -205,6 +208,7 @@ let package = Package(
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayArchiveTests", dependencies: ["SlipwayArchive", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwaySpoolTests", dependencies: ["SlipwaySpool", "SlipwayTestSupport"]),
+        .testTarget(name: "SlipwayAddonsTests", dependencies: ["SlipwayAddons", "SlipwayTestSupport"]),
         .testTarget(
             name: "SlugCompilerTests",
             dependencies: [
@@ -241,7 +245,7 @@ let package = Package(
             name: "PushIntegrationTests",
             dependencies: [
                 "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
-                "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem",
+                "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem", "SlipwayAddons",
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",

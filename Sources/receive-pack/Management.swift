@@ -47,6 +47,12 @@ enum Run: ManagementCommandName { static let name = "run" }
 enum Domains: ManagementCommandName { static let name = "domains" }
 enum DomainsAdd: ManagementCommandName { static let name = "domains:add" }
 enum DomainsRemove: ManagementCommandName { static let name = "domains:remove" }
+enum Addons: ManagementCommandName { static let name = "addons" }
+enum AddonsCreate: ManagementCommandName { static let name = "addons:create" }
+enum AddonsInfo: ManagementCommandName { static let name = "addons:info" }
+enum AddonsAttach: ManagementCommandName { static let name = "addons:attach" }
+enum AddonsDetach: ManagementCommandName { static let name = "addons:detach" }
+enum AddonsDestroy: ManagementCommandName { static let name = "addons:destroy" }
 enum Releases: ManagementCommandName { static let name = "releases" }
 enum ReleasesInfo: ManagementCommandName { static let name = "releases:info" }
 enum Rollback: ManagementCommandName { static let name = "rollback" }
@@ -63,7 +69,9 @@ let managementSubcommands: [ParsableCommand.Type] = [
     Managed<BuildpacksClear>.self, Managed<ConfigShow>.self, Managed<ConfigGet>.self, Managed<ConfigSet>.self,
     Managed<ConfigUnset>.self, Managed<Ps>.self, Managed<PsScale>.self, Managed<PsResize>.self, Managed<PsDisk>.self,
     Managed<PsRestart>.self, Managed<PsStop>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
-    Managed<DomainsRemove>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
+    Managed<DomainsRemove>.self, Managed<Addons>.self, Managed<AddonsCreate>.self, Managed<AddonsInfo>.self,
+    Managed<AddonsAttach>.self, Managed<AddonsDetach>.self, Managed<AddonsDestroy>.self, Managed<Releases>.self,
+    Managed<ReleasesInfo>.self, Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
     Managed<Logs>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,
 ]

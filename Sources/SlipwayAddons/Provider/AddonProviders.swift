@@ -1,0 +1,19 @@
+/// The providers this server has, and which one makes an add-on of each kind.
+public enum AddonProviders {
+    /// The provider that makes new add-ons of `kind` on the server at `root`.
+    public static func provider(for kind: AddonKind, root: String) throws(AddonError) -> any AddonProvider {
+        switch kind {
+        case .postgresql: return try LocalPostgresProvider(root: root)
+        case .redis:
+            throw AddonError(.invalidValue, "redis add-ons are not available on this server yet: use postgresql")
+        }
+    }
+
+    /// The provider called `name` (recorded with an add-on).
+    public static func provider(named name: String, root: String) throws(AddonError) -> any AddonProvider {
+        switch name {
+        case "local-postgresql": return try LocalPostgresProvider(root: root)
+        default: throw AddonError(.failed, "the add-on's provider \(name) is not configured on this server")
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import SlipwayTestSupport
+
+@testable import SlipwayAddons
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The add-on servers of one test's root: the supervisor (`receive-pack addons-supervisor`), and the PostgreSQL
+/// cluster the door makes on the first `addons:create`, stopped when released, so nothing outlives the test.
+final class AddonServers {
+    let root: String
+    private(set) var supervisor: TestProcess?
+    let log: String
+
+    /// The root's folders made traversable (mode 0711) for the cluster's user, Debian's `postgres` (the door runs as
+    /// root here), as an operator's `/var/lib/slipway` is.
+    init(_ h: PushHarness) throws {
+        root = h.root
+        log = h.scratch.url("addons-supervisor.log")
+        for path in [h.scratch.path, h.root] { chmod(path, 0o711) }
+    }
+
+    deinit {
+        supervisor?.terminate(grace: 10)
+        if let cluster = try? PostgresCluster(root: root) { cluster.stop() }
+    }
+
+    /// Starts the supervisor (again).
+    func startSupervisor() throws {
+        supervisor = try TestProcess(
+            [TestPaths.product("receive-pack"), "addons-supervisor", "--root", root], stdout: .file(log),
+            stderr: .file(log))
+    }
+
+    /// Stops the supervisor with SIGTERM; returns its exit status.
+    func stopSupervisor() -> Int32? {
+        defer { supervisor = nil }
+        supervisor?.signal(SIGTERM)
+        return supervisor?.wait(timeout: 30)
+    }
+
+    var cluster: PostgresCluster {
+        get throws { try PostgresCluster(root: root) }
+    }
+
+    /// Runs `sql` as the cluster's administrator; the rows, one a line.
+    func admin(_ sql: String, database: String = "postgres") throws -> String {
+        try cluster.sql(sql, database: database)
+    }
+
+    /// The postmaster's pid, from its `postmaster.pid`.
+    func postmasterPID() -> pid_t? {
+        let text = try? String(contentsOfFile: "\(root)/addons/postgresql/data/postmaster.pid", encoding: .utf8)
+        return text?.split(separator: "\n").first.flatMap { pid_t($0) }
+    }
+
+    /// The add-ons' records on the server.
+    func records() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/addons/records")) ?? []).sorted()
+    }
+}
+
+/// `psql <url> -c <sql>` from the host, as a client elsewhere would connect.
+func psql(_ url: String, _ sql: String) throws -> ToolResult {
+    try runTool(
+        ["/usr/bin/psql", url, "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        environment: ["PATH": "/usr/bin:/bin", "PGCONNECT_TIMEOUT": "10", "HOME": "/nonexistent"], timeout: 60)
+}
+
+/// `url` with its database name replaced by `database`.
+func url(_ url: String, database: String) -> String {
+    guard let slash = url.lastIndex(of: "/"), let question = url.lastIndex(of: "?") else { return url }
+    return String(url[...slash]) + database + String(url[question...])
+}
