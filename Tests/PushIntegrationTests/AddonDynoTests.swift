@@ -52,6 +52,7 @@ import Testing
     @Test func rowsSurvivePushesRestartsAndCrashes() throws {
         let h = try PushHarness("addons-dyno")
         let servers = try AddonServers(h)
+        defer { servers.stopAll() }
         try servers.startSupervisor()
         let log = h.scratch.url("watch.log")
         var watcher = try Self.startRunner(h, log: log)
@@ -75,13 +76,13 @@ import Testing
         // ps:restart: a new process.
         #expect(try h.ssh("ps:restart myapp web").status == 0)
         let restarted = try #require(Self.newWeb(h, version: 3, not: v3.pid), "\(PushToRunnerTests.read(log))")
-        #expect(try Self.get(restarted, "/") == "first\nsecond\n")
+        #expect(Self.serves(restarted, "first\nsecond\n"), "\(PushToRunnerTests.read(log))")
 
         // A restart of the runner.
         watcher.terminate(grace: 30)
         watcher = try Self.startRunner(h, log: log)
         let again = try #require(Self.newWeb(h, version: 3, not: restarted.pid), "\(PushToRunnerTests.read(log))")
-        #expect(try Self.get(again, "/") == "first\nsecond\n")
+        #expect(Self.serves(again, "first\nsecond\n"), "\(PushToRunnerTests.read(log))")
 
         // The supervisor stops: the database keeps running; the next supervisor adopts it.
         let postmaster = try #require(servers.postmasterPID())
@@ -122,6 +123,12 @@ import Testing
             return true
         }
         return found
+    }
+
+    /// Whether the dyno's `/` answers `rows` within a minute (a dyno just up may still be opening its first
+    /// connection).
+    static func serves(_ web: PushToRunnerTests.Web, _ rows: String) -> Bool {
+        waitUntil(seconds: 60) { (try? get(web, "/")) == rows }
     }
 
     /// GETs `path` from the dyno at its own address.

@@ -22,9 +22,26 @@ final class AddonServers {
         for path in [h.scratch.path, h.root] { chmod(path, 0o711) }
     }
 
-    deinit {
+    deinit { stopAll() }
+
+    /// Stops the supervisor, the cluster and every Redis server (a test defers it, so that it runs while the root is
+    /// still there).
+    func stopAll() {
         supervisor?.terminate(grace: 10)
+        supervisor = nil
         if let cluster = try? PostgresCluster(root: root) { cluster.stop() }
+        for pid in redisPIDs().values {
+            kill(pid, SIGKILL)
+            _ = waitUntil(seconds: 10) { kill(pid, 0) != 0 }
+        }
+    }
+
+    /// The running Redis servers of the root's add-ons, by add-on.
+    func redisPIDs() -> [String: pid_t] {
+        guard let servers = try? RedisServers(root: root) else { return [:] }
+        var pids: [String: pid_t] = [:]
+        for name in servers.names() { pids[name] = servers.runningPID(name) }
+        return pids
     }
 
     /// Starts the supervisor (again).
@@ -67,6 +84,11 @@ func psql(_ url: String, _ sql: String) throws -> ToolResult {
     try runTool(
         ["/usr/bin/psql", url, "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
         environment: ["PATH": "/usr/bin:/bin", "PGCONNECT_TIMEOUT": "10", "HOME": "/nonexistent"], timeout: 60)
+}
+
+/// `redis-cli -u <url> <arguments…>` from the host.
+func redisCLI(_ url: String, _ arguments: [String]) throws -> ToolResult {
+    try runTool(["/usr/bin/redis-cli", "--no-auth-warning", "-u", url] + arguments, mergeOutput: true, timeout: 60)
 }
 
 /// `url` with its database name replaced by `database`.

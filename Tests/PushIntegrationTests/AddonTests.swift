@@ -12,6 +12,7 @@ import Testing
     @Test func createAttachDetachDestroyAndIsolation() throws {
         let h = try PushHarness("addons", users: ["alice", "bob"])
         let servers = try AddonServers(h)
+        defer { servers.stopAll() }
         let repo = try h.deployedApp()
         #expect(try h.push(repo, app: "other").status == 0)
 
@@ -99,6 +100,7 @@ import Testing
     @Test func createDestroyCyclesLeaveNothing() throws {
         let h = try PushHarness("addons-cycles")
         let servers = try AddonServers(h)
+        defer { servers.stopAll() }
         _ = try h.deployedApp()
         let first = try h.ssh("addons:create myapp postgresql --as FIRST", merge: false)
         #expect(first.status == 0, "\(first.output)")

@@ -45,3 +45,19 @@ import Testing
         #expect(AddonPorts.parse("5432\n\nx\n0\n70000\n 6379 \n") == [5432, 6379])
     }
 }
+
+/// Each Redis add-on's server: a password, no administrative commands, a memory ceiling, every write on disk.
+@Suite struct RedisConfigurationTests {
+    @Test func passwordLimitsAndPersistence() {
+        let text = RedisConfiguration.text(
+            folder: "/srv/addons/redis/x", port: 40001, password: "ab12", maxMemoryMB: 64)
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        for line in [
+            "port 40001", "appendonly yes", "appendfsync always", "maxmemory 64mb", "maxmemory-policy noeviction",
+            "daemonize yes", "user default on >ab12 ~* &* +@all -@admin", "dir \"/srv/addons/redis/x\"",
+        ] {
+            #expect(lines.contains(line), "\(line)")
+        }
+        #expect(!text.contains("nopass"))
+    }
+}

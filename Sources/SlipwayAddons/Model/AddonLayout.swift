@@ -15,6 +15,8 @@ struct AddonLayout: Sendable {
     var postgresSettings: String { "\(folder)/postgresql.json" }
     /// Held while the local cluster is made or started.
     var postgresLock: String { "\(folder)/postgresql.lock" }
+    /// The Redis add-ons' servers, a folder each (their user's).
+    var redisFolder: String { "\(folder)/redis" }
     /// The TCP ports dynos may open on the host (one a line), which the runner lets through its firewall.
     var ports: String { "\(folder)/ports" }
     /// The external providers the operator configured (`providers.json`).

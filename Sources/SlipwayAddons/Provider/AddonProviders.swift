@@ -4,8 +4,7 @@ public enum AddonProviders {
     public static func provider(for kind: AddonKind, root: String) throws(AddonError) -> any AddonProvider {
         switch kind {
         case .postgresql: return try LocalPostgresProvider(root: root)
-        case .redis:
-            throw AddonError(.invalidValue, "redis add-ons are not available on this server yet: use postgresql")
+        case .redis: return try LocalRedisProvider(root: root)
         }
     }
 
@@ -13,6 +12,7 @@ public enum AddonProviders {
     public static func provider(named name: String, root: String) throws(AddonError) -> any AddonProvider {
         switch name {
         case "local-postgresql": return try LocalPostgresProvider(root: root)
+        case "local-redis": return try LocalRedisProvider(root: root)
         default: throw AddonError(.failed, "the add-on's provider \(name) is not configured on this server")
         }
     }

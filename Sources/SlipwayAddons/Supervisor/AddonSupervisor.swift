@@ -15,8 +15,19 @@ public struct AddonSupervisor {
         self.say = say
     }
 
-    /// One look: starts what is not running. Returns the lines it said.
+    /// One look: starts what is not running.
     public func check() {
+        if let redis = try? RedisServers(root: root) {
+            for addon in redis.names() where redis.runningPID(addon) == nil {
+                do {
+                    if try redis.startIfStopped(addon) {
+                        say("addons-supervisor: started the Redis server of \(addon) again (it was not running)")
+                    }
+                } catch {
+                    say("addons-supervisor: the Redis server of \(addon) did not start: \(error)")
+                }
+            }
+        }
         guard let cluster = try? PostgresCluster(root: root), cluster.settings() != nil else { return }
         guard !cluster.isRunning() else { return }
         do {
