@@ -53,6 +53,9 @@ enum AddonsInfo: ManagementCommandName { static let name = "addons:info" }
 enum AddonsAttach: ManagementCommandName { static let name = "addons:attach" }
 enum AddonsDetach: ManagementCommandName { static let name = "addons:detach" }
 enum AddonsDestroy: ManagementCommandName { static let name = "addons:destroy" }
+enum PgBackupsCapture: ManagementCommandName { static let name = "pg:backups:capture" }
+enum PgBackups: ManagementCommandName { static let name = "pg:backups" }
+enum PgBackupsRestore: ManagementCommandName { static let name = "pg:backups:restore" }
 enum Releases: ManagementCommandName { static let name = "releases" }
 enum ReleasesInfo: ManagementCommandName { static let name = "releases:info" }
 enum Rollback: ManagementCommandName { static let name = "rollback" }
@@ -70,7 +73,8 @@ let managementSubcommands: [ParsableCommand.Type] = [
     Managed<ConfigUnset>.self, Managed<Ps>.self, Managed<PsScale>.self, Managed<PsResize>.self, Managed<PsDisk>.self,
     Managed<PsRestart>.self, Managed<PsStop>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
     Managed<DomainsRemove>.self, Managed<Addons>.self, Managed<AddonsCreate>.self, Managed<AddonsInfo>.self,
-    Managed<AddonsAttach>.self, Managed<AddonsDetach>.self, Managed<AddonsDestroy>.self, Managed<Releases>.self,
+    Managed<AddonsAttach>.self, Managed<AddonsDetach>.self, Managed<AddonsDestroy>.self, Managed<PgBackupsCapture>.self,
+    Managed<PgBackups>.self, Managed<PgBackupsRestore>.self, Managed<Releases>.self,
     Managed<ReleasesInfo>.self, Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
     Managed<Logs>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,

@@ -50,6 +50,22 @@ extension AddonCommands {
         ) { commands, arguments, options in
             try commands.destroy(arguments[0], confirm: try value("--confirm", arguments, options, at: 1))
         },
+        AddonCommandEntry(
+            name: "pg:backups:capture", arguments: "<app>",
+            summary: "Back up the app's PostgreSQL add-on (pg_dump -Fc), kept on the server.", arity: 1...1, options: []
+        ) { commands, arguments, _ in try commands.capture(app: arguments[0]) },
+        AddonCommandEntry(
+            name: "pg:backups", arguments: "<app>", summary: "List the backups of the app's PostgreSQL add-on.",
+            arity: 1...1, options: []
+        ) { commands, arguments, _ in try commands.listBackups(app: arguments[0]) },
+        AddonCommandEntry(
+            name: "pg:backups:restore", arguments: "<app> <id> --confirm <app>",
+            summary: "Replace the data of the app's PostgreSQL add-on with a backup.", arity: 2...3,
+            options: ["--confirm"]
+        ) { commands, arguments, options in
+            try commands.restoreBackup(
+                app: arguments[0], id: arguments[1], confirm: try value("--confirm", arguments, options, at: 2))
+        },
     ]
 
     /// The value of `option`: the positional word at `index`; nil without the option; a refusal for a word without

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 /// The add-on commands' logic: `addons`, `addons:create`, `addons:info`, `addons:attach`, `addons:detach`,
 /// `addons:destroy` (docs/addons.md). Every change happens under the add-ons' lock and leaves nothing half-made: a
@@ -157,6 +158,9 @@ public struct AddonCommands {
                 door.say(change.said("Unsetting", vars.joined(separator: ", "), app: app))
             }
             if let credentials = record.credentials { try provider.deprovision(name, credentials) }
+            do throws(SystemError) { try FileSystem.removeTree(backupsFolder(name)) } catch {
+                throw AddonError(.serverDown, "the backups of \(name) cannot be removed on the server")
+            }
             try registry.remove(name)
             door.say("Destroying \(name) on \(record.app)... done")
         }

@@ -17,6 +17,8 @@ struct AddonLayout: Sendable {
     var postgresLock: String { "\(folder)/postgresql.lock" }
     /// The Redis add-ons' servers, a folder each (their user's).
     var redisFolder: String { "\(folder)/redis" }
+    /// PostgreSQL add-ons' backups, a folder per add-on (`b001.dump`, …).
+    var backups: String { "\(folder)/backups" }
     /// The TCP ports dynos may open on the host (one a line), which the runner lets through its firewall.
     var ports: String { "\(folder)/ports" }
     /// The external providers the operator configured (`providers.json`).

@@ -1,6 +1,10 @@
 import Foundation
 import SlipwaySystem
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// PostgreSQL add-ons on the cluster Slipway owns on this machine (``PostgresCluster``): per add-on a role and a
 /// database of the same name, the role's password random, the database closed to every other role.
 public struct LocalPostgresProvider: AddonProvider {
@@ -40,11 +44,22 @@ public struct LocalPostgresProvider: AddonProvider {
     }
 
     public func backup(_ addon: String, _ credentials: AddonCredentials, to path: String) throws(AddonError) {
-        throw AddonError(.failed, "backups are not available yet on this server")
+        try cluster.ensureRunning()
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw AddonError(.serverDown, "the backup's file cannot be made on the server") }
+        defer { close(fd) }
+        try PostgresDumps(cluster: cluster).dump(credentials.database, into: fd)
+        do throws(SystemError) { try DurableFile.sync(fd, path: path) } catch {
+            throw AddonError(.serverDown, "the backup could not be written whole on the server")
+        }
     }
 
     public func restore(_ addon: String, _ credentials: AddonCredentials, from path: String) throws(AddonError) {
-        throw AddonError(.failed, "restores are not available yet on this server")
+        try cluster.ensureRunning()
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw AddonError(.notFound, "the backup's file is missing on the server") }
+        defer { close(fd) }
+        try PostgresDumps(cluster: cluster).restore(credentials.database, role: credentials.user, from: fd)
     }
 
     public func isAvailable() -> Bool { cluster.isRunning() }
