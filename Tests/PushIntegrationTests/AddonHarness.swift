@@ -96,3 +96,77 @@ func url(_ url: String, database: String) -> String {
     guard let slash = url.lastIndex(of: "/"), let question = url.lastIndex(of: "?") else { return url }
     return String(url[...slash]) + database + String(url[question...])
 }
+
+/// A PostgreSQL server in a network namespace of its own (`slw-ext-<n>`, linked to the host by a veth pair on
+/// 10.199.<n>.0/30), as a server elsewhere would be: its admin URL is what the external provider is given. Stopped,
+/// and its namespace removed, when released.
+final class ExternalPostgres {
+    let namespace: String
+    let hostEnd: String
+    let address: String
+    let data: String
+    let adminURL: String
+    static let bin = "/usr/lib/postgresql/15/bin"
+
+    init(in scratch: ScratchDirectory) throws {
+        let n = Int.random(in: 1...250)
+        namespace = "slw-ext-\(n)"
+        hostEnd = "slwext\(n)"
+        address = "10.199.\(n).2"
+        let folder = try scratch.makeDirectory("external")
+        chmod(folder, 0o777)
+        data = "\(folder)/data"
+        let password = "admin\(n)secret"
+        try Self.run(["/usr/sbin/ip", "netns", "add", namespace])
+        try Self.run([
+            "/usr/sbin/ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "ext0", "netns", namespace,
+        ])
+        try Self.run(["/usr/sbin/ip", "addr", "add", "10.199.\(n).1/30", "dev", hostEnd])
+        try Self.run(["/usr/sbin/ip", "link", "set", hostEnd, "up"])
+        try Self.inside(namespace, ["/usr/sbin/ip", "addr", "add", "\(address)/30", "dev", "ext0"])
+        try Self.inside(namespace, ["/usr/sbin/ip", "link", "set", "ext0", "up"])
+        try Self.inside(namespace, ["/usr/sbin/ip", "link", "set", "lo", "up"])
+        try scratch.write("external/pw", password + "\n")
+        chmod("\(folder)/pw", 0o644)
+        try Self.run(
+            [
+                "/usr/sbin/runuser", "-u", "postgres", "--", "\(Self.bin)/initdb", "-D", data, "-U", "admin",
+                "--pwfile=\(folder)/pw", "--auth=scram-sha-256", "--no-instructions",
+            ])
+        try scratch.write(
+            "external/data/postgresql.auto.conf",
+            "listen_addresses = '\(address)'\nport = 5432\nunix_socket_directories = '\(folder)'\n")
+        try scratch.write(
+            "external/data/pg_hba.conf", "local all all scram-sha-256\nhost all all 10.199.\(n).0/30 scram-sha-256\n")
+        try Self.run(["/bin/chown", "postgres", "\(data)/postgresql.auto.conf", "\(data)/pg_hba.conf"])
+        try Self.inside(
+            namespace,
+            [
+                "/usr/sbin/runuser", "-u", "postgres", "--", "\(Self.bin)/pg_ctl", "-D", data, "-l", "\(folder)/log",
+                "-w", "-s", "start",
+            ])
+        adminURL = "postgres://admin:\(password)@\(address):5432/postgres?sslmode=disable"
+    }
+
+    deinit { stop() }
+
+    /// Stops the server and removes its namespace and link (a test defers it, while the data folder is there).
+    func stop() {
+        _ = try? runTool(
+            [
+                "/usr/sbin/runuser", "-u", "postgres", "--", "\(Self.bin)/pg_ctl", "-D", data, "-m", "immediate", "-w",
+                "-s", "stop",
+            ])
+        _ = try? runTool(["/usr/sbin/ip", "netns", "delete", namespace])
+        _ = try? runTool(["/usr/sbin/ip", "link", "delete", hostEnd])
+    }
+
+    static func run(_ argv: [String]) throws {
+        let result = try runTool(argv, mergeOutput: true)
+        guard result.status == 0 else { throw HarnessError("\(argv.joined(separator: " ")): \(result.output)") }
+    }
+
+    static func inside(_ namespace: String, _ argv: [String]) throws {
+        try run(["/usr/sbin/ip", "netns", "exec", namespace] + argv)
+    }
+}

@@ -128,3 +128,54 @@ import Testing
         #expect(try h.storedConfig()["DATABASE_URL"] == nil)
     }
 }
+
+/// A provider given the admin URL of a PostgreSQL server elsewhere (issue 24, "Past one machine").
+@Suite(.serialized) struct ExternalProviderTests {
+    @Test func anAdminURLMakesTheDatabaseOnThatServer() throws {
+        let h = try PushHarness("addons-external")
+        let servers = try AddonServers(h)
+        defer { servers.stopAll() }
+        let external = try ExternalPostgres(in: h.scratch)
+        defer { external.stop() }
+        _ = try h.deployedApp()
+        try h.scratch.write("root/addons/providers.json", "{\"postgresql\": {\"adminURL\": \"\(external.adminURL)\"}}")
+
+        let created = try h.ssh("addons:create myapp postgresql", merge: false)
+        #expect(created.status == 0, "\(created.output)")
+        let name = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = try #require(try h.storedConfig()["DATABASE_URL"])
+        #expect(url.contains("@\(external.address):5432/"), "\(url)")
+        #expect(try psql(url, "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('there')").status == 0)
+        #expect(try psql(url, "SELECT body FROM notes").stdout == "there\n")
+        #expect(try psql(url, "SELECT inet_server_addr()").stdout == "\(external.address)\n", "that server's")
+        #expect(!FileManager.default.fileExists(atPath: "\(h.root)/addons/postgresql.json"), "no local cluster")
+        let info = try h.ssh("addons:info \(name)", merge: false)
+        #expect(info.stdout.contains("Provider:     external-postgresql") && info.stdout.contains("available"))
+
+        // A backup there and back.
+        #expect(try h.ssh("pg:backups:capture myapp", merge: false).stdout == "b001\n")
+        #expect(try psql(url, "DELETE FROM notes").status == 0)
+        #expect(try h.ssh("pg:backups:restore myapp b001 --confirm myapp").status == 0)
+        #expect(try psql(url, "SELECT body FROM notes").stdout == "there\n")
+
+        let admin = external.adminURL
+        let id = String(try #require(URL(string: url)?.user))
+        #expect(try h.ssh("addons:destroy \(name) --confirm \(name)").status == 0)
+        #expect(try psql(admin, "SELECT count(*) FROM pg_database WHERE datname = '\(id)'").stdout == "0\n")
+        #expect(try psql(admin, "SELECT count(*) FROM pg_roles WHERE rolname = '\(id)'").stdout == "0\n")
+
+        // The server down: one line, nothing made.
+        _ = try runTool(
+            [
+                "/usr/sbin/runuser", "-u", "postgres", "--", "\(ExternalPostgres.bin)/pg_ctl", "-D", external.data,
+                "-m",
+                "immediate", "-w", "-s", "stop",
+            ])
+        let down = try h.ssh("addons:create myapp postgresql", merge: false)
+        #expect(down.status == 1, "\(down.output)")
+        #expect(down.stderr.hasPrefix("slipway: the PostgreSQL server at \(external.address):5432 does not answer ("))
+        #expect(!down.stderr.contains("secret"), "no admin password in what the user sees")
+        #expect(servers.records().isEmpty)
+        #expect(try h.storedConfig()["DATABASE_URL"] == nil)
+    }
+}

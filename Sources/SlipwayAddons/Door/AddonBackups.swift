@@ -38,7 +38,7 @@ extension AddonCommands {
             let id = String(format: "b%03d", (backups(record.name).map(\.number).max() ?? 0) + 1)
             let temporary = "\(folder)/.\(id).dump.tmp"
             unlink(temporary)
-            door.say("Capturing a backup of \(record.name) (\(app))... ")
+            door.say("Capturing a backup of \(record.name) (\(app))...")
             let provider = try AddonProviders.provider(named: record.provider, root: root)
             guard let credentials = record.credentials else {
                 throw AddonError(.failed, "\(record.name) has no credentials")
@@ -91,7 +91,7 @@ extension AddonCommands {
             throw AddonError(.failed, "\(record.name) has no credentials")
         }
         let provider = try AddonProviders.provider(named: record.provider, root: root)
-        door.say("Restoring \(record.name) (\(app)) from \(id)... ")
+        door.say("Restoring \(record.name) (\(app)) from \(id)...")
         try provider.restore(record.name, credentials, from: backup.path)
         door.say("Restored \(record.name) from \(id)")
     }

@@ -37,18 +37,26 @@ struct PostgresDumps {
         let tools = cluster.tools
         let path = "\(tools.bin)/\(tool)"
         let full = arguments + ["-h", cluster.socket, "-p", "\(settings.port)", "-U", settings.admin]
-        let command = tools.user.map { $0.command(path, full) } ?? [path] + full
-        let errors = "\(cluster.layout.folder)/.\(tool)-\(getpid()).err"
+        try Self.run(
+            tools.user.map { $0.command(path, full) } ?? [path] + full, environment: tools.environment,
+            stdin: stdin, stdout: stdout, what: what, scratch: cluster.layout.folder)
+    }
+
+    /// Runs `command` to its end with `stdin` and `stdout`, its errors in a file of `scratch`, read for the refusal.
+    static func run(
+        _ command: [String], environment: [String: String], stdin: Spawn.Stream, stdout: Spawn.Stream, what: String,
+        scratch: String
+    ) throws(AddonError) {
+        let errors = "\(scratch)/.postgres-tool-\(getpid()).err"
         defer { unlink(errors) }
         var spawn = Spawn(
-            executable: command[0], arguments: Array(command.dropFirst()), environment: tools.environment,
-            directory: "/")
+            executable: command[0], arguments: Array(command.dropFirst()), environment: environment, directory: "/")
         spawn.stdin = stdin
         spawn.stdout = stdout
         spawn.stderr = .appending(errors)
         let pid: pid_t
         do throws(Spawn.Failure) { pid = try spawn.start() } catch {
-            throw AddonError(.serverDown, "the \(what) could not start (\(tool): \(error))")
+            throw AddonError(.serverDown, "the \(what) could not start (\(error))")
         }
         guard case .ended(let status) = Reaping.reap(pid, block: true) else {
             throw AddonError(.failed, "the \(what) could not be waited for")

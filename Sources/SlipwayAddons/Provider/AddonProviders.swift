@@ -3,7 +3,9 @@ public enum AddonProviders {
     /// The provider that makes new add-ons of `kind` on the server at `root`.
     public static func provider(for kind: AddonKind, root: String) throws(AddonError) -> any AddonProvider {
         switch kind {
-        case .postgresql: return try LocalPostgresProvider(root: root)
+        case .postgresql:
+            if let external = try ProviderSettings.load(root: root).externalPostgres(root: root) { return external }
+            return try LocalPostgresProvider(root: root)
         case .redis: return try LocalRedisProvider(root: root)
         }
     }
@@ -13,6 +15,9 @@ public enum AddonProviders {
         switch name {
         case "local-postgresql": return try LocalPostgresProvider(root: root)
         case "local-redis": return try LocalRedisProvider(root: root)
+        case "external-postgresql":
+            if let external = try ProviderSettings.load(root: root).externalPostgres(root: root) { return external }
+            throw AddonError(.failed, "the add-on's PostgreSQL server is no longer configured on this server")
         default: throw AddonError(.failed, "the add-on's provider \(name) is not configured on this server")
         }
     }
