@@ -1,6 +1,9 @@
 import Foundation
+import SlipwayLogs
 import SlipwayRouting
+import SlipwayRunnerKit
 import SlipwaySpool
+import SlipwaySwarm
 import SlipwaySystem
 
 /// The swarm engine (`--engine swarm`): dynos as tasks of a Docker Swarm, seen through ``DynoEngine``. The deploy's
