@@ -153,13 +153,36 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
 
+        // What the runner's parts share: its view of the root's folders, its one error type, its file helpers.
+        .target(name: "SlipwayRunnerKit", dependencies: ["SlipwaySystem", "SlipwaySpool"]),
+
+        // How a dyno is confined on this machine: its app's own user, the sandbox (bubblewrap), a fresh private copy
+        // of the release at every start, and a disk of its own with the host's reserve.
+        .target(name: "SlipwayDynos", dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayRunnerKit"]),
+
+        // Apps' logs on the runner's machine: Heroku's log lines, each app's rotated log file, the dynos' output read on a
+        // thread of its own within a budget per dyno (L11), and `logs --tail`'s reader.
+        .target(name: "SlipwayLogs", dependencies: ["SlipwaySystem"]),
+
+        // The Docker Engine API as the swarm engine uses it: the client (over the manager's unix socket, through the shared
+        // HTTP client), its JSON, and the Swarm objects and service specs that dynos become.
+        .target(
+            name: "SlipwaySwarm",
+            dependencies: [
+                "SlipwaySpool", "SlipwayHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]),
+
         // The reference runner: consumes the spool. It shares only the spool format, the system layer and the C
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
         .target(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
-                "SlipwayRouting", "SlipwayAddons",
+                "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos", "SlipwayAddons",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -189,7 +212,9 @@ let package = Package(
         .executableTarget(
             name: "slugrunner",
             dependencies: [
-                "SlugRunner", "SlipwayObjectStore",
+                "SlugRunner", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos", "SlipwaySpool",
+                "SlipwaySystem",
+                "SlipwayObjectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -202,7 +227,8 @@ let package = Package(
 
         // Tests
         .target(
-            name: "SlipwayTestSupport", dependencies: ["SlipwaySystem", "SlipwaySpool", "SlugRunner"],
+            name: "SlipwayTestSupport",
+            dependencies: ["SlipwaySystem", "SlipwaySpool", "SlugRunner", "SlipwaySwarm", "SlipwayRunnerKit"],
             path: "Tests/SlipwayTestSupport"),
         .testTarget(name: "SlipwaySystemTests", dependencies: ["SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),
@@ -224,7 +250,10 @@ let package = Package(
             ]),
         .testTarget(
             name: "SlugRunnerTests",
-            dependencies: ["SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport"]),
+            dependencies: [
+                "SlugRunner", "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
+                "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
+            ]),
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
             name: "DoorKitTests",
@@ -245,11 +274,15 @@ let package = Package(
             name: "PushIntegrationTests",
             dependencies: [
                 "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
-                "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem", "SlipwayAddons",
+                "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem", "SlipwaySwarm", "SlipwayRunnerKit",
+                "SlipwayAddons",
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",
-            dependencies: ["slugrunner", "slugc", "SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwayTestSupport"]),
+            dependencies: [
+                "slugrunner", "slugc", "SlugRunner", "SlipwayRouting", "SlipwayRunnerKit", "SlipwaySpool",
+                "SlipwayTestSupport",
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayAddons
+import SlipwayRunnerKit
 import SlipwaySystem
 
 #if canImport(Glibc)

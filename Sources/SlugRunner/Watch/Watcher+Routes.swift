@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayLogs
 import SlipwayRouting
 import SlipwaySpool
 
