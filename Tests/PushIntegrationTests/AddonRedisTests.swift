@@ -17,7 +17,9 @@ import Testing
         #expect(try h.push(repo, app: "other").status == 0)
 
         let created = try h.ssh("addons:create myapp redis", merge: false)
-        #expect(created.status == 0 && created.stderr.contains("Setting REDIS_URL and restarting myapp... done, v2"))
+        #expect(
+            created.status == 0 && created.stderr.contains("Setting REDIS_URL and restarting myapp... done, v2"),
+            "\(created.output)")
         let name = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try h.ssh("addons:create other redis").status == 0)
         let urlA = try #require(try h.storedConfig()["REDIS_URL"])

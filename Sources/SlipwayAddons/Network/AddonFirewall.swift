@@ -3,8 +3,8 @@ import SlipwaySystem
 /// The runner's side of add-on networking: dynos, whose packets to the host are dropped (docs/runner.md), may open
 /// exactly the add-on servers' ports on the host. The runner's nftables table holds a set, `addon_ports`, and a rule
 /// accepting a dyno's TCP connection to a port in it (``setDeclaration``, ``inputRule``); this fills the set from
-/// ``AddonPorts``, whenever the list changes and once a minute (another runner of the machine may have replaced the
-/// table).
+/// ``AddonPorts`` whenever the list changes, and every 5 seconds makes sure the set and rule are there (another
+/// runner of the machine may have replaced the table).
 public final class AddonFirewall {
     /// The set, declared in the runner's `inet slipway` table.
     public static let setDeclaration = "set addon_ports { type inet_service; }"
@@ -22,11 +22,14 @@ public final class AddonFirewall {
         self.nft = nft
     }
 
-    /// Brings the set up to date when the list changed, or a minute went by; a failure is tried again next time.
+    /// Brings the set up to date when the list changed, and every 5 seconds puts the set and the rule back if the
+    /// table was replaced without them (by a runner of another version); a failure is tried again next time.
     public func sync() {
         let now = ports.list()
-        guard now != applied || ContinuousClock.now - appliedAt > .seconds(60) else { return }
-        var script = "flush set inet slipway addon_ports\n"
+        guard now != applied || ContinuousClock.now - appliedAt > .seconds(5) else { return }
+        var script = "add set inet slipway addon_ports { type inet_service; }\n"
+        if !hasRule() { script += "insert rule inet slipway input \(Self.inputRule)\n" }
+        script += "flush set inet slipway addon_ports\n"
         if !now.isEmpty {
             script += "add element inet slipway addon_ports { \(now.map(String.init).joined(separator: ", ")) }\n"
         }
@@ -39,5 +42,14 @@ public final class AddonFirewall {
         } catch {
             applied = nil
         }
+    }
+
+    /// Whether the table's input chain has the rule.
+    private func hasRule() -> Bool {
+        let child = ChildProcess(
+            executable: nft, arguments: ["list", "chain", "inet", "slipway", "input"], environment: [:],
+            stdout: .capture(limit: 256 * 1024))
+        guard let result = try? child.run(), result.status.succeeded else { return false }
+        return String(decoding: result.stdout, as: UTF8.self).contains("@addon_ports")
     }
 }
