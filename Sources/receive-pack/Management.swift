@@ -56,6 +56,8 @@ enum AddonsDestroy: ManagementCommandName { static let name = "addons:destroy" }
 enum PgBackupsCapture: ManagementCommandName { static let name = "pg:backups:capture" }
 enum PgBackups: ManagementCommandName { static let name = "pg:backups" }
 enum PgBackupsRestore: ManagementCommandName { static let name = "pg:backups:restore" }
+enum PgPsql: ManagementCommandName { static let name = "pg:psql" }
+enum RedisCli: ManagementCommandName { static let name = "redis:cli" }
 enum Releases: ManagementCommandName { static let name = "releases" }
 enum ReleasesInfo: ManagementCommandName { static let name = "releases:info" }
 enum Rollback: ManagementCommandName { static let name = "rollback" }
@@ -74,7 +76,8 @@ let managementSubcommands: [ParsableCommand.Type] = [
     Managed<PsRestart>.self, Managed<PsStop>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
     Managed<DomainsRemove>.self, Managed<Addons>.self, Managed<AddonsCreate>.self, Managed<AddonsInfo>.self,
     Managed<AddonsAttach>.self, Managed<AddonsDetach>.self, Managed<AddonsDestroy>.self, Managed<PgBackupsCapture>.self,
-    Managed<PgBackups>.self, Managed<PgBackupsRestore>.self, Managed<Releases>.self,
+    Managed<PgBackups>.self, Managed<PgBackupsRestore>.self, Managed<PgPsql>.self, Managed<RedisCli>.self,
+    Managed<Releases>.self,
     Managed<ReleasesInfo>.self, Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
     Managed<Logs>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,

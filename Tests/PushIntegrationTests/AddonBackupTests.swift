@@ -54,3 +54,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder), "the backups go with their add-on")
     }
 }
+
+/// `pg:psql` and `redis:cli` over the door: the app's own role and user, SQL and commands on stdin.
+@Suite(.serialized) struct AddonClientTests {
+    @Test func psqlAndRedisCLIOverTheDoor() throws {
+        let h = try PushHarness("addons-clients", users: ["alice", "bob"])
+        let servers = try AddonServers(h)
+        defer { servers.stopAll() }
+        _ = try h.deployedApp()
+        #expect(try h.ssh("addons:create myapp postgresql").status == 0)
+        #expect(try h.ssh("addons:create myapp redis").status == 0)
+        let door = sshArguments(key: h.key("alice"), port: h.sshd.port) + ["root@127.0.0.1"]
+        let sql = try runTool(
+            door + ["pg:psql myapp"], stdin: "SELECT current_user = current_database(), 40 + 2;\n", timeout: 60)
+        #expect(sql.status == 0 && sql.stdout.contains(" t        |       42"), "\(sql.output)")
+        let redis = try runTool(door + ["redis:cli myapp"], stdin: "SET a 1\nGET a\n", timeout: 60)
+        #expect(redis.status == 0 && redis.stdout == "OK\n1\n", "\(redis.output)")
+        let bob = sshArguments(key: h.key("bob"), port: h.sshd.port) + ["root@127.0.0.1"]
+        let denied = try runTool(bob + ["pg:psql myapp"], stdin: "SELECT 1;\n", timeout: 60)
+        #expect(denied.status == 1 && denied.stderr == "slipway: bob has no access to myapp\n", "\(denied.output)")
+        #expect(!denied.stdout.contains("1"))
+    }
+}

@@ -10,15 +10,21 @@ import SlipwaySystem
 /// name, flushed and renamed, so a listed backup is always whole.
 extension AddonCommands {
     /// The PostgreSQL add-on the app uses as `DATABASE_URL`, else its first PostgreSQL attachment.
-    func database(of app: String) throws -> AddonRecord {
+    func database(of app: String) throws -> AddonRecord { try addon(of: app, kind: .postgresql) }
+
+    /// The add-on of `kind` the app uses under the kind's default name, else its first attachment of that kind.
+    func addon(of app: String, kind: AddonKind) throws -> AddonRecord {
         try door.checkApp(app)
         let attached = registry.all().filter { record in
-            record.kind == .postgresql && record.state == .created && record.attachments.contains { $0.app == app }
+            record.kind == kind && record.state == .created && record.attachments.contains { $0.app == app }
         }
-        let primary = attached.first { $0.attachments.contains { $0.app == app && $0.name == "DATABASE" } }
+        let primary = attached.first {
+            $0.attachments.contains { $0.app == app && $0.name == kind.defaultAttachment }
+        }
         guard let record = primary ?? attached.first else {
+            let name = kind == .postgresql ? "PostgreSQL" : "Redis"
             throw AddonError(
-                .notFound, "\(app) has no PostgreSQL add-on: addons:create \(app) postgresql makes one")
+                .notFound, "\(app) has no \(name) add-on: addons:create \(app) \(kind.rawValue) makes one")
         }
         return record
     }

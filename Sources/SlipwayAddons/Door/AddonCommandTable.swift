@@ -66,6 +66,15 @@ extension AddonCommands {
             try commands.restoreBackup(
                 app: arguments[0], id: arguments[1], confirm: try value("--confirm", arguments, options, at: 2))
         },
+        AddonCommandEntry(
+            name: "pg:psql", arguments: "<app>",
+            summary: "Open psql on the app's PostgreSQL add-on, as its role (no terminal: SQL on stdin).", arity: 1...1,
+            options: []
+        ) { commands, arguments, _ in try commands.client(app: arguments[0], kind: .postgresql) },
+        AddonCommandEntry(
+            name: "redis:cli", arguments: "<app>", summary: "Open redis-cli on the app's Redis add-on.", arity: 1...1,
+            options: []
+        ) { commands, arguments, _ in try commands.client(app: arguments[0], kind: .redis) },
     ]
 
     /// The value of `option`: the positional word at `index`; nil without the option; a refusal for a word without

@@ -10,6 +10,8 @@ public protocol AddonDoor {
     func configVars(_ app: String) throws -> [String: String]
     /// Sets `set` and removes `unset` under the app's lock, releasing the app with them as `config:set` does.
     func changeConfig(_ app: String, set: [(key: String, value: String)], unset: [String]) throws -> AddonConfigChange
+    /// The session's stdin, stdout and stderr, which `pg:psql` and `redis:cli` hand to their client.
+    var sessionDescriptors: [Int32] { get }
     /// A line of the command's result (stdout).
     func out(_ line: String)
     /// A line of progress (stderr).

@@ -40,6 +40,7 @@ struct InvocationDoor: AddonDoor {
         }
     }
 
+    var sessionDescriptors: [Int32] { run.context.sessionDescriptors }
     func out(_ line: String) { run.out(line) }
     func say(_ line: String) { run.say(line) }
 }
