@@ -151,6 +151,29 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
 
+        // What the runner's parts share: its view of the root's folders, its one error type, its file helpers.
+        .target(name: "SlipwayRunnerKit", dependencies: ["SlipwaySystem", "SlipwaySpool"]),
+
+        // How a dyno is confined on this machine: its app's own user, the sandbox (bubblewrap), a fresh private copy
+        // of the release at every start, and a disk of its own with the host's reserve.
+        .target(name: "SlipwayDynos", dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayRunnerKit"]),
+
+        // Apps' logs on the runner's machine: Heroku's log lines, each app's rotated log file, the dynos' output read on a
+        // thread of its own within a budget per dyno (L11), and `logs --tail`'s reader.
+        .target(name: "SlipwayLogs", dependencies: ["SlipwaySystem"]),
+
+        // The Docker Engine API as the swarm engine uses it: the client (over the manager's unix socket, through the shared
+        // HTTP client), its JSON, and the Swarm objects and service specs that dynos become.
+        .target(
+            name: "SlipwaySwarm",
+            dependencies: [
+                "SlipwaySpool", "SlipwayHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]),
+
         // Certificates for the router's HTTPS: parsing and checking them (swift-nio-ssl's BoringSSL), what Caddy keeps of
         // them in its storage and says of its orders in its log, an app's own one kept (`certs:add`).
         .target(
@@ -166,7 +189,7 @@ let package = Package(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
-                "SlipwayRouting", "SlipwayCerts",
+                "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -196,7 +219,9 @@ let package = Package(
         .executableTarget(
             name: "slugrunner",
             dependencies: [
-                "SlugRunner", "SlipwayObjectStore",
+                "SlugRunner", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos", "SlipwaySpool",
+                "SlipwaySystem",
+                "SlipwayObjectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -209,7 +234,8 @@ let package = Package(
 
         // Tests
         .target(
-            name: "SlipwayTestSupport", dependencies: ["SlipwaySystem", "SlipwaySpool", "SlugRunner"],
+            name: "SlipwayTestSupport",
+            dependencies: ["SlipwaySystem", "SlipwaySpool", "SlugRunner", "SlipwaySwarm", "SlipwayRunnerKit"],
             path: "Tests/SlipwayTestSupport"),
         .testTarget(name: "SlipwaySystemTests", dependencies: ["SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),
@@ -231,7 +257,8 @@ let package = Package(
         .testTarget(
             name: "SlugRunnerTests",
             dependencies: [
-                "SlugRunner", "SlipwayRouting", "SlipwayCerts", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
+                "SlugRunner", "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit",
+                "SlipwayDynos", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
             ]),
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
@@ -253,12 +280,13 @@ let package = Package(
             name: "PushIntegrationTests",
             dependencies: [
                 "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
-                "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem",
+                "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem", "SlipwaySwarm", "SlipwayRunnerKit",
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",
             dependencies: [
-                "slugrunner", "slugc", "SlugRunner", "SlipwayRouting", "SlipwayCerts", "SlipwaySpool",
+                "slugrunner", "slugc", "SlugRunner", "SlipwayRouting", "SlipwayCerts", "SlipwayRunnerKit",
+                "SlipwaySpool",
                 "SlipwayTestSupport",
             ]),
     ],

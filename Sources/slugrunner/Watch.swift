@@ -1,4 +1,8 @@
 import ArgumentParser
+import SlipwayDynos
+import SlipwayLogs
+import SlipwaySpool
+import SlipwaySwarm
 import SlipwaySystem
 import SlugRunner
 
@@ -32,7 +36,7 @@ extension Slugrunner {
         @Option(help: ArgumentHelp("The longest wait before restarting a crashed process.", valueName: "seconds"))
         var maxRestartDelay: Double = 300
         @Option(help: ArgumentHelp("A stack this machine provides (repeatable).", valueName: "name"))
-        var stack: [String] = ["slipway-1"]
+        var stack: [String] = [ReleaseManifest.defaultStack]
         @Option(help: ArgumentHelp("The size in MB past which an app's log is rotated.", valueName: "MB"))
         var logMaxSize: Int = 10
         @Option(

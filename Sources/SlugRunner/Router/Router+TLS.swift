@@ -1,6 +1,7 @@
 import Foundation
 public import SlipwayCerts
 public import SlipwayRouting
+public import SlipwayRunnerKit
 public import SlipwaySpool
 
 /// The router's HTTPS: the operator's files handed to Caddy, and what Caddy's storage holds.

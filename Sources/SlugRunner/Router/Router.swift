@@ -1,6 +1,7 @@
 public import Foundation
 import SlipwayCerts
 public import SlipwayRouting
+import SlipwayRunnerKit
 import SlipwaySystem
 
 #if canImport(Glibc)

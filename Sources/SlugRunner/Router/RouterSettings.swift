@@ -1,4 +1,5 @@
 public import SlipwayRouting
+public import SlipwayRunnerKit
 import SlipwaySpool
 
 /// How the runner's router runs (`slugrunner watch --router …`).

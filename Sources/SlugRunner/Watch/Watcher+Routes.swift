@@ -1,5 +1,7 @@
 import Foundation
+import SlipwayLogs
 import SlipwayRouting
+import SlipwayRunnerKit
 import SlipwaySpool
 
 /// Keeping the router (Caddy) in step with the web dynos that are up, and its request lines in the apps' logs.

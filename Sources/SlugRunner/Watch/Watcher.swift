@@ -1,5 +1,7 @@
 import Foundation
+import SlipwayLogs
 import SlipwayObjectStore
+public import SlipwayRunnerKit
 import SlipwaySpool
 import SlipwaySystem
 
