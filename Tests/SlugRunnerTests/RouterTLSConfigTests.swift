@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayCerts
+import SlipwayRunnerKit
 import Testing
 
 @testable import SlipwayRouting
@@ -134,5 +135,44 @@ import Testing
         #expect(a.hasSuffix("point its DNS at the router's address; the router tries again"))
         #expect(failures["b.test"]?.reason.hasPrefix("the CA's rate limit is reached (too many certificates)") == true)
         #expect(failures["b.test"]?.date == Date(timeIntervalSince1970: 3))
+    }
+
+    @Test func theWatchFlagsForHTTPSAreCheckedWithOneLineEach() throws {
+        #expect(
+            try RouterSettings.tls(
+                listen: nil, acmeCA: RouterSettings.defaultACMECA, email: nil, caRoots: [], wildcardCert: nil,
+                wildcardKey: nil) == nil)
+        let tls = try #require(
+            try RouterSettings.tls(
+                listen: ":443", acmeCA: RouterSettings.defaultACMECA, email: "ops@example.com", caRoots: ["/r.pem"],
+                wildcardCert: "/w.crt", wildcardKey: "/w.key"))
+        #expect(tls.acme?.directory == "https://acme-v02.api.letsencrypt.org/directory")
+        #expect(tls.acme?.email == "ops@example.com" && tls.acme?.trustedRoots == ["/r.pem"])
+        #expect(tls.wildcard == .init(certificate: "/w.crt", key: "/w.key"))
+        #expect(
+            try RouterSettings.tls(
+                listen: ":443", acmeCA: "none", email: nil, caRoots: [], wildcardCert: nil, wildcardKey: nil)?.acme
+                == nil)
+
+        let refusals: [((String?, String, String?, String?, String?), String)] = [
+            ((nil, RouterSettings.defaultACMECA, nil, "/w.crt", "/w.key"), "--wildcard-cert needs HTTPS"),
+            ((":443", "http://ca.example/dir", nil, nil, nil), "--acme-ca is 'http://ca.example/dir'"),
+            ((":443", RouterSettings.defaultACMECA, "ops", nil, nil), "--acme-email is 'ops'"),
+            ((":443", RouterSettings.defaultACMECA, nil, "/w.crt", nil), "give --wildcard-cert and --wildcard-key"),
+            (("443", RouterSettings.defaultACMECA, nil, nil, nil), "'443' is not a router address"),
+        ]
+        for ((listen, ca, email, certificate, key), expected) in refusals {
+            #expect(throws: RunnerError.self) {
+                try RouterSettings.tls(
+                    listen: listen, acmeCA: ca, email: email, caRoots: [], wildcardCert: certificate, wildcardKey: key)
+            }
+            do {
+                _ = try RouterSettings.tls(
+                    listen: listen, acmeCA: ca, email: email, caRoots: [], wildcardCert: certificate, wildcardKey: key)
+            } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+                #expect(!"\(error)".contains("\n"))
+            }
+        }
     }
 }
