@@ -54,6 +54,30 @@ extension CaddyConfig {
         return app
     }
 
+    /// Which certificate the HTTPS server may present for a client's name (SNI): an app's own (`certs:add`) only for
+    /// that app's domains, the operator's wildcard only for the apps' own names, and what Caddy obtained for the
+    /// names it orders. Caddy would otherwise pick among every certificate it holds, so that one app's certificate
+    /// covering another app's domain could be served for it. A name in no policy gets no certificate; with no name at
+    /// all, one policy for a name that cannot exist keeps the port TLS only.
+    func connectionPolicies(_ table: RouteTable, _ tls: RouterTLS) -> [[String: Any]] {
+        var policies: [[String: Any]] = []
+        for app in table.sortedApps where app.certificate != nil && !app.domains.isEmpty {
+            policies.append([
+                "match": ["sni": Array(app.domains)],
+                "certificate_selection": ["any_tag": ["app:\(app.name)"]],
+            ])
+        }
+        if tls.wildcard != nil {
+            let own = table.sortedApps.compactMap(\.hosts.first)
+            if !own.isEmpty {
+                policies.append(["match": ["sni": own], "certificate_selection": ["any_tag": ["wildcard"]]])
+            }
+        }
+        let automated = Self.automatedHosts(table, tls)
+        if !automated.isEmpty { policies.append(["match": ["sni": automated]]) }
+        return policies.isEmpty ? [["match": ["sni": ["no-certificate.invalid"]]]] : policies
+    }
+
     /// On the HTTP server: a request to a name that has a certificate (``RouteTable/secureHosts``) gets a 308 to the
     /// same URL over HTTPS (ACME's HTTP challenges are answered before any route).
     func redirectRoutes(_ table: RouteTable) -> [[String: Any]] {

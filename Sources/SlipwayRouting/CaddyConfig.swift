@@ -97,9 +97,7 @@ public struct CaddyConfig: Sendable {
                 [
                     "listen": [tls.listen],
                     "automatic_https": ["disable": true],
-                    // One policy for every name: the certificate the tls app holds for the client's SNI (and the
-                    // ACME TLS-ALPN challenge's).
-                    "tls_connection_policies": [[String: Any]()],
+                    "tls_connection_policies": connectionPolicies(table, tls),
                     "logs": ["default_logger_name": Self.serverName],
                     "routes": [requestIDRoute()] + hostRoutes.map { appRoute($0, port: tls.port) } + [noSuchAppRoute()],
                     "errors": ["routes": errorRoutes()],

@@ -173,7 +173,8 @@ import Testing
         defer { world.stop() }
         let folder = world.routed.scratch.url("")
         let (wildcard, wildcardKey) = try Self.selfSigned(["*.apps.test"], in: folder, name: "wildcard")
-        let (own, ownKey) = try Self.selfSigned(["shop.example.org"], in: folder, name: "own")
+        // The app's own certificate also names another app's domain: it is never served for that one.
+        let (own, ownKey) = try Self.selfSigned(["shop.example.org", "other.example.org"], in: folder, name: "own")
         var settings = world.settings
         settings.tls?.wildcard = .init(certificate: wildcard, key: wildcardKey)
         world.router = Router(settings: settings)
@@ -184,9 +185,12 @@ import Testing
         app.certificate = try world.router.installAppCertificate(
             app: "shop", certificate: own, key: ownKey, fingerprint: "one"
         ).get()
-        var table = RouteTable(apps: [app])
+        var other = RouteTable.App(
+            name: "other", baseDomain: "apps.test", domains: ["other.example.org"], upstreams: [world.web])
+        other.automaticCertificates = false
+        var table = RouteTable(apps: [app, other])
         table.secureHosts = world.router.secureHosts(table)
-        #expect(table.secureHosts == ["shop.apps.test", "shop.example.org"])
+        #expect(table.secureHosts == ["shop.apps.test", "shop.example.org", "other.apps.test"])
         try world.router.apply(table)
 
         let viaWildcard = try world.get("shop.apps.test", https: true, root: wildcard)
@@ -194,6 +198,9 @@ import Testing
         let viaOwn = try world.get("shop.example.org", https: true, root: own)
         #expect(viaOwn.status == 200, "\(viaOwn)")
         #expect(try world.get("shop.example.org", https: false).status == 308)
+        let foreign = try world.get("other.example.org", https: true, root: own)
+        #expect(foreign.status == 0, "no certificate for another app's domain: \(foreign)")
+        #expect(try world.get("other.example.org", https: false).status == 200, "it keeps HTTP")
         let report = world.router.certificateReports["shop"] ?? []
         #expect(report.map(\.state) == ["installed", "installed"], "\(report)")
         #expect(report.first?.issuer == "*.apps.test")

@@ -61,6 +61,15 @@ import Testing
         #expect(servers["slipway-tls"]?["listen"] as? [String] == ["127.0.0.1:8443"])
         #expect((servers["slipway-tls"]?["automatic_https"] as? [String: Any])?["disable"] as? Bool == true)
 
+        // Each certificate only for its own names: the app's own for its domains, the wildcard for own names.
+        let connection = try #require(servers["slipway-tls"]?["tls_connection_policies"] as? [[String: Any]])
+        #expect(connection.count == 3, "\(connection)")
+        #expect((connection[0]["match"] as? [String: [String]])?["sni"] == ["secure.example.org"])
+        #expect((connection[0]["certificate_selection"] as? [String: [String]])?["any_tag"] == ["app:own-cert"])
+        #expect((connection[1]["certificate_selection"] as? [String: [String]])?["any_tag"] == ["wildcard"])
+        #expect((connection[1]["match"] as? [String: [String]])?["sni"]?.contains("shop.apps.example.com") == true)
+        #expect((connection[2]["match"] as? [String: [String]])?["sni"] == ["shop.example.com"])
+        #expect(connection[2]["certificate_selection"] == nil)
         let tlsApp = try #require(apps["tls"] as? [String: Any])
         let certificates = try #require(tlsApp["certificates"] as? [String: Any])
         #expect(certificates["automate"] as? [String] == ["shop.example.com"])
