@@ -132,10 +132,12 @@ extension CertificateBundle {
     }
 
     /// `certs`' output for an app: its names with their certificates as the runner reported them (nil: the router
-    /// serves no HTTPS), then whether automatic certificates are on and whether it has its own.
+    /// serves no HTTPS), then whether automatic certificates are on and whether it has its own (its `settings`).
     public static func certsOutput(
-        app: String, _ certificates: [RunnerState.Certificate]?, automatic: Bool, own: Bool
+        app: String, _ certificates: [RunnerState.Certificate]?, _ settings: DynoSettings
     ) -> [String] {
+        let automatic = settings.automaticCertificates ?? true
+        let own = settings.certificate != nil
         guard let certificates else {
             return [
                 "=== \(app) certificates",

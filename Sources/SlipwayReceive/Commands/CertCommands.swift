@@ -10,12 +10,8 @@ extension ManagementCommands {
             arity: 1...1
         ) { run in
             let (app, _) = try run.app()
-            let settings = try dynoSettings(run, app.name)
-            CertificateBundle.certsOutput(
-                app: app.name, runnerState(run, app.name)?.certificates,
-                automatic: settings.automaticCertificates ?? true,
-                own: settings.certificate != nil
-            ).forEach(run.out)
+            let certificates = runnerState(run, app.name)?.certificates
+            CertificateBundle.certsOutput(app: app.name, certificates, try dynoSettings(run, app.name)).forEach(run.out)
         },
         ManagementCommand(
             "certs:add", "<app> [<cert> <key>]",
