@@ -58,6 +58,11 @@ enum PgBackups: ManagementCommandName { static let name = "pg:backups" }
 enum PgBackupsRestore: ManagementCommandName { static let name = "pg:backups:restore" }
 enum PgPsql: ManagementCommandName { static let name = "pg:psql" }
 enum RedisCli: ManagementCommandName { static let name = "redis:cli" }
+enum Certs: ManagementCommandName { static let name = "certs" }
+enum CertsAdd: ManagementCommandName { static let name = "certs:add" }
+enum CertsRemove: ManagementCommandName { static let name = "certs:remove" }
+enum CertsAuto: ManagementCommandName { static let name = "certs:auto" }
+enum CertsAutoDisable: ManagementCommandName { static let name = "certs:auto:disable" }
 enum Releases: ManagementCommandName { static let name = "releases" }
 enum ReleasesInfo: ManagementCommandName { static let name = "releases:info" }
 enum Rollback: ManagementCommandName { static let name = "rollback" }
@@ -77,8 +82,9 @@ let managementSubcommands: [ParsableCommand.Type] = [
     Managed<DomainsRemove>.self, Managed<Addons>.self, Managed<AddonsCreate>.self, Managed<AddonsInfo>.self,
     Managed<AddonsAttach>.self, Managed<AddonsDetach>.self, Managed<AddonsDestroy>.self, Managed<PgBackupsCapture>.self,
     Managed<PgBackups>.self, Managed<PgBackupsRestore>.self, Managed<PgPsql>.self, Managed<RedisCli>.self,
-    Managed<Releases>.self,
-    Managed<ReleasesInfo>.self, Managed<Rollback>.self,
+    Managed<Certs>.self, Managed<CertsAdd>.self, Managed<CertsRemove>.self,
+    Managed<CertsAuto>.self, Managed<CertsAutoDisable>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self,
+    Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
     Managed<Logs>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,
 ]

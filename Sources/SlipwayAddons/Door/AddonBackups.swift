@@ -78,7 +78,7 @@ extension AddonCommands {
         for backup in found {
             rows.append([backup.id, formatter.string(from: backup.taken), "\(backup.bytes) bytes"])
         }
-        for line in Self.aligned(rows) { door.out(line) }
+        for line in alignedRows(rows) { door.out(line) }
     }
 
     /// `pg:backups:restore <app> <id> --confirm <app>`: the database as it was when the backup was taken.

@@ -34,7 +34,7 @@ public struct AddonCommands {
             let attached = record.attachments.filter { door.mayUse($0.app) }.map { "\($0.app)::\($0.configVar)" }
             rows.append([record.name, record.kind.rawValue, record.state.rawValue, attached.joined(separator: ", ")])
         }
-        for line in Self.aligned(rows) { door.out(line) }
+        for line in alignedRows(rows) { door.out(line) }
     }
 
     /// `addons:create <app> <kind> [--as NAME]`.
@@ -59,19 +59,17 @@ public struct AddonCommands {
             record.credentials = credentials
             record.state = .created
             record.attachments = [AddonRecord.Attachment(app: app, name: attachment)]
-            let change: AddonConfigChange
+            door.say("Creating \(name) on \(app)... done")
             do {
                 try registry.save(record)
-                change = try door.changeConfig(app, set: [("\(attachment)_URL", provider.url(credentials))], unset: [])
+                try door.changeConfig(app, set: [("\(attachment)_URL", provider.url(credentials))], unset: [])
             } catch {
                 // Nothing half-made: the resources go, and so does the record.
                 try? provider.deprovision(name, credentials)
                 try? registry.remove(name)
                 throw error
             }
-            door.say("Creating \(name) on \(app)... done")
             door.say("Created \(name) as \(attachment)_URL")
-            door.say(change.said("Setting", "\(attachment)_URL", app: app))
             door.out(name)
         }
     }
@@ -89,7 +87,7 @@ public struct AddonCommands {
         ]
         let attached = record.attachments.filter { door.mayUse($0.app) }.map { "\($0.app)::\($0.configVar)" }
         rows.append(["Attachments:", attached.isEmpty ? "none" : attached.joined(separator: ", ")])
-        for line in Self.aligned(rows) { door.out(line) }
+        for line in alignedRows(rows) { door.out(line) }
     }
 
     /// `addons:attach <app> <addon> [--as NAME]`.
@@ -106,16 +104,14 @@ public struct AddonCommands {
             let provider = try AddonProviders.provider(named: record.provider, root: root)
             record.attachments.append(AddonRecord.Attachment(app: app, name: attachment))
             try registry.save(record)
-            let change: AddonConfigChange
+            door.say("Attaching \(name) to \(app) as \(attachment)_URL...")
             do {
-                change = try door.changeConfig(app, set: [("\(attachment)_URL", provider.url(credentials))], unset: [])
+                try door.changeConfig(app, set: [("\(attachment)_URL", provider.url(credentials))], unset: [])
             } catch {
                 record.attachments.removeLast()
                 try? registry.save(record)
                 throw error
             }
-            door.say("Attaching \(name) to \(app) as \(attachment)_URL... done")
-            door.say(change.said("Setting", "\(attachment)_URL", app: app))
         }
     }
 
@@ -129,11 +125,10 @@ public struct AddonCommands {
             guard !vars.isEmpty else {
                 throw AddonError(.notFound, "\(name) is not attached to \(app) (addons \(app) lists its add-ons)")
             }
-            let change = try door.changeConfig(app, set: [], unset: vars)
+            door.say("Detaching \(name) from \(app)...")
+            try door.changeConfig(app, set: [], unset: vars)
             record.attachments.removeAll { $0.app == app }
             try registry.save(record)
-            door.say("Detaching \(name) from \(app)... done")
-            door.say(change.said("Unsetting", vars.joined(separator: ", "), app: app))
         }
     }
 
@@ -152,10 +147,9 @@ public struct AddonCommands {
             try registry.save(record)
             for app in Set(record.attachments.map(\.app)).sorted() {
                 let vars = record.attachments.filter { $0.app == app }.map(\.configVar)
-                let change = try door.changeConfig(app, set: [], unset: vars)
+                try door.changeConfig(app, set: [], unset: vars)
                 record.attachments.removeAll { $0.app == app }
                 try registry.save(record)
-                door.say(change.said("Unsetting", vars.joined(separator: ", "), app: app))
             }
             if let credentials = record.credentials { try provider.deprovision(name, credentials) }
             do throws(SystemError) { try FileSystem.removeTree(backupsFolder(name)) } catch {
@@ -192,18 +186,6 @@ public struct AddonCommands {
         while true {
             let name = "\(kind.rawValue)-\(words.randomElement() ?? "calm")-\(Int.random(in: 10000...99999))"
             if (try? registry.load(name)) == nil { return name }
-        }
-    }
-
-    /// Columns padded to their widest cell, two spaces apart.
-    static func aligned(_ rows: [[String]]) -> [String] {
-        let count = rows.map(\.count).max() ?? 0
-        var widths = [Int](repeating: 0, count: count)
-        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-        return rows.map { row in
-            row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }
     }
 }
