@@ -63,6 +63,9 @@ public struct DynoSettings: Codable, Equatable, Sendable {
     public var healthcheck: String?
     /// Whether the router orders certificates from its ACME CA for the app's names (`certs:auto`); nil: yes.
     public var automaticCertificates: Bool?
+    /// Whether plain HTTP to the app's names that have a certificate gets a 308 to HTTPS (`apps:set
+    /// https-redirect=off`); nil: yes.
+    public var httpsRedirect: Bool?
     /// The SHA-256 (hex) of the app's own certificate and key (`certs:add`), which lie in
     /// ``RootLayout/appCertificate(_:)`` and ``RootLayout/appCertificateKey(_:)``; nil: it has none. A runner
     /// loads them again when it changes.

@@ -44,6 +44,7 @@ extension Watcher {
                     name: app.name, baseDomain: base, domains: app.wanted.domains,
                     upstreams: engine.upstreams(of: app))
                 route.automaticCertificates = app.wanted.automaticCertificates ?? true
+                route.redirectsToHTTPS = app.wanted.httpsRedirect ?? true
                 route.certificate = appCertificate(app.name, fingerprint: app.wanted.certificate)
                 return route
             })
