@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "SlipwayReceive",
             dependencies: [
-                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore",
+                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "SlipwayMetrics",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 "SlipwayHTTP",
@@ -150,13 +150,25 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
 
+        // Metrics and autoscaling: the apps' figures per minute as the router logs requests (the store under the root,
+        // which the door reads), the Prometheus endpoint, and the autoscaling rule. The runner feeds it.
+        .target(
+            name: "SlipwayMetrics",
+            dependencies: [
+                "SlipwaySystem", "SlipwaySpool",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
+
         // The reference runner: consumes the spool. It shares only the spool format, the system layer and the C
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
         .target(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
-                "SlipwayRouting",
+                "SlipwayRouting", "SlipwayMetrics",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -221,6 +233,8 @@ let package = Package(
         .testTarget(
             name: "SlugRunnerTests",
             dependencies: ["SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "SlipwayMetricsTests", dependencies: ["SlipwayMetrics", "SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
             name: "DoorKitTests",
@@ -245,7 +259,10 @@ let package = Package(
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",
-            dependencies: ["slugrunner", "slugc", "SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwayTestSupport"]),
+            dependencies: [
+                "slugrunner", "slugc", "receive-pack", "SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwayMetrics",
+                "SlipwayTestSupport",
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayMetrics
 import SlipwayRouting
 import SlipwaySpool
 
@@ -59,6 +60,9 @@ extension Watcher {
         for request in router.drainAccessLog() where apps[request.app] != nil {
             log(request.app).write(
                 LogLine(date: request.date, source: "slugrunner", component: "router", text: request.line))
+            metrics?.request(
+                app: request.app, date: request.date, dyno: request.dyno, status: request.status, code: request.code,
+                milliseconds: request.serviceMilliseconds)
         }
     }
 }
