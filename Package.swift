@@ -150,6 +150,29 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
 
+        // What the runner's parts share: its view of the root's folders, its one error type, its file helpers.
+        .target(name: "SlipwayRunnerKit", dependencies: ["SlipwaySystem", "SlipwaySpool"]),
+
+        // How a dyno is confined on this machine: its app's own user, the sandbox (bubblewrap), a fresh private copy
+        // of the release at every start, and a disk of its own with the host's reserve.
+        .target(name: "SlipwayDynos", dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayRunnerKit"]),
+
+        // Apps' logs on the runner's machine: Heroku's log lines, each app's rotated log file, the dynos' output read on a
+        // thread of its own within a budget per dyno (L11), and `logs --tail`'s reader.
+        .target(name: "SlipwayLogs", dependencies: ["SlipwaySystem"]),
+
+        // The Docker Engine API as the swarm engine uses it: the client (over the manager's unix socket, through the shared
+        // HTTP client), its JSON, and the Swarm objects and service specs that dynos become.
+        .target(
+            name: "SlipwaySwarm",
+            dependencies: [
+                "SlipwaySpool", "SlipwayHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]),
+
         // Metrics and autoscaling: the apps' figures per minute as the router logs requests (the store under the root,
         // which the door reads), the Prometheus endpoint, and the autoscaling rule. The runner feeds it.
         .target(
@@ -168,7 +191,7 @@ let package = Package(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
-                "SlipwayRouting", "SlipwayMetrics",
+                "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos", "SlipwayMetrics",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -198,7 +221,9 @@ let package = Package(
         .executableTarget(
             name: "slugrunner",
             dependencies: [
-                "SlugRunner", "SlipwayObjectStore",
+                "SlugRunner", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos", "SlipwaySpool",
+                "SlipwaySystem",
+                "SlipwayObjectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -211,7 +236,8 @@ let package = Package(
 
         // Tests
         .target(
-            name: "SlipwayTestSupport", dependencies: ["SlipwaySystem", "SlipwaySpool", "SlugRunner"],
+            name: "SlipwayTestSupport",
+            dependencies: ["SlipwaySystem", "SlipwaySpool", "SlugRunner", "SlipwaySwarm", "SlipwayRunnerKit"],
             path: "Tests/SlipwayTestSupport"),
         .testTarget(name: "SlipwaySystemTests", dependencies: ["SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),
@@ -232,7 +258,10 @@ let package = Package(
             ]),
         .testTarget(
             name: "SlugRunnerTests",
-            dependencies: ["SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport"]),
+            dependencies: [
+                "SlugRunner", "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
+                "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
+            ]),
         .testTarget(
             name: "SlipwayMetricsTests", dependencies: ["SlipwayMetrics", "SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
@@ -255,13 +284,13 @@ let package = Package(
             name: "PushIntegrationTests",
             dependencies: [
                 "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
-                "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem",
+                "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem", "SlipwaySwarm", "SlipwayRunnerKit",
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",
             dependencies: [
-                "slugrunner", "slugc", "receive-pack", "SlugRunner", "SlipwayRouting", "SlipwaySpool", "SlipwayMetrics",
-                "SlipwayTestSupport",
+                "slugrunner", "slugc", "receive-pack", "SlugRunner", "SlipwayRouting", "SlipwayRunnerKit",
+                "SlipwaySpool", "SlipwayMetrics", "SlipwayTestSupport",
             ]),
     ],
     swiftLanguageModes: [.v6]

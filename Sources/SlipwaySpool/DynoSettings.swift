@@ -239,14 +239,8 @@ public struct DynoSettings: Codable, Equatable, Sendable {
 
     // MARK: - What the values may be
 
-    /// A Procfile process type: `[A-Za-z0-9_-]`, 1 to 63 characters.
-    public static func isProcessType(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 63
-            && name.utf8.allSatisfy {
-                (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d
-                    || $0 == 0x5f
-            }
-    }
+    /// A Procfile process type (``ProcessType/isValid(_:)``).
+    public static func isProcessType(_ name: String) -> Bool { ProcessType.isValid(name) }
 
     /// A lowercase DNS host name: labels of `[a-z0-9-]` (not starting or ending with `-`), dot-separated, at most
     /// 253 characters; `*.` may start it (a wildcard domain).

@@ -44,8 +44,10 @@ public struct ReleaseManifest: Codable, Equatable, Sendable {
     public var schemaVersion: Int
     /// The app's name.
     public var app: String
-    /// The stack the slug was built for (`slipway-1` by default).
+    /// The stack the slug was built for (``defaultStack`` unless the build asked for another).
     public var stack: String
+    /// The stack slugs are built for and runners accept when nobody names one.
+    public static let defaultStack = "slipway-1"
     /// The commit the slug was built from, when known.
     public var sourceVersion: String?
     /// The buildpacks that ran, in order.

@@ -122,7 +122,7 @@ extension Slugc {
         var sourceVersion: String?
 
         @Option(help: ArgumentHelp("The stack name given to buildpacks.", valueName: "name"))
-        var stack: String = "slipway-1"
+        var stack: String = ReleaseManifest.defaultStack
 
         @Option(help: ArgumentHelp("The time limit for the whole build, in seconds.", valueName: "seconds"))
         var timeout: Int = 900

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SlipwayObjectStore
+import SlipwayRunnerKit
 import SlipwaySpool
 import SlugRunner
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SlipwayDynos
 import SlipwaySystem
 import SlugRunner
 

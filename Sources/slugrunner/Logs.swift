@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import SlipwayLogs
+import SlipwayRunnerKit
 import SlipwaySpool
 import SlugRunner
 

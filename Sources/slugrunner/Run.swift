@@ -1,4 +1,5 @@
 import ArgumentParser
+import SlipwaySpool
 import SlugRunner
 
 extension Slugrunner {
@@ -27,7 +28,7 @@ extension Slugrunner {
         @Option(help: ArgumentHelp("PORT for the process. (default: a free port)", valueName: "port"))
         var port: UInt16?
         @Option(help: ArgumentHelp("A stack this machine provides (repeatable).", valueName: "name"))
-        var stack: [String] = ["slipway-1"]
+        var stack: [String] = [ReleaseManifest.defaultStack]
 
         func run() throws {
             let options = ForegroundRun.Options(

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import SlipwayRunnerKit
 import SlipwaySpool
+import SlipwaySwarm
+import SlipwaySystem
 import SlugRunner
 
 /// `slugrunner`: the reference runner of Slipway's spool. Thin: it parses arguments and calls the SlugRunner
@@ -51,6 +54,12 @@ func reporting<T>(exitCode code: Int32 = 1, _ body: () throws -> T) throws -> T 
         return try body()
     } catch let error as RunnerError {
         sayOnStderr(error.description)
+        throw ExitCode(code)
+    } catch let error as DockerError {
+        sayOnStderr(error.description)
+        throw ExitCode(code)
+    } catch let error as SystemError {
+        sayOnStderr("slugrunner: \(error)")
         throw ExitCode(code)
     }
 }

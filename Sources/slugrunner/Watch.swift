@@ -1,5 +1,9 @@
 import ArgumentParser
 import Foundation
+import SlipwayDynos
+import SlipwayLogs
+import SlipwaySpool
+import SlipwaySwarm
 import SlipwaySystem
 import SlugRunner
 
@@ -33,7 +37,7 @@ extension Slugrunner {
         @Option(help: ArgumentHelp("The longest wait before restarting a crashed process.", valueName: "seconds"))
         var maxRestartDelay: Double = 300
         @Option(help: ArgumentHelp("A stack this machine provides (repeatable).", valueName: "name"))
-        var stack: [String] = ["slipway-1"]
+        var stack: [String] = [ReleaseManifest.defaultStack]
         @Option(help: ArgumentHelp("The size in MB past which an app's log is rotated.", valueName: "MB"))
         var logMaxSize: Int = 10
         @Option(

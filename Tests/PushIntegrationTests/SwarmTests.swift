@@ -2,6 +2,7 @@ import Foundation
 import SlipwayHTTP
 import SlipwayObjectStore
 import SlipwaySpool
+import SlipwaySwarm
 import SlipwayTestSupport
 import SlugRunner
 import Testing

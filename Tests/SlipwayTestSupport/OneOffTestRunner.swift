@@ -3,6 +3,8 @@ public import SlipwaySpool
 public import SlipwaySystem
 import SlugRunner
 
+@testable import SlipwayRunnerKit
+
 #if canImport(Glibc)
     import Glibc
 #endif

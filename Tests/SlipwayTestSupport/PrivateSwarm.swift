@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import SlipwaySwarm
 import SlugRunner
 
 #if canImport(Glibc)

@@ -3,6 +3,8 @@ import SlipwaySystem
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayDynos
+@testable import SlipwayRunnerKit
 @testable import SlugRunner
 
 /// The range the apps' users come from, chosen around what `/etc/subuid` and `/etc/subgid` give to users (issue 31:

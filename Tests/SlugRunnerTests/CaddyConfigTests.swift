@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import SlipwayRouting
+@testable import SlipwayRunnerKit
 @testable import SlugRunner
 
 @Suite struct CaddyConfigTests {

@@ -5,6 +5,8 @@ import SlipwayTestSupport
 import SlugRunner
 import Testing
 
+@testable import SlipwayRunnerKit
+
 #if canImport(Glibc)
     import Glibc
 #endif

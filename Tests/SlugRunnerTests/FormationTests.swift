@@ -4,6 +4,8 @@ import SlipwayTestSupport
 import SlugRunner
 import Testing
 
+@testable import SlipwayRunnerKit
+
 @Suite struct FormationTests {
     @Test func changesParseAndMergeOverTheCurrentFormation() throws {
         let changes = try Formation.parseChanges(["web=2", "worker=1", "clock_2-x=0"])

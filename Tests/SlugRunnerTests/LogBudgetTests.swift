@@ -2,6 +2,8 @@ import Foundation
 import SlipwaySystem
 import Testing
 
+@testable import SlipwayLogs
+@testable import SlipwayRunnerKit
 @testable import SlugRunner
 
 #if canImport(Glibc)

@@ -3,6 +3,8 @@ import SlipwayTestSupport
 import SlugRunner
 import Testing
 
+@testable import SlipwayLogs
+
 @Suite struct LogLineTests {
     @Test func linesHaveHerokusFormat() {
         let date = Date(timeIntervalSince1970: 1_767_323_045.123456)

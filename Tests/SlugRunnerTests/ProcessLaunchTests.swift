@@ -2,6 +2,7 @@ import Foundation
 import SlipwaySpool
 import Testing
 
+@testable import SlipwayLogs
 @testable import SlugRunner
 
 @Suite struct ProcessLaunchTests {

@@ -2,6 +2,8 @@ import Foundation
 import SlugRunner
 import Testing
 
+@testable import SlipwayRunnerKit
+@testable import SlipwaySwarm
 @testable import SlugRunner
 
 /// The Swarm objects the runner asks for and reads back, without a swarm: service specs, tasks, log streams.
@@ -175,7 +177,7 @@ import Testing
     }
 
     @Test func onlyAUnixSocketIsAcceptedAsTheDockerHost() {
-        #expect(throws: RunnerError.self) { try DockerClient(host: "tcp://10.0.0.1:2375") }
+        #expect(throws: DockerError.self) { try DockerClient(host: "tcp://10.0.0.1:2375") }
         #expect((try? DockerClient(host: "unix:///var/run/docker.sock")) != nil)
     }
 }

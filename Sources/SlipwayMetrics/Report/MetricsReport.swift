@@ -53,12 +53,12 @@ public struct MetricsReport: Sendable {
         return query
     }
 
-    /// What `metrics` prints for `app` given its valued options (`--type`, `--since`) and whether `--json` is.
-    public static func output(_ app: String, _ store: MetricsStore, _ values: [String: String], json: Bool) throws
-        -> [String]
+    /// What `metrics` prints for `app` given its valued options (`--type`, `--since`) and its flags (`--json`).
+    public static func output(_ app: String, _ store: MetricsStore, _ values: [String: String], _ flags: Set<String>)
+        throws -> [String]
     {
         let words = ["--type", "--since"].flatMap { option in values[option].map { [option, $0] } ?? [] }
-        let query = try parse(words + (json ? ["--json"] : []), isProcessType: DynoSettings.isProcessType)
+        let query = try parse(words + flags.filter { $0 == "--json" }, isProcessType: DynoSettings.isProcessType)
         let report = MetricsReport(app: app, store: store, query: query)
         return query.json ? [try report.json().trimmingCharacters(in: .newlines)] : report.lines()
     }

@@ -14,8 +14,7 @@ extension ManagementCommands {
             let (app, _) = try run.app()
             let store = MetricsStore(folder: run.root.layout.runnerMetrics(app.name))
             do {
-                let json = run.options.contains("--json")
-                for line in try MetricsReport.output(app.name, store, run.values, json: json) { run.out(line) }
+                for line in try MetricsReport.output(app.name, store, run.values, run.options) { run.out(line) }
             } catch let error as MetricsReport.QueryError { throw DoorError(.usage, "slipway: \(error.message)") }
         }.valued(["--type", "--since"]),
         ManagementCommand(

@@ -130,7 +130,8 @@ extension LedgerEntry {
                     + "\(app.slugs)), so it cannot be released again: push to build a new one")
         }
         return ReleaseManifest(
-            app: app.name, stack: stack ?? "slipway-1", sourceVersion: sourceVersion, buildpacks: buildpacks,
+            app: app.name, stack: stack ?? ReleaseManifest.defaultStack, sourceVersion: sourceVersion,
+            buildpacks: buildpacks,
             processTypes: processTypes, configVars: configVars, addons: addons ?? [],
             slug: .init(path: "slug.tgz", size: Int64(info.st_size), sha256: slugSHA256),
             createdAt: BuildRecord.isoNow(), timings: [:])

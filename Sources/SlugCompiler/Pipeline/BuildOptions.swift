@@ -26,7 +26,7 @@ public struct BuildOptions: Sendable {
     /// The commit being built, when known.
     public var sourceVersion: String?
     /// The stack name given to buildpacks as `STACK`.
-    public var stack: String = "slipway-1"
+    public var stack: String = ReleaseManifest.defaultStack
     /// The limit for the whole build (detect, compile, release, pack).
     public var timeout: Duration = .seconds(900)
     /// The largest compressed slug accepted, in MiB.

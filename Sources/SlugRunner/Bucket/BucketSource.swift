@@ -1,5 +1,6 @@
 import Foundation
 public import SlipwayObjectStore
+public import SlipwayRunnerKit
 import SlipwaySpool
 
 /// `slugrunner watch --spool s3://…`: the bucket releases come from, the keys that read it, and the name this

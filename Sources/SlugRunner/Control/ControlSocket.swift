@@ -1,4 +1,6 @@
 import Foundation
+import SlipwayLogs
+public import SlipwayRunnerKit
 public import SlipwaySpool
 public import SlipwaySystem
 

@@ -1,64 +1,12 @@
 import Foundation
+import SlipwayDynos
+import SlipwayRunnerKit
 import SlipwaySpool
 import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// One start of a dyno (a process type's dyno, a one-off `run.N`, the release phase): its private copy of the
-/// release, its sandbox, its control group and its network, from before its process starts until after its last process is gone.
-final class DynoPlace {
-    let app: String
-    /// `web.1`, `run.2`, `release.1`.
-    let dyno: String
-    /// The dyno's name and a start id: its folder and its control group.
-    let id: String
-    /// The copy of the release, as the runner sees it.
-    let copy: String
-    /// `HOME` and the working folder as the dyno sees them (`/app` in the sandbox).
-    let home: String
-    let sandbox: Sandbox
-    /// The memory and process limits; nil where no controller can be used.
-    let group: ControlGroup?
-    /// The memory limit, in MB.
-    let memoryMB: Int
-    var watch: MemoryWatch?
-    /// The first process (its process group), once started.
-    var pid: pid_t?
-    /// Its network namespace; nil when dynos share the host's network.
-    let network: NetworkNamespace?
-    /// Its disk, holding `/app` and `/tmp`; nil when dynos write to the host's disk.
-    let disk: LoopDisk?
-    /// The disk's size, in MB.
-    let diskMB: Int
-
-    init(
-        app: String, dyno: String, id: String, copy: String, home: String, sandbox: Sandbox, group: ControlGroup?,
-        memoryMB: Int, network: NetworkNamespace?, disk: LoopDisk?, diskMB: Int
-    ) {
-        self.network = network
-        self.disk = disk
-        self.diskMB = diskMB
-        self.app = app
-        self.dyno = dyno
-        self.id = id
-        self.copy = copy
-        self.home = home
-        self.sandbox = sandbox
-        self.group = group
-        self.memoryMB = memoryMB
-        self.watch = group.map { MemoryWatch(group: $0, limitBytes: Int64(memoryMB) << 20) }
-    }
-
-    /// The `cgroup.procs` files the first process joins before it runs anything.
-    var joining: [String] { group?.procsFiles ?? [] }
-
-    /// Where the runner and the router reach the dyno: its own address, or `host`'s when it shares the host's network.
-    func address(or host: ListenAddress) -> ListenAddress {
-        network.flatMap { ListenAddress(ipv4: $0.address) } ?? host
-    }
-}
 
 /// Everything that confines the watcher's dynos, decided once when it starts (``summary`` says what), and the
 /// places of the dynos that run or whose processes are still going away.
@@ -188,7 +136,7 @@ final class DynoIsolation {
         let id = "\(dyno)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         let owner = user.map { FileSystem.Owner(uid: $0.uid, gid: $0.gid) }
         let disk = diskMB(app: app, type: type)
-        let made = try filesystem.create(app: app, id: id, release: release, owner: owner, diskMB: disk)
+        let made = try filesystem.create(app: app, id: id, release: release.home, owner: owner, diskMB: disk)
         var namespace: NetworkNamespace?
         do {
             namespace = try network?.attach(id: id)
@@ -299,16 +247,9 @@ final class DynoIsolation {
     }
 }
 
-extension ControlGroup.Hierarchy {
-    /// Whether a group's processes are counted by a pids controller.
-    var enforcesProcesses: Bool {
-        if case .legacy(_, let pids, _) = self { return pids != nil }
-        return true
-    }
-
-    /// Whether this is cgroup v2.
-    var isUnified: Bool {
-        if case .unified = self { return true }
-        return false
+extension DynoPlace {
+    /// Where the runner and the router reach the dyno: its own address, or `host`'s when it shares the host's network.
+    func address(or host: ListenAddress) -> ListenAddress {
+        network.flatMap { ListenAddress(ipv4: $0.address) } ?? host
     }
 }

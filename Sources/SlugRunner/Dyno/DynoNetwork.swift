@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayRunnerKit
 import SlipwaySystem
 
 #if canImport(Glibc)

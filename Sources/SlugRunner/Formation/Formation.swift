@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayRunnerKit
 import SlipwaySpool
 
 /// How many processes of each type run for an app: `web=2 worker=1`. Types the release does not declare are
@@ -53,23 +54,5 @@ public struct Formation: Equatable, Sendable {
         } catch .repeated(let type) {
             throw RunnerError(.usage, "slugrunner: \(type) is given twice; give each process type once")
         }
-    }
-}
-
-/// Process type names, as the Procfile allows them: `[A-Za-z0-9_-]+` (at most 63 characters here, since they
-/// become dyno names and log labels).
-public enum ProcessType {
-    /// The web process type: gets a port the runner waits on before a release takes over.
-    public static let web = "web"
-    /// Heroku's release phase: runs once before a new release starts.
-    public static let release = "release"
-
-    /// Whether `name` is a valid process type name.
-    public static func isValid(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 63
-            && name.utf8.allSatisfy {
-                (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d
-                    || $0 == 0x5f
-            }
     }
 }

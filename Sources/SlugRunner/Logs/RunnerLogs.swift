@@ -1,4 +1,6 @@
 import Foundation
+import SlipwayLogs
+import SlipwayRunnerKit
 import SlipwaySpool
 
 /// Where the watcher and its engines write: each app's log (``AppLog``), and the runner's own event lines on stderr.

@@ -1,3 +1,5 @@
+import SlipwayRunnerKit
+
 #if canImport(Glibc)
     import Glibc
 #endif

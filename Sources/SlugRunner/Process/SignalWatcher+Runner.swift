@@ -1,3 +1,4 @@
+import SlipwayRunnerKit
 import SlipwaySystem
 
 #if canImport(Glibc)

@@ -1,4 +1,6 @@
 import Foundation
+import SlipwayDynos
+import SlipwayRunnerKit
 import SlipwaySystem
 
 #if canImport(Glibc)

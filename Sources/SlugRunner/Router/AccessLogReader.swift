@@ -1,4 +1,6 @@
 import Foundation
+import SlipwayLogs
+import SlipwayRunnerKit
 import SlipwaySystem
 
 #if canImport(Glibc)

@@ -4,6 +4,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import SlipwayHTTP
+import SlipwayRunnerKit
 
 /// Caddy's admin API, reached over its unix socket (the Caddy the runner owns) or loopback TCP (`--router-admin`),
 /// with async-http-client. Calls block the calling thread (the watcher's) for at most their timeout.

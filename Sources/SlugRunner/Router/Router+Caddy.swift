@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayRouting
+import SlipwayRunnerKit
 import SlipwaySystem
 
 #if canImport(Glibc)

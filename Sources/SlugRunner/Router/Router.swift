@@ -1,5 +1,6 @@
 public import Foundation
 public import SlipwayRouting
+import SlipwayRunnerKit
 import SlipwaySystem
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+public import SlipwayRunnerKit
 import SlipwaySpool
 
 /// How the runner's router runs (`slugrunner watch --router …`).

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayRunnerKit
 import SlipwaySystem
 
 /// The user the runner's own Caddy runs as when the runner is root: `slipway-router`, a system user without a home or

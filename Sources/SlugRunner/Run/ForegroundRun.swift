@@ -1,4 +1,5 @@
 import Foundation
+public import SlipwayRunnerKit
 import SlipwaySpool
 import SlipwaySystem
 

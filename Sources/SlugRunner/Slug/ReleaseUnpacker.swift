@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayArchive
+import SlipwayRunnerKit
 public import SlipwaySpool
 import SlipwaySystem
 
@@ -54,7 +55,7 @@ public struct ReleaseUnpacker: Sendable {
     public var maximumUnpackedBytes: Int64
 
     /// The stack slugs are built for by default.
-    public static let defaultStack = "slipway-1"
+    public static let defaultStack = ReleaseManifest.defaultStack
 
     /// `environment` nil: this process's.
     public init(

@@ -1,3 +1,4 @@
+import SlipwayRunnerKit
 public import SlipwaySpool
 
 extension RunnerReleaseKey {

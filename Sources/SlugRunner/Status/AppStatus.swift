@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayRunnerKit
 public import SlipwaySpool
 
 /// What runs for one app: the spool's ``RunnerState`` (`state.json`), under the name the runner has always used.

@@ -1,4 +1,5 @@
 public import Foundation
+public import SlipwayRunnerKit
 public import SlipwaySpool
 import SlipwaySystem
 

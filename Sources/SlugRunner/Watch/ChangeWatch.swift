@@ -1,3 +1,4 @@
+import SlipwayRunnerKit
 import SlipwaySpool
 import SlipwaySystem
 

@@ -1,4 +1,7 @@
+public import SlipwayDynos
+public import SlipwayLogs
 import SlipwaySpool
+public import SlipwaySwarm
 public import SlipwaySystem
 
 /// How `slugrunner watch` runs releases. Every value has a command-line flag; the defaults are Heroku's where it has

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayRunnerKit
 import SlipwaySpool
 import SlipwaySystem
 

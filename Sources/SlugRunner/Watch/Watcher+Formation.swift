@@ -1,4 +1,6 @@
 import Foundation
+import SlipwayLogs
+import SlipwayRunnerKit
 import SlipwaySpool
 import SlipwaySystem
 

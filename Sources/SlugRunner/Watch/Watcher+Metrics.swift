@@ -1,5 +1,7 @@
 import Foundation
+import SlipwayLogs
 import SlipwayMetrics
+import SlipwayRunnerKit
 import SlipwaySpool
 
 /// The runner's hooks into ``SlipwayMetrics``: the figures are fed as the router lines and memory samples come, and

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayLogs
 import SlipwayMetrics
 import SlipwayRouting
 import SlipwaySpool

@@ -1,6 +1,8 @@
 import Foundation
+import SlipwayLogs
 import SlipwayMetrics
 import SlipwayObjectStore
+public import SlipwayRunnerKit
 import SlipwaySpool
 import SlipwaySystem
 

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayDynos
 import SlipwayRouting
 import SlipwaySpool
 import SlipwaySystem

@@ -1,4 +1,7 @@
 import Foundation
+import SlipwayDynos
+import SlipwayLogs
+import SlipwayRunnerKit
 import SlipwaySpool
 import SlipwaySystem
 

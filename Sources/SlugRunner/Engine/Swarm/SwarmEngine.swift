@@ -1,6 +1,9 @@
 import Foundation
+import SlipwayLogs
 import SlipwayRouting
+import SlipwayRunnerKit
 import SlipwaySpool
+import SlipwaySwarm
 import SlipwaySystem
 
 /// The swarm engine (`--engine swarm`): dynos as tasks of a Docker Swarm, seen through ``DynoEngine``. The deploy's
@@ -143,6 +146,9 @@ final class SwarmEngine: DynoEngine {
             }
             logNewLines(of: app.name)
         }
+        // Apps that are gone leave no log budgets behind.
+        let names = Set(apps.map(\.name))
+        budgets = budgets.filter { names.contains($0.key) }
     }
 
     /// Writes what the app's tasks printed since the last scan, each dyno within its log budget: past it, lines are
@@ -174,7 +180,9 @@ final class SwarmEngine: DynoEngine {
                     "Error L11 (Tail buffer overflow) -> log lines dropped: \(type) logs faster than "
                         + "\(rate.linesPerSecond) lines per second (more than \(rate.burst) since the last look)"))
         }
-        self.budgets[app] = budgets
+        // Dynos that are gone leave no budget behind, once their dropped lines are reported.
+        let live = Set(swarm.processes(of: app).map(\.dyno))
+        self.budgets[app] = budgets.filter { live.contains($0.key) || $0.value.dropped > 0 }
     }
 
     func processes(of app: AppRuntime) -> [AppStatus.Process] { swarm.processes(of: app.name) }

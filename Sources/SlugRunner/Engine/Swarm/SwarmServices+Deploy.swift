@@ -1,5 +1,6 @@
 import Foundation
 import SlipwaySpool
+import SlipwaySwarm
 import SlipwaySystem
 
 /// A release's way onto the swarm: its release command as a one-off job, then its web service rolled task by task,

@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import SlipwayRouting
 import SlipwaySpool
+import SlipwaySwarm
 
 /// What the swarm runs of an app, for `slugrunner ps`, the router and the app's log.
 extension SwarmServices {

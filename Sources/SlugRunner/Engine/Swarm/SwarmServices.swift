@@ -1,6 +1,8 @@
 import Foundation
 import SlipwayObjectStore
+import SlipwayRunnerKit
 import SlipwaySpool
+import SlipwaySwarm
 import SlipwaySystem
 
 /// The apps' Docker Swarm services, through the manager's Engine API: the swarm side of ``SwarmEngine``. Each process
@@ -69,7 +71,7 @@ final class SwarmServices {
         let found: JSONValue
         do {
             found = try docker.get("/images/\(settings.imageReference)/json")
-        } catch let error as RunnerError where error.code == .notFound {
+        } catch let error as DockerError where error.code == .notFound {
             throw RunnerError(
                 .notFound,
                 "slugrunner: the swarm manager has no stack image \(settings.imageReference): build it and load it on "
@@ -139,7 +141,7 @@ final class SwarmServices {
                     "Name": .string(name), "Driver": "overlay", "CheckDuplicate": true, "Attachable": false,
                     "Labels": [ServicePlan.appLabel: .string(app)],
                 ])
-        } catch let error as RunnerError where error.description.contains("already exists") {
+        } catch let error as DockerError where error.description.contains("already exists") {
             // Made by another runner of the same swarm since the last look.
         }
         networks.insert(name)

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -77,7 +78,7 @@ public struct LogReader: Sendable {
     }
 
     private static func lines(of path: String) throws -> [String] {
-        guard let data = try Files.read(path) else { return [] }
+        guard let data = try FileSystem.read(path) else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             .dropLast(data.last == 0x0a ? 1 : 0).map(String.init)
     }

@@ -1,9 +1,10 @@
-import Foundation
-import SlipwaySpool
-import SlipwaySystem
+public import Foundation
+public import SlipwayRunnerKit
+public import SlipwaySpool
+public import SlipwaySystem
 
 #if canImport(Glibc)
-    import Glibc
+    public import Glibc
 #endif
 
 /// How a dyno is confined, on top of the system layer's ``Sandbox``: with bubblewrap, the host's filesystem
@@ -11,32 +12,32 @@ import SlipwaySystem
 /// dyno's own copy of the release at `/app` (its `HOME` and working folder), a private `/tmp`, its own PID, IPC and
 /// UTS namespaces; as the app's own user when the runner is root (``AppUsers``), with no way back to privileges;
 /// at most 10000 open files, no core dumps.
-struct DynoSandbox {
+public struct DynoSandbox {
     /// Where a dyno sees its copy of the release.
-    static let home = "/app"
+    public static let home = "/app"
     /// Open files per process (Heroku: 10000).
-    static let openFiles = 10000
+    public static let openFiles = 10000
     /// Host folders no dyno sees besides the server's root: the administrators' homes.
-    static let secrets = ["/root", "/home"]
+    public static let secrets = ["/root", "/home"]
     /// What of the kernel's own files a dyno has no use for and would learn the host from, covered as Docker covers
     /// them in a container: firmware tables, and the host's network interfaces (a dyno's own are not in the host's
     /// sysfs).
-    static let masked = [
+    public static let masked = [
         "/sys/firmware", "/sys/devices/virtual/powercap", "/sys/class/net", "/sys/devices/virtual/net", "/proc/acpi",
         "/proc/asound", "/proc/scsi",
     ]
 
     /// Where the host mounts its control groups: every app's name, dyno ids and memory, which a dyno must not list.
-    static let controlGroups = "/sys/fs/cgroup"
+    public static let controlGroups = "/sys/fs/cgroup"
 
     /// bwrap's path; nil with `--sandbox none`.
-    let bubblewrap: String?
+    public let bubblewrap: String?
     /// Covered by empty tmpfs in every dyno.
-    let hidden: [String]
+    public let hidden: [String]
 
     /// Decides once for the watcher: `.bubblewrap` and `.auto` need a working bubblewrap (dynos run unconfined only
     /// when asked for with `--sandbox none`); `setpriv` and `prlimit` must be installed.
-    init(mode: Sandbox.Mode, root: RunnerRoot, switchesUser: Bool) throws {
+    public init(mode: Sandbox.Mode, root: RunnerRoot, switchesUser: Bool) throws {
         do throws(SandboxError) {
             bubblewrap = mode == .none ? nil : Sandbox.workingBubblewrap
             try Sandbox.checkTools(
@@ -58,7 +59,7 @@ struct DynoSandbox {
     }
 
     /// A one-line description, said once at start.
-    var summary: String {
+    public var summary: String {
         bubblewrap == nil
             ? "no filesystem sandbox (--sandbox none): dynos see the host as their user may, with their own /app copy"
             : "bubblewrap sandbox: host read-only, "
@@ -70,7 +71,7 @@ struct DynoSandbox {
 
     /// The confinement of one dyno whose copy of the release is at `copy` (and its `/tmp` at `tmp`, when on its
     /// disk) and whose control group is `group`; its `HOME` as it sees it.
-    func sandbox(
+    public func sandbox(
         copy: String, tmp: String?, group: ControlGroup?, user: Sandbox.User?, addressSpace: Int64?, processes: Int?
     ) throws -> (sandbox: Sandbox, home: String) {
         let limits = Sandbox.Limits(processes: processes, openFiles: Self.openFiles, addressSpace: addressSpace)
@@ -95,7 +96,7 @@ struct DynoSandbox {
     /// where a container finds its own: a cgroup v1 controller's folder at `/sys/fs/cgroup/<controller>`
     /// (`memory/memory.limit_in_bytes`, `pids/pids.max`), a v2 group at `/sys/fs/cgroup`. A program that sizes
     /// itself from its memory limit still can; no other dyno's or app's group is there to list.
-    static func groupMounts(_ group: ControlGroup?) -> [Sandbox.Mount] {
+    public static func groupMounts(_ group: ControlGroup?) -> [Sandbox.Mount] {
         var mounts: [Sandbox.Mount] = [.tmpfs(controlGroups)]
         for folder in group?.folders ?? [] where folder.hasPrefix(controlGroups + "/") {
             guard let controller = folder.dropFirst(controlGroups.count + 1).split(separator: "/").first else {

@@ -1,8 +1,10 @@
-import Foundation
-import SlipwaySystem
+public import Foundation
+public import SlipwayRunnerKit
+public import SlipwaySpool
+public import SlipwaySystem
 
 #if canImport(Glibc)
-    import Glibc
+    public import Glibc
 #endif
 
 /// Each dyno's memory, process and CPU limits: a control group `slipway/<app>/<dyno>` (below the runner's own group)
@@ -11,37 +13,34 @@ import SlipwaySystem
 /// processes ``processes(memoryMB:)``, the CPU shares ``cpuShares(memoryMB:)``. Where no controller can be used (the runner is not root, or the host mounts
 /// none), each process gets an address-space rlimit of the same size instead, which is weaker: it counts reserved
 /// rather than used memory, per process rather than per dyno.
-struct DynoLimits {
+public struct DynoLimits {
     /// Where groups are made; nil when no controller can be used.
-    let hierarchy: ControlGroup.Hierarchy?
+    public let hierarchy: ControlGroup.Hierarchy?
 
     /// The folder below the runner's group that holds every dyno's group.
-    static let top = "slipway"
+    public static let top = "slipway"
 
     /// The runner's hierarchy when it can make groups in it (root), else nil.
-    static func current() -> DynoLimits {
+    public static func current() -> DynoLimits {
         DynoLimits(hierarchy: geteuid() == 0 ? ControlGroup.current() : nil)
     }
 
-    /// Processes and threads a dyno may have at once, by its memory, as Heroku's dyno sizes: 256 up to 512 MB
-    /// (Standard-1X), 512 up to 1 GB (Standard-2X), 16384 above (Performance).
-    static func processes(memoryMB: Int) -> Int {
-        memoryMB <= 512 ? 256 : memoryMB <= 1024 ? 512 : 16384
-    }
+    /// Processes and threads a dyno may have at once, by its memory (``ProcessType/processLimit(memoryMB:)``).
+    public static func processes(memoryMB: Int) -> Int { ProcessType.processLimit(memoryMB: memoryMB) }
 
     /// The dyno's weight when dynos compete for the CPU, by its memory as Heroku's dyno sizes give CPU: 1024 (the
     /// kernel's default) per 512 MB, so a 1024 MB dyno gets twice a 512 MB one's share and a 256 MB one half. Each
     /// app's group (`slipway/<app>`) keeps the default weight, so busy apps share the CPU equally whatever their
     /// number of dynos, and an app's dynos share its part by size.
-    static func cpuShares(memoryMB: Int) -> Int {
+    public static func cpuShares(memoryMB: Int) -> Int {
         max(2, memoryMB * 1024 / 512)
     }
 
     /// Processes the app's user may have at once over all its dynos where no pids controller counts them per dyno.
-    static let appProcesses = 16384
+    public static let appProcesses = 16384
 
     /// A one-line description of the limits, said once at start.
-    var summary: String {
+    public var summary: String {
         switch hierarchy {
         case .unified: "memory and process limits per dyno: cgroup v2"
         case .legacy(_, let pids, let cpu):
@@ -55,7 +54,7 @@ struct DynoLimits {
     }
 
     /// The group of the dyno start `id` of `app`, with its limits; nil without a controller.
-    func create(app: String, id: String, memoryMB: Int) throws -> ControlGroup? {
+    public func create(app: String, id: String, memoryMB: Int) throws -> ControlGroup? {
         guard let hierarchy else { return nil }
         do {
             return try ControlGroup.create(
@@ -68,7 +67,7 @@ struct DynoLimits {
 
     /// Removes the group of the dyno start `id` of `app` if it is there and empty (left by a watcher that was
     /// killed). Only ids this root's dyno folders name are passed: another runner's groups are never touched.
-    func removeLeftover(app: String, id: String) {
+    public func removeLeftover(app: String, id: String) {
         guard let hierarchy else { return }
         let bases: [String]
         switch hierarchy {
@@ -82,22 +81,22 @@ struct DynoLimits {
 /// Watches one dyno's group for Heroku's memory errors: R15 when the kernel killed a process of it for want of
 /// memory, R14 when it reached its limit without a kill (the kernel had to reclaim memory its processes allocated),
 /// once per episode: an episode ends when the group's allocated memory is back under 90% of the limit.
-struct MemoryWatch {
+public struct MemoryWatch {
     /// What happened since the last look.
-    enum Event: Equatable {
+    public enum Event: Equatable {
         /// `Error R14 (Memory quota exceeded)`, with the memory in use.
         case exceeded(usedBytes: Int64)
         /// `Error R15 (Memory quota vastly exceeded)`: a process was killed.
         case killed(usedBytes: Int64)
     }
 
-    let group: ControlGroup
-    let limitBytes: Int64
+    public let group: ControlGroup
+    public let limitBytes: Int64
     private var kills: Int
     private var hits: Int
     private var inEpisode = false
 
-    init(group: ControlGroup, limitBytes: Int64) {
+    public init(group: ControlGroup, limitBytes: Int64) {
         self.group = group
         self.limitBytes = limitBytes
         kills = group.memoryKills
@@ -105,7 +104,7 @@ struct MemoryWatch {
     }
 
     /// Reads the group's counters; the events since the last call.
-    mutating func check() -> [Event] {
+    public mutating func check() -> [Event] {
         var events: [Event] = []
         let used = group.memoryBytes ?? 0
         let nowKills = group.memoryKills
@@ -126,7 +125,7 @@ struct MemoryWatch {
     }
 
     /// Heroku's lines for `event`: `Process running mem=530M(103.5%)` then the error.
-    static func lines(_ event: Event, limitBytes: Int64) -> [String] {
+    public static func lines(_ event: Event, limitBytes: Int64) -> [String] {
         let (used, error) =
             switch event {
             case .exceeded(let used): (used, "Error R14 (Memory quota exceeded)")

@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+public import SlipwaySpool
 
 /// How the runner reaches a swarm (`slugrunner watch --engine swarm`).
 public struct SwarmSettings: Sendable {
@@ -9,7 +10,7 @@ public struct SwarmSettings: Sendable {
     /// How long the slug URLs given to tasks stay valid; services are given new ones before half of it has passed.
     public var urlLifetime: Duration = .seconds(7 * 86_400)
 
-    public init(dockerHost: String, stack: String = ReleaseUnpacker.defaultStack) {
+    public init(dockerHost: String, stack: String = ReleaseManifest.defaultStack) {
         self.dockerHost = dockerHost
         self.stack = stack
     }
@@ -29,13 +30,13 @@ public struct SwarmSettings: Sendable {
 }
 
 /// A node of the swarm, as `ps` and the router need it.
-struct SwarmNode: Equatable, Sendable {
-    var id: String
-    var hostname: String
+public struct SwarmNode: Equatable, Sendable {
+    public var id: String
+    public var hostname: String
     /// The address other nodes (and the router) reach it at.
-    var address: String
+    public var address: String
 
-    init?(_ json: JSONValue) {
+    public init?(_ json: JSONValue) {
         guard let id = json["ID"]?.string else { return nil }
         self.id = id
         hostname = json["Description"]?["Hostname"]?.string ?? id
@@ -44,21 +45,21 @@ struct SwarmNode: Equatable, Sendable {
 }
 
 /// A service of an app, as the runner reads it back.
-struct SwarmService: Sendable {
-    var id: String
-    var name: String
+public struct SwarmService: Sendable {
+    public var id: String
+    public var name: String
     /// The object version, which an update must name.
-    var version: Int
-    var labels: [String: String]
-    var spec: JSONValue
+    public var version: Int
+    public var labels: [String: String]
+    public var spec: JSONValue
     /// `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused`, `rollback_completed`; nil before the
     /// first update.
-    var updateState: String?
-    var updateMessage: String?
+    public var updateState: String?
+    public var updateMessage: String?
     /// Whether Swarm keeps what the service ran before its last update (what a rollback goes back to).
-    var hasPreviousSpec: Bool
+    public var hasPreviousSpec: Bool
 
-    init?(_ json: JSONValue) {
+    public init?(_ json: JSONValue) {
         guard let id = json["ID"]?.string, let spec = json["Spec"], let name = spec["Name"]?.string else { return nil }
         self.id = id
         self.name = name
@@ -70,44 +71,44 @@ struct SwarmService: Sendable {
         hasPreviousSpec = (json["PreviousSpec"] ?? .null) != .null
     }
 
-    var app: String? { labels[ServicePlan.appLabel] }
-    var type: String? { labels[ServicePlan.typeLabel] }
+    public var app: String? { labels[ServicePlan.appLabel] }
+    public var type: String? { labels[ServicePlan.typeLabel] }
 
     /// The command its tasks run (`SLUG_COMMAND`, as the runner wrote it before escaping it for Swarm's templates).
-    var command: String {
+    public var command: String {
         let variable = spec["TaskTemplate"]?["ContainerSpec"]?["Env"]?.array?.compactMap(\.string)
             .first { $0.hasPrefix("SLUG_COMMAND=") }
         return ServicePlan.text(ofLiteral: String(variable?.dropFirst("SLUG_COMMAND=".count) ?? ""))
     }
 
-    static func strings(_ json: JSONValue?) -> [String: String] {
+    public static func strings(_ json: JSONValue?) -> [String: String] {
         guard case .object(let members)? = json else { return [:] }
         return members.compactMapValues(\.string)
     }
 }
 
 /// A task: one dyno's container on a node, or its attempt.
-struct SwarmTask: Sendable {
-    var id: String
-    var serviceID: String
-    var nodeID: String
+public struct SwarmTask: Sendable {
+    public var id: String
+    public var serviceID: String
+    public var nodeID: String
     /// The dyno's number (`web.2` is slot 2).
-    var slot: Int
+    public var slot: Int
     /// `new` … `running`, `complete`, `failed`, `shutdown`, `rejected`, `orphaned`, `remove`.
-    var state: String
+    public var state: String
     /// What Swarm wants of it: `running`, `shutdown`, `complete`.
-    var desiredState: String
-    var message: String
-    var error: String?
-    var exitCode: Int?
+    public var desiredState: String
+    public var message: String
+    public var error: String?
+    public var exitCode: Int?
     /// The port its node publishes for the dyno's `PORT`.
-    var publishedPort: Int?
+    public var publishedPort: Int?
     /// When it last changed state.
-    var since: Date?
+    public var since: Date?
     /// The labels of its container: the release and process type it runs.
-    var labels: [String: String]
+    public var labels: [String: String]
 
-    init?(_ json: JSONValue) {
+    public init?(_ json: JSONValue) {
         guard let id = json["ID"]?.string, let service = json["ServiceID"]?.string else { return nil }
         self.id = id
         serviceID = service
@@ -124,20 +125,20 @@ struct SwarmTask: Sendable {
         labels = SwarmService.strings(json["Spec"]?["ContainerSpec"]?["Labels"])
     }
 
-    var type: String { labels[ServicePlan.typeLabel] ?? "" }
-    var entry: String { labels[ServicePlan.entryLabel] ?? "" }
-    var release: Int { Int(labels[ServicePlan.releaseLabel] ?? "") ?? 0 }
+    public var type: String { labels[ServicePlan.typeLabel] ?? "" }
+    public var entry: String { labels[ServicePlan.entryLabel] ?? "" }
+    public var release: Int { Int(labels[ServicePlan.releaseLabel] ?? "") ?? 0 }
     /// `web.2`.
-    var dyno: String { type == "release" ? "release.1" : "\(type).\(slot)" }
-    var isRunning: Bool { state == "running" && desiredState == "running" }
+    public var dyno: String { type == "release" ? "release.1" : "\(type).\(slot)" }
+    public var isRunning: Bool { state == "running" && desiredState == "running" }
     /// It ended in failure, or no node could run it.
-    var hasFailed: Bool { state == "failed" || state == "rejected" }
+    public var hasFailed: Bool { state == "failed" || state == "rejected" }
 
     /// Orders tasks by when they last changed state, oldest first.
-    static func earlier(_ a: SwarmTask, _ b: SwarmTask) -> Bool {
+    public static func earlier(_ a: SwarmTask, _ b: SwarmTask) -> Bool {
         (a.since ?? .distantPast) < (b.since ?? .distantPast)
     }
 
     /// Docker's RFC 3339 times, with their nanoseconds (read to the microsecond).
-    static func date(_ text: String) -> Date? { try? Date(text, strategy: .iso8601) }
+    public static func date(_ text: String) -> Date? { try? Date(text, strategy: .iso8601) }
 }

@@ -13,13 +13,13 @@ public struct DockerClient: Sendable {
 
     /// The address as given (`unix:///var/run/docker.sock`).
     public let host: String
-    let socketPath: String
+    public let socketPath: String
 
     /// Only a unix socket is accepted: whoever reaches the Engine API is root on every node of the swarm, and a TCP
     /// address would need TLS client certificates this runner does not handle.
     public init(host: String) throws {
         guard host.hasPrefix("unix:///") else {
-            throw RunnerError(
+            throw DockerError(
                 .usage,
                 "slugrunner: '\(host)' is not a Docker engine address this runner can use: give the manager's unix "
                     + "socket, for example --docker-host unix:///var/run/docker.sock")
@@ -69,15 +69,15 @@ public struct DockerClient: Sendable {
         if let contentType { headers.add(name: "Content-Type", value: contentType) }
         let uri = (path.hasPrefix("/_") ? path : "/\(Self.apiVersion)\(path)") + Self.queryString(query)
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: uri) else {
-            throw RunnerError(.usage, "slugrunner: '\(host)' is not a usable socket path")
+            throw DockerError(.usage, "slugrunner: '\(host)' is not a usable socket path")
         }
         do {
             let reply = try SharedHTTPClient.sendWaiting(
                 method, url.absoluteString, headers: headers, body: body, timeout: timeout, limit: 64 << 20)
             return Reply(status: reply.status, body: reply.body)
         } catch {
-            throw RunnerError(
-                .system,
+            throw DockerError(
+                .unreachable,
                 "slugrunner: cannot reach the Docker engine at \(host) (\(error)): start dockerd there, or give a "
                     + "swarm manager's socket with --docker-host")
         }
@@ -87,12 +87,12 @@ public struct DockerClient: Sendable {
     private func checked(_ reply: Reply, _ what: String) throws -> Reply {
         guard reply.status >= 300 else { return reply }
         let message = reply.json["message"]?.string ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
-        throw RunnerError(
-            reply.status == 404 ? .notFound : .system, "slugrunner: Docker refused \(what): \(message)")
+        throw DockerError(
+            reply.status == 404 ? .notFound : .refused, "slugrunner: Docker refused \(what): \(message)")
     }
 
     /// `?a=1&b=2`, each part percent-encoded.
-    static func queryString(_ query: [(String, String)]) -> String {
+    public static func queryString(_ query: [(String, String)]) -> String {
         guard !query.isEmpty else { return "" }
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")

@@ -37,7 +37,7 @@ public struct RunnerError: Error, CustomStringConvertible, Sendable {
     }
 
     /// A failed system call on `path`.
-    static func system(_ function: String, _ path: String, errno number: Int32) -> RunnerError {
+    public static func system(_ function: String, _ path: String, errno number: Int32) -> RunnerError {
         RunnerError(.system, "slugrunner: \(function) \(path) failed: \(String(cString: strerror(number)))")
     }
 }

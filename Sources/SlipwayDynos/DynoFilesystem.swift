@@ -1,8 +1,9 @@
-import Foundation
-import SlipwaySystem
+public import Foundation
+public import SlipwayRunnerKit
+public import SlipwaySystem
 
 #if canImport(Glibc)
-    import Glibc
+    public import Glibc
 #endif
 
 /// Each dyno's ephemeral filesystem, as Heroku's: at every start a fresh, private, writable copy of the release's
@@ -13,36 +14,41 @@ import SlipwaySystem
 /// once the dyno's processes are gone. The place has mode 0700 and, when the runner is root, belongs to the app's
 /// user like every file of the copy; the unpacked release itself stays the runner's (mode 0750, so other apps' users
 /// cannot read it).
-struct DynoFilesystem {
+public struct DynoFilesystem {
     /// What one dyno start was given.
-    struct Made {
+    public struct Made {
         /// The copy of the release (`files/app`).
-        var copy: String
+        public var copy: String
         /// The dyno's `/tmp` on its disk; nil without one (the sandbox's tmpfs).
-        var tmp: String?
-        var disk: LoopDisk?
+        public var tmp: String?
+        public var disk: LoopDisk?
         /// What mounts the disk and copies the release into it, before the sandbox (``DynoDiskEntry``).
-        var launcher: [String] = []
+        public var launcher: [String] = []
     }
 
-    let root: RunnerRoot
+    public let root: RunnerRoot
     /// Nil: dynos write to the host's disk without a bound.
-    let disks: DynoDisks?
+    public let disks: DynoDisks?
+
+    public init(root: RunnerRoot, disks: DynoDisks?) {
+        self.root = root
+        self.disks = disks
+    }
 
     /// `<root>/runner/dynos`.
-    var folder: String { "\(root.runnerDirectory)/dynos" }
+    public var folder: String { "\(root.runnerDirectory)/dynos" }
 
     /// The places of `app`'s dyno starts.
-    func appFolder(_ app: String) -> String { "\(folder)/\(app)" }
+    public func appFolder(_ app: String) -> String { "\(folder)/\(app)" }
 
     /// The place of one start of a dyno.
-    func place(app: String, id: String) -> String { "\(appFolder(app))/\(id)" }
+    public func place(app: String, id: String) -> String { "\(appFolder(app))/\(id)" }
 
     /// Makes the place of the dyno start `id`: with disks, the image of its disk of `diskMB`, which the dyno's first
-    /// process mounts and copies `release`'s app into (``Made/launcher``); without, a copy of the app on the host's
-    /// disk.
-    func create(
-        app: String, id: String, release: UnpackedRelease, owner: FileSystem.Owner?, diskMB: Int
+    /// process mounts and copies the release's app folder `release` into (``Made/launcher``); without, a copy of it on
+    /// the host's disk.
+    public func create(
+        app: String, id: String, release: String, owner: FileSystem.Owner?, diskMB: Int
     ) throws -> Made {
         let place = place(app: app, id: id)
         try Files.makeFolders(appFolder(app))
@@ -54,12 +60,12 @@ struct DynoFilesystem {
                 let disk = try disks.make(at: place, megabytes: diskMB)
                 made.disk = disk
                 made.tmp = "\(files)/tmp"
-                made.launcher = disks.launcher(for: disk, release: release.home, owner: owner)
+                made.launcher = disks.launcher(for: disk, release: release, owner: owner)
             } else {
                 guard mkdir(place, 0o700) == 0 else { throw RunnerError.system("mkdir", place, errno: errno) }
                 guard mkdir(files, 0o755) == 0 else { throw RunnerError.system("mkdir", files, errno: errno) }
                 do {
-                    try FileSystem.copyTree(release.home, to: made.copy, owner: owner)
+                    try FileSystem.copyTree(release, to: made.copy, owner: owner)
                 } catch {
                     throw RunnerError(.system, "slugrunner: cannot copy the release for \(id): \(error)")
                 }
@@ -75,15 +81,15 @@ struct DynoFilesystem {
     }
 
     /// Removes the place of the dyno start `id` (its disk unmounted first).
-    func remove(app: String, id: String) {
+    public func remove(app: String, id: String) {
         DynoDisks.remove(place(app: app, id: id))
     }
 
     /// The apps that have dyno places.
-    var apps: [String] { Files.folders(in: folder).filter { !$0.hasPrefix(".") } }
+    public var apps: [String] { Files.folders(in: folder).filter { !$0.hasPrefix(".") } }
 
     /// The dyno starts of `app` that have a place.
-    func ids(app: String) -> [String] {
+    public func ids(app: String) -> [String] {
         Files.folders(in: appFolder(app))
     }
 }

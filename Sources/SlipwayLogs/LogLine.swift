@@ -67,23 +67,23 @@ public struct LogLine: Equatable, Sendable {
 
 /// Cuts a process's output into lines as the bytes arrive. A line longer than `maxLineLength` bytes is cut, so a
 /// process that never prints a newline cannot make the runner's memory grow. Invalid UTF-8 becomes U+FFFD.
-struct OutputLines {
+public struct OutputLines: Sendable {
     private var pending: [UInt8] = []
-    let maxLineLength: Int
+    public let maxLineLength: Int
 
-    init(maxLineLength: Int = 16 * 1024) {
+    public init(maxLineLength: Int = 16 * 1024) {
         self.maxLineLength = maxLineLength
     }
 
     /// Adds `bytes`; returns the lines they complete, without newlines (and without a `\r` before one).
-    mutating func append(_ bytes: UnsafeRawBufferPointer) -> [String] {
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) -> [String] {
         append(bytes) { true }.lines
     }
 
     /// Adds `bytes`; returns the lines they complete for which `keep` says yes, and how many it refused. A refused
     /// line is never made into a string, so a flood of lines that are dropped costs little more than finding their
     /// ends.
-    mutating func append(_ bytes: UnsafeRawBufferPointer, keep: () -> Bool) -> (lines: [String], dropped: Int) {
+    public mutating func append(_ bytes: UnsafeRawBufferPointer, keep: () -> Bool) -> (lines: [String], dropped: Int) {
         var lines: [String] = []
         var dropped = 0
         guard let base = bytes.baseAddress else { return (lines, dropped) }
@@ -117,7 +117,7 @@ struct OutputLines {
     }
 
     /// The last line when it had no newline yet.
-    mutating func finish() -> String? {
+    public mutating func finish() -> String? {
         defer { pending.removeAll() }
         return pending.isEmpty ? nil : Self.text(pending)
     }

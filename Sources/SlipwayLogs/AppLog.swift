@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -10,16 +11,16 @@ import Foundation
 /// Written from the watcher's loop (the runner's events) and from the ``OutputPump``'s thread (what the dynos print),
 /// one line at a time under a lock: each line is one `write(2)` with `O_APPEND`, so lines from many processes never
 /// mix.
-final class AppLog: @unchecked Sendable {
-    let path: String
-    let maxBytes: Int64
+public final class AppLog: @unchecked Sendable {
+    public let path: String
+    public let maxBytes: Int64
     /// Who else may read the log (the door's `logs`).
-    let access: DoorAccess?
+    public let access: DoorAccess?
     private let lock = NSLock()
     private var fd: Int32 = -1
     private var size: Int64 = 0
 
-    init(path: String, maxBytes: Int64, access: DoorAccess? = nil) {
+    public init(path: String, maxBytes: Int64, access: DoorAccess? = nil) {
         self.path = path
         self.maxBytes = maxBytes
         self.access = access
@@ -31,7 +32,7 @@ final class AppLog: @unchecked Sendable {
 
     /// Writes `line`; a failure to write (a full disk) is reported once on stderr and the line dropped, since
     /// logging must never stop the processes.
-    func write(_ line: LogLine) {
+    public func write(_ line: LogLine) {
         lock.withLock { unlockedWrite(line) }
     }
 
@@ -42,7 +43,7 @@ final class AppLog: @unchecked Sendable {
         do {
             try openIfNeeded()
             if size > 0 && size + Int64(data.count) > maxBytes { try rotate() }
-            try Files.writeAll(fd, data, path: path)
+            try data.withUnsafeBytes { try DurableFile.writeAll(fd, $0, path: path) }
             size += Int64(data.count)
         } catch {
             if fd >= 0 {
@@ -55,9 +56,9 @@ final class AppLog: @unchecked Sendable {
 
     private func openIfNeeded() throws {
         guard fd < 0 else { return }
-        try Files.makeFolders((path as NSString).deletingLastPathComponent)
+        try FileSystem.makeFolders((path as NSString).deletingLastPathComponent, mode: 0o750)
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw RunnerError.system("open", path, errno: errno) }
+        guard fd >= 0 else { throw SystemError("open", path, errno: errno) }
         access?.share([(path as NSString).deletingLastPathComponent, path])
         var info = stat()
         size = fstat(fd, &info) == 0 ? Int64(info.st_size) : 0

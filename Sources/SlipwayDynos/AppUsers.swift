@@ -1,8 +1,9 @@
-import Foundation
-import SlipwaySystem
+public import Foundation
+public import SlipwayRunnerKit
+public import SlipwaySystem
 
 #if canImport(Glibc)
-    import Glibc
+    public import Glibc
 #endif
 
 /// The unprivileged user each app's dynos run as (when the runner is root, and on the Swarm engine): one per app,
@@ -12,11 +13,11 @@ import SlipwaySystem
 /// order of the apps' first start, skipping any id the password or group database already uses; the group id is the
 /// same number. The choice is remembered in `<root>/runner/uids.json` (mode 0600), so an app keeps its user across
 /// restarts and its files stay its own. No password entry is made: the sandbox switches to the numbers (`setpriv`).
-struct AppUsers {
+public struct AppUsers {
     /// The ids handed out when no subordinate range is in the way.
-    static let defaultRange: ClosedRange<uid_t> = 600_000...699_999
+    public static let defaultRange: ClosedRange<uid_t> = 600_000...699_999
     /// How many ids a range holds.
-    static let rangeSize: uid_t = 100_000
+    public static let rangeSize: uid_t = 100_000
 
     /// The file's contents.
     private struct Table: Codable {
@@ -25,16 +26,16 @@ struct AppUsers {
     }
 
     /// `<root>/runner/uids.json`.
-    let path: String
+    public let path: String
     /// The ids new apps get here.
-    let range: ClosedRange<uid_t>
+    public let range: ClosedRange<uid_t>
     private var table: Table
 
     /// The users given so far, from `path` (none if it does not exist), and the range of new ones: the default, or
     /// the first block past what `/etc/subuid` and `/etc/subgid` (`subordinateFiles`) give to users. Throws one line
     /// when an app's remembered id is now inside a user's subordinate range (that user's containers could then own
     /// the app's files).
-    init(path: String, subordinateFiles: [String] = SubordinateIDs.files) throws {
+    public init(path: String, subordinateFiles: [String] = SubordinateIDs.files) throws {
         self.path = path
         var held: [SubordinateIDs] = []
         for file in subordinateFiles {
@@ -72,7 +73,7 @@ struct AppUsers {
 
     /// The first block of ``rangeSize`` ids from ``defaultRange``'s start, on a multiple of ``rangeSize``, that no
     /// subordinate range in `held` touches; nil past 2^31 (ids the kernel and tools all take as positive).
-    static func range(avoiding held: [SubordinateIDs]) -> ClosedRange<uid_t>? {
+    public static func range(avoiding held: [SubordinateIDs]) -> ClosedRange<uid_t>? {
         var start = defaultRange.lowerBound
         while start <= uid_t(Int32.max) - rangeSize {
             let candidate = start...(start + rangeSize - 1)
@@ -85,7 +86,7 @@ struct AppUsers {
     }
 
     /// The user of `app`, given (and remembered durably) on its first call.
-    mutating func user(for app: String) throws -> Sandbox.User {
+    public mutating func user(for app: String) throws -> Sandbox.User {
         if let uid = table.apps[app] { return Sandbox.User(uid: uid, gid: gid_t(uid), name: "app \(app)") }
         let taken = Set(table.apps.values)
         let start = taken.filter(range.contains).max().map { $0 + 1 } ?? range.lowerBound
@@ -110,16 +111,16 @@ struct AppUsers {
 
 /// One line of `/etc/subuid` or `/etc/subgid` (`owner:first:count`, shadow-utils' format): ids the system gives to a
 /// user for its user namespaces (rootless Docker or Podman), which no app may share.
-struct SubordinateIDs: Equatable {
-    var owner: String
-    var ids: ClosedRange<uid_t>
+public struct SubordinateIDs: Equatable {
+    public var owner: String
+    public var ids: ClosedRange<uid_t>
     /// The file it came from, for the message.
-    var file: String
+    public var file: String
 
-    static let files = ["/etc/subuid", "/etc/subgid"]
+    public static let files = ["/etc/subuid", "/etc/subgid"]
 
     /// The ranges of `text`; blank lines, comments and malformed lines (as shadow-utils skips them) are left out.
-    static func parse(_ text: String, file: String) -> [SubordinateIDs] {
+    public static func parse(_ text: String, file: String) -> [SubordinateIDs] {
         text.split(whereSeparator: \.isNewline).compactMap { line in
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count == 3, !fields[0].hasPrefix("#"), let first = uid_t(fields[1]),

@@ -1,9 +1,10 @@
-import Foundation
-import SlipwaySpool
-import SlipwaySystem
+public import Foundation
+public import SlipwayRunnerKit
+public import SlipwaySpool
+public import SlipwaySystem
 
 #if canImport(Glibc)
-    import Glibc
+    public import Glibc
 #endif
 
 /// Whether dynos get a disk of their own (`slugrunner watch --dyno-disk`).
@@ -29,24 +30,24 @@ public enum DynoDiskMode: String, CaseIterable, Sendable {
 /// booting dyno does not wait for `mkfs.ext4`); the dyno's first process mounts it in a mount namespace of its own
 /// and copies the release in (``DynoDiskEntry``), so the disk is never mounted where another sandbox could see or
 /// hold it, and goes with the dyno's last process.
-final class DynoDisks {
+public final class DynoDisks {
     /// `<root>/runner/dynos`.
-    let folder: String
+    public let folder: String
     /// `slugrunner`, whose `dyno-disk` step mounts a dyno's disk.
-    let helper: String
+    public let helper: String
     /// The host's free space no dyno may take.
-    let reserveBytes: Int64
+    public let reserveBytes: Int64
     /// Whether each disk takes its whole size of the host's disk when it is made (``DynoDiskMode/preallocated``).
-    let preallocate: Bool
+    public let preallocate: Bool
     /// Empty disks of the default size kept ready.
-    static let spareCount = 2
+    public static let spareCount = 2
     /// A disk counts as full below this much free space (the file system keeps a little for itself).
-    static let fullBelowBytes: Int64 = 1 << 20
+    public static let fullBelowBytes: Int64 = 1 << 20
     private var spares: [String] = []
     private var finishing = false
 
     /// Removes the spares a runner before left. Throws what is missing, in the operator's terms.
-    init(folder: String, helper: String, reserveMB: Int, preallocate: Bool = false) throws {
+    public init(folder: String, helper: String, reserveMB: Int, preallocate: Bool = false) throws {
         self.folder = folder
         self.helper = helper
         reserveBytes = Int64(reserveMB) << 20
@@ -63,18 +64,18 @@ final class DynoDisks {
     }
 
     /// What the runner says of it at start.
-    var summary: String {
+    public var summary: String {
         "a disk of its own per dyno for /app and /tmp (\(DynoSettings.defaultDiskMB) MB unless ps:disk says"
             + (preallocate ? ", taken whole from the host when the dyno starts" : "")
             + "); the host keeps \(reserveBytes >> 20) MB free (--disk-reserve)"
     }
 
     /// Where a place's files are: its disk's mount point.
-    static func files(_ place: String) -> String { "\(place)/files" }
+    public static func files(_ place: String) -> String { "\(place)/files" }
 
     /// Makes the place folder `place` (which must not exist) holding the image of a disk of `megabytes`: a spare one
     /// when the size is the default, else a new one.
-    func make(at place: String, megabytes: Int) throws -> LoopDisk {
+    public func make(at place: String, megabytes: Int) throws -> LoopDisk {
         if let free = hostFree, free < reserveBytes {
             throw RunnerError(
                 .disk,
@@ -102,7 +103,7 @@ final class DynoDisks {
     }
 
     /// Makes one spare disk when fewer than ``spareCount`` are ready (once per pass of the watcher's loop).
-    func replenish() {
+    public func replenish() {
         // Preallocated disks are made when a dyno starts: a spare would hold its whole size of the host's disk.
         guard !finishing, !preallocate, spares.count < Self.spareCount, (hostFree ?? 0) >= reserveBytes else {
             return
@@ -114,27 +115,27 @@ final class DynoDisks {
     }
 
     /// Removes the spare disks (when the runner stops).
-    func finish() {
+    public func finish() {
         finishing = true
         for spare in spares { Self.remove(spare) }
         spares.removeAll()
     }
 
     /// The commands that mount `disk` for a dyno start and copy `release` into it, before its sandbox.
-    func launcher(for disk: LoopDisk, release: String, owner: FileSystem.Owner?) -> [String] {
+    public func launcher(for disk: LoopDisk, release: String, owner: FileSystem.Owner?) -> [String] {
         DynoDiskEntry.launcher(
             helper: helper, image: disk.image, mountPoint: disk.mountPoint, release: release, owner: owner)
     }
 
     /// The host's free space under the runner's root, in bytes.
-    var hostFree: Int64? { LoopDisk.space(of: folder)?.free }
+    public var hostFree: Int64? { LoopDisk.space(of: folder)?.free }
 
     /// What the disks of `places` say: the dynos whose disk is full, then, when the host is under its reserve, the
     /// dyno whose disk holds the most. The host's free space counts what the dynos wrote that the kernel has not yet
     /// passed to their images (it is already used on their disks), so the reserve holds before the write-back, and
     /// the images of the dynos stopped a moment ago (`ending`), which go once their last process has: a dyno stopped
     /// for the reserve frees its space, and no other is stopped for the space it still holds meanwhile.
-    func check(_ places: [DynoPlace], ending: [DynoPlace] = []) -> [(place: DynoPlace, event: DiskEvent)] {
+    public func check(_ places: [DynoPlace], ending: [DynoPlace] = []) -> [(place: DynoPlace, event: DiskEvent)] {
         var events: [(DynoPlace, DiskEvent)] = []
         var held: [(place: DynoPlace, bytes: Int64)] = []
         var unwritten: Int64 = 0
@@ -189,20 +190,20 @@ final class DynoDisks {
     }
 
     /// Removes the place folder `place` (its disk went with its dyno's mount namespace).
-    static func remove(_ place: String) {
+    public static func remove(_ place: String) {
         try? FileSystem.removeTree(place)
     }
 }
 
 /// What a dyno's disk or the host's did.
-enum DiskEvent: Equatable {
+public enum DiskEvent: Equatable {
     /// The dyno's disk of `sizeMB` is full: `/app` and `/tmp` hold all of it.
     case full(sizeMB: Int)
     /// The host's free space is under the reserve, and this dyno's disk holds the most.
     case hostReserve(freeBytes: Int64, reserveBytes: Int64, heldBytes: Int64)
 
     /// The lines the app's log gets, then the dyno is stopped with SIGKILL.
-    var lines: [String] {
+    public var lines: [String] {
         switch self {
         case .full(let size):
             [

@@ -98,7 +98,7 @@ public struct ServicePlan: Equatable, Sendable {
     public static func networkName(app: String) -> String { "slipway-\(app)" }
 
     /// The CPU a task may use, in billionths of a CPU: one CPU per 512 MB of its size, a quarter at the least.
-    static func nanoCPUs(memoryMB: Int) -> Int { max(250_000_000, memoryMB * 1_000_000_000 / 512) }
+    public static func nanoCPUs(memoryMB: Int) -> Int { max(250_000_000, memoryMB * 1_000_000_000 / 512) }
 
     /// The labels every service and task of the app carries: how the runner finds them again.
     public static let appLabel = "io.slipway.app"
@@ -106,12 +106,12 @@ public struct ServicePlan: Equatable, Sendable {
     public static let releaseLabel = "io.slipway.release"
     public static let entryLabel = "io.slipway.entry"
 
-    var isWeb: Bool { type == ProcessType.web }
-    var isReleasePhase: Bool { type == ProcessType.release }
+    public var isWeb: Bool { type == ProcessType.web }
+    public var isReleasePhase: Bool { type == ProcessType.release }
 
     /// The environment of each task: the config vars (but those the platform sets), then `PORT`, `DYNO` and what
     /// `slug-run` needs.
-    var environment: [String] {
+    public var environment: [String] {
         let platform: Set = [
             "PORT", "DYNO", "SLUG_URL", "SLUG_SHA256", "SLUG_COMMAND", "SLIPWAY_HEALTHCHECK", "SLIPWAY_DRAIN",
         ]
@@ -128,12 +128,12 @@ public struct ServicePlan: Equatable, Sendable {
     }
 
     /// `text` as literal text of a Go template: only `{{` starts an action, so it is written as one that prints it.
-    static func literal(_ text: String) -> String {
+    public static func literal(_ text: String) -> String {
         text.replacingOccurrences(of: "{{", with: Self.openingAction)
     }
 
     /// `text` again, from ``literal(_:)``.
-    static func text(ofLiteral literal: String) -> String {
+    public static func text(ofLiteral literal: String) -> String {
         literal.replacingOccurrences(of: Self.openingAction, with: "{{")
     }
 
@@ -166,7 +166,7 @@ public struct ServicePlan: Equatable, Sendable {
                 "Resources": [
                     "Limits": [
                         "MemoryBytes": .number(Double(memoryMB) * 1_048_576),
-                        "Pids": .number(Double(DynoLimits.processes(memoryMB: memoryMB))),
+                        "Pids": .number(Double(ProcessType.processLimit(memoryMB: memoryMB))),
                         // Swarm has no CPU shares: a cap by size instead (one CPU per 512 MB, as the local engine's
                         // shares are 1024 per 512 MB), so that no task takes every core of its node.
                         "NanoCPUs": .number(Double(Self.nanoCPUs(memoryMB: memoryMB))),
@@ -215,7 +215,7 @@ public struct ServicePlan: Equatable, Sendable {
     /// (not even in the bounding set), no way to gain privileges (`NoNewPrivileges`, which Docker 20.10's API does not
     /// know yet: `slug-run` sets it itself before anything runs), and a read-only root file system with `/app` and
     /// `/tmp` on volumes of the task's own (made from the image's empty folders, mode 1777, and removed with it).
-    var confinement: [String: JSONValue] {
+    public var confinement: [String: JSONValue] {
         [
             "User": .string("\(uid):\(uid)"),
             "CapabilityDrop": ["ALL"],

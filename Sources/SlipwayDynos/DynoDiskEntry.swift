@@ -1,8 +1,8 @@
-import Foundation
+public import Foundation
 public import SlipwaySystem
 
 #if canImport(Glibc)
-    import Glibc
+    public import Glibc
 #endif
 
 /// The first step of a dyno that has a disk of its own (`slugrunner dyno-disk`), run by the dyno's first process
@@ -44,7 +44,7 @@ public enum DynoDiskEntry {
     }
 
     /// The commands that come before the dyno's sandbox: a private mount namespace, then this entry.
-    static func launcher(
+    public static func launcher(
         helper: String, image: String, mountPoint: String, release: String, owner: FileSystem.Owner?
     ) -> [String] {
         [

@@ -21,15 +21,15 @@ public struct LogRate: Sendable, Equatable {
 /// `burst` lines (a dyno that was quiet may print that many at once). Past it, lines are dropped and counted, and
 /// the dyno's log says how many, as Heroku's L10 and L11 errors do: a dyno that prints without end costs the runner
 /// little and cannot push every other line out of its app's log.
-struct LogBudget {
-    let rate: LogRate
+public struct LogBudget: Sendable {
+    public let rate: LogRate
     private var tokens: Double
     private var refilledAt: ContinuousClock.Instant
     /// Lines dropped since the last report.
-    private(set) var dropped = 0
+    public private(set) var dropped = 0
     private var reportedAt: ContinuousClock.Instant
 
-    init(rate: LogRate, now: ContinuousClock.Instant) {
+    public init(rate: LogRate, now: ContinuousClock.Instant) {
         self.rate = rate
         tokens = Double(rate.burst)
         refilledAt = now
@@ -37,7 +37,7 @@ struct LogBudget {
     }
 
     /// Whether one more line may be logged `now`; a line refused is counted.
-    mutating func admit(now: ContinuousClock.Instant) -> Bool {
+    public mutating func admit(now: ContinuousClock.Instant) -> Bool {
         if now > refilledAt {
             let elapsed = now - refilledAt
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
@@ -54,7 +54,7 @@ struct LogBudget {
 
     /// The line saying how many lines of `dyno` were dropped, when some were and the last report is at least a second
     /// old (or `final`: the dyno's output ended); nil otherwise. The count starts again.
-    mutating func report(dyno: String, now: ContinuousClock.Instant, final: Bool = false) -> String? {
+    public mutating func report(dyno: String, now: ContinuousClock.Instant, final: Bool = false) -> String? {
         guard dropped > 0, final || now - reportedAt >= .seconds(1) else { return nil }
         defer {
             dropped = 0
@@ -64,7 +64,7 @@ struct LogBudget {
     }
 
     /// `Error L11 (Tail buffer overflow) -> 1234 log lines dropped: web.1 logs faster than 1000 lines per second`.
-    static func overflowLine(dyno: String, dropped: Int, linesPerSecond: Int) -> String {
+    public static func overflowLine(dyno: String, dropped: Int, linesPerSecond: Int) -> String {
         "Error L11 (Tail buffer overflow) -> \(dropped) log line\(dropped == 1 ? "" : "s") dropped: \(dyno) logs "
             + "faster than \(linesPerSecond) lines per second"
     }

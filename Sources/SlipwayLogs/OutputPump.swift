@@ -10,7 +10,7 @@ import SlipwaySystem
 /// dynos). Each dyno has a ``LogBudget``: past it, its lines are dropped and counted, and an L11 line in its app's
 /// log says how many. What it holds is bounded: one read buffer, and an unfinished line of at most 16 KiB per pipe;
 /// a dyno that prints faster than the pump reads blocks on its own full pipe.
-final class OutputPump: @unchecked Sendable {
+public final class OutputPump: @unchecked Sendable {
     /// One process's output pipe.
     private final class Stream {
         let fd: Int32
@@ -27,7 +27,7 @@ final class OutputPump: @unchecked Sendable {
         }
     }
 
-    let rate: LogRate
+    public let rate: LogRate
     private let clock = ContinuousClock()
     private let wake: PipeEnds
     private let lock = NSLock()
@@ -37,9 +37,9 @@ final class OutputPump: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var started = false
 
-    init(rate: LogRate) throws {
+    public init(rate: LogRate) throws {
         self.rate = rate
-        wake = try Spawner.outputPipe()
+        wake = try PipeEnds(nonBlockingRead: true)
         _ = fcntl(wake.writeEnd, F_SETFL, fcntl(wake.writeEnd, F_GETFL) | O_NONBLOCK)
     }
 
@@ -50,7 +50,7 @@ final class OutputPump: @unchecked Sendable {
 
     /// Takes over `fd` (the read end of `label`'s output pipe, non-blocking): its lines go into `log`, and the pump
     /// closes it at its end. Starts the thread at the first call.
-    func add(_ fd: Int32, label: String, log: AppLog) {
+    public func add(_ fd: Int32, label: String, log: AppLog) {
         let stream = Stream(fd: fd, label: label, log: log, budget: LogBudget(rate: rate, now: clock.now))
         let start = lock.withLock {
             arriving.append(stream)
@@ -67,7 +67,7 @@ final class OutputPump: @unchecked Sendable {
     }
 
     /// Reads what is left in every pipe, closes them, and ends the thread (the watcher stops).
-    func finish() {
+    public func finish() {
         let running = lock.withLock {
             finishing = true
             return started
