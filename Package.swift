@@ -91,7 +91,8 @@ let package = Package(
         .target(
             name: "SlipwayReceive",
             dependencies: [
-                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "SlipwayMetrics",
+                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "SlipwayCerts",
+                "SlipwayMetrics",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 "SlipwayHTTP",
@@ -139,12 +140,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // What the runner's router serves, apart from driving Caddy: the route table, Caddy's configuration, the DNS
-        // zone Caddy finds the web dynos in (and its small UDP server), Heroku's router error pages and log lines.
+        // What the runner's router serves, apart from driving Caddy: the route table, Caddy's configuration (HTTPS
+        // included), the DNS zone Caddy finds the web dynos in (and its small UDP server), Heroku's router error pages
+        // and log lines, and where each app's host name stands with its certificate.
         .target(
             name: "SlipwayRouting",
             dependencies: [
-                "SlipwaySystem", "SlipwaySpool",
+                "SlipwaySystem", "SlipwaySpool", "SlipwayCerts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -173,6 +175,15 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]),
 
+        // Certificates for the router's HTTPS: parsing and checking them (swift-nio-ssl's BoringSSL), what Caddy keeps of
+        // them in its storage and says of its orders in its log, an app's own one kept (`certs:add`).
+        .target(
+            name: "SlipwayCerts",
+            dependencies: [
+                "SlipwaySystem", "SlipwaySpool", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
+
         // Metrics and autoscaling: the apps' figures per minute as the router logs requests (the store under the root,
         // which the door reads), the Prometheus endpoint, and the autoscaling rule. The runner feeds it.
         .target(
@@ -191,7 +202,8 @@ let package = Package(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
-                "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos", "SlipwayMetrics",
+                "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
+                "SlipwayMetrics",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -259,8 +271,8 @@ let package = Package(
         .testTarget(
             name: "SlugRunnerTests",
             dependencies: [
-                "SlugRunner", "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
-                "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
+                "SlugRunner", "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit",
+                "SlipwayDynos", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
             ]),
         .testTarget(
             name: "SlipwayMetricsTests", dependencies: ["SlipwayMetrics", "SlipwaySpool", "SlipwayTestSupport"]),
@@ -289,8 +301,8 @@ let package = Package(
         .testTarget(
             name: "SlugRunnerIntegrationTests",
             dependencies: [
-                "slugrunner", "slugc", "receive-pack", "SlugRunner", "SlipwayRouting", "SlipwayRunnerKit",
-                "SlipwaySpool", "SlipwayMetrics", "SlipwayTestSupport",
+                "slugrunner", "slugc", "receive-pack", "SlugRunner", "SlipwayRouting", "SlipwayCerts",
+                "SlipwayRunnerKit", "SlipwaySpool", "SlipwayMetrics", "SlipwayTestSupport",
             ]),
     ],
     swiftLanguageModes: [.v6]

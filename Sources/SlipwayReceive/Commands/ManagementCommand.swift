@@ -166,7 +166,7 @@ public enum ManagementCommands {
     /// Every command, in the order `help` lists them.
     public static let all: [ManagementCommand] = {
         let apps: [ManagementCommand] = appCommands + sourceCommands + configCommands
-        let dynos: [ManagementCommand] = dynoCommands + [runCommand] + domainCommands + metricsCommands
+        let dynos: [ManagementCommand] = dynoCommands + [runCommand] + domainCommands + certCommands + metricsCommands
         let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + tokenCommands
         return apps + dynos + rest + [help]
     }()
