@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayLogs
+import SlipwayMetrics
 import SlipwayRouting
 import SlipwayRunnerKit
 import SlipwaySpool
@@ -89,6 +90,9 @@ extension Watcher {
         for request in router.drainAccessLog() where apps[request.app] != nil {
             log(request.app).write(
                 LogLine(date: request.date, source: "slugrunner", component: "router", text: request.line))
+            metrics?.request(
+                app: request.app, date: request.date, dyno: request.dyno, status: request.status, code: request.code,
+                milliseconds: request.serviceMilliseconds)
         }
     }
 }
