@@ -55,6 +55,12 @@ public struct WatchSettings: Sendable {
     public var dynoDisk: DynoDiskMode = .auto
     /// The host's free space in MB that dynos may not take (`--disk-reserve`).
     public var diskReserveMB = DynoSettings.defaultDiskReserveMB
+    /// Whether the apps' figures are kept (`--metrics off` turns them, the endpoint and autoscaling off).
+    public var metrics = true
+    /// Where the Prometheus endpoint listens (`--metrics <address:port>`); nil: none.
+    public var metricsAddress: (host: String, port: Int)?
+    /// The seconds autoscaling looks at and waits after each step (`--autoscale-window`).
+    public var autoscaleWindow: Double = 60
     /// Run the dynos as services of a Docker Swarm (`--engine swarm --docker-host …`) instead of processes here.
     public var swarm: SwarmSettings?
 
