@@ -107,6 +107,7 @@ import Testing
             if command.name.hasPrefix("domains:") { words.append("www.example.com") }
             if command.name == "run" { words.append("ls") }
             if command.name == "ps:stop" { words.append("run.1") }
+            if command.name == "webhooks:add" || command.name == "webhooks:remove" { words.append("https://a.test/") }
             let denied = run(words)
             words[1] = "nosuchapp"
             let missing = run(words)

@@ -61,6 +61,8 @@ public struct ManagementCommand: Sendable {
     let arity: ClosedRange<Int>
     /// The `--options` it takes (each a flag without a value).
     let options: [String]
+    /// The `--options` it takes with a value (`--secret S`).
+    var valueOptions: [String] = []
     /// Whether `receive-pack <name>` offers it to the operator too (`apps` and `help` have local equivalents).
     public let servedLocally: Bool
     /// For a command that ends in a command line of its own (`run <app> <command…>`): after this many positional
@@ -107,6 +109,8 @@ struct Invocation {
     var arguments: [String]
     /// The `--options` given.
     var options: Set<String>
+    /// The `--options` given with their values.
+    var values: [String: String] = [:]
 
     var root: SlipwayRoot { context.root }
     var actor: Actor { context.actor }
@@ -156,7 +160,7 @@ public enum ManagementCommands {
     public static let all: [ManagementCommand] = {
         let apps: [ManagementCommand] = appCommands + sourceCommands + configCommands
         let dynos: [ManagementCommand] = dynoCommands + [runCommand] + domainCommands
-        let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + tokenCommands
+        let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + webhookCommands + tokenCommands
         return apps + dynos + rest + [help]
     }()
 
@@ -194,6 +198,7 @@ public enum ManagementCommands {
         }
         var arguments: [String] = []
         var options: Set<String> = []
+        var values: [String: String] = [:]
         var rest = words.dropFirst()
         while let word = rest.popFirst() {
             if let verbatimAfter = command.verbatimAfter, arguments.count >= verbatimAfter,
@@ -209,12 +214,14 @@ public enum ManagementCommands {
                 return 0
             }
             if word.hasPrefix("--") {
-                guard command.options.contains(word) else {
+                guard command.options.contains(word) || command.valueOptions.contains(word) else {
                     throw DoorError(
                         .usage,
                         "slipway: \(name) has no option \(TerminalText.printable(word)); usage: \(command.usage)")
                 }
                 options.insert(word)
+                // A value option takes the next word (none: empty, which its command refuses).
+                if command.valueOptions.contains(word) { values[word] = rest.popFirst() ?? "" }
             } else {
                 arguments.append(word)
             }
@@ -222,7 +229,7 @@ public enum ManagementCommands {
         guard command.arity.contains(arguments.count) else {
             throw DoorError(.usage, "slipway: usage: \(command.usage)")
         }
-        return try command.action(Invocation(context: context, arguments: arguments, options: options))
+        return try command.action(Invocation(context: context, arguments: arguments, options: options, values: values))
     }
 
     private static func unknownCommand(_ shown: String) -> DoorError {
