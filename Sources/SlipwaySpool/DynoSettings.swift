@@ -61,6 +61,12 @@ public struct DynoSettings: Codable, Equatable, Sendable {
     public var domains: [String]
     /// A path each web dyno must answer with 2xx or 3xx before a release goes live, and afterwards to stay in it.
     public var healthcheck: String?
+    /// Whether the router orders certificates from its ACME CA for the app's names (`certs:auto`); nil: yes.
+    public var automaticCertificates: Bool?
+    /// The SHA-256 (hex) of the app's own certificate and key (`certs:add`), which lie in
+    /// ``RootLayout/appCertificate(_:)`` and ``RootLayout/appCertificateKey(_:)``; nil: it has none. A runner
+    /// loads them again when it changes.
+    public var certificate: String?
 
     public init(
         formation: [String: ProcessFormation] = [:], restarts: [String: Int] = [:], domains: [String] = [],
