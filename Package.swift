@@ -101,12 +101,18 @@ let package = Package(
         // Add-ons: the provider contract, the PostgreSQL cluster Slipway owns and the providers, the add-on commands'
         // logic (the door registers them), the supervisor, and the firewall set the runner fills for dynos.
         .target(name: "SlipwayAddons", dependencies: ["SlipwaySystem"]),
+        // What the door keeps under the root, below every door: the root's folders (`SlipwayRoot`), the apps and who may
+        // reach them (the registry, keys, tokens, names), config vars, state files and the server log; and `DoorError`,
+        // the door side's one error.
+        .target(
+            name: "SlipwayDoorRecords",
+            dependencies: ["SlipwaySystem", "SlipwaySpool", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "SlipwayReceive",
             dependencies: [
-                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "SlipwayCerts",
-                "SlipwayMetrics",
-                "SlipwayAppWebhooks", "SlipwayAddons",
+                "SlipwaySystem", "SlipwayDoorRecords", "SlugCompiler", "SlipwayGit", "SlipwaySpool",
+                "SlipwayObjectStore",
+                "SlipwayCerts", "SlipwayMetrics", "SlipwayAppWebhooks", "SlipwayAddons",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 "SlipwayHTTP",
@@ -120,7 +126,7 @@ let package = Package(
         .target(
             name: "SlipwayDoorKit",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive",
+                "SlipwaySystem", "SlipwayReceive", "SlipwayDoorRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -131,7 +137,7 @@ let package = Package(
         .target(
             name: "SlipwaySSHServer",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive", "SlipwayDoorKit",
+                "SlipwaySystem", "SlipwayReceive", "SlipwayDoorRecords", "SlipwayDoorKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -145,7 +151,7 @@ let package = Package(
         .target(
             name: "SlipwayHTTPServer",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive", "SlipwayDoorKit",
+                "SlipwaySystem", "SlipwayReceive", "SlipwayDoorRecords", "SlipwayDoorKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -239,7 +245,8 @@ let package = Package(
         .executableTarget(
             name: "receive-pack",
             dependencies: [
-                "SlipwaySystem", "SlipwayReceive", "SlipwayDoorKit", "SlipwaySSHServer", "SlipwayHTTPServer",
+                "SlipwaySystem", "SlipwayReceive", "SlipwayDoorRecords", "SlipwayDoorKit", "SlipwaySSHServer",
+                "SlipwayHTTPServer",
                 "SlipwayAppWebhooks", "SlipwayAddons",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -280,7 +287,7 @@ let package = Package(
         .testTarget(
             name: "SlipwayReceiveTests",
             dependencies: [
-                "SlipwayReceive", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
+                "SlipwayReceive", "SlipwayDoorRecords", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -304,11 +311,15 @@ let package = Package(
             dependencies: ["SlipwayDoorKit", "SlipwayReceive", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(
             name: "SSHServerTests",
-            dependencies: ["receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport"]),
+            dependencies: [
+                "receive-pack", "SlipwaySSHServer", "SlipwayReceive", "SlipwayDoorRecords", "SlipwaySpool",
+                "SlipwayTestSupport",
+            ]),
         .testTarget(
             name: "HTTPDoorTests",
             dependencies: [
-                "receive-pack", "SlipwayHTTPServer", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
+                "receive-pack", "SlipwayHTTPServer", "SlipwayReceive", "SlipwayDoorRecords", "SlipwaySpool",
+                "SlipwayTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(
@@ -317,7 +328,8 @@ let package = Package(
         .testTarget(
             name: "PushIntegrationTests",
             dependencies: [
-                "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
+                "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwayDoorRecords", "SlipwaySpool",
+                "SlipwayTestSupport",
                 "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem", "SlipwaySwarm", "SlipwayRunnerKit",
                 "SlipwayAppWebhooks", "SlipwayAddons",
             ]),

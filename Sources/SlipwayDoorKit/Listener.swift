@@ -3,6 +3,7 @@ public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
 public import NIOPosix
+import SlipwayDoorRecords
 import SlipwayReceive
 import SlipwaySystem
 

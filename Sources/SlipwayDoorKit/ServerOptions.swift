@@ -1,5 +1,6 @@
 import Foundation
-public import SlipwayReceive
+public import SlipwayDoorRecords
+import SlipwayReceive
 import SlipwaySpool
 
 /// How the doors run (the built-in SSH server and the HTTP door); `receive-pack serve` fills it from its flags. Every limit has a default that suits

@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 public import SlipwayDoorKit
+import SlipwayDoorRecords
 import SlipwayReceive
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 public import Foundation
+import SlipwayDoorRecords
 import SlipwayReceive
 
 /// Failed logins of the HTTP door, counted twice: per client address, and per credential tried (the SHA-256 of the

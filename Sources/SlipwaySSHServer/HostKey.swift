@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NIOSSH
 import SlipwayDoorKit
+import SlipwayDoorRecords
 import SlipwayReceive
 import SlipwaySystem
 

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSH
+import SlipwayDoorRecords
 import SlipwayReceive
 
 #if canImport(Glibc)

@@ -5,6 +5,7 @@ public import NIOCore
 import NIOPosix
 import NIOSSH
 public import SlipwayDoorKit
+import SlipwayDoorRecords
 import SlipwayReceive
 import SlipwaySystem
 

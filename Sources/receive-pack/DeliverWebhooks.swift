@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SlipwayAppWebhooks
+import SlipwayDoorRecords
 import SlipwayReceive
 
 /// `receive-pack deliver-webhooks`: sends the queued webhook deliveries, with retries, and exits when none is left.

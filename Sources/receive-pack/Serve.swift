@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import SlipwayDoorKit
+import SlipwayDoorRecords
 import SlipwayHTTPServer
 import SlipwayReceive
 import SlipwaySSHServer

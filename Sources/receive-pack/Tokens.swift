@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SlipwayDoorRecords
 import SlipwayReceive
 import SlipwaySystem
 

@@ -2,6 +2,8 @@ import SlipwayDoorKit
 import SlipwayReceive
 import Testing
 
+@testable import SlipwayDoorRecords
+
 @Suite struct ListenTests {
     @Test(arguments: [
         ("127.0.0.1:2222", "127.0.0.1", 2222), ("0.0.0.0:22", "0.0.0.0", 22), (":2222", "0.0.0.0", 2222),

@@ -3,6 +3,8 @@ import SlipwayHTTPServer
 import SlipwayReceive
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// The HTTP door's own logic: the failed-login limiter and the client's address behind trusted proxies.
 struct LoginLimitTests {
     @Test func failedLoginsBlockAnAddressForItsWindow() {

@@ -4,6 +4,8 @@ import SlipwaySpool
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayDoorRecords
+
 #if canImport(Glibc)
     import Glibc
 #endif

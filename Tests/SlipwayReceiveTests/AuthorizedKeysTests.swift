@@ -3,6 +3,8 @@ import SlipwayReceive
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// The authorized_keys file, with real keys from ssh-keygen.
 @Suite struct AuthorizedKeysTests {
     let scratch: ScratchDirectory

@@ -5,6 +5,8 @@ import SlipwaySystem
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayDoorRecords
+
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -1,6 +1,8 @@
 import SlipwayReceive
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// The management commands' word splitter, table-style: a shell's quoting rules, without a shell.
 @Suite struct CommandWordsTests {
     struct Row: Sendable, CustomTestStringConvertible {

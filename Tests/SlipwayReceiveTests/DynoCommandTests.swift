@@ -5,6 +5,8 @@ import SlipwaySystem
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// `ps*`, `domains*`, `apps:set healthcheck=` and `run`'s refusals, run in-process against a scratch root: what they
 /// write to `dynos.json` and what they print.
 @Suite struct DynoCommandTests {

@@ -4,6 +4,8 @@ import NIOHTTP1
 import SlipwayReceive
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// Webhook signatures and events of each forge, and the commit-status requests, as pure functions.
 struct ForgeTests {
     let commit = "0123456789abcdef0123456789abcdef01234567"

@@ -5,6 +5,8 @@ import SlipwaySystem
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayDoorRecords
+
 @Suite struct LedgerTests {
     /// A ledger in a fresh app folder.
     struct Fixture {

@@ -5,6 +5,8 @@ import SlipwaySystem
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// The management commands' table and dispatch, run in-process against a scratch root.
 @Suite struct ManagementCommandTests {
     let scratch: ScratchDirectory

@@ -2,6 +2,8 @@ import SlipwayReceive
 import SlipwaySpool
 import Testing
 
+@testable import SlipwayDoorRecords
+
 @Suite struct NameTests {
     @Test(arguments: ["ab", "myapp", "my-app", "app2", "a-", "a--b", "a1", "z" + String(repeating: "9", count: 29)])
     func validAppNames(_ name: String) throws {

@@ -3,6 +3,8 @@ import SlipwayReceive
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// The private sshd the integration tests push through, and Slipway's authorized_keys lines in a real sshd.
 @Suite struct PrivateSSHDTests {
     @Test func forcedCommandRunsAndStopLeavesNothing() throws {

@@ -4,6 +4,8 @@ import SlipwaySpool
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// What a killed push can leave, and how recovery finishes or undoes it.
 @Suite struct RecoveryTests {
     struct Fixture {

@@ -2,6 +2,8 @@ import SlipwayReceive
 import SlipwaySpool
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// The SSH command parser, table-style: every form git sends is accepted, everything else refused.
 @Suite struct SSHCommandTests {
     struct Accepted: Sendable, CustomTestStringConvertible {

@@ -1,6 +1,8 @@
 import SlipwayReceive
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// The rules for what management commands accept: config var names, branch names, build dirs.
 @Suite struct SettingRuleTests {
     @Test(arguments: ["A", "GREETING", "_", "_x", "a", "DATABASE_URL", "X1", "Ab_9"])

@@ -5,6 +5,8 @@ import SlipwaySystem
 import SlipwayTestSupport
 import Testing
 
+@testable import SlipwayDoorRecords
+
 /// The webhook commands through the door's table, in-process: options with values, one-line refusals, the secret
 /// shown once, private receivers refused unless the operator allows them.
 @Suite struct WebhookCommandTests {

@@ -1,4 +1,5 @@
 import SlipwayAppWebhooks
+import SlipwayDoorRecords
 import SlugCompiler
 
 extension BuildRecord {

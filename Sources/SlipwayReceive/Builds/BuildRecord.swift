@@ -1,4 +1,5 @@
 import Foundation
+public import SlipwayDoorRecords
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+public import SlipwayDoorRecords
 import SlipwaySystem
 
 #if canImport(Glibc)

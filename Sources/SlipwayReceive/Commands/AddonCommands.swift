@@ -1,4 +1,5 @@
 import SlipwayAddons
+import SlipwayDoorRecords
 import SlipwaySpool
 
 /// The add-on commands: their table and logic are SlipwayAddons'; an invocation lends them the door's access check,

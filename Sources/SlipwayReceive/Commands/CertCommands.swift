@@ -1,4 +1,5 @@
 import SlipwayCerts
+import SlipwayDoorRecords
 import SlipwaySpool
 import SlipwaySystem
 

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayDoorRecords
 import SlipwaySystem
 
 /// Splits a management command (`SSH_ORIGINAL_COMMAND` that is not a git command) into words, with the quoting rules

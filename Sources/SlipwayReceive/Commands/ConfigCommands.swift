@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayDoorRecords
 import SlipwaySystem
 
 /// `config`, `config:get`, `config:set`, `config:unset`.

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayDoorRecords
 import SlipwaySpool
 import SlipwaySystem
 

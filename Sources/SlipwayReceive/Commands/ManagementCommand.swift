@@ -1,4 +1,5 @@
 public import Foundation
+public import SlipwayDoorRecords
 public import SlipwaySystem
 
 /// Who runs a management command.

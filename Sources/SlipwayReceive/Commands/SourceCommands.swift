@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayDoorRecords
 import SlipwaySystem
 
 /// `apps:webhook`, `apps:deploy-key`, and the webhook settings of `apps:set`: deploys triggered by a push to the

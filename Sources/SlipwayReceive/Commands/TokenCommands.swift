@@ -1,3 +1,4 @@
+public import SlipwayDoorRecords
 import SlipwaySystem
 
 /// `tokens`, `tokens:create`, `tokens:revoke`: a user's own API tokens for git over HTTPS. The operator's

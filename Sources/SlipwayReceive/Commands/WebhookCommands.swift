@@ -1,4 +1,5 @@
 import SlipwayAppWebhooks
+import SlipwayDoorRecords
 
 /// `webhooks`, `webhooks:add`, `webhooks:remove`, `webhooks:deliveries`: the app's outgoing webhooks, told of its
 /// builds and releases (``WebhookManagement``; docs/app-webhooks.md). Not the forges' incoming ones (`apps:webhook`).

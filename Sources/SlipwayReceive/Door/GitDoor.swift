@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayAppWebhooks
+import SlipwayDoorRecords
 import SlipwaySpool
 import SlipwaySystem
 

@@ -1,3 +1,4 @@
+public import SlipwayDoorRecords
 import SlipwaySpool
 
 /// A request of git's smart HTTP protocol the HTTP door serves: which service, on which app, and which of the two

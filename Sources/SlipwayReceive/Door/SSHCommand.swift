@@ -1,3 +1,4 @@
+public import SlipwayDoorRecords
 import SlipwaySpool
 
 /// The two git services the door serves.

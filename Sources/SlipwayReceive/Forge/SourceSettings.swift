@@ -1,4 +1,5 @@
 import Foundation
+public import SlipwayDoorRecords
 import SlipwaySystem
 
 /// Where an app's code comes from when a forge's webhook deploys it: `<app>/source.json` (mode 0600, it holds

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NIOHTTP1
+import SlipwayDoorRecords
 import SlipwayHTTP
 import SlipwaySpool
 import SlipwaySystem

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SlipwayDoorRecords
 
 /// The forges whose push webhooks deploy an app: each signs its deliveries its own way.
 public enum Forge: String, Sendable, CaseIterable {

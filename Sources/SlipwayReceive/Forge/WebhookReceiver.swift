@@ -1,5 +1,6 @@
 public import Foundation
 import NIOHTTP1
+public import SlipwayDoorRecords
 import SlipwayHTTP
 import SlipwayObjectStore
 import SlipwaySpool

@@ -1,4 +1,5 @@
 public import Foundation
+public import SlipwayDoorRecords
 import SlipwayGit
 import SlipwaySpool
 import SlipwaySystem

@@ -1,4 +1,5 @@
 import Foundation
+public import SlipwayDoorRecords
 public import SlipwayGit
 import SlipwaySpool
 

@@ -1,4 +1,5 @@
 public import Foundation
+import SlipwayDoorRecords
 import SlipwayGit
 import SlipwaySpool
 public import SlipwaySystem

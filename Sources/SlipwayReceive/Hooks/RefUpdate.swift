@@ -1,3 +1,5 @@
+import SlipwayDoorRecords
+
 /// One line git gives the pre-receive and post-receive hooks: `<old-sha> <new-sha> <ref-name>`.
 public struct RefUpdate: Equatable, Sendable {
     public var old: String

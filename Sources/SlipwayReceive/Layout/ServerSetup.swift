@@ -1,4 +1,5 @@
 public import Foundation
+public import SlipwayDoorRecords
 public import SlipwaySpool
 
 /// The operator's commands that are not part of a push: creating the layout, reading build logs.

@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayAppWebhooks
+public import SlipwayDoorRecords
 public import SlipwaySpool
 import SlipwaySystem
 

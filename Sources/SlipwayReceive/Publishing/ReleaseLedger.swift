@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayDoorRecords
 public import SlipwaySpool
 import SlipwaySystem
 

@@ -1,4 +1,5 @@
 public import Foundation
+public import SlipwayDoorRecords
 import SlipwayHTTP
 public import SlipwayObjectStore
 import SlipwaySpool

@@ -1,4 +1,5 @@
 import Foundation
+public import SlipwayDoorRecords
 import SlipwayGit
 import SlipwaySpool
 

@@ -36,7 +36,7 @@ public struct AppSettings: Codable, Equatable, Sendable {
         self.createdAt = createdAt
     }
 
-    enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey {
         case name, owner, collaborators, buildpacks
         case deployBranch = "deploy_branch"
         case buildDir = "build_dir"

@@ -31,8 +31,8 @@ public enum UserName {
 
 /// `[a-z][a-z0-9<extra>]*` with a length range, checked byte by byte on the UTF-8 form so that no Unicode
 /// normalization or look-alike can slip through.
-enum NameRule {
-    static func matches(_ name: String, maxLength: Int, minLength: Int, extra: Set<UInt8>) -> Bool {
+public enum NameRule {
+    public static func matches(_ name: String, maxLength: Int, minLength: Int, extra: Set<UInt8>) -> Bool {
         let bytes = Array(name.utf8)
         guard bytes.count >= minLength, bytes.count <= maxLength, let first = bytes.first else { return false }
         guard isLower(first) else { return false }
@@ -79,7 +79,7 @@ public enum BranchName {
         }
     }
 
-    static func isValid(_ name: String) -> Bool {
+    public static func isValid(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty, bytes.count <= 255, name != "@", bytes.first != UInt8(ascii: "-") else { return false }
         let forbidden = Set(" ~^:?*[\\".utf8)

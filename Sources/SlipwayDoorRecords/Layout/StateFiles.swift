@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import SlipwaySystem
 
 #if canImport(Glibc)
@@ -9,9 +9,9 @@ import SlipwaySystem
 /// need, with the guarantees they rely on: whole-file atomic replacement (readers see the old file or the new one,
 /// never a mix, and a crash loses neither), and an exclusive lock around read-modify-write so concurrent writers
 /// never lose each other's changes.
-enum StateFiles {
+public enum StateFiles {
     /// The whole file, or nil if it does not exist.
-    static func contents(of path: String) throws -> Data? {
+    public static func contents(of path: String) throws -> Data? {
         do { return try FileSystem.read(path) } catch {
             throw DoorError.storage(error)
         }
@@ -19,7 +19,7 @@ enum StateFiles {
 
     /// Replaces `path` with `data` (``DurableFile/replace(_:with:mode:keepOwner:)``), keeping its owner: a root-run
     /// `keys add` must not leave authorized_keys unreadable to the git user that sshd reads it as.
-    static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+    public static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
         try makeFolders((path as NSString).deletingLastPathComponent)
         do {
             try DurableFile.replace(path, with: data, mode: mode, keepOwner: true)
@@ -29,19 +29,19 @@ enum StateFiles {
     }
 
     /// Creates `path` and its missing parents (mode 0755), as `mkdir -p`.
-    static func makeFolders(_ path: String) throws {
+    public static func makeFolders(_ path: String) throws {
         do { try FileSystem.makeFolders(path, mode: 0o755) } catch {
             throw DoorError.storage(error)
         }
     }
 
     /// Flushes a folder's entries (a rename, a new folder) to disk.
-    static func syncFolder(_ path: String) { try? DurableFile.syncFolder(path) }
+    public static func syncFolder(_ path: String) { try? DurableFile.syncFolder(path) }
 
     /// Runs `body` holding an exclusive lock (`FileLock`) on `lockPath` (created 0600 if missing, and never removed:
     /// removing a lock file lets two holders lock two different files). The kernel drops the lock if the process
     /// dies, so a crash never leaves it stuck.
-    static func withExclusiveLock<T>(_ lockPath: String, _ body: () throws -> T) throws -> T {
+    public static func withExclusiveLock<T>(_ lockPath: String, _ body: () throws -> T) throws -> T {
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DoorError.storage("open the lock", lockPath, errno: errno) }
         defer { close(fd) }
@@ -50,14 +50,14 @@ enum StateFiles {
     }
 
     /// The lines of a text file, each without its `\n` (a `\r` stays, so foreign lines round-trip).
-    static func lines(of data: Data) -> [[UInt8]] {
+    public static func lines(of data: Data) -> [[UInt8]] {
         var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { [UInt8]($0) }
         if lines.last?.isEmpty == true { lines.removeLast() }
         return lines
     }
 
     /// Lines joined back into a file, each ending with `\n`.
-    static func text(of lines: [[UInt8]]) -> Data {
+    public static func text(of lines: [[UInt8]]) -> Data {
         var data = Data()
         for line in lines {
             data.append(contentsOf: line)

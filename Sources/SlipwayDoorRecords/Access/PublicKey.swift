@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+public import Foundation
 import SlipwaySystem
 
 /// One SSH public key, as found in a `.pub` file: `<type> <base64> [comment]`.
@@ -89,7 +89,7 @@ public struct PublicKey: Equatable, Sendable {
     public func sameKey(as other: PublicKey) -> Bool { type == other.type && base64 == other.base64 }
 
     /// `SHA256:` and the unpadded base64 of the blob's SHA-256, as `ssh-keygen -l` prints.
-    static func fingerprint(of blob: Data) -> String {
+    public static func fingerprint(of blob: Data) -> String {
         var text = Data(SHA256.hash(data: blob)).base64EncodedString()
         while text.hasSuffix("=") { text.removeLast() }
         return "SHA256:\(text)"

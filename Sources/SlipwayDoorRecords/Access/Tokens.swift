@@ -20,7 +20,7 @@ public struct APIToken: Codable, Equatable, Sendable {
     /// ISO 8601, UTC; nil until first used. Updated at most once a minute.
     public var lastUsedAt: String?
 
-    enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey {
         case id, user, hash
         case createdAt = "created_at"
         case lastUsedAt = "last_used_at"
@@ -111,16 +111,16 @@ public struct TokenStore: Sendable {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    static func randomHex(bytes count: Int) -> String {
+    public static func randomHex(bytes count: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 
-    static func timestamp(_ date: Date) -> String {
+    public static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter.string(from: date)
     }
 
-    static func parseTimestamp(_ text: String) -> Date? { ISO8601DateFormatter().date(from: text) }
+    public static func parseTimestamp(_ text: String) -> Date? { ISO8601DateFormatter().date(from: text) }
 }

@@ -91,7 +91,7 @@ public struct DoorError: Error, CustomStringConvertible, Equatable, Sendable {
         self.init(code, lines: message.hasPrefix(Self.prefix) ? String(message.dropFirst(Self.prefix.count)) : message)
     }
 
-    static let prefix = "slipway: "
+    public static let prefix = "slipway: "
 
     /// `slipway: ` and the lines joined by spaces: the one line a command prints.
     public var message: String { Self.prefix + text }
@@ -117,18 +117,18 @@ public struct DoorError: Error, CustomStringConvertible, Equatable, Sendable {
 
 extension DoorError {
     /// The failed system call as a storage error: `slipway: cannot <operation> <path>: <strerror(errno)>`.
-    static func storage(_ failure: SystemError) -> DoorError {
+    public static func storage(_ failure: SystemError) -> DoorError {
         DoorError(.storage, lines: failure.description, systemError: failure)
     }
 
     /// `slipway: cannot <what> <path>: <strerror(errno)>`, for a system call that just failed with `errno`.
-    static func storage(_ what: String, _ path: String, errno code: Int32) -> DoorError {
+    public static func storage(_ what: String, _ path: String, errno code: Int32) -> DoorError {
         storage(SystemError(what, path, errno: code))
     }
 
     /// `slipway: cannot <what> <path>: <strerror>` for `failure`, in the words of the caller's step (`read`, not
     /// the system layer's `open`).
-    static func storage(_ what: String, _ path: String, _ failure: SystemError) -> DoorError {
+    public static func storage(_ what: String, _ path: String, _ failure: SystemError) -> DoorError {
         DoorError(.storage, lines: SystemError(what, path, errno: failure.errno).description, systemError: failure)
     }
 }

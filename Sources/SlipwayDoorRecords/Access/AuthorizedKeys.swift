@@ -114,7 +114,7 @@ public struct AuthorizedKeys: Sendable {
 
     /// The entry a line holds if Slipway wrote it: the forced command `… shell --root … --user <user>` with
     /// Slipway's restrictions, then a key. Any other line is foreign and kept as it is.
-    static func entry(in bytes: [UInt8]) -> AuthorizedKeyEntry? {
+    public static func entry(in bytes: [UInt8]) -> AuthorizedKeyEntry? {
         guard let line = String(validating: bytes, as: UTF8.self), line.hasPrefix(commandPrefix) else { return nil }
         let afterOpen = line.dropFirst(commandPrefix.count)
         guard let close = afterOpen.firstIndex(of: "\"") else { return nil }
