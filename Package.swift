@@ -173,13 +173,27 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]),
 
+        // Log drains: each line of an app's log as RFC 5424, to syslog over TCP or TLS (swift-nio, swift-nio-ssl) and to
+        // HTTPS in Logplex's batches (the shared HTTP client), from a bounded buffer per drain on a thread of its own.
+        .target(
+            name: "SlipwayDrains",
+            dependencies: [
+                "SlipwaySystem", "SlipwaySpool", "SlipwayHTTP", "SlipwayLogs",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+
         // The reference runner: consumes the spool. It shares only the spool format, the system layer and the C
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
         .target(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
-                "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
+                "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos", "SlipwayDrains",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -212,6 +226,7 @@ let package = Package(
                 "SlugRunner", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos", "SlipwaySpool",
                 "SlipwaySystem",
                 "SlipwayObjectStore",
+                "SlipwayDrains",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -250,6 +265,9 @@ let package = Package(
                 "SlugRunner", "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
                 "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
             ]),
+        .testTarget(
+            name: "SlipwayDrainsTests",
+            dependencies: ["SlipwayDrains", "SlipwayLogs", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
             name: "DoorKitTests",

@@ -1,3 +1,4 @@
+public import SlipwayDrains
 public import SlipwayDynos
 public import SlipwayLogs
 import SlipwaySpool
@@ -55,6 +56,10 @@ public struct WatchSettings: Sendable {
     public var dynoDisk: DynoDiskMode = .auto
     /// The host's free space in MB that dynos may not take (`--disk-reserve`).
     public var diskReserveMB = DynoSettings.defaultDiskReserveMB
+    /// Every drain's buffer and the CA bundle TLS drains may chain to (`--drain-buffer`, `--drain-ca`).
+    public var drains = DrainSettings()
+    /// Drains every app's log goes to, besides each app's own (`--drain`, repeatable).
+    public var operatorDrains: [String] = []
     /// Run the dynos as services of a Docker Swarm (`--engine swarm --docker-host …`) instead of processes here.
     public var swarm: SwarmSettings?
 
