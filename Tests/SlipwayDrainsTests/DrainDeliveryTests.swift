@@ -54,6 +54,12 @@ import Testing
         drains.update([LogDrain(url: "syslog+tls://localhost:\(rsyslog.port)", token: LogDrain.newToken())])
         drains.send(Self.line(1))
         #expect(waitUntil(seconds: 30) { events.unreachable })
+        #expect(
+            events.all.first
+                == .unreachable(
+                    "the TLS handshake with localhost:\(rsyslog.port) failed: its "
+                        + "certificate is not trusted (the operator's --drain-ca names a CA bundle) or not for that name"
+                ))
         #expect(drains.delivered == 0)
         #expect(rsyslog.messages().isEmpty)
     }

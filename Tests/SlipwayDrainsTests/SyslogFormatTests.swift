@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayDrains
+import SlipwayLogs
 import SlipwaySpool
 import Testing
 
@@ -42,6 +43,19 @@ import Testing
             SyslogFormat.overflowText(token: token, dropped: 13, since: date)
                 == "Error L10 (output buffer overflow): drain '\(token)' dropped 13 messages since "
                 + "2026-12-07T11:30:05.250000+00:00.")
+    }
+
+    @Test func theAppsLogSaysWhatHappensToADrain() {
+        let drain = LogDrain(url: "syslog://logs.example.com:514", token: token)
+        #expect(
+            DrainEvent.unreachable("cannot connect to logs.example.com:514").logLine(drain).formatted.hasSuffix(
+                " slugrunner[drain]: Drain \(token) (syslog://logs.example.com:514) is unreachable (cannot connect to "
+                    + "logs.example.com:514); its lines wait in its buffer"))
+        #expect(
+            DrainEvent.recovered.logLine(drain).text == "Drain \(token) (syslog://logs.example.com:514) delivers again")
+        #expect(
+            DrainEvent.overflow(dropped: 7, since: date.timeIntervalSince1970).logLine(drain).text
+                == SyslogFormat.overflowText(token: token, dropped: 7, since: date))
     }
 
     @Test func anEmptyFieldIsADash() {

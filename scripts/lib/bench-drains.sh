@@ -51,7 +51,7 @@ cpu-ticks() {
 
 # One side ($1: ours with two drains, baseline without): the runner runs the loud app for $drain_seconds seconds.
 drains-side() {
-  local side="$1" dir="$work/drains" drains=() start end ticks rss received=0 log
+  local side="$1" dir="$work/drains" drains=() start end ticks rss log
   if [ "$side" = ours ]; then
     start-bench-rsyslog 1 "$dir" tls
     drains+=(--drain "syslog+tls://localhost:$rsyslog_port" --drain-ca "$dir/ca.pem")
@@ -59,7 +59,7 @@ drains-side() {
     drains+=(--drain "syslog://127.0.0.1:$rsyslog_port")
   fi
   "$work/install/bin/slugrunner" watch --root "$server/root" --interval 0.2 --grace 5 --router none \
-    --log-rate 20000 "${drains[@]}" >"$dir/watch-$side.log" 2>&1 &
+    --log-rate 20000 --log-max-size 1000 "${drains[@]}" >"$dir/watch-$side.log" 2>&1 &
   runner_pid=$!
   log="$server/root/logs/drainapp.log"
   # Up once it prints: its lines reach the app's log.
@@ -75,14 +75,15 @@ drains-side() {
   kill -TERM "$runner_pid"
   wait "$runner_pid" || true
   runner_pid=""
+  note drains "$side-log-lines" 1 "$(cat "$log"* | wc -l)"
   if [ "$side" = ours ]; then
-    received=$(cat "$dir"/rsyslog-*/received.log | wc -l)
     local pid
     for pid in "${rsyslog_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     rsyslog_pids=()
-    note drains received-lines 1 "$received"
+    note drains received-tls-lines 1 "$(wc -l <"$dir/rsyslog-1/received.log")"
+    note drains received-tcp-lines 1 "$(wc -l <"$dir/rsyslog-2/received.log")"
+    note drains l10-lines 1 "$(cat "$log"* | grep -c 'Error L10' || true)"
   fi
-  note drains "$side-log-lines" 1 "$(wc -l <"$log")"
   rm -f "$server/root/logs/drainapp.log"*
 }
 

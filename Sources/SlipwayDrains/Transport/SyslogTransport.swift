@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import SlipwaySpool
 
 /// Syslog over TCP or TLS: one connection, each message octet-counted (RFC 6587) and written in order. A connection
@@ -46,7 +47,9 @@ final class SyslogTransport: DrainTransport {
         close()
         let tls = tls
         let hostname = url.host
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let handshake = loop.makePromise(of: Void.self)
+        let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(Self.timeout)
             .channelInitializer { channel in
                 guard let tls else { return channel.eventLoop.makeSucceededVoidFuture() }
@@ -54,15 +57,64 @@ final class SyslogTransport: DrainTransport {
                     // An IP address is no server name (SNI); the certificate is then checked against the address.
                     let isAddress = (try? SocketAddress(ipAddress: hostname, port: 0)) != nil
                     let handler = try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : hostname)
-                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandlers([handler, HandshakeWatch(handshake)])
                 }
             }
+        let channel: Channel
         do {
-            let channel = try bootstrap.connect(host: url.host, port: url.port).wait()
-            self.channel = channel
-            return channel
+            channel = try bootstrap.connect(host: url.host, port: url.port).wait()
         } catch {
+            handshake.fail(error)
             throw DrainDeliveryError(description: "cannot connect to \(url.host):\(url.port)")
         }
+        guard tls != nil else {
+            handshake.succeed(())
+            self.channel = channel
+            return channel
+        }
+        // The handshake, before any line: a server whose certificate is refused gets none, and that is said.
+        let timer = channel.eventLoop.scheduleTask(in: Self.timeout) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        do {
+            try handshake.futureResult.wait()
+        } catch {
+            channel.close(promise: nil)
+            throw DrainDeliveryError(
+                description:
+                    "the TLS handshake with \(url.host):\(url.port) failed: its certificate is not trusted (the "
+                    + "operator's --drain-ca names a CA bundle) or not for that name")
+        }
+        self.channel = channel
+        return channel
+    }
+}
+
+/// Completes its promise when the TLS handshake is done, or fails it with the first error or the connection's end.
+private final class HandshakeWatch: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    private let promise: EventLoopPromise<Void>
+    private var done = false
+
+    init(_ promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { finish(nil) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        finish(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(ChannelError.ioOnClosedChannel)
+        context.fireChannelInactive()
+    }
+
+    private func finish(_ error: Error?) {
+        guard !done else { return }
+        done = true
+        if let error { promise.fail(error) } else { promise.succeed(()) }
     }
 }
