@@ -71,6 +71,7 @@ public final class Drain: @unchecked Sendable {
         var pending: [DrainLine] = []
         var backoff = settings.initialBackoff
         var failing = false
+        var nextOverflowReport = Date.distantPast
         while true {
             condition.lock()
             while pending.isEmpty && buffer.isEmpty && !stopping { condition.wait() }
@@ -88,10 +89,15 @@ public final class Drain: @unchecked Sendable {
                 let count = pending.count
                 pending = []
                 backoff = settings.initialBackoff
+                // The drops are reported once the drain delivers again, then at most every `overflowInterval` while
+                // it cannot keep up, so that the L10 lines do not add to the flood.
+                let now = Date()
                 let dropped = condition.withLock { () -> (count: Int, since: Date)? in
                     deliveredCount += count
+                    guard now >= nextOverflowReport || failing else { return nil }
                     return buffer.takeDropped()
                 }
+                if dropped != nil { nextOverflowReport = now.addingTimeInterval(settings.overflowInterval.seconds) }
                 if failing {
                     failing = false
                     report(.recovered)

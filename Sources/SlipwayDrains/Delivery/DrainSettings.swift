@@ -12,6 +12,9 @@ public struct DrainSettings: Sendable, Equatable {
     /// ``maximumBackoff``.
     public var initialBackoff: Duration = .milliseconds(250)
     public var maximumBackoff: Duration = .seconds(10)
+    /// The least time between two L10 lines of one drain that cannot keep up (the first comes as soon as it
+    /// delivers again).
+    public var overflowInterval: Duration = .seconds(10)
 
     public init(bufferLines: Int = 10_000, caBundle: String? = nil) {
         self.bufferLines = bufferLines

@@ -81,7 +81,8 @@ public enum SyslogFormat {
 
     /// The message text: control characters other than tab become `?`, so a process cannot forge lines or frames.
     static func text(_ value: String) -> String {
-        String(
+        guard value.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7f }) else { return value }
+        return String(
             String.UnicodeScalarView(
                 value.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7f ? "?" : $0 }))
     }
