@@ -7,7 +7,7 @@ public import SlipwaySpool
 
 /// A private `receive-pack serve` for one test: a root made by `receive-pack init`, keys added with
 /// `receive-pack keys add`, the server on a free loopback port, driven by the real OpenSSH client and git.
-/// Stopped (SIGKILL, if it is still running) when released.
+/// Stopped (SIGTERM, then SIGKILL if it does not end) when released.
 public final class ServerHarness {
     public let scratch: ScratchDirectory
     public let root: String
@@ -37,9 +37,14 @@ public final class ServerHarness {
     }
 
     deinit {
+        // SIGTERM first: the server stops the children it started (a webhook deploy that goes on after its 202), which
+        // a SIGKILL would leave writing into the scratch folder after it is removed.
         if server.isRunning {
-            server.signal(SIGKILL)
-            server.wait(timeout: 30)
+            server.signal(SIGTERM)
+            if server.wait(timeout: 15) == nil {
+                server.signal(SIGKILL)
+                server.wait(timeout: 30)
+            }
         }
     }
 
