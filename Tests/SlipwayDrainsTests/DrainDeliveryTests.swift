@@ -94,7 +94,7 @@ import Testing
         let certificates = try TestCertificates(in: scratch.path)
         let receiver = try LogplexReceiver(folder: scratch.path, certificates: certificates, failing: 1)
         defer { receiver.stop() }
-        let drain = LogDrain(url: "https://localhost:\(receiver.port)/logs?key=k", token: LogDrain.newToken())
+        let drain = LogDrain(url: "https://user:pw@localhost:\(receiver.port)/logs?key=k", token: LogDrain.newToken())
         let events = Events()
         let drains = AppDrains(app: "myapp", settings: DrainSettings(caBundle: certificates.caFile)) { events.add($1) }
         defer { drains.stop() }
@@ -110,6 +110,8 @@ import Testing
         for request in requests {
             #expect(request.header("Content-Type") == "application/logplex-1")
             #expect(request.header("Logplex-Drain-Token") == drain.token)
+            #expect(request.header("Authorization") == "Basic dXNlcjpwdw==")
+            #expect(request.path == "/logs?key=k")
             #expect(request.header("Logplex-Msg-Count") == "\(request.messages.count)")
             #expect(request.messages.count <= 500)
         }

@@ -11,6 +11,8 @@ public final class LogplexReceiver: @unchecked Sendable {
     /// One POST as received.
     public struct Request: Decodable, Sendable {
         public var status: Int
+        /// The request's path and query.
+        public var path: String
         public var headers: [String: String]
         public var body: String
 
@@ -75,7 +77,7 @@ public final class LogplexReceiver: @unchecked Sendable {
                     seen[0] += 1
                     status = 500 if seen[0] <= failing else 200
                     with open(out, "a") as f:
-                        f.write(json.dumps({"status": status, "headers": dict(self.headers.items()),
+                        f.write(json.dumps({"status": status, "path": self.path, "headers": dict(self.headers.items()),
                                             "body": body.decode("utf-8", "replace")}) + "\\n")
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
