@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "SlipwayReceive",
             dependencies: [
-                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore",
+                "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "SlipwayCerts",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 "SlipwayHTTP",
@@ -139,12 +139,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // What the runner's router serves, apart from driving Caddy: the route table, Caddy's configuration, the DNS
-        // zone Caddy finds the web dynos in (and its small UDP server), Heroku's router error pages and log lines.
+        // What the runner's router serves, apart from driving Caddy: the route table, Caddy's configuration (HTTPS
+        // included), the DNS zone Caddy finds the web dynos in (and its small UDP server), Heroku's router error pages
+        // and log lines, and where each app's host name stands with its certificate.
         .target(
             name: "SlipwayRouting",
             dependencies: [
-                "SlipwaySystem", "SlipwaySpool",
+                "SlipwaySystem", "SlipwaySpool", "SlipwayCerts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -188,13 +189,23 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        // Certificates for the router's HTTPS: parsing and checking them (swift-nio-ssl's BoringSSL), what Caddy keeps of
+        // them in its storage and says of its orders in its log, an app's own one kept (`certs:add`).
+        .target(
+            name: "SlipwayCerts",
+            dependencies: [
+                "SlipwaySystem", "SlipwaySpool", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
+
         // The reference runner: consumes the spool. It shares only the spool format, the system layer and the C
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
         .target(
             name: "SlugRunner",
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
-                "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos", "SlipwayDrains",
+                "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
+                "SlipwayDrains",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -263,8 +274,8 @@ let package = Package(
         .testTarget(
             name: "SlugRunnerTests",
             dependencies: [
-                "SlugRunner", "SlipwayRouting", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
-                "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
+                "SlugRunner", "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit",
+                "SlipwayDynos", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
             ]),
         .testTarget(
             name: "SlipwayDrainsTests",
@@ -294,7 +305,8 @@ let package = Package(
         .testTarget(
             name: "SlugRunnerIntegrationTests",
             dependencies: [
-                "slugrunner", "slugc", "SlugRunner", "SlipwayRouting", "SlipwayRunnerKit", "SlipwaySpool",
+                "slugrunner", "slugc", "SlugRunner", "SlipwayRouting", "SlipwayCerts", "SlipwayRunnerKit",
+                "SlipwaySpool",
                 "SlipwayTestSupport",
             ]),
     ],

@@ -39,9 +39,16 @@ public struct CaddyConfig: Sendable {
     public var retryDuration: Duration = .seconds(5)
     /// The pause between those tries.
     public var retryInterval: Duration = .milliseconds(100)
+    /// HTTPS: a second server, on ``RouterTLS/listen``, and the certificates (``RouterTLS``); nil: plain HTTP only.
+    public var tls: RouterTLS?
+    /// Caddy's storage folder (its certificates, ACME accounts and locks); nil: Caddy's default under its
+    /// `XDG_DATA_HOME`.
+    public var storage: String?
 
     /// The name of the HTTP server in Caddy's configuration, and of its access logger.
     static let serverName = "slipway"
+    /// The name of the HTTPS server, which logs to the same access logger.
+    static let tlsServerName = "slipway-tls"
     /// The placeholder the dyno that answered is mapped to.
     static let dynoVariable = "slipway.dyno"
     /// The variable the error routes set to the router's error code.
@@ -71,16 +78,40 @@ public struct CaddyConfig: Sendable {
                 "output": "file", "filename": caddyLog, "roll_size_mb": 1, "roll_keep": 1, "roll_gzip": false,
             ]
         }
-        let server: [String: Any] = [
-            "listen": [listen],
-            // Local names (`*.localhost`) get no certificate. Public domains could get Let's Encrypt's later by
-            // listening on :443 as well and leaving automatic HTTPS on for them.
-            "automatic_https": ["disable": true],
-            "logs": ["default_logger_name": Self.serverName],
-            "routes": [requestIDRoute()] + table.hostRoutes.map(appRoute) + [noSuchAppRoute()],
-            "errors": ["routes": errorRoutes()],
+        let hostRoutes = table.hostRoutes
+        // Caddy's automatic HTTPS stays off: which names get certificates, and which are redirected, is the
+        // runner's (``RouterTLS``, ``RouteTable/secureHosts``), so that a name without a certificate keeps HTTP.
+        var servers: [String: Any] = [
+            Self.serverName: [
+                "listen": [listen],
+                "automatic_https": ["disable": true],
+                "logs": ["default_logger_name": Self.serverName],
+                "routes": [requestIDRoute()] + redirectRoutes(table)
+                    + hostRoutes.map { appRoute($0, port: listenPort) } + [noSuchAppRoute()],
+                "errors": ["routes": errorRoutes()],
+            ] as [String: Any]
         ]
-        return [
+        var apps: [String: Any] = [:]
+        if let tls {
+            servers[Self.tlsServerName] =
+                [
+                    "listen": [tls.listen],
+                    "automatic_https": ["disable": true],
+                    "tls_connection_policies": connectionPolicies(table, tls),
+                    "logs": ["default_logger_name": Self.serverName],
+                    "routes": [requestIDRoute()] + hostRoutes.map { appRoute($0, port: tls.port) } + [noSuchAppRoute()],
+                    "errors": ["routes": errorRoutes()],
+                ] as [String: Any]
+            apps["tls"] = tlsApp(table, tls)
+        }
+        var http: [String: Any] = ["servers": servers]
+        if let tls {
+            // The ports ACME's HTTP and TLS-ALPN challenges come to, and that redirects name.
+            http["http_port"] = Int(listenPort) ?? 80
+            http["https_port"] = Int(tls.port) ?? 443
+        }
+        apps["http"] = http
+        var document: [String: Any] = [
             "admin": ["listen": adminAddress, "config": ["persist": false]],
             "logging": [
                 "logs": [
@@ -92,8 +123,10 @@ public struct CaddyConfig: Sendable {
                     ],
                 ]
             ],
-            "apps": ["http": ["servers": [Self.serverName: server]]],
+            "apps": apps,
         ]
+        if let storage { document["storage"] = ["module": "file_system", "root": storage] }
+        return document
     }
 
     /// Keeps or makes the request id, and sets it on the request and the response.
@@ -115,7 +148,7 @@ public struct CaddyConfig: Sendable {
         ]
     }
 
-    private func appRoute(_ route: RouteTable.HostRoute) -> [String: Any] {
+    private func appRoute(_ route: RouteTable.HostRoute, port: String) -> [String: Any] {
         let app = route.app
         // Which dyno answered, from the target name Caddy dialled (`<n>.h…-<port>.web.<app>.slipway.internal.`).
         // Placeholders in a regular expression's output stay unexpanded, so a second map, with only a default
@@ -134,7 +167,7 @@ public struct CaddyConfig: Sendable {
         if app.upstreams.isEmpty {
             handlers += errorPage(.noWebProcesses)
         } else {
-            handlers.append(reverseProxy(app: app.name))
+            handlers.append(reverseProxy(app: app.name, port: port))
         }
         return ["match": [["host": route.hosts]], "handle": handlers, "terminal": true]
     }
@@ -146,7 +179,7 @@ public struct CaddyConfig: Sendable {
 
     /// The app's dynos come from the router's DNS (``RouteZone``), looked up again every ``RouteZone/refresh``: a
     /// deploy changes the zone, not this configuration.
-    private func reverseProxy(app: String) -> [String: Any] {
+    private func reverseProxy(app: String, port: String) -> [String: Any] {
         let resolver = ["addresses": [resolverAddress]]
         return [
             "handler": "reverse_proxy",
@@ -166,8 +199,8 @@ public struct CaddyConfig: Sendable {
             // app writes them. (Flushing everything at once, -1, made a reload lose a request in flight: the client
             // got the headers, then the connection closed.)
             // X-Forwarded-For (the client's address; a client's own value is dropped), -Proto and -Host are
-            // Caddy's; the port is the one the client connected to.
-            "headers": ["request": ["set": ["X-Forwarded-Port": [listenPort]]]],
+            // Caddy's (-Proto is https on the HTTPS server); the port is the one the client connected to.
+            "headers": ["request": ["set": ["X-Forwarded-Port": [port]]]],
         ]
     }
 
@@ -216,8 +249,11 @@ public struct CaddyConfig: Sendable {
     }
 
     /// The port part of ``listen``.
-    var listenPort: String {
-        guard let colon = listen.lastIndex(of: ":") else { return "80" }
+    var listenPort: String { Self.port(of: listen, default: "80") }
+
+    /// The port part of a listen address (`127.0.0.1:8080`, `:443`).
+    static func port(of listen: String, default: String) -> String {
+        guard let colon = listen.lastIndex(of: ":") else { return `default` }
         return String(listen[listen.index(after: colon)...])
     }
 

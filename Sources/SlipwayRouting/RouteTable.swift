@@ -32,6 +32,11 @@ public struct RouteTable: Equatable, Sendable {
         public var hosts: [String]
         /// Its running web dynos; empty means every request gets the H14 page.
         public var upstreams: [Upstream]
+        /// Whether the router orders certificates from its ACME CA for the app's names (`certs:auto`, the default;
+        /// `certs:auto:disable` turns it off). Off too while the app has a certificate of its own.
+        public var automaticCertificates = true
+        /// The app's own certificate for its domains (`certs:add`), as Caddy reads it.
+        public var certificate: RouterTLS.CertificateFiles?
 
         public init(name: String, hosts: [String], upstreams: [Upstream]) {
             self.name = name
@@ -44,7 +49,14 @@ public struct RouteTable: Equatable, Sendable {
             let own = RouteTable.hostName(app: name, baseDomain: baseDomain)
             self.init(name: name, hosts: [own] + domains.filter { $0 != own }, upstreams: upstreams)
         }
+
+        /// Its custom domains: every host name but its own (the first).
+        public var domains: ArraySlice<String> { hosts.dropFirst() }
     }
+
+    /// The host names that have a certificate now (``CertificateStorage``): a plain HTTP request to one of them gets a
+    /// 308 to HTTPS. A name whose certificate is not there yet (or could not be issued) keeps answering over HTTP.
+    public var secureHosts: Set<String> = []
 
     /// `<app>.<baseDomain>`: the host name an app answers at.
     public static func hostName(app: String, baseDomain: String) -> String { "\(app).\(baseDomain)" }

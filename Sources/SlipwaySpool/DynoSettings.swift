@@ -62,6 +62,12 @@ public struct DynoSettings: Codable, Equatable, Sendable {
     public var domains: [String]
     /// A path each web dyno must answer with 2xx or 3xx before a release goes live, and afterwards to stay in it.
     public var healthcheck: String?
+    /// Whether the router orders certificates from its ACME CA for the app's names (`certs:auto`); nil: yes.
+    public var automaticCertificates: Bool?
+    /// The SHA-256 (hex) of the app's own certificate and key (`certs:add`), which lie in
+    /// ``RootLayout/appCertificate(_:)`` and ``RootLayout/appCertificateKey(_:)``; nil: it has none. A runner
+    /// loads them again when it changes.
+    public var certificate: String?
     /// Where the app's log lines go besides its log file (`drains:add`), in the order they were added; nil (left out
     /// of the file) when there are none, so files written before drains existed read the same.
     public var drains: [LogDrain]?

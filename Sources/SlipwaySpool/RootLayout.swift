@@ -70,6 +70,10 @@ public struct RootLayout: Sendable, Equatable {
     public func dynoSettings(_ app: String) -> String { "\(buildApps)/\(app)/dynos.json" }
     /// `<root>/apps/<app>/dynos.lock`: held around a change of `dynos.json`.
     public func dynoSettingsLock(_ app: String) -> String { "\(buildApps)/\(app)/dynos.lock" }
+    /// `<root>/apps/<app>/tls/certificate.pem`: the app's own certificate chain (`certs:add`), mode 0600.
+    public func appCertificate(_ app: String) -> String { "\(buildApps)/\(app)/tls/certificate.pem" }
+    /// `<root>/apps/<app>/tls/key.pem`: its private key, mode 0600.
+    public func appCertificateKey(_ app: String) -> String { "\(buildApps)/\(app)/tls/key.pem" }
     /// `<root>/run/domains.lock`: held while a domain is given to an app.
     public var domainsLock: String { "\(run)/domains.lock" }
     /// `<root>/authorized_keys`.

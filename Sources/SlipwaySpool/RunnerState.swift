@@ -111,6 +111,28 @@ public struct RunnerState: Codable, Equatable, Sendable {
         }
     }
 
+    /// The router's certificate for one of the app's host names (`certs`).
+    public struct Certificate: Codable, Equatable, Sendable {
+        public var host: String
+        /// `issued` (from the ACME CA), `installed` (the app's own, `certs:add`, or the operator's wildcard),
+        /// `pending` (ordered, not there yet), `failing` (the CA refused; ``reason`` says why), `none` (no
+        /// certificate: automatic certificates are off, or the name cannot have one, such as `*.localhost`).
+        public var state: String
+        public var issuer: String?
+        /// When it expires (ISO 8601, UTC).
+        public var expires: String?
+        /// Why the last order failed.
+        public var reason: String?
+
+        public init(host: String, state: String, issuer: String? = nil, expires: String? = nil, reason: String? = nil) {
+            self.host = host
+            self.state = state
+            self.issuer = issuer
+            self.expires = expires
+            self.reason = reason
+        }
+    }
+
     /// What the runner lets one app have (`slugrunner watch --max-dynos-per-app`, `--max-detached-runs`), so that
     /// the door can refuse at once what the runner would refuse.
     public struct Limits: Codable, Equatable, Sendable {
@@ -152,12 +174,15 @@ public struct RunnerState: Codable, Equatable, Sendable {
     /// Why the runner keeps a formation other than the one `dynos.json` asks for (past ``Limits/maxDynos``), for
     /// `ps`; nil when it runs what was asked.
     public var formationRefused: String?
+    /// The certificates of the app's host names, when the router serves HTTPS; nil otherwise.
+    public var certificates: [Certificate]?
 
     public init(
         app: String, watcher: Bool?, watcherPid: Int32, updatedAt: String, host: String?, release: Release?,
         formation: [String: Int], processes: [Process], lastDeploy: Deploy?, baseDomain: String? = nil,
-        limits: Limits? = nil, formationRefused: String? = nil
+        limits: Limits? = nil, formationRefused: String? = nil, certificates: [Certificate]? = nil
     ) {
+        self.certificates = certificates
         self.limits = limits
         self.formationRefused = formationRefused
         self.app = app
@@ -180,6 +205,7 @@ public struct RunnerState: Codable, Equatable, Sendable {
         case baseDomain = "base_domain"
         case limits
         case formationRefused = "formation_refused"
+        case certificates
     }
 
     /// Parses a state file's bytes; nil when they are not one.

@@ -47,6 +47,11 @@ enum Run: ManagementCommandName { static let name = "run" }
 enum Domains: ManagementCommandName { static let name = "domains" }
 enum DomainsAdd: ManagementCommandName { static let name = "domains:add" }
 enum DomainsRemove: ManagementCommandName { static let name = "domains:remove" }
+enum Certs: ManagementCommandName { static let name = "certs" }
+enum CertsAdd: ManagementCommandName { static let name = "certs:add" }
+enum CertsRemove: ManagementCommandName { static let name = "certs:remove" }
+enum CertsAuto: ManagementCommandName { static let name = "certs:auto" }
+enum CertsAutoDisable: ManagementCommandName { static let name = "certs:auto:disable" }
 enum Drains: ManagementCommandName { static let name = "drains" }
 enum DrainsAdd: ManagementCommandName { static let name = "drains:add" }
 enum DrainsRemove: ManagementCommandName { static let name = "drains:remove" }
@@ -66,8 +71,9 @@ let managementSubcommands: [ParsableCommand.Type] = [
     Managed<BuildpacksClear>.self, Managed<ConfigShow>.self, Managed<ConfigGet>.self, Managed<ConfigSet>.self,
     Managed<ConfigUnset>.self, Managed<Ps>.self, Managed<PsScale>.self, Managed<PsResize>.self, Managed<PsDisk>.self,
     Managed<PsRestart>.self, Managed<PsStop>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
-    Managed<DomainsRemove>.self, Managed<Drains>.self, Managed<DrainsAdd>.self, Managed<DrainsRemove>.self,
-    Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
+    Managed<DomainsRemove>.self, Managed<Certs>.self, Managed<CertsAdd>.self, Managed<CertsRemove>.self,
+    Managed<CertsAuto>.self, Managed<CertsAutoDisable>.self, Managed<Drains>.self, Managed<DrainsAdd>.self,
+    Managed<DrainsRemove>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
     Managed<Logs>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,
 ]

@@ -86,6 +86,29 @@ extension Slugrunner {
         var baseDomain: String = RouterSettings.defaultBaseDomain
         @Option(
             help: ArgumentHelp(
+                "Where the router also takes HTTPS requests, with certificates from the ACME CA (docs/https.md).",
+                valueName: "address:port"))
+        var routerTLS: String?
+        @Option(
+            help: ArgumentHelp(
+                "The ACME CA's directory URL that issues the apps' certificates, or none.", valueName: "URL"))
+        var acmeCA: String = RouterSettings.defaultACMECA
+        @Option(help: ArgumentHelp("The ACME account's contact address.", valueName: "email"))
+        var acmeEmail: String?
+        @Option(
+            help: ArgumentHelp(
+                "A PEM file of roots the ACME CA's own HTTPS is checked against (a private CA); repeatable.",
+                valueName: "file"))
+        var acmeCARoot: [String] = []
+        @Option(
+            help: ArgumentHelp(
+                "The certificate (with its chain) of *.<base domain>, which the apps' own names use.",
+                valueName: "file"))
+        var wildcardCert: String?
+        @Option(help: ArgumentHelp("The private key of --wildcard-cert.", valueName: "file"))
+        var wildcardKey: String?
+        @Option(
+            help: ArgumentHelp(
                 "Seconds between two health checks of a web dyno (apps with a health check).", valueName: "seconds"))
         var healthInterval: Double = 10
         @Option(
@@ -194,6 +217,12 @@ extension Slugrunner {
             try reporting {
                 settings.router = try RouterSettings.from(
                     router: router, admin: routerAdmin, baseDomain: baseDomain, root: root.resolved)
+                guard settings.router != nil || routerTLS == nil else {
+                    throw ValidationError("--router-tls needs a router: drop --router none")
+                }
+                settings.router?.tls = try RouterSettings.tls(
+                    listen: routerTLS, acmeCA: acmeCA, email: acmeEmail, caRoots: acmeCARoot,
+                    wildcardCert: wildcardCert, wildcardKey: wildcardKey)
                 try Watcher(root: root.resolved, settings: settings, say: sayOnStderr).run()
             }
         }

@@ -155,7 +155,8 @@ public enum ManagementCommands {
     /// Every command, in the order `help` lists them.
     public static let all: [ManagementCommand] = {
         let apps: [ManagementCommand] = appCommands + sourceCommands + configCommands
-        let dynos: [ManagementCommand] = dynoCommands + [runCommand] + domainCommands + drainCommands
+        let dynos: [ManagementCommand] =
+            dynoCommands + [runCommand] + domainCommands + certCommands + drainCommands
         let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + tokenCommands
         return apps + dynos + rest + [help]
     }()

@@ -25,12 +25,17 @@ extension Router {
                     + " (apt-get install caddy), or run with --router none")
         }
         stopLeftover()
-        let (host, port) = try RouterSettings.parseListen(settings.listen)
-        if let address = ListenAddress(ipv4: host.isEmpty ? "0.0.0.0" : host), !address.isFree(port) {
-            throw RunnerError(
-                .system,
-                "slugrunner: the router cannot listen on \(settings.listen): the port is taken. Stop what uses it,"
-                    + " or choose another address with --router (or --router none)")
+        let port = try RouterSettings.parseListen(settings.listen).port
+        for (listen, flag) in [(settings.listen, "--router")]
+            + (settings.tls.map { [($0.listen, "--router-tls")] } ?? [])
+        {
+            let (host, port) = try RouterSettings.parseListen(listen)
+            if let address = ListenAddress(ipv4: host.isEmpty ? "0.0.0.0" : host), !address.isFree(port) {
+                throw RunnerError(
+                    .system,
+                    "slugrunner: the router cannot listen on \(listen): the port is taken. Stop what uses it,"
+                        + " or choose another address with \(flag) (or --router none)")
+            }
         }
         let bootstrap: [String: Any] = [
             "admin": ["listen": config.adminAddress, "config": ["persist": false]],
@@ -46,9 +51,11 @@ extension Router {
         // Caddy keeps its certificates and state under XDG_DATA_HOME and XDG_CONFIG_HOME: its own folder, never the
         // runner user's home.
         let view = Self.caddyView
+        let tlsPort = try settings.tls.map { try RouterSettings.parseListen($0.listen).port } ?? port
         let arguments = ["run", "--config", "\(view)/caddy-start.json"]
         let command =
-            user?.command(caddy, arguments, keeping: port < 1024 ? ["net_bind_service"] : []) ?? [caddy] + arguments
+            user?.command(caddy, arguments, keeping: min(port, tlsPort) < 1024 ? ["net_bind_service"] : [])
+            ?? [caddy] + arguments
         var spawn = Spawn(
             executable: command[0], arguments: Array(command.dropFirst()),
             environment: [

@@ -1,4 +1,5 @@
 public import Foundation
+import SlipwayCerts
 public import SlipwayRouting
 import SlipwayRunnerKit
 import SlipwaySystem
@@ -29,10 +30,14 @@ public final class Router {
     private var loadedConfig: Data?
     private let accessLog: AccessLogReader
     private var dns: RouterDNS?
+    /// Where the apps' host names stand with their certificates (HTTPS).
+    var certificates: HostCertificates
 
     public init(settings: RouterSettings) {
         self.settings = settings
         accessLog = AccessLogReader(path: "\(settings.folder)/caddy/access.log")
+        certificates = HostCertificates(
+            storage: settings.adminAddress == nil ? CaddyStorage(root: "\(settings.folder)/caddy/data/caddy") : nil)
     }
 
     deinit { stop() }
@@ -67,6 +72,8 @@ public final class Router {
             accessLog: "\(folder)/access.log", resolverAddress: dns?.address ?? "",
             caddyLog: owned ? "\(folder)/caddy.log" : nil)
         config.timeout = settings.timeout
+        config.tls = caddyTLS
+        config.storage = owned ? "\(folder)/data/caddy" : nil
         return config
     }
 
@@ -85,6 +92,7 @@ public final class Router {
             throw RunnerError.system(error.operation, error.path, errno: error.errno)
         }
         try accessLog.reset(owner: owner)
+        try installTLSFiles()
         loaded = nil
         if dns == nil {
             do { dns = try RouterDNS() } catch { throw RunnerError(.system, "slugrunner: \(error)") }

@@ -1,3 +1,4 @@
+public import SlipwayRouting
 public import SlipwayRunnerKit
 import SlipwaySpool
 
@@ -17,6 +18,10 @@ public struct RouterSettings: Sendable {
     public var timeout: Duration
     /// The Caddy program; nil: `caddy` on `PATH`.
     public var caddyExecutable: String?
+    /// HTTPS (`--router-tls`, `--acme-ca`, `--acme-email`, `--wildcard-cert`): where the router takes it and where
+    /// certificates come from, with the operator's files as the operator named them (the runner gives its own
+    /// Caddy copies); nil: plain HTTP only.
+    public var tls: RouterTLS?
 
     public init(
         folder: String, listen: String = "127.0.0.1:8080", adminAddress: String? = nil,

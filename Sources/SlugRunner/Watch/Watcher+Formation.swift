@@ -124,7 +124,7 @@ extension Watcher {
             formation: app.formation.counts, processes: engine.processes(of: app) + oneOffs.processes(of: app.name),
             lastDeploy: app.lastDeploy, baseDomain: settings.router?.baseDomain,
             limits: .init(maxDynos: settings.maxDynosPerApp, maxDetachedRuns: settings.maxDetachedRuns),
-            formationRefused: app.formationRefused)
+            formationRefused: app.formationRefused, certificates: router?.certificateReports[app.name])
     }
 
     static func deployStatus(version: Int, entry: String, status: String, message: String) -> AppStatus.Deploy {

@@ -1,6 +1,7 @@
 import Foundation
 import SlipwayLogs
 import SlipwayRouting
+import SlipwayRunnerKit
 import SlipwaySpool
 
 /// Keeping the router (Caddy) in step with the web dynos that are up, and its request lines in the apps' logs.
@@ -20,7 +21,12 @@ extension Watcher {
         event(
             nil, "router",
             "Routing http://<app>.\(settings.baseDomain):\((try? RouterSettings.parseListen(settings.listen))?.port ?? 0)/ "
-                + "through \(owner), listening on \(settings.listen)")
+                + "through \(owner), listening on \(settings.listen)"
+                + (settings.tls.map { tls in
+                    ", and HTTPS on \(tls.listen)"
+                        + (tls.acme.map { " with certificates from \($0.directory)" }
+                            ?? " with the operator's certificates")
+                } ?? ""))
     }
 
     /// `<app>.<base domain>`: where the router answers for `app`.
@@ -32,12 +38,34 @@ extension Watcher {
     /// current release that are up (none: the app's H14 page).
     func routeTable() -> RouteTable {
         let base = settings.router?.baseDomain ?? RouterSettings.defaultBaseDomain
-        return RouteTable(
+        var table = RouteTable(
             apps: apps.values.map { app in
-                RouteTable.App(
+                var route = RouteTable.App(
                     name: app.name, baseDomain: base, domains: app.wanted.domains,
                     upstreams: engine.upstreams(of: app))
+                route.automaticCertificates = app.wanted.automaticCertificates ?? true
+                route.certificate = appCertificate(app.name, fingerprint: app.wanted.certificate)
+                return route
             })
+        if let router { table.secureHosts = router.secureHosts(table) }
+        return table
+    }
+
+    /// The app's own certificate (`certs:add`) as the router's Caddy reads it; nil when it has none, or it cannot
+    /// be used (said once in the app's log).
+    private func appCertificate(_ app: String, fingerprint: String?) -> RouterTLS.CertificateFiles? {
+        guard let router, router.settings.tls != nil, let fingerprint else { return nil }
+        switch router.installAppCertificate(
+            app: app, certificate: root.layout.appCertificate(app), key: root.layout.appCertificateKey(app),
+            fingerprint: fingerprint)
+        {
+        case .success(let files): return files
+        case .failure(let error):
+            let message = "Cannot use the app's certificate: \(error)"
+            if certificateFailures[app] != message { event(app, "router", message) }
+            certificateFailures[app] = message
+            return nil
+        }
     }
 
     /// Sends the router the current table (when it changed). Called every pass, and at once before a dyno it may

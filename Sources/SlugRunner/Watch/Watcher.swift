@@ -38,6 +38,8 @@ public final class Watcher {
     /// The router (Caddy) in front of the web dynos, and the last error it gave (said once).
     var router: Router?
     var routerFailure: String?
+    /// Per app, why its own certificate could not be used, as last said in its log.
+    var certificateFailures: [String: String] = [:]
     /// Where the dynos run: this machine's processes, or a swarm's tasks (`--engine swarm`).
     lazy var engine: any DynoEngine = LocalEngine(watcher: self, processes: processes)
     var stopping = false
