@@ -85,7 +85,7 @@ import Testing
     @Test func anAppHasAtMostTenDrains() throws {
         for port in 1...10 { #expect(run(["drains:add", "myapp", "syslog://a.example.com:\(port)"]).status == 0) }
         let refused = run(["drains:add", "myapp", "syslog://a.example.com:11"])
-        #expect(refused.err == "slipway: myapp has 10 drains, the most an app may have; remove one\n")
+        #expect(refused.err == "slipway: myapp: an app has 10 drains at most; remove one\n")
         #expect(try drains().count == 10)
     }
 }

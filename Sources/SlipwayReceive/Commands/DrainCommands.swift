@@ -1,14 +1,8 @@
-import Foundation
 import SlipwaySpool
 import SlipwaySystem
 
-/// `drains`, `drains:add`, `drains:remove`: where the app's log lines go besides its log, recorded in its
-/// `dynos.json` (``DynoSettings/drains``) with a drain token each; the runner sends every line to each drain
-/// (docs/drains.md).
+/// `drains`, `drains:add`, `drains:remove`: the app's log drains, in its `dynos.json` (docs/drains.md).
 extension ManagementCommands {
-    /// The most drains one app may have: each one is a connection and a buffer on the runner.
-    static let maximumDrains = 10
-
     static let drainCommands = [
         ManagementCommand("drains", "<app>", "List the app's log drains and their tokens.", arity: 1...1) { run in
             let (app, _) = try run.app()
@@ -23,57 +17,30 @@ extension ManagementCommands {
             arity: 2...2
         ) { run in
             let (app, _) = try run.app()
-            let url = try drainArgument(run.arguments[1])
+            let url: LogDrainURL
             var added: LogDrain?
+            do throws(LogDrainURL.Refusal) { url = try LogDrainURL.parse(run.arguments[1]) } catch {
+                throw DoorError(.invalidValue, "slipway: \(TerminalText.printable(error.description))")
+            }
             try updateDynoSettings(run, app.name) { settings in
-                var drains = settings.logDrains
-                guard !drains.contains(where: { $0.url == url.normalized }) else { return }
-                guard drains.count < maximumDrains else {
-                    throw DoorError(
-                        .notPossible,
-                        "slipway: \(app.name) has \(maximumDrains) drains, the most an app may have; remove one")
+                do throws(LogDrainURL.Refusal) { added = try settings.addDrain(url) } catch {
+                    throw DoorError(.notPossible, "slipway: \(app.name): \(error.description)")
                 }
-                let drain = LogDrain(url: url.normalized, token: LogDrain.newToken())
-                drains.append(drain)
-                settings.drains = drains
-                added = drain
             }
-            if let added {
-                run.say("Successfully added drain \(added.url) to \(app.name) (token \(added.token))")
-            } else {
-                run.say("\(url.normalized) is a drain of \(app.name) already: no change")
-            }
+            guard let added else { return run.say("\(url.normalized) is a drain of \(app.name) already: no change") }
+            run.say("Successfully added drain \(added.url) to \(app.name) (token \(added.token))")
         },
         ManagementCommand(
             "drains:remove", "<app> <url|token>", "Stop sending the app's log to a drain.", arity: 2...2
         ) { run in
             let (app, _) = try run.app()
-            let word = run.arguments[1]
-            let normalized = (try? LogDrainURL.parse(word))?.normalized
             var removed: LogDrain?
-            try updateDynoSettings(run, app.name) { settings in
-                var drains = settings.logDrains
-                guard let index = drains.firstIndex(where: { $0.token == word || $0.url == normalized }) else {
-                    return
-                }
-                removed = drains.remove(at: index)
-                settings.drains = drains.isEmpty ? nil : drains
-            }
+            try updateDynoSettings(run, app.name) { removed = $0.removeDrain(run.arguments[1]) }
             guard let removed else {
-                throw DoorError(
-                    .notFound,
-                    "slipway: \(app.name) has no drain \(TerminalText.printable(word)) (drains \(app.name) lists them)")
+                let shown = TerminalText.printable(run.arguments[1])
+                throw DoorError(.notFound, "slipway: \(app.name) has no drain \(shown) (drains \(app.name) lists them)")
             }
             run.say("Successfully removed drain \(removed.url) from \(app.name)")
         },
     ]
-
-    /// The drain address in `word`, parsed, or the refusal in one line.
-    private static func drainArgument(_ word: String) throws -> LogDrainURL {
-        do throws(LogDrainURL.Refusal) {
-            return try LogDrainURL.parse(word)
-        } catch {
-            throw DoorError(.invalidValue, "slipway: \(TerminalText.printable(error.description))")
-        }
-    }
 }
