@@ -92,6 +92,7 @@ let package = Package(
             name: "SlipwayReceive",
             dependencies: [
                 "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "SlipwayCerts",
+                "SlipwayMetrics",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 "SlipwayHTTP",
@@ -198,6 +199,18 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
 
+        // Metrics and autoscaling: the apps' figures per minute as the router logs requests (the store under the root,
+        // which the door reads), the Prometheus endpoint, and the autoscaling rule. The runner feeds it.
+        .target(
+            name: "SlipwayMetrics",
+            dependencies: [
+                "SlipwaySystem", "SlipwaySpool",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
+
         // The reference runner: consumes the spool. It shares only the spool format, the system layer and the C
         // layers with the build side, so that a runner can be written from docs/spool.md alone.
         .target(
@@ -205,6 +218,7 @@ let package = Package(
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
                 "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
+                "SlipwayMetrics",
                 "SlipwayDrains",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
@@ -280,6 +294,8 @@ let package = Package(
         .testTarget(
             name: "SlipwayDrainsTests",
             dependencies: ["SlipwayDrains", "SlipwayLogs", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "SlipwayMetricsTests", dependencies: ["SlipwayMetrics", "SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
             name: "DoorKitTests",
@@ -305,9 +321,8 @@ let package = Package(
         .testTarget(
             name: "SlugRunnerIntegrationTests",
             dependencies: [
-                "slugrunner", "slugc", "SlugRunner", "SlipwayRouting", "SlipwayCerts", "SlipwayRunnerKit",
-                "SlipwaySpool",
-                "SlipwayTestSupport",
+                "slugrunner", "slugc", "receive-pack", "SlugRunner", "SlipwayRouting", "SlipwayCerts",
+                "SlipwayRunnerKit", "SlipwaySpool", "SlipwayMetrics", "SlipwayTestSupport",
             ]),
     ],
     swiftLanguageModes: [.v6]

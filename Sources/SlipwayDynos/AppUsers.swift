@@ -1,9 +1,9 @@
 public import Foundation
-public import SlipwayRunnerKit
+import SlipwayRunnerKit
 public import SlipwaySystem
 
 #if canImport(Glibc)
-    public import Glibc
+    import Glibc
 #endif
 
 /// The unprivileged user each app's dynos run as (when the runner is root, and on the Swarm engine): one per app,

@@ -1,8 +1,8 @@
-public import Foundation
+import Foundation
 public import SlipwaySystem
 
 #if canImport(Glibc)
-    public import Glibc
+    import Glibc
 #endif
 
 /// The first step of a dyno that has a disk of its own (`slugrunner dyno-disk`), run by the dyno's first process

@@ -1,10 +1,10 @@
-public import Foundation
-public import SlipwayRunnerKit
-public import SlipwaySpool
+import Foundation
+import SlipwayRunnerKit
+import SlipwaySpool
 public import SlipwaySystem
 
 #if canImport(Glibc)
-    public import Glibc
+    import Glibc
 #endif
 
 /// Whether dynos get a disk of their own (`slugrunner watch --dyno-disk`).

@@ -1,9 +1,9 @@
-public import Foundation
+import Foundation
 public import SlipwayRunnerKit
 public import SlipwaySystem
 
 #if canImport(Glibc)
-    public import Glibc
+    import Glibc
 #endif
 
 /// Each dyno's ephemeral filesystem, as Heroku's: at every start a fresh, private, writable copy of the release's

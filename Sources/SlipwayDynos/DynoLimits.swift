@@ -1,10 +1,10 @@
-public import Foundation
-public import SlipwayRunnerKit
-public import SlipwaySpool
+import Foundation
+import SlipwayRunnerKit
+import SlipwaySpool
 public import SlipwaySystem
 
 #if canImport(Glibc)
-    public import Glibc
+    import Glibc
 #endif
 
 /// Each dyno's memory, process and CPU limits: a control group `slipway/<app>/<dyno>` (below the runner's own group)

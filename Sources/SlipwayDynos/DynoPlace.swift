@@ -2,7 +2,7 @@ public import Foundation
 public import SlipwaySystem
 
 #if canImport(Glibc)
-    public import Glibc
+    import Glibc
 #endif
 
 /// One start of a dyno (a process type's dyno, a one-off `run.N`, the release phase): its private copy of the

@@ -1,10 +1,10 @@
-public import Foundation
+import Foundation
 public import SlipwayRunnerKit
-public import SlipwaySpool
+import SlipwaySpool
 public import SlipwaySystem
 
 #if canImport(Glibc)
-    public import Glibc
+    import Glibc
 #endif
 
 /// How a dyno is confined, on top of the system layer's ``Sandbox``: with bubblewrap, the host's filesystem

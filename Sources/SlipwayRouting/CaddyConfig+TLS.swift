@@ -79,13 +79,15 @@ extension CaddyConfig {
     }
 
     /// On the HTTP server: a request to a name that has a certificate (``RouteTable/secureHosts``) gets a 308 to the
-    /// same URL over HTTPS (ACME's HTTP challenges are answered before any route).
+    /// same URL over HTTPS (ACME's HTTP challenges are answered before any route), unless its app opted out.
     func redirectRoutes(_ table: RouteTable) -> [[String: Any]] {
-        guard let tls, !table.secureHosts.isEmpty else { return [] }
+        let optedOut = Set(table.sortedApps.filter { !$0.redirectsToHTTPS }.flatMap(\.hosts))
+        let redirected = table.secureHosts.subtracting(optedOut)
+        guard let tls, !redirected.isEmpty else { return [] }
         let port = tls.port == "443" ? "" : ":\(tls.port)"
         return [
             [
-                "match": [["host": table.secureHosts.sorted()]],
+                "match": [["host": redirected.sorted()]],
                 "handle": [
                     [
                         "handler": "static_response", "status_code": 308,

@@ -35,6 +35,8 @@ public struct RouteTable: Equatable, Sendable {
         /// Whether the router orders certificates from its ACME CA for the app's names (`certs:auto`, the default;
         /// `certs:auto:disable` turns it off). Off too while the app has a certificate of its own.
         public var automaticCertificates = true
+        /// Whether plain HTTP to its names that have a certificate gets a 308 to HTTPS (`apps:set https-redirect`).
+        public var redirectsToHTTPS = true
         /// The app's own certificate for its domains (`certs:add`), as Caddy reads it.
         public var certificate: RouterTLS.CertificateFiles?
 

@@ -19,6 +19,12 @@ public struct RouterLogLine: Equatable, Sendable {
     public var line: String
     /// When Caddy logged the request (its end).
     public var date: Date
+    /// The figures of the line, for the metrics: the answering dyno (empty for none), the HTTP status, the router
+    /// error's code (`H12`) if any, and the service time in milliseconds, unrounded.
+    public var dyno = ""
+    public var status = 0
+    public var code: String?
+    public var serviceMilliseconds = 0.0
 
     public init(app: String, line: String, date: Date) {
         self.app = app
@@ -70,6 +76,10 @@ public struct RouterLogLine: Equatable, Sendable {
         self.init(
             app: String(tag[0]), line: fields.joined(separator: " "),
             date: timestamp.map { Date(timeIntervalSince1970: $0) } ?? Date())
+        self.dyno = dyno
+        self.status = status
+        self.code = code?.rawValue
+        self.serviceMilliseconds = max(0, seconds * 1000)
     }
 
     /// `value` as it is when every character is safe in a bare value, else quoted.

@@ -2,7 +2,7 @@ public import Foundation
 import SlipwaySystem
 
 #if canImport(Glibc)
-    public import Glibc
+    import Glibc
 #endif
 
 /// The few file operations the runner's own state needs: whole-file atomic replacement (a reader sees the old file

@@ -17,6 +17,7 @@ import SlipwaySystem
 ///   "restarts": {"web": 3},
 ///   "domains": ["www.example.com"],
 ///   "healthcheck": "/up",
+///   "autoscale": {"web": {"min": 1, "max": 4, "p95": 200}},
 ///   "drains": [{"url": "syslog+tls://logs.example.com:6514", "token": "d.9173ea1f-6f14-4976-9cf0-7cd0dafdcdbc"}]
 /// }
 /// ```
@@ -64,10 +65,35 @@ public struct DynoSettings: Codable, Equatable, Sendable {
     public var healthcheck: String?
     /// Whether the router orders certificates from its ACME CA for the app's names (`certs:auto`); nil: yes.
     public var automaticCertificates: Bool?
+    /// Whether plain HTTP to the app's names that have a certificate gets a 308 to HTTPS (`apps:set
+    /// https-redirect=off`); nil: yes.
+    public var httpsRedirect: Bool?
     /// The SHA-256 (hex) of the app's own certificate and key (`certs:add`), which lie in
     /// ``RootLayout/appCertificate(_:)`` and ``RootLayout/appCertificateKey(_:)``; nil: it has none. A runner
     /// loads them again when it changes.
     public var certificate: String?
+    /// Process type → how the runner scales it by its response time (`ps:autoscale`); only `web` is autoscaled.
+    /// While a type is autoscaled, the runner chooses its quantity within the bounds; `ps:scale` of it turns it off.
+    public var autoscale: [String: Autoscale]?
+
+    /// Autoscaling of one process type: between `min` and `max` dynos, keeping the p95 service time under `p95`.
+    public struct Autoscale: Codable, Equatable, Sendable {
+        /// The fewest dynos.
+        public var min: Int
+        /// The most dynos.
+        public var max: Int
+        /// The 95th percentile of the service time to stay under, in milliseconds.
+        public var p95: Int
+
+        public init(min: Int, max: Int, p95: Int) {
+            self.min = min
+            self.max = max
+            self.p95 = p95
+        }
+    }
+
+    /// The longest p95 target autoscaling takes, in ms (the router's timeout is 30 s).
+    public static let autoscaleTargetRange = 1...30_000
     /// Where the app's log lines go besides its log file (`drains:add`), in the order they were added; nil (left out
     /// of the file) when there are none, so files written before drains existed read the same.
     public var drains: [LogDrain]?
@@ -109,9 +135,12 @@ public struct DynoSettings: Codable, Equatable, Sendable {
         return counts
     }
 
-    /// These settings with `type` scaled to `quantity` (its sizes kept).
+    /// These settings with `type` scaled to `quantity` (its sizes kept), which turns its autoscaling off, as on
+    /// Heroku.
     public func scaling(_ type: String, to quantity: Int) -> DynoSettings {
         var copy = self
+        copy.autoscale?[type] = nil
+        if copy.autoscale?.isEmpty == true { copy.autoscale = nil }
         copy.formation[type] = ProcessFormation(
             quantity: quantity, memoryMB: formation[type]?.memoryMB, diskMB: formation[type]?.diskMB)
         return copy
@@ -211,6 +240,16 @@ public struct DynoSettings: Codable, Equatable, Sendable {
         for drain in logDrains {
             guard (try? LogDrainURL.parse(drain.url)) != nil, LogDrain.isToken(drain.token) else {
                 throw SpoolError(.invalidSettings, path: path, "\(path): '\(drain.url)' is not a drain")
+            }
+        }
+        for (type, rule) in autoscale ?? [:] {
+            guard type == "web", (1...Self.maximumQuantity).contains(rule.max), (1...rule.max).contains(rule.min),
+                Self.autoscaleTargetRange.contains(rule.p95)
+            else {
+                throw SpoolError(
+                    .invalidSettings, path: path,
+                    "\(path): the autoscaling of \(type) is not valid (web only, 1 <= min <= max <= "
+                        + "\(Self.maximumQuantity), max 1 or more, p95 1 to 30000 ms)")
             }
         }
         if let healthcheck, !Self.isHealthcheckPath(healthcheck) {

@@ -37,6 +37,7 @@ public import Foundation
 ///   runner/apps/<app>/
 ///     current                     the spool entry (in cur/) of the release that serves
 ///     state.json                  what runs now, written by the watcher for `slugrunner ps`
+///     metrics/<hour>.json         the app's figures per minute, 24 hours of them (SlipwayMetrics' MetricsStore)
 ///     releases/<entry>/           the unpacked slug (app/) and a copy of its release.json
 /// ```
 public struct RootLayout: Sendable, Equatable {
@@ -93,6 +94,8 @@ public struct RootLayout: Sendable, Equatable {
     public var runnerApps: String { "\(runner)/apps" }
     /// `<root>/runner/apps/<app>/state.json`: what runs for the app (``RunnerState``), written by the runner.
     public func runnerState(_ app: String) -> String { "\(runnerApps)/\(app)/state.json" }
+    /// `<root>/runner/apps/<app>/metrics`: the app's figures per minute, written by the runner, read by `metrics`.
+    public func runnerMetrics(_ app: String) -> String { "\(runnerApps)/\(app)/metrics" }
     /// `<root>/runner/watch.lock`: held by the running watcher.
     public var watchLock: String { "\(runner)/watch.lock" }
     /// `<root>/runner/control.sock`: the runner's control socket (one-off dynos, ``OneOffRequest``).

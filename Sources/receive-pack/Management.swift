@@ -43,6 +43,9 @@ enum PsResize: ManagementCommandName { static let name = "ps:resize" }
 enum PsDisk: ManagementCommandName { static let name = "ps:disk" }
 enum PsRestart: ManagementCommandName { static let name = "ps:restart" }
 enum PsStop: ManagementCommandName { static let name = "ps:stop" }
+enum PsAutoscale: ManagementCommandName { static let name = "ps:autoscale" }
+enum PsAutoscaleDisable: ManagementCommandName { static let name = "ps:autoscale:disable" }
+enum Metrics: ManagementCommandName { static let name = "metrics" }
 enum Run: ManagementCommandName { static let name = "run" }
 enum Domains: ManagementCommandName { static let name = "domains" }
 enum DomainsAdd: ManagementCommandName { static let name = "domains:add" }
@@ -70,7 +73,8 @@ let managementSubcommands: [ParsableCommand.Type] = [
     Managed<AppsInfo>.self, Managed<AppsSet>.self, Managed<BuildpacksList>.self, Managed<BuildpacksSet>.self,
     Managed<BuildpacksClear>.self, Managed<ConfigShow>.self, Managed<ConfigGet>.self, Managed<ConfigSet>.self,
     Managed<ConfigUnset>.self, Managed<Ps>.self, Managed<PsScale>.self, Managed<PsResize>.self, Managed<PsDisk>.self,
-    Managed<PsRestart>.self, Managed<PsStop>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
+    Managed<PsRestart>.self, Managed<PsStop>.self, Managed<PsAutoscale>.self, Managed<PsAutoscaleDisable>.self,
+    Managed<Metrics>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
     Managed<DomainsRemove>.self, Managed<Certs>.self, Managed<CertsAdd>.self, Managed<CertsRemove>.self,
     Managed<CertsAuto>.self, Managed<CertsAutoDisable>.self, Managed<Drains>.self, Managed<DrainsAdd>.self,
     Managed<DrainsRemove>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,

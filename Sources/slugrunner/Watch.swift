@@ -134,6 +134,16 @@ extension Slugrunner {
         var oneOffLifetime: Double = 24 * 3600
         @Option(
             help: ArgumentHelp(
+                "The apps' figures: on (kept per minute for `metrics`), off (no figures, no autoscaling), or an "
+                    + "address:port to also serve them to Prometheus at /metrics.",
+                valueName: "on|off|address:port"))
+        var metrics: String = "on"
+        @Option(
+            help: ArgumentHelp(
+                "Seconds of requests autoscaling looks at, and waits after each step.", valueName: "seconds"))
+        var autoscaleWindow: Double = 60
+        @Option(
+            help: ArgumentHelp(
                 "Send every app's log to this drain too: syslog+tls://host:port, syslog://host:port or "
                     + "https://host/path (repeatable).", valueName: "url"))
         var drain: [String] = []
@@ -191,6 +201,22 @@ extension Slugrunner {
             guard maxDetachedRuns >= 0 else { throw ValidationError("--max-detached-runs takes a count, 0 or more") }
             settings.maxDetachedRuns = maxDetachedRuns
             settings.oneOffLifetime = try duration(oneOffLifetime, "--one-off-lifetime")
+            switch metrics {
+            case "on": break
+            case "off": settings.metrics = false
+            default:
+                guard let colon = metrics.lastIndex(of: ":"), let port = Int(metrics[metrics.index(after: colon)...]),
+                    (0...65535).contains(port), colon != metrics.startIndex
+                else {
+                    throw ValidationError("--metrics is '\(metrics)'; use on, off or <address>:<port>")
+                }
+                let host = String(metrics[..<colon])
+                settings.metricsAddress = (host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+            }
+            guard autoscaleWindow >= 1 && autoscaleWindow <= 3600 else {
+                throw ValidationError("--autoscale-window takes seconds, 1 to 3600")
+            }
+            settings.autoscaleWindow = autoscaleWindow
             guard drainBuffer >= 1 else { throw ValidationError("--drain-buffer takes a number of lines, 1 or more") }
             settings.drains = DrainSettings(bufferLines: drainBuffer, caBundle: drainCa)
             if let drainCa, !FileManager.default.isReadableFile(atPath: drainCa) {

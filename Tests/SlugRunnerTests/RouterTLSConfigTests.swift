@@ -100,6 +100,16 @@ import Testing
         #expect(
             (handler["headers"] as? [String: [String]])?["Location"]
                 == ["https://{http.request.host}:8443{http.request.uri}"])
+        // An app that opted out (apps:set https-redirect=off) keeps plain HTTP for its names.
+        var optedOut = table(secure: ["shop.example.com", "manual.example.org"])
+        var manual = try #require(optedOut.apps["manual"])
+        manual.redirectsToHTTPS = false
+        optedOut.set(manual)
+        let kept = try document(tls, optedOut)
+        let keptRoutes = try #require(
+            (((kept["apps"] as? [String: Any])?["http"] as? [String: Any])?["servers"] as? [String: [String: Any]])?[
+                "slipway"]?["routes"] as? [[String: Any]])
+        #expect((keptRoutes[1]["match"] as? [[String: [String]]])?.first?["host"] == ["shop.example.com"])
         let tlsRoutes = try #require(servers["slipway-tls"]?["routes"] as? [[String: Any]])
         #expect(!tlsRoutes.contains { ($0["handle"] as? [[String: Any]])?.first?["status_code"] as? Int == 308 })
         func forwardedPort(_ routes: [[String: Any]]) -> [String]? {

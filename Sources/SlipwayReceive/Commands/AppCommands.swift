@@ -50,7 +50,7 @@ extension ManagementCommands {
         },
         ManagementCommand(
             "apps:set", "<app> <setting>=<value>…",
-            "Set deploy-branch=<branch>, build-dir=<folder>, healthcheck=<path>, or for webhook deploys "
+            "Set deploy-branch=<branch>, build-dir=<folder>, healthcheck=<path>, https-redirect=on|off, or for webhook deploys "
                 + "source=<git URL>#<branch>, status-token=<forge token>, forge-api=<URL> (empty: back to the default).",
             arity: 2...Int.max
         ) { run in
@@ -58,6 +58,7 @@ extension ManagementCommands {
             var changes: [(setting: String, value: String?)] = []
             var sourceChanges: [(setting: String, value: String?)] = []
             var healthcheck: String?? = .none
+            var redirect: Bool? = nil
             for word in run.arguments.dropFirst() {
                 let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 let value = parts.count == 2 && !parts[1].isEmpty ? parts[1] : nil
@@ -78,17 +79,27 @@ extension ManagementCommands {
                                 + "with / (healthcheck=/up), without spaces")
                     }
                     healthcheck = .some(value)
+                case "https-redirect" where parts.count == 2 && [nil, "on", "off"].contains(value):
+                    redirect = value != "off"
                 default:
                     throw DoorError(
                         .invalidValue,
                         "slipway: '\(TerminalText.printable(word))' is not a setting: apps:set takes "
-                            + "deploy-branch=<branch>, build-dir=<folder>, healthcheck=<path>, source=<git URL>#<branch>, "
+                            + "deploy-branch=<branch>, build-dir=<folder>, healthcheck=<path>, https-redirect=on|off, "
+                            + "source=<git URL>#<branch>, "
                             + "status-token=<token> and forge-api=<URL>")
                 }
             }
             try ManagementCommands.applySourceChanges(sourceChanges, app: paths, run: run)
             if case .some(let path) = healthcheck {
                 try ManagementCommands.setHealthcheck(path, app: paths.name, run: run)
+            }
+            if let redirect {
+                try updateDynoSettings(run, paths.name) { $0.httpsRedirect = redirect ? nil : false }
+                run.say(
+                    redirect
+                        ? "Set https-redirect of \(paths.name) to on: plain HTTP to a name with a certificate gets a 308"
+                        : "Set https-redirect of \(paths.name) to off: plain HTTP reaches the app")
             }
             guard !changes.isEmpty else { return }
             try AppRegistry(root: run.root).update(paths.name) { settings in

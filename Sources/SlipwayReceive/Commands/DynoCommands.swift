@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayMetrics
 import SlipwaySpool
 import SlipwaySystem
 
@@ -33,7 +34,8 @@ extension ManagementCommands {
                 for line in DynoListing.formation(app.name, settings) { run.out(line) }
                 return
             }
-            for line in DynoListing.dynos(state, settings: settings, now: Date()) { run.out(line) }
+            let shares = MetricsReport.requestShares(folder: run.root.layout.runnerMetrics(app.name))
+            for line in DynoListing.dynos(state, settings: settings, now: Date(), shares: shares) { run.out(line) }
         },
         ManagementCommand(
             "ps:scale", "<app> [<type>=<quantity>…]",

@@ -61,6 +61,8 @@ public struct ManagementCommand: Sendable {
     let arity: ClosedRange<Int>
     /// The `--options` it takes (each a flag without a value).
     let options: [String]
+    /// The `--options` that take a value, the next word (`--since 1h`).
+    var valued: [String] = []
     /// Whether `receive-pack <name>` offers it to the operator too (`apps` and `help` have local equivalents).
     public let servedLocally: Bool
     /// For a command that ends in a command line of its own (`run <app> <command…>`): after this many positional
@@ -96,6 +98,13 @@ public struct ManagementCommand: Sendable {
         self.action = action
     }
 
+    /// This command with `names` as options that take a value.
+    func valued(_ names: [String]) -> ManagementCommand {
+        var copy = self
+        copy.valued = names
+        return copy
+    }
+
     /// `config:set <app> KEY=VALUE…`.
     public var usage: String { arguments.isEmpty ? name : "\(name) \(arguments)" }
 }
@@ -107,6 +116,8 @@ struct Invocation {
     var arguments: [String]
     /// The `--options` given.
     var options: Set<String>
+    /// The valued options given, with their values.
+    var values: [String: String] = [:]
 
     var root: SlipwayRoot { context.root }
     var actor: Actor { context.actor }
@@ -156,7 +167,7 @@ public enum ManagementCommands {
     public static let all: [ManagementCommand] = {
         let apps: [ManagementCommand] = appCommands + sourceCommands + configCommands
         let dynos: [ManagementCommand] =
-            dynoCommands + [runCommand] + domainCommands + certCommands + drainCommands
+            dynoCommands + [runCommand] + domainCommands + certCommands + metricsCommands + drainCommands
         let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + tokenCommands
         return apps + dynos + rest + [help]
     }()
@@ -195,6 +206,7 @@ public enum ManagementCommands {
         }
         var arguments: [String] = []
         var options: Set<String> = []
+        var values: [String: String] = [:]
         var rest = words.dropFirst()
         while let word = rest.popFirst() {
             if let verbatimAfter = command.verbatimAfter, arguments.count >= verbatimAfter,
@@ -209,7 +221,9 @@ public enum ManagementCommands {
                 context.output.raw("  \(command.summary)")
                 return 0
             }
-            if word.hasPrefix("--") {
+            if command.valued.contains(word), let value = rest.popFirst() {
+                values[word] = value
+            } else if word.hasPrefix("--") {
                 guard command.options.contains(word) else {
                     throw DoorError(
                         .usage,
@@ -223,7 +237,8 @@ public enum ManagementCommands {
         guard command.arity.contains(arguments.count) else {
             throw DoorError(.usage, "slipway: usage: \(command.usage)")
         }
-        return try command.action(Invocation(context: context, arguments: arguments, options: options))
+        let invocation = Invocation(context: context, arguments: arguments, options: options, values: values)
+        return try command.action(invocation)
     }
 
     private static func unknownCommand(_ shown: String) -> DoorError {

@@ -14,7 +14,7 @@ enum DynoListing {
     /// ```
     ///
     /// One-off and release-phase dynos follow, each with its command, as Heroku lists `run` dynos.
-    static func dynos(_ state: RunnerState, settings: DynoSettings, now: Date) -> [String] {
+    static func dynos(_ state: RunnerState, settings: DynoSettings, now: Date, shares: [String: Int]) -> [String] {
         var lines: [String] = []
         let byType = Dictionary(grouping: state.processes, by: \.type)
         let regular = DynoSettings.sortedTypes(byType.keys.filter { !oneOffTypes.keys.contains($0) })
@@ -23,9 +23,11 @@ enum DynoListing {
             let count = state.formation[type] ?? processes.count
             let command = processes.first?.command ?? ""
             if !lines.isEmpty { lines.append("") }
-            lines.append("=== \(type) (\(settings.memoryMB(of: type)) MB): \(command) (\(count))")
+            let autoscale = settings.autoscale?[type].map { ", autoscaled \($0.min) to \($0.max) on p95 \($0.p95) ms" }
+            lines.append("=== \(type) (\(settings.memoryMB(of: type)) MB): \(command) (\(count))\(autoscale ?? "")")
             for process in processes {
-                lines.append("\(process.dyno): " + describe(process, release: state.release?.version, now: now))
+                let share = shares[process.dyno].map { ", \($0)% of the last minute's requests" } ?? ""
+                lines.append("\(process.dyno): " + describe(process, release: state.release?.version, now: now) + share)
             }
         }
         for (type, title) in oneOffTypes.sorted(by: { $0.key > $1.key }) {

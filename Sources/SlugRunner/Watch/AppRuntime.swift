@@ -22,6 +22,8 @@ final class AppRuntime {
     var retiring: [UnpackedRelease] = []
     /// The status last written to `state.json`.
     var writtenStatus: AppStatus?
+    /// The web count autoscaling chose, while `dynos.json` has the app autoscaled.
+    var autoscaledWeb: Int?
 
     init(name: String, machine: DeployMachine) {
         self.name = name

@@ -56,6 +56,12 @@ public struct WatchSettings: Sendable {
     public var dynoDisk: DynoDiskMode = .auto
     /// The host's free space in MB that dynos may not take (`--disk-reserve`).
     public var diskReserveMB = DynoSettings.defaultDiskReserveMB
+    /// Whether the apps' figures are kept (`--metrics off` turns them, the endpoint and autoscaling off).
+    public var metrics = true
+    /// Where the Prometheus endpoint listens (`--metrics <address:port>`); nil: none.
+    public var metricsAddress: (host: String, port: Int)?
+    /// The seconds autoscaling looks at and waits after each step (`--autoscale-window`).
+    public var autoscaleWindow: Double = 60
     /// Every drain's buffer and the CA bundle TLS drains may chain to (`--drain-buffer`, `--drain-ca`).
     public var drains = DrainSettings()
     /// Drains every app's log goes to, besides each app's own (`--drain`, repeatable).

@@ -32,7 +32,7 @@ extension Watcher {
     private func apply(_ wanted: DynoSettings, to app: AppRuntime) {
         let previous = app.wanted
         app.wanted = wanted
-        let formation = Formation(wanted.quantities)
+        let formation = Formation(autoscaled(wanted.quantities, app: app))
         let total = formation.counts.values.reduce(0, +)
         if total > settings.maxDynosPerApp {
             let refusal =

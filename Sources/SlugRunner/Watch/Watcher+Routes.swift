@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayLogs
+import SlipwayMetrics
 import SlipwayRouting
 import SlipwayRunnerKit
 import SlipwaySpool
@@ -44,6 +45,7 @@ extension Watcher {
                     name: app.name, baseDomain: base, domains: app.wanted.domains,
                     upstreams: engine.upstreams(of: app))
                 route.automaticCertificates = app.wanted.automaticCertificates ?? true
+                route.redirectsToHTTPS = app.wanted.httpsRedirect ?? true
                 route.certificate = appCertificate(app.name, fingerprint: app.wanted.certificate)
                 return route
             })
@@ -88,6 +90,9 @@ extension Watcher {
         for request in router.drainAccessLog() where apps[request.app] != nil {
             log(request.app).write(
                 LogLine(date: request.date, source: "slugrunner", component: "router", text: request.line))
+            metrics?.request(
+                app: request.app, date: request.date, dyno: request.dyno, status: request.status, code: request.code,
+                milliseconds: request.serviceMilliseconds)
         }
     }
 }

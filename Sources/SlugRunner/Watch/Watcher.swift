@@ -1,6 +1,7 @@
 import Foundation
 import SlipwayDrains
 import SlipwayLogs
+import SlipwayMetrics
 import SlipwayObjectStore
 public import SlipwayRunnerKit
 import SlipwaySpool
@@ -43,6 +44,9 @@ public final class Watcher {
     /// Where the dynos run: this machine's processes, or a swarm's tasks (`--engine swarm`).
     lazy var engine: any DynoEngine = LocalEngine(watcher: self, processes: processes)
     var stopping = false
+    /// The apps' figures, the Prometheus endpoint and autoscaling (``SlipwayMetrics``); nil with `--metrics off`.
+    var metrics: MetricsRecorder?
+    var autoscalers: [String: Autoscaler] = [:]
     private var nextScan: ContinuousClock.Instant
 
     public init(root: RunnerRoot, settings: WatchSettings, say: @escaping (String) -> Void) {
@@ -99,6 +103,8 @@ public final class Watcher {
         defer { oneOffs.control = nil }
         if let swarm = settings.swarm { engine = try SwarmEngine(watcher: self, settings: swarm) }
         try startRouter()
+        try startMetrics()
+        defer { stopMetrics() }
         event(nil, "watch", "Watching \(settings.bucket?.location.url ?? spool.newDirectory) (pid \(getpid()))")
         for line in isolation.summary { event(nil, "watch", line) }
         try restore()
@@ -123,6 +129,7 @@ public final class Watcher {
                     scanSpool()
                     reloadSettings()
                     engine.scan(Array(apps.values))
+                    sampleMemory()
                     changes.watch(apps: apps.keys)
                     nextScan = clock.now + settings.pollInterval
                 }
@@ -136,6 +143,7 @@ public final class Watcher {
             writeStates()
             updateRoutes()
             logRequests()
+            recordMetrics()
             if stopping && processes.isEmpty { break }
         }
         processes.closeOutputs()

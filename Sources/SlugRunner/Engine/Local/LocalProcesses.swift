@@ -49,6 +49,8 @@ final class LocalProcesses {
     var isolation: DynoIsolation?
     /// The ports a new process must not take (the local engine's dynos', kept across their restarts).
     var reservedPorts: () -> Set<UInt16> = { [] }
+    /// Told of each memory error (app, dyno, `R14` or `R15`), for the metrics.
+    var memoryErrorSeen: (String, String, String) -> Void = { _, _, _ in }
     private(set) var leaders: [pid_t: Leader] = [:]
     /// Reads the processes' output into their apps' logs; made at the first process with its output logged.
     private var pump: OutputPump?
@@ -187,6 +189,11 @@ final class LocalProcesses {
     }
 
     private func report(_ event: MemoryWatch.Event, of place: DynoPlace) {
+        if case .killed = event {
+            memoryErrorSeen(place.app, place.dyno, "R15")
+        } else {
+            memoryErrorSeen(place.app, place.dyno, "R14")
+        }
         for line in MemoryWatch.lines(event, limitBytes: Int64(place.memoryMB) << 20) {
             logs.log(place.app, place.dyno, line)
         }
