@@ -79,6 +79,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        // App webhooks: the events of an app's builds and releases, signed and queued one file per delivery, sent by
+        // a detached deliverer with retries (docs/webhooks.md). The door reports events; the target sends them.
+        .target(
+            name: "SlipwayAppWebhooks",
+            dependencies: [
+                "SlipwaySystem", "SlipwaySpool", "SlipwayHTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+
         // Core: the release manifest and spool format (shared with runners), and the slug compiler pipeline.
         .target(
             name: "SlipwaySpool", dependencies: ["SlipwaySystem", .product(name: "Crypto", package: "swift-crypto")]),
@@ -93,6 +103,7 @@ let package = Package(
             dependencies: [
                 "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "SlipwayCerts",
                 "SlipwayMetrics",
+                "SlipwayAppWebhooks",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 "SlipwayHTTP",
@@ -242,6 +253,7 @@ let package = Package(
             name: "receive-pack",
             dependencies: [
                 "SlipwaySystem", "SlipwayReceive", "SlipwayDoorKit", "SlipwaySSHServer", "SlipwayHTTPServer",
+                "SlipwayAppWebhooks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -296,6 +308,12 @@ let package = Package(
             dependencies: ["SlipwayDrains", "SlipwayLogs", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(
             name: "SlipwayMetricsTests", dependencies: ["SlipwayMetrics", "SlipwaySpool", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "SlipwayAppWebhooksTests",
+            dependencies: [
+                "SlipwayAppWebhooks", "SlipwaySpool", "SlipwayTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .testTarget(name: "SlipwayObjectStoreTests", dependencies: ["SlipwayObjectStore", "SlipwaySpool"]),
         .testTarget(
             name: "DoorKitTests",
@@ -317,6 +335,7 @@ let package = Package(
             dependencies: [
                 "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
                 "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem", "SlipwaySwarm", "SlipwayRunnerKit",
+                "SlipwayAppWebhooks",
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",

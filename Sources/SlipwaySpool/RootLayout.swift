@@ -24,9 +24,13 @@ public import Foundation
 ///     releases.jsonl              the append-only release ledger (v1, v2, …)
 ///     slugs/<sha256>.tgz          slugs, content-addressed, kept for rollbacks
 ///     lock                        lock file (FileLock): one build (or config change, rollback, purge) at a time per app
+///     app-webhooks.json           the app's outgoing webhooks and their secrets (mode 0600; SlipwayAppWebhooks)
+///     app-webhook-deliveries.json the last deliveries of its webhooks and what became of them
+///   app-webhooks/queue/<app>/<webhook>/  webhook deliveries still to make, one file each (receive-pack deliver-webhooks)
 ///   tmp/                          work folders of running builds; leftovers of killed ones are swept
 ///   run/build-slots/              lock files (FileLock) capping builds at once (receive-pack serve --max-builds)
 ///   run/domains.lock              lock file (FileLock): one domains:add at a time, so no domain goes to two apps
+///   run/app-webhooks.lock         lock file (FileLock): one webhook deliverer at a time
 ///   server.log                    what recovery repaired (stale git locks), one line each
 ///   ssh_host_ed25519_key          the built-in server's host key (receive-pack serve)
 ///   release-key.json              the door's release key (mode 0600): signs manifests, seals config vars (ReleaseKey)

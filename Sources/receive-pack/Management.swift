@@ -66,6 +66,10 @@ enum BuildsOutput: ManagementCommandName { static let name = "builds:output" }
 enum BuildsCancel: ManagementCommandName { static let name = "builds:cancel" }
 enum CachePurge: ManagementCommandName { static let name = "cache:purge" }
 enum Logs: ManagementCommandName { static let name = "logs" }
+enum Webhooks: ManagementCommandName { static let name = "webhooks" }
+enum WebhooksAdd: ManagementCommandName { static let name = "webhooks:add" }
+enum WebhooksRemove: ManagementCommandName { static let name = "webhooks:remove" }
+enum WebhooksDeliveries: ManagementCommandName { static let name = "webhooks:deliveries" }
 enum AppsWebhook: ManagementCommandName { static let name = "apps:webhook" }
 enum AppsDeployKey: ManagementCommandName { static let name = "apps:deploy-key" }
 
@@ -79,5 +83,6 @@ let managementSubcommands: [ParsableCommand.Type] = [
     Managed<CertsAuto>.self, Managed<CertsAutoDisable>.self, Managed<Drains>.self, Managed<DrainsAdd>.self,
     Managed<DrainsRemove>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
-    Managed<Logs>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,
+    Managed<Logs>.self, Managed<Webhooks>.self, Managed<WebhooksAdd>.self, Managed<WebhooksRemove>.self,
+    Managed<WebhooksDeliveries>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,
 ]

@@ -109,6 +109,7 @@ import Testing
             if command.name == "run" { words.append("ls") }
             if command.name == "ps:stop" { words.append("run.1") }
             if command.name.hasPrefix("ps:autoscale") { words.append("web") }
+            if command.name == "webhooks:add" || command.name == "webhooks:remove" { words.append("https://a.test/") }
             let denied = run(words)
             words[1] = "nosuchapp"
             let missing = run(words)

@@ -61,8 +61,8 @@ public struct ManagementCommand: Sendable {
     let arity: ClosedRange<Int>
     /// The `--options` it takes (each a flag without a value).
     let options: [String]
-    /// The `--options` that take a value, the next word (`--since 1h`).
-    var valued: [String] = []
+    /// The `--options` it takes with a value (`--secret S`).
+    var valueOptions: [String] = []
     /// Whether `receive-pack <name>` offers it to the operator too (`apps` and `help` have local equivalents).
     public let servedLocally: Bool
     /// For a command that ends in a command line of its own (`run <app> <command…>`): after this many positional
@@ -101,7 +101,7 @@ public struct ManagementCommand: Sendable {
     /// This command with `names` as options that take a value.
     func valued(_ names: [String]) -> ManagementCommand {
         var copy = self
-        copy.valued = names
+        copy.valueOptions = names
         return copy
     }
 
@@ -116,7 +116,7 @@ struct Invocation {
     var arguments: [String]
     /// The `--options` given.
     var options: Set<String>
-    /// The valued options given, with their values.
+    /// The `--options` given with their values.
     var values: [String: String] = [:]
 
     var root: SlipwayRoot { context.root }
@@ -168,7 +168,7 @@ public enum ManagementCommands {
         let apps: [ManagementCommand] = appCommands + sourceCommands + configCommands
         let dynos: [ManagementCommand] =
             dynoCommands + [runCommand] + domainCommands + certCommands + metricsCommands + drainCommands
-        let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + tokenCommands
+        let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + webhookCommands + tokenCommands
         return apps + dynos + rest + [help]
     }()
 
@@ -221,15 +221,15 @@ public enum ManagementCommands {
                 context.output.raw("  \(command.summary)")
                 return 0
             }
-            if command.valued.contains(word), let value = rest.popFirst() {
-                values[word] = value
-            } else if word.hasPrefix("--") {
-                guard command.options.contains(word) else {
+            if word.hasPrefix("--") {
+                guard command.options.contains(word) || command.valueOptions.contains(word) else {
                     throw DoorError(
                         .usage,
                         "slipway: \(name) has no option \(TerminalText.printable(word)); usage: \(command.usage)")
                 }
                 options.insert(word)
+                // A value option takes the next word (none: empty, which its command refuses).
+                if command.valueOptions.contains(word) { values[word] = rest.popFirst() ?? "" }
             } else {
                 arguments.append(word)
             }
@@ -237,8 +237,7 @@ public enum ManagementCommands {
         guard command.arity.contains(arguments.count) else {
             throw DoorError(.usage, "slipway: usage: \(command.usage)")
         }
-        let invocation = Invocation(context: context, arguments: arguments, options: options, values: values)
-        return try command.action(invocation)
+        return try command.action(Invocation(context: context, arguments: arguments, options: options, values: values))
     }
 
     private static func unknownCommand(_ shown: String) -> DoorError {

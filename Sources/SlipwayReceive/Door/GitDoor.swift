@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayAppWebhooks
 import SlipwaySpool
 import SlipwaySystem
 
@@ -26,6 +27,8 @@ struct GitDoor {
         let deployBranch = (try? AppRegistry(root: root).settings(app.name))?.flatMap(\.deployBranch)
         try Hooks.prepareRepository(app: app, root: root, hooksDirectory: hooks, deployBranch: deployBranch)
         guard request.service == .receivePack, locking else { return try body(app, nil) }
+        // The hooks queue webhook events; their deliverer starts once git is done (the door waits for hooks' children).
+        defer { DelivererLauncher.start(layout: root.layout, environment: environment) }
         let lock = try AppLock.acquire(
             app, as: AppLock.Holder(user: user, commit: nil), limit: AppLock.waitLimit(environment),
             say: { console.raw("slipway: \($0)") }, shouldStop: { signals?.poll() != nil })

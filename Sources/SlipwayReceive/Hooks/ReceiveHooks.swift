@@ -99,12 +99,15 @@ public struct ReceiveHooks {
         let clock = ContinuousClock()
         let started = clock.now
         var record = try BuildRecord.start(app, id: log.id, commit: deploy.new, user: settings.user)
+        record.report(root: settings.root, app: app.name)
         do {
             try build(deploy, of: settings, in: repository, work: work, log: log)
             record.finish(.succeeded, elapsed: seconds(clock.now - started), app: app)
+            record.report(root: settings.root, app: app.name)
         } catch {
             let interrupted = signals?.poll() != nil
             record.finish(interrupted ? .cancelled : .failed, elapsed: seconds(clock.now - started), app: app)
+            record.report(root: settings.root, app: app.name, error: error)
             throw error
         }
     }

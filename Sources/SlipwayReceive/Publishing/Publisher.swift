@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayAppWebhooks
 public import SlipwaySpool
 import SlipwaySystem
 
@@ -103,6 +104,9 @@ public struct Publisher: Sendable {
         } else {
             try spool.commit(prepared: prepared)
         }
+        AppNotifications.release(
+            root.layout, app: app.name, version: entry.version, description: description, user: user,
+            sourceVersion: base.sourceVersion, createdAt: now)
         return entry
     }
 
