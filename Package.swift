@@ -98,12 +98,15 @@ let package = Package(
                 "SlipwaySystem", "SlipwayGit", "SlipwayArchive", "SlipwaySpool",
                 .product(name: "Yams", package: "Yams"),
             ]),
+        // Add-ons: the provider contract, the PostgreSQL cluster Slipway owns and the providers, the add-on commands'
+        // logic (the door registers them), the supervisor, and the firewall set the runner fills for dynos.
+        .target(name: "SlipwayAddons", dependencies: ["SlipwaySystem"]),
         .target(
             name: "SlipwayReceive",
             dependencies: [
                 "SlipwaySystem", "SlugCompiler", "SlipwayGit", "SlipwaySpool", "SlipwayObjectStore", "SlipwayCerts",
                 "SlipwayMetrics",
-                "SlipwayAppWebhooks",
+                "SlipwayAppWebhooks", "SlipwayAddons",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 "SlipwayHTTP",
@@ -229,8 +232,7 @@ let package = Package(
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
                 "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
-                "SlipwayMetrics",
-                "SlipwayDrains",
+                "SlipwayMetrics", "SlipwayAddons", "SlipwayDrains",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -253,7 +255,7 @@ let package = Package(
             name: "receive-pack",
             dependencies: [
                 "SlipwaySystem", "SlipwayReceive", "SlipwayDoorKit", "SlipwaySSHServer", "SlipwayHTTPServer",
-                "SlipwayAppWebhooks",
+                "SlipwayAppWebhooks", "SlipwayAddons",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -284,6 +286,7 @@ let package = Package(
         .testTarget(name: "SlipwayGitTests", dependencies: ["SlipwayGit", "SlipwayBench", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwayArchiveTests", dependencies: ["SlipwayArchive", "SlipwayTestSupport"]),
         .testTarget(name: "SlipwaySpoolTests", dependencies: ["SlipwaySpool", "SlipwayTestSupport"]),
+        .testTarget(name: "SlipwayAddonsTests", dependencies: ["SlipwayAddons", "SlipwayTestSupport"]),
         .testTarget(
             name: "SlugCompilerTests",
             dependencies: [
@@ -335,7 +338,7 @@ let package = Package(
             dependencies: [
                 "receive-pack", "slugc", "slugrunner", "SlipwayReceive", "SlipwaySpool", "SlipwayTestSupport",
                 "SlipwayObjectStore", "SlipwayHTTP", "SlipwaySystem", "SlipwaySwarm", "SlipwayRunnerKit",
-                "SlipwayAppWebhooks",
+                "SlipwayAppWebhooks", "SlipwayAddons",
             ]),
         .testTarget(
             name: "SlugRunnerIntegrationTests",

@@ -50,6 +50,17 @@ enum Run: ManagementCommandName { static let name = "run" }
 enum Domains: ManagementCommandName { static let name = "domains" }
 enum DomainsAdd: ManagementCommandName { static let name = "domains:add" }
 enum DomainsRemove: ManagementCommandName { static let name = "domains:remove" }
+enum Addons: ManagementCommandName { static let name = "addons" }
+enum AddonsCreate: ManagementCommandName { static let name = "addons:create" }
+enum AddonsInfo: ManagementCommandName { static let name = "addons:info" }
+enum AddonsAttach: ManagementCommandName { static let name = "addons:attach" }
+enum AddonsDetach: ManagementCommandName { static let name = "addons:detach" }
+enum AddonsDestroy: ManagementCommandName { static let name = "addons:destroy" }
+enum PgBackupsCapture: ManagementCommandName { static let name = "pg:backups:capture" }
+enum PgBackups: ManagementCommandName { static let name = "pg:backups" }
+enum PgBackupsRestore: ManagementCommandName { static let name = "pg:backups:restore" }
+enum PgPsql: ManagementCommandName { static let name = "pg:psql" }
+enum RedisCli: ManagementCommandName { static let name = "redis:cli" }
 enum Certs: ManagementCommandName { static let name = "certs" }
 enum CertsAdd: ManagementCommandName { static let name = "certs:add" }
 enum CertsRemove: ManagementCommandName { static let name = "certs:remove" }
@@ -79,9 +90,13 @@ let managementSubcommands: [ParsableCommand.Type] = [
     Managed<ConfigUnset>.self, Managed<Ps>.self, Managed<PsScale>.self, Managed<PsResize>.self, Managed<PsDisk>.self,
     Managed<PsRestart>.self, Managed<PsStop>.self, Managed<PsAutoscale>.self, Managed<PsAutoscaleDisable>.self,
     Managed<Metrics>.self, Managed<Run>.self, Managed<Domains>.self, Managed<DomainsAdd>.self,
-    Managed<DomainsRemove>.self, Managed<Certs>.self, Managed<CertsAdd>.self, Managed<CertsRemove>.self,
+    Managed<DomainsRemove>.self, Managed<Addons>.self, Managed<AddonsCreate>.self, Managed<AddonsInfo>.self,
+    Managed<AddonsAttach>.self, Managed<AddonsDetach>.self, Managed<AddonsDestroy>.self, Managed<PgBackupsCapture>.self,
+    Managed<PgBackups>.self, Managed<PgBackupsRestore>.self, Managed<PgPsql>.self, Managed<RedisCli>.self,
+    Managed<Certs>.self, Managed<CertsAdd>.self, Managed<CertsRemove>.self,
     Managed<CertsAuto>.self, Managed<CertsAutoDisable>.self, Managed<Drains>.self, Managed<DrainsAdd>.self,
-    Managed<DrainsRemove>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self, Managed<Rollback>.self,
+    Managed<DrainsRemove>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self,
+    Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
     Managed<Logs>.self, Managed<Webhooks>.self, Managed<WebhooksAdd>.self, Managed<WebhooksRemove>.self,
     Managed<WebhooksDeliveries>.self, Managed<AppsWebhook>.self, Managed<AppsDeployKey>.self,

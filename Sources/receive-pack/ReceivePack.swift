@@ -17,7 +17,7 @@ struct ReceivePack: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Init.self, Keys.self, Tokens.self, Apps.self, Shell.self, Serve.self, Hook.self, Recover.self,
-            HTTPBackendCommand.self, Webhook.self, ReleaseKey.self, DeliverWebhooks.self,
+            HTTPBackendCommand.self, Webhook.self, ReleaseKey.self, DeliverWebhooks.self, AddonsSupervisorCommand.self,
         ] + managementSubcommands)
 
     /// The commands every push starts (the SSH forced command, and both hooks) are parsed on their own: building the

@@ -108,6 +108,7 @@ import Testing
             if command.name.hasPrefix("drains:") { words.append("syslog://logs.example.com:514") }
             if command.name == "run" { words.append("ls") }
             if command.name == "ps:stop" { words.append("run.1") }
+            if command.name.hasPrefix("addons:") || command.name == "pg:backups:restore" { words.append("postgresql") }
             if command.name.hasPrefix("ps:autoscale") { words.append("web") }
             if command.name == "webhooks:add" || command.name == "webhooks:remove" { words.append("https://a.test/") }
             let denied = run(words)

@@ -74,7 +74,7 @@ extension ManagementCommands {
 
     /// Changes the config under the app's lock and says what happened:
     /// `Setting GREETING and restarting myapp... done, v7`.
-    private static func changeConfig(
+    static func changeConfig(
         _ run: Invocation, _ app: AppPaths, set: [(key: String, value: String)], unset: [String]
     ) throws {
         let verb = set.isEmpty ? "Unsetting" : "Setting"

@@ -167,7 +167,8 @@ public enum ManagementCommands {
     public static let all: [ManagementCommand] = {
         let apps: [ManagementCommand] = appCommands + sourceCommands + configCommands
         let dynos: [ManagementCommand] =
-            dynoCommands + [runCommand] + domainCommands + certCommands + metricsCommands + drainCommands
+            dynoCommands + [runCommand] + domainCommands + certCommands + metricsCommands + addonCommands
+            + drainCommands
         let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + webhookCommands + tokenCommands
         return apps + dynos + rest + [help]
     }()
@@ -275,27 +276,4 @@ public enum ManagementCommands {
         ]
         return lines
     }
-}
-
-/// Columns padded to their widest cell (the last one is not padded), two spaces apart.
-func alignedRows(_ rows: [[String]]) -> [String] {
-    guard let count = rows.map(\.count).max() else { return [] }
-    var widths = [Int](repeating: 0, count: count)
-    for row in rows {
-        for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
-    }
-    return rows.map { row in
-        var line = row.enumerated().map { index, cell in
-            index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-        }.joined(separator: "  ")
-        while line.hasSuffix(" ") { line.removeLast() }
-        return line
-    }
-}
-
-/// `4.2s`, `2m05s`.
-func formatSeconds(_ seconds: Double) -> String {
-    if seconds < 60 { return String(format: "%.1fs", seconds) }
-    let whole = Int(seconds)
-    return String(format: "%dm%02ds", whole / 60, whole % 60)
 }

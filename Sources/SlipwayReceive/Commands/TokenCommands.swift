@@ -1,3 +1,5 @@
+import SlipwaySystem
+
 /// `tokens`, `tokens:create`, `tokens:revoke`: a user's own API tokens for git over HTTPS. The operator's
 /// equivalents, for any user, are `receive-pack tokens create|list|revoke`.
 extension ManagementCommands {

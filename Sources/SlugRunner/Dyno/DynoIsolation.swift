@@ -79,8 +79,8 @@ final class DynoIsolation {
         let networkMode = choices.network
         switch networkMode {
         case .host: network = nil
-        case .private: network = try DynoNetwork()
-        case .auto: network = isRoot ? try? DynoNetwork() : nil
+        case .private: network = try DynoNetwork(root: root.layout.path)
+        case .auto: network = isRoot ? try? DynoNetwork(root: root.layout.path) : nil
         }
         networkSummary =
             network?.summary

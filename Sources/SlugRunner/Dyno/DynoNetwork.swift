@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayAddons
 import SlipwayRunnerKit
 import SlipwaySystem
 
@@ -37,13 +38,16 @@ final class DynoNetwork {
     /// This runner's block.
     let block: Int
     private let lockFD: Int32
+    /// Lets dynos reach the add-on servers' ports on the host (docs/addons.md).
+    private let addons: AddonFirewall
     /// Indexes of the block in use, by the dyno start that holds each.
     private var used: [Int: String] = [:]
     private var next = 0
 
     /// Takes a free block, removes what a runner that held it before left behind, and sets up forwarding and the
     /// firewall. Throws what is missing, in the operator's terms.
-    init() throws {
+    init(root: String) throws {
+        addons = AddonFirewall(root: root, nft: Firewall.nft)
         do throws(SandboxError) {
             try NetworkNamespace.checkTools()
             try Firewall.checkTools()
@@ -73,6 +77,7 @@ final class DynoNetwork {
         for name in NetworkNamespace.names(startingWith: namePrefix) { NetworkNamespace.remove(named: name) }
         do throws(SandboxError) {
             try Firewall.install()
+            addons.sync()
         } catch {
             // Every property is set: deinit closes the lock's descriptor.
             throw RunnerError(.sandbox, "slugrunner: dynos cannot get a network of their own: \(error)")
@@ -108,6 +113,7 @@ final class DynoNetwork {
 
     /// Makes spare namespaces up to ``spareCount`` (once per pass of the watcher's loop: at most one `ip` pair).
     func replenish() {
+        addons.sync()
         guard spares.count < Self.spareCount, let namespace = try? make() else { return }
         used[index(of: namespace)] = "spare"
         spares.append(namespace)
@@ -164,9 +170,11 @@ enum Firewall {
         table inet slipway
         delete table inet slipway
         table inet slipway {
+            \(AddonFirewall.setDeclaration)
             chain input {
                 type filter hook input priority filter - 5; policy accept;
                 iifname "slwd*" ct state established,related accept
+                \(AddonFirewall.inputRule)
                 iifname "slwd*" drop
             }
             chain forward {
