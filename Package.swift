@@ -195,6 +195,21 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]),
 
+        // Log drains: each line of an app's log as RFC 5424, to syslog over TCP or TLS (swift-nio, swift-nio-ssl) and to
+        // HTTPS in Logplex's batches (the shared HTTP client), from a bounded buffer per drain on a thread of its own.
+        .target(
+            name: "SlipwayDrains",
+            dependencies: [
+                "SlipwaySystem", "SlipwaySpool", "SlipwayHTTP", "SlipwayLogs",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+
         // Certificates for the router's HTTPS: parsing and checking them (swift-nio-ssl's BoringSSL), what Caddy keeps of
         // them in its storage and says of its orders in its log, an app's own one kept (`certs:add`).
         .target(
@@ -223,7 +238,7 @@ let package = Package(
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
                 "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
-                "SlipwayMetrics", "SlipwayAddons",
+                "SlipwayMetrics", "SlipwayAddons", "SlipwayDrains",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -258,6 +273,7 @@ let package = Package(
                 "SlugRunner", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos", "SlipwaySpool",
                 "SlipwaySystem",
                 "SlipwayObjectStore",
+                "SlipwayDrains",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -297,6 +313,9 @@ let package = Package(
                 "SlugRunner", "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit",
                 "SlipwayDynos", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport",
             ]),
+        .testTarget(
+            name: "SlipwayDrainsTests",
+            dependencies: ["SlipwayDrains", "SlipwayLogs", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport"]),
         .testTarget(
             name: "SlipwayMetricsTests", dependencies: ["SlipwayMetrics", "SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(

@@ -16,24 +16,30 @@ public final class AppLog: @unchecked Sendable {
     public let maxBytes: Int64
     /// Who else may read the log (the door's `logs`).
     public let access: DoorAccess?
+    /// Where each line goes besides the file (the app's drains), in the same order.
+    public let sink: LogSink?
     private let lock = NSLock()
     private var fd: Int32 = -1
     private var size: Int64 = 0
 
-    public init(path: String, maxBytes: Int64, access: DoorAccess? = nil) {
+    public init(path: String, maxBytes: Int64, access: DoorAccess? = nil, sink: LogSink? = nil) {
         self.path = path
         self.maxBytes = maxBytes
         self.access = access
+        self.sink = sink
     }
 
     deinit {
         if fd >= 0 { close(fd) }
     }
 
-    /// Writes `line`; a failure to write (a full disk) is reported once on stderr and the line dropped, since
-    /// logging must never stop the processes.
+    /// Writes `line` and hands it to the sink; a failure to write (a full disk) is reported once on stderr and the
+    /// line dropped from the file, since logging must never stop the processes.
     public func write(_ line: LogLine) {
-        lock.withLock { unlockedWrite(line) }
+        lock.withLock {
+            unlockedWrite(line)
+            sink?.accept(line)
+        }
     }
 
     private func unlockedWrite(_ line: LogLine) {

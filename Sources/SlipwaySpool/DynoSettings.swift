@@ -17,7 +17,8 @@ import SlipwaySystem
 ///   "restarts": {"web": 3},
 ///   "domains": ["www.example.com"],
 ///   "healthcheck": "/up",
-///   "autoscale": {"web": {"min": 1, "max": 4, "p95": 200}}
+///   "autoscale": {"web": {"min": 1, "max": 4, "p95": 200}},
+///   "drains": [{"url": "syslog+tls://logs.example.com:6514", "token": "d.9173ea1f-6f14-4976-9cf0-7cd0dafdcdbc"}]
 /// }
 /// ```
 public struct DynoSettings: Codable, Equatable, Sendable {
@@ -93,17 +94,24 @@ public struct DynoSettings: Codable, Equatable, Sendable {
 
     /// The longest p95 target autoscaling takes, in ms (the router's timeout is 30 s).
     public static let autoscaleTargetRange = 1...30_000
+    /// Where the app's log lines go besides its log file (`drains:add`), in the order they were added; nil (left out
+    /// of the file) when there are none, so files written before drains existed read the same.
+    public var drains: [LogDrain]?
 
     public init(
         formation: [String: ProcessFormation] = [:], restarts: [String: Int] = [:], domains: [String] = [],
-        healthcheck: String? = nil
+        healthcheck: String? = nil, drains: [LogDrain]? = nil
     ) {
         self.version = Self.currentVersion
         self.formation = formation
         self.restarts = restarts
         self.domains = domains
         self.healthcheck = healthcheck
+        self.drains = drains
     }
+
+    /// The app's drains, none when the file has none.
+    public var logDrains: [LogDrain] { drains ?? [] }
 
     /// How many dynos of `type` run: as set, else one `web` and nothing else.
     public func quantity(of type: String) -> Int {
@@ -228,6 +236,11 @@ public struct DynoSettings: Codable, Equatable, Sendable {
         }
         for domain in domains where !Self.isDomain(domain) {
             throw SpoolError(.invalidSettings, path: path, "\(path): '\(domain)' is not a host name")
+        }
+        for drain in logDrains {
+            guard (try? LogDrainURL.parse(drain.url)) != nil, LogDrain.isToken(drain.token) else {
+                throw SpoolError(.invalidSettings, path: path, "\(path): '\(drain.url)' is not a drain")
+            }
         }
         for (type, rule) in autoscale ?? [:] {
             guard type == "web", (1...Self.maximumQuantity).contains(rule.max), (1...rule.max).contains(rule.min),

@@ -66,6 +66,9 @@ enum CertsAdd: ManagementCommandName { static let name = "certs:add" }
 enum CertsRemove: ManagementCommandName { static let name = "certs:remove" }
 enum CertsAuto: ManagementCommandName { static let name = "certs:auto" }
 enum CertsAutoDisable: ManagementCommandName { static let name = "certs:auto:disable" }
+enum Drains: ManagementCommandName { static let name = "drains" }
+enum DrainsAdd: ManagementCommandName { static let name = "drains:add" }
+enum DrainsRemove: ManagementCommandName { static let name = "drains:remove" }
 enum Releases: ManagementCommandName { static let name = "releases" }
 enum ReleasesInfo: ManagementCommandName { static let name = "releases:info" }
 enum Rollback: ManagementCommandName { static let name = "rollback" }
@@ -91,7 +94,8 @@ let managementSubcommands: [ParsableCommand.Type] = [
     Managed<AddonsAttach>.self, Managed<AddonsDetach>.self, Managed<AddonsDestroy>.self, Managed<PgBackupsCapture>.self,
     Managed<PgBackups>.self, Managed<PgBackupsRestore>.self, Managed<PgPsql>.self, Managed<RedisCli>.self,
     Managed<Certs>.self, Managed<CertsAdd>.self, Managed<CertsRemove>.self,
-    Managed<CertsAuto>.self, Managed<CertsAutoDisable>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self,
+    Managed<CertsAuto>.self, Managed<CertsAutoDisable>.self, Managed<Drains>.self, Managed<DrainsAdd>.self,
+    Managed<DrainsRemove>.self, Managed<Releases>.self, Managed<ReleasesInfo>.self,
     Managed<Rollback>.self,
     Managed<Builds>.self, Managed<BuildsOutput>.self, Managed<BuildsCancel>.self, Managed<CachePurge>.self,
     Managed<Logs>.self, Managed<Webhooks>.self, Managed<WebhooksAdd>.self, Managed<WebhooksRemove>.self,

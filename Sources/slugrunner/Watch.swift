@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SlipwayDrains
 import SlipwayDynos
 import SlipwayLogs
 import SlipwaySpool
@@ -141,6 +142,21 @@ extension Slugrunner {
             help: ArgumentHelp(
                 "Seconds of requests autoscaling looks at, and waits after each step.", valueName: "seconds"))
         var autoscaleWindow: Double = 60
+        @Option(
+            help: ArgumentHelp(
+                "Send every app's log to this drain too: syslog+tls://host:port, syslog://host:port or "
+                    + "https://host/path (repeatable).", valueName: "url"))
+        var drain: [String] = []
+        @Option(
+            help: ArgumentHelp(
+                "A CA bundle (PEM) that TLS drains' certificates may chain to, besides the system's roots.",
+                valueName: "file"))
+        var drainCa: String?
+        @Option(
+            help: ArgumentHelp(
+                "Lines each drain holds while it is slow or down; past it the oldest are dropped and counted (L10).",
+                valueName: "lines"))
+        var drainBuffer: Int = DrainSettings().bufferLines
         @OptionGroup var bucket: BucketOptions
         @Option(
             help: ArgumentHelp(
@@ -201,6 +217,18 @@ extension Slugrunner {
                 throw ValidationError("--autoscale-window takes seconds, 1 to 3600")
             }
             settings.autoscaleWindow = autoscaleWindow
+            guard drainBuffer >= 1 else { throw ValidationError("--drain-buffer takes a number of lines, 1 or more") }
+            settings.drains = DrainSettings(bufferLines: drainBuffer, caBundle: drainCa)
+            if let drainCa, !FileManager.default.isReadableFile(atPath: drainCa) {
+                throw ValidationError("--drain-ca \(drainCa) cannot be read: give a PEM file of CA certificates")
+            }
+            for url in drain {
+                do throws(LogDrainURL.Refusal) {
+                    settings.operatorDrains.append(try LogDrainURL.parse(url).normalized)
+                } catch {
+                    throw ValidationError("--drain: \(error.description)")
+                }
+            }
             switch engine {
             case "local":
                 break

@@ -107,6 +107,7 @@ import Testing
             if command.name == "buildpacks:set" { words.append("python") }
             if command.name == "ps:resize" || command.name == "ps:disk" { words.append("web=1024") }
             if command.name.hasPrefix("domains:") { words.append("www.example.com") }
+            if command.name.hasPrefix("drains:") { words.append("syslog://logs.example.com:514") }
             if command.name == "run" { words.append("ls") }
             if command.name == "ps:stop" { words.append("run.1") }
             if command.name.hasPrefix("addons:") || command.name == "pg:backups:restore" { words.append("postgresql") }

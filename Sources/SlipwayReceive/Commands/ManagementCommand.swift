@@ -169,6 +169,7 @@ public enum ManagementCommands {
         let apps: [ManagementCommand] = appCommands + sourceCommands + configCommands
         let dynos: [ManagementCommand] =
             dynoCommands + [runCommand] + domainCommands + certCommands + metricsCommands + addonCommands
+            + drainCommands
         let rest: [ManagementCommand] = releaseCommands + buildCommands + logCommands + webhookCommands + tokenCommands
         return apps + dynos + rest + [help]
     }()

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayDrains
 import SlipwayLogs
 import SlipwayRunnerKit
 import SlipwaySpool
@@ -12,18 +13,24 @@ final class RunnerLogs {
     lazy var access = DoorAccess(rootPath: root.path)
     /// Where the runner's own event lines go (stderr).
     let say: (String) -> Void
+    /// Every app's drains: each line of an app's log goes to them too (docs/drains.md).
+    let drains: DrainRegistry
     private var logs: [String: AppLog] = [:]
 
-    init(root: RunnerRoot, maxBytes: Int64, say: @escaping (String) -> Void) {
+    init(root: RunnerRoot, maxBytes: Int64, drains: DrainRegistry, say: @escaping (String) -> Void) {
         self.root = root
         self.maxBytes = maxBytes
+        self.drains = drains
         self.say = say
     }
 
-    /// The log of `app`.
+    /// The log of `app`, its drains started with it.
     func log(_ app: String) -> AppLog {
         if let log = logs[app] { return log }
-        let log = AppLog(path: root.log(app), maxBytes: maxBytes, access: access)
+        let opened = OpenedLog()
+        let sink = drains.sink(for: app) { opened.log?.write($0) }
+        let log = AppLog(path: root.log(app), maxBytes: maxBytes, access: access, sink: sink)
+        opened.log = log
         logs[app] = log
         return log
     }
@@ -42,6 +49,16 @@ final class RunnerLogs {
         } else {
             say("\(LogLine.timestamp(Date())) slugrunner[\(component)]: \(text)")
         }
+    }
+}
+
+/// The app's log, once it is made, for its drains' own lines.
+private final class OpenedLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private weak var made: AppLog?
+    var log: AppLog? {
+        get { lock.withLock { made } }
+        set { lock.withLock { made = newValue } }
     }
 }
 

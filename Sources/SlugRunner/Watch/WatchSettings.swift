@@ -1,3 +1,4 @@
+public import SlipwayDrains
 public import SlipwayDynos
 public import SlipwayLogs
 import SlipwaySpool
@@ -61,6 +62,10 @@ public struct WatchSettings: Sendable {
     public var metricsAddress: (host: String, port: Int)?
     /// The seconds autoscaling looks at and waits after each step (`--autoscale-window`).
     public var autoscaleWindow: Double = 60
+    /// Every drain's buffer and the CA bundle TLS drains may chain to (`--drain-buffer`, `--drain-ca`).
+    public var drains = DrainSettings()
+    /// Drains every app's log goes to, besides each app's own (`--drain`, repeatable).
+    public var operatorDrains: [String] = []
     /// Run the dynos as services of a Docker Swarm (`--engine swarm --docker-host …`) instead of processes here.
     public var swarm: SwarmSettings?
 

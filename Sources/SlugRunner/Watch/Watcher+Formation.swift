@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayDrains
 import SlipwayLogs
 import SlipwayRunnerKit
 import SlipwaySpool
@@ -64,6 +65,13 @@ extension Watcher {
         }
         if wanted.domains != previous.domains {
             log(app.name, "router", "Domains: \(([routeHost(app.name)] + wanted.domains).joined(separator: ", "))")
+        }
+        if wanted.logDrains != previous.logDrains {
+            for refusal in logs.drains.update(app: app.name, own: wanted.logDrains) {
+                log(app.name, "drain", "Error: a drain cannot start: \(refusal)")
+            }
+            let tokens = wanted.logDrains.map(\.token)
+            log(app.name, "drain", tokens.isEmpty ? "Drains: none" : "Drains: \(tokens.joined(separator: ", "))")
         }
         if wanted.healthcheck != previous.healthcheck {
             log(app.name, "health", wanted.healthcheck.map { "Health check: GET \($0)" } ?? "Health check removed")

@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayDrains
 import SlipwayLogs
 import SlipwayMetrics
 import SlipwayObjectStore
@@ -53,7 +54,11 @@ public final class Watcher {
         self.settings = settings
         self.spool = Spool(directory: root.spoolDirectory)
         self.unpacker = ReleaseUnpacker(stacks: settings.stacks)
-        self.logs = RunnerLogs(root: root, maxBytes: settings.logMaxBytes, say: say)
+        self.logs = RunnerLogs(
+            root: root, maxBytes: settings.logMaxBytes,
+            drains: DrainRegistry(
+                layout: root.layout, settings: settings.drains, operatorURLs: settings.operatorDrains),
+            say: say)
         self.processes = LocalProcesses(settings: settings, logs: logs)
         self.nextScan = clock.now
     }
@@ -147,6 +152,7 @@ public final class Watcher {
         router?.stop()
         isolation.finish()
         event(nil, "watch", "Stopped")
+        logs.drains.stopAll()
     }
 
     // MARK: - The loop
