@@ -4,6 +4,7 @@ import SlipwaySpool
 import SlipwaySystem
 import SlipwayTestSupport
 import Testing
+
 @testable import SlipwayDoorRecords
 
 /// `drains`, `drains:add`, `drains:remove`, run in-process against a scratch root: what they write to `dynos.json`,

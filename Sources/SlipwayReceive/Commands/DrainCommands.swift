@@ -1,6 +1,6 @@
+import SlipwayDoorRecords
 import SlipwaySpool
 import SlipwaySystem
-import SlipwayDoorRecords
 
 /// `drains`, `drains:add`, `drains:remove`: the app's log drains, in its `dynos.json` (docs/drains.md).
 extension ManagementCommands {
