@@ -13,7 +13,7 @@ import Testing
 
 /// `slugrunner watch --engine swarm` on a real two-node swarm (``PrivateSwarm``: two `dockerd` in network namespaces
 /// of their own), releases in a real bucket (SeaweedFS, on the bridge so that tasks on both nodes reach it), and the
-/// router in front (docs/swarm.md). One test, in order, as an operator would live it: the swarm and its stack image
+/// router in front (docs/swarm.md), over HTTPS too. One test, in order, as an operator would live it: the swarm and its stack image
 /// take a while to set up.
 @Suite(.serialized) struct SwarmTests {
     @Test func anAppRunsAcrossTwoNodesAndRollsWithoutLosingARequest() throws {
@@ -23,12 +23,17 @@ import Testing
         let b = try BucketHarness("swarm-push", weedAddress: swarm.hostAddress)
         let h = b.push
         let router = try freeLoopbackPort()
+        let https = try freeLoopbackPort()
+        let pebble = try PrivatePebble(folder: h.scratch.url("pebble"), httpPort: router, tlsPort: https)
+        defer { pebble.stop() }
         let log = h.scratch.url("watch.log")
         let watcher = try TestProcess(
             [
                 TestPaths.product("slugrunner"), "watch", "--root", h.root, "--engine", "swarm", "--docker-host",
                 swarm.manager.dockerHost, "--spool", BucketHarness.url, "--s3-endpoint", b.endpoint, "--s3-path-style",
                 "--router", "127.0.0.1:\(router)", "--grace", "10", "--interval", "0.5", "--boot-timeout", "120",
+                "--router-tls", "127.0.0.1:\(https)", "--acme-ca", pebble.directory, "--acme-ca-root",
+                pebble.listenerRoot,
             ], stdout: .file(log), stderr: .file(log))
         defer { watcher.terminate(grace: 30) }
         let details = {
@@ -45,6 +50,11 @@ import Testing
         let first = try h.push(repo)
         #expect(first.status == 0, "\(first.output)")
         try #require(ZeroDowntimeTests.serves("version-0 -", router: router), "\(details())")
+        // HTTPS on the swarm engine: the router gets shop.test's certificate from the CA and serves the tasks with it.
+        #expect(try h.ssh("domains:add myapp shop.test").status == 0)
+        #expect(
+            HTTPSDeployTests.serves("version-0 -", https: https, root: try pebble.issuingRoot(), seconds: 60),
+            "HTTPS through the router to the swarm's tasks: \(details())")
         let scale = try h.ssh("ps:scale myapp web=2")
         #expect(scale.status == 0, "\(scale.output)")
         let spread = waitUntil(seconds: 120) { Set(Self.webNodes(root: h.root, up: true)) == ["node1", "node2"] }
