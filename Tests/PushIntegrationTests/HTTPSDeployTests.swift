@@ -18,19 +18,9 @@ import Testing
                 contentsOfFile: "\(TestPaths.repositoryRoot)/scripts/lib/versioned-server.py", encoding: .utf8),
             "version.txt": "version-0\n",
         ])
-        let http = try freeLoopbackPort()
-        let https = try freeLoopbackPort()
-        let pebble = try PrivatePebble(folder: h.scratch.url("pebble"), httpPort: http, tlsPort: https)
-        defer { pebble.stop() }
-        let log = h.scratch.url("watch.log")
-        let watcher = try TestProcess(
-            [
-                TestPaths.product("slugrunner"), "watch", "--root", h.root, "--grace", "10", "--interval", "0.2",
-                "--router", "127.0.0.1:\(http)", "--router-tls", "127.0.0.1:\(https)", "--acme-ca", pebble.directory,
-                "--acme-ca-root", pebble.listenerRoot, "--acme-email", "ops@example.com",
-            ],
-            stdout: .file(log), stderr: .file(log))
-        defer { watcher.terminate(grace: 30) }
+        let runner = try HTTPSRunner(h)
+        defer { withExtendedLifetime(runner) {} }
+        let (http, https, pebble, log) = (runner.http, runner.https, runner.pebble, runner.log)
 
         let first = try h.push(repo)
         #expect(first.status == 0, "\(first.output)")
