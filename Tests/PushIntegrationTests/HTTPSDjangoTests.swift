@@ -43,13 +43,29 @@ import Testing
                 redirect = Self.curl(["http://shop.test:\(http)/about?x=1"], port: http)
                 return redirect.status == "308 https://shop.test:\(https)/about?x=1"
             }, "\(redirect)")
+
+        // A name the CA cannot validate (it points elsewhere): `certs` says why, and plain HTTP still reaches the app
+        // (Django's own redirect, not the router's 308).
+        try pebble.point("elsewhere.test", at: "127.0.0.2")
+        #expect(try h.ssh("domains:add myapp elsewhere.test").status == 0)
+        var certs = ""
+        #expect(
+            waitUntil(seconds: 60) {
+                certs = (try? h.ssh("certs myapp").output) ?? ""
+                return certs.split(separator: "\n").contains {
+                    $0.hasPrefix("elsewhere.test ") && $0.contains("failing") && $0.contains("points at this router")
+                }
+            }, "\(certs)")
+        let plain = Self.curl(["http://elsewhere.test:\(http)/"], port: http, host: "elsewhere.test")
+        #expect(plain.status == "301 https://elsewhere.test:\(http)/", "Django answered: \(plain)")
     }
 
-    /// What `curl` got from the router for shop.test: `<status> <redirect URL>`, and the body.
-    static func curl(_ arguments: [String], port: UInt16) -> (status: String, body: String) {
+    /// What `curl` got from the router for `host`: `<status> <redirect URL>`, and the body.
+    static func curl(_ arguments: [String], port: UInt16, host: String = "shop.test") -> (status: String, body: String)
+    {
         let result = try? runTool(
             [
-                "/usr/bin/curl", "-s", "--max-time", "10", "--resolve", "shop.test:\(port):127.0.0.1", "-w",
+                "/usr/bin/curl", "-s", "--max-time", "10", "--resolve", "\(host):\(port):127.0.0.1", "-w",
                 "\n%{http_code} %{redirect_url}",
             ] + arguments, timeout: 20)
         var lines = (result?.stdout ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
