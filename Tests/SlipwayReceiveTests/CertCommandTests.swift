@@ -30,12 +30,7 @@ import Testing
         let input = try scratch.write("stdin-\(UUID().uuidString)", stdin)
         let fd = open(input, O_RDONLY)
         defer { close(fd) }
-        let output = Console(.buffer)
-        let console = Console(.buffer)
-        var context = CommandContext(root: root, actor: actor, output: output, console: console, signals: nil)
-        context.sessionDescriptors = [fd, 1, 2]
-        let status = ManagementCommands.run(words, context: context)
-        return (status, output.captured, console.captured)
+        return runCommand(words, root: root, as: actor) { $0.sessionDescriptors = [fd, 1, 2] }
     }
 
     /// A self-signed certificate and key for `names`, as PEM text.

@@ -21,11 +21,7 @@ import Testing
     }
 
     func run(_ words: [String], as actor: Actor = .user("alice")) -> (status: Int32, out: String, err: String) {
-        let output = Console(.buffer)
-        let console = Console(.buffer)
-        let context = CommandContext(root: root, actor: actor, output: output, console: console, signals: nil)
-        let status = ManagementCommands.run(words, context: context)
-        return (status, output.captured, console.captured)
+        runCommand(words, root: root, as: actor)
     }
 
     func settings(_ app: String = "myapp") throws -> DynoSettings {

@@ -20,13 +20,7 @@ import Testing
     }
 
     func run(_ words: [String], environment: [String: String] = [:]) -> (status: Int32, out: String, err: String) {
-        let output = Console(.buffer)
-        let console = Console(.buffer)
-        let context = CommandContext(
-            root: root, actor: .user("alice"), output: output, console: console, signals: nil,
-            environment: environment)
-        let status = ManagementCommands.run(words, context: context)
-        return (status, output.captured, console.captured)
+        runCommand(words, root: root, as: .user("alice")) { $0.environment = environment }
     }
 
     @Test func optionsTakeTheirValuesAndTheSecretIsShownOnce() throws {
