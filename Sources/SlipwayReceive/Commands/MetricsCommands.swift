@@ -2,6 +2,7 @@ import Foundation
 import SlipwayDoorRecords
 import SlipwayMetrics
 import SlipwaySpool
+import SlipwaySystem
 
 /// `metrics` (SlipwayMetrics' ``MetricsReport`` over the runner's ``MetricsStore``), and `ps:autoscale`, whose rule the
 /// door records in `dynos.json` for the runner to carry out (docs/metrics.md).
@@ -24,7 +25,7 @@ extension ManagementCommands {
             arity: 2...2
         ) { run in
             let (app, _) = try run.app()
-            guard run.arguments[1] == "web" else { throw DoorError(.invalidValue, "slipway: only web is autoscaled") }
+            try onlyWeb(run)
             let limit = runnerState(run, app.name)?.limits?.maxDynos
             let settings = try updateDynoSettings(run, app.name) { settings in
                 do throws(MetricsReport.QueryError) {
@@ -38,7 +39,7 @@ extension ManagementCommands {
             "ps:autoscale:disable", "<app> web", "Stop autoscaling web, keeping the dynos running now.", arity: 2...2
         ) { run in
             let (app, _) = try run.app()
-            guard run.arguments[1] == "web" else { throw DoorError(.invalidValue, "slipway: only web is autoscaled") }
+            try onlyWeb(run)
             let running = runnerState(run, app.name)?.formation["web"]
             let settings = try updateDynoSettings(run, app.name) { settings in
                 guard settings.autoscale?["web"] != nil else { return }
@@ -47,4 +48,14 @@ extension ManagementCommands {
             run.say("Autoscaling of \(app.name)'s web dynos is off; web=\(settings.quantity(of: "web")) stays")
         },
     ]
+}
+
+/// Autoscaling steps web dynos only (as Heroku's): another type is refused with the usage.
+private func onlyWeb(_ run: Invocation) throws {
+    guard run.arguments[1] == "web" else {
+        throw DoorError(
+            .invalidValue,
+            "slipway: only web dynos can be autoscaled (\(TerminalText.printable(run.arguments[1])) cannot): "
+                + "ps:autoscale <app> web --min <N> --max <M> --p95 <ms>")
+    }
 }
