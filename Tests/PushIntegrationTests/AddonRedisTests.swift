@@ -21,7 +21,8 @@ import Testing
             created.status == 0 && created.stderr.contains("Setting REDIS_URL and restarting myapp... done, v2"),
             "\(created.output)")
         let name = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try h.ssh("addons:create other redis").status == 0)
+        let other = try h.ssh("addons:create other redis")
+        #expect(other.status == 0, "\(other.output)")
         let urlA = try #require(try h.storedConfig()["REDIS_URL"])
         let urlB = try #require(try h.storedConfig("other")["REDIS_URL"])
         #expect(urlA.hasPrefix("redis://default:") && urlA != urlB)
