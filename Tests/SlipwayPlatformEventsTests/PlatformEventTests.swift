@@ -32,6 +32,10 @@ import Testing
         #expect(
             PlatformEvent(.releaseCreated, app: "myapp", user: "alice", release: 3, description: "Deploy 8f47482").text
                 == "Release v3 created by user alice (Deploy 8f47482)")
+        let long = PlatformEvent(
+            .releaseCreated, app: "myapp", user: String(repeating: "u", count: 500), release: 4,
+            description: String(repeating: "d", count: 5000))
+        #expect(long.text?.count == "Release v4 created by user  ()".count + 64 + 200)
         var future = started
         future.kind = "dyno-crashed"
         #expect(future.text == nil && future.logLine() == nil)

@@ -74,15 +74,17 @@ public struct PlatformEvent: Codable, Equatable, Sendable {
     /// Release v3 created by user alice (Deploy 8f47482)
     /// ```
     public var text: String? {
+        // Cut, since the spool is not the door's alone (docs/threat-model.md); the log replaces control characters.
+        let user = user.prefix(64)
         switch Kind(rawValue: kind) {
         case .buildStarted: return "Build started by user \(user)"
         case .buildSucceeded: return "Build succeeded"
         case .buildFailed:
             guard let buildID else { return "Build failed" }
-            return "Build failed -- check your build output: builds:output \(app) \(buildID)"
+            return "Build failed -- check your build output: builds:output \(app.prefix(30)) \(buildID.prefix(100))"
         case .releaseCreated:
             let number = release.map { "v\($0) " } ?? ""
-            return "Release \(number)created by user \(user)" + (description.map { " (\($0))" } ?? "")
+            return "Release \(number)created by user \(user)" + (description.map { " (\($0.prefix(200)))" } ?? "")
         case nil: return nil
         }
     }
