@@ -79,7 +79,8 @@ public struct ExternalRedisProvider: AddonProvider {
                 .serverDown,
                 "the Redis server at \(admin.host):\(admin.port) does not answer; try again when it is back")
         }
-        if output.hasPrefix("WRONGPASS") || output.hasPrefix("NOAUTH") || output.hasPrefix("NOPERM") {
+        let first = Self.firstLine(output)
+        if first.contains("WRONGPASS") || first.contains("NOAUTH") || first.hasPrefix("NOPERM") {
             throw AddonError(
                 .serverDown,
                 "the Redis server at \(admin.host):\(admin.port) refuses the administrator: the operator checks "
