@@ -69,3 +69,15 @@ import Testing
         #expect(RedisAdminURL("redis://") == nil)
     }
 }
+
+/// The names backups have, in a folder and in the bucket.
+@Suite struct BackupKeysTests {
+    @Test func onlyNumberedDumpsAreBackups() {
+        #expect(BackupKeys.number("b001.dump") == 1)
+        #expect(BackupKeys.number("b120.dump") == 120)
+        for name in [".b001.dump.tmp", "b000.dump", "bx.dump", "b001.dump.tmp", "c001.dump", "b-1.dump"] {
+            #expect(BackupKeys.number(name) == nil, "\(name)")
+        }
+        #expect(BackupKeys.key("postgresql-amber-1", "b002") == "backups/postgresql-amber-1/b002.dump")
+    }
+}
