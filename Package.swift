@@ -100,7 +100,11 @@ let package = Package(
             ]),
         // Add-ons: the provider contract, the PostgreSQL cluster Slipway owns and the providers, the add-on commands'
         // logic (the door registers them), the supervisor, and the firewall set the runner fills for dynos.
-        .target(name: "SlipwayAddons", dependencies: ["SlipwaySystem"]),
+        .target(
+            name: "SlipwayAddons",
+            dependencies: [
+                "SlipwaySystem", "SlipwayObjectStore", "SlipwayHTTP", .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // What the door keeps under the root, below every door: the root's folders (`SlipwayRoot`), the apps and who may
         // reach them (the registry, keys, tokens, names), config vars, state files and the server log; and `DoorError`,
         // the door side's one error.
