@@ -100,7 +100,11 @@ let package = Package(
             ]),
         // Add-ons: the provider contract, the PostgreSQL cluster Slipway owns and the providers, the add-on commands'
         // logic (the door registers them), the supervisor, and the firewall set the runner fills for dynos.
-        .target(name: "SlipwayAddons", dependencies: ["SlipwaySystem"]),
+        .target(
+            name: "SlipwayAddons",
+            dependencies: [
+                "SlipwaySystem", "SlipwayObjectStore", "SlipwayHTTP", .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // What the door keeps under the root, below every door: the root's folders (`SlipwayRoot`), the apps and who may
         // reach them (the registry, keys, tokens, names), config vars, state files and the server log; and `DoorError`,
         // the door side's one error.
@@ -112,7 +116,7 @@ let package = Package(
             dependencies: [
                 "SlipwaySystem", "SlipwayDoorRecords", "SlugCompiler", "SlipwayGit", "SlipwaySpool",
                 "SlipwayObjectStore",
-                "SlipwayCerts", "SlipwayMetrics", "SlipwayAppWebhooks", "SlipwayAddons",
+                "SlipwayCerts", "SlipwayMetrics", "SlipwayAppWebhooks", "SlipwayAddons", "SlipwayPlatformEvents",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 "SlipwayHTTP",
@@ -195,6 +199,12 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]),
 
+        // The door's build and release events (Heroku's `app[api]` lines): recorded by the door in the spool (its folder
+        // or its bucket), copied by a runner from a bucket into its own root, and written into each app's log.
+        .target(
+            name: "SlipwayPlatformEvents",
+            dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayObjectStore", "SlipwayLogs"]),
+
         // Log drains: each line of an app's log as RFC 5424, to syslog over TCP or TLS (swift-nio, swift-nio-ssl) and to
         // HTTPS in Logplex's batches (the shared HTTP client), from a bounded buffer per drain on a thread of its own.
         .target(
@@ -238,7 +248,7 @@ let package = Package(
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
                 "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
-                "SlipwayMetrics", "SlipwayAddons", "SlipwayDrains",
+                "SlipwayMetrics", "SlipwayAddons", "SlipwayDrains", "SlipwayPlatformEvents",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -316,6 +326,12 @@ let package = Package(
         .testTarget(
             name: "SlipwayDrainsTests",
             dependencies: ["SlipwayDrains", "SlipwayLogs", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "SlipwayPlatformEventsTests",
+            dependencies: [
+                "SlipwayPlatformEvents", "SlipwayObjectStore", "SlipwayHTTP", "SlipwayLogs", "SlipwaySpool",
+                "SlipwayTestSupport",
+            ]),
         .testTarget(
             name: "SlipwayMetricsTests", dependencies: ["SlipwayMetrics", "SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(

@@ -55,6 +55,44 @@ import Testing
     }
 }
 
+/// Backups when the spool is a bucket (issue 24): they go to the bucket, create-only, and nothing stays on the door's
+/// machine.
+@Suite(.serialized) struct AddonBucketBackupTests {
+    @Test func backupsGoToTheSpoolsBucket() throws {
+        let b = try BucketHarness("addons-backup-bucket")
+        let h = b.push
+        let servers = try AddonServers(h)
+        defer { servers.stopAll() }
+        _ = try h.deployedApp()
+        let created = try h.ssh("addons:create myapp postgresql", merge: false)
+        #expect(created.status == 0, "\(created.output)")
+        let name = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = try #require(try h.storedConfig()["DATABASE_URL"])
+        #expect(try psql(url, "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('kept')").status == 0)
+
+        let captured = try h.ssh("pg:backups:capture myapp", merge: false)
+        #expect(captured.status == 0 && captured.stdout == "b001\n", "\(captured.output)")
+        #expect(try b.keys("backups/") == ["backups/\(name)/b001.dump"])
+        let dump = try #require(try b.object("backups/\(name)/b001.dump"))
+        #expect(dump.starts(with: Data("PGDMP".utf8)), "a pg_dump -Fc archive")
+        let left = { (try? FileManager.default.subpathsOfDirectory(atPath: "\(h.root)/addons")) ?? [] }
+        #expect(!left().contains { $0.hasPrefix("backups") || $0.hasPrefix("transfer/") }, "\(left())")
+        let listed = try h.ssh("pg:backups myapp", merge: false)
+        #expect(listed.stdout.contains("\nb001  ") && listed.stdout.contains(" \(dump.count) bytes"), "\(listed)")
+
+        #expect(try psql(url, "DELETE FROM notes").status == 0)
+        let restored = try h.ssh("pg:backups:restore myapp b001 --confirm myapp")
+        #expect(restored.status == 0, "\(restored.output)")
+        #expect(try psql(url, "SELECT body FROM notes").stdout == "kept\n")
+        #expect(!left().contains { $0.hasPrefix("transfer/") }, "the restore's copy is gone: \(left())")
+
+        #expect(try h.ssh("pg:backups:capture myapp", merge: false).stdout == "b002\n")
+        #expect(try b.keys("backups/").count == 2)
+        #expect(try h.ssh("addons:destroy \(name) --confirm \(name)").status == 0)
+        #expect(try b.keys("backups/").isEmpty, "the backups go with their add-on")
+    }
+}
+
 /// `pg:psql` and `redis:cli` over the door: the app's own role and user, SQL and commands on stdin.
 @Suite(.serialized) struct AddonClientTests {
     @Test func psqlAndRedisCLIOverTheDoor() throws {

@@ -1,9 +1,8 @@
 public import Foundation
+import SlipwayRunnerKit
 public import SlipwaySpool
 public import SlipwaySystem
 import SlugRunner
-
-@testable import SlipwayRunnerKit
 
 #if canImport(Glibc)
     import Glibc

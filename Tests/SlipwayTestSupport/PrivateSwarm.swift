@@ -22,7 +22,8 @@ public final class PrivateSwarm: @unchecked Sendable {
         /// Its Engine API (`unix:///…/docker.sock`).
         public var dockerHost: String
         let directory: String
-        let netns: String
+        /// Its network namespace (a file to give `nsenter --net=`).
+        public let netns: String
         let hostLink: String
     }
 

@@ -7,7 +7,8 @@
 #
 #   addons   addons:create postgresql  vs  CREATE ROLE + CREATE DATABASE through psql alone, same cluster
 
-# A root of its own with one app; its first add-on (run 0, the warm-up) makes the cluster.
+# A root of its own with one app, and a first add-on that makes the cluster (initdb, certificate, first start)
+# before any run: run 0, the warm-up, starts with the baseline, which needs the cluster.
 start-addons-root() {
   addons_root="$work/addons-root"
   stop-addons-root
@@ -15,6 +16,8 @@ start-addons-root() {
   "$work/install/bin/receive-pack" init --root "$addons_root" >/dev/null
   chmod 0711 "$work" "$addons_root"
   "$work/install/bin/receive-pack" apps create benchapp --owner bench --root "$addons_root" >/dev/null
+  "$work/install/bin/receive-pack" addons:create benchapp postgresql --as CLUSTER --root "$addons_root" \
+    >/dev/null 2>&1 || fail "addons:create failed in the addons goal" "Run it by hand on $addons_root to see why."
 }
 
 # Stops the cluster (as its user: Debian's postgres, since the bench runs as root) and removes the root.

@@ -6,8 +6,8 @@ import SlipwaySystem
 #endif
 
 /// `pg:backups:capture`, `pg:backups`, `pg:backups:restore`: copies of an app's PostgreSQL add-on (`pg_dump -Fc`),
-/// kept on the server in `<root>/addons/backups/<addon>/b001.dump`, … (mode 0600), each written under a temporary
-/// name, flushed and renamed, so a listed backup is always whole.
+/// kept in the spool's store (``BackupStore``): the spool's bucket when the spool is one, else
+/// `<root>/addons/backups/<addon>/`; each is made aside and kept whole, so a listed backup is never partial.
 extension AddonCommands {
     /// The PostgreSQL add-on the app uses as `DATABASE_URL`, else its first PostgreSQL attachment.
     func database(of app: String) throws -> AddonRecord { try addon(of: app, kind: .postgresql) }
@@ -29,21 +29,21 @@ extension AddonCommands {
         return record
     }
 
+    /// Where backups are kept: the spool's bucket when the spool is one, else the root's folder.
+    func backupStore() throws -> any BackupStore {
+        let layout = AddonLayout(root: root)
+        guard let bucket = try door.backupBucket() else { return FolderBackupStore(layout: layout) }
+        return BucketBackupStore(layout: layout, bucket: bucket)
+    }
+
     /// `pg:backups:capture <app>`.
     public func capture(app: String) throws {
         let record = try database(of: app)
-        let folder = backupsFolder(record.name)
+        let store = try backupStore()
         let lock = try registry.lock()
         try withExtendedLifetime(lock) {
-            do throws(SystemError) {
-                try FileSystem.makeFolders(AddonLayout(root: root).backups, mode: 0o700)
-                try FileSystem.makeFolders(folder, mode: 0o700)
-            } catch {
-                throw AddonError(.serverDown, "the backups' folder cannot be made on the server")
-            }
-            let id = String(format: "b%03d", (backups(record.name).map(\.number).max() ?? 0) + 1)
-            let temporary = "\(folder)/.\(id).dump.tmp"
-            unlink(temporary)
+            let id = String(format: "b%03d", (try store.list(record.name).map(\.number).max() ?? 0) + 1)
+            let temporary = try store.scratch(record.name, id: id)
             door.say("Capturing a backup of \(record.name) (\(app))...")
             let provider = try AddonProviders.provider(named: record.provider, root: root)
             guard let credentials = record.credentials else {
@@ -51,10 +51,7 @@ extension AddonCommands {
             }
             do {
                 try provider.backup(record.name, credentials, to: temporary)
-                guard rename(temporary, "\(folder)/\(id).dump") == 0 else {
-                    throw AddonError(.serverDown, "the backup could not be kept on the server")
-                }
-                try? DurableFile.syncFolder(folder)
+                try store.keep(record.name, id: id, file: temporary)
             } catch {
                 unlink(temporary)
                 throw error
@@ -67,7 +64,7 @@ extension AddonCommands {
     /// `pg:backups <app>`: id, when, size.
     public func listBackups(app: String) throws {
         let record = try database(of: app)
-        let found = backups(record.name)
+        let found = try backupStore().list(record.name)
         guard !found.isEmpty else {
             door.out("\(record.name) has no backups (pg:backups:capture \(app) takes one).")
             return
@@ -84,7 +81,8 @@ extension AddonCommands {
     /// `pg:backups:restore <app> <id> --confirm <app>`: the database as it was when the backup was taken.
     public func restoreBackup(app: String, id: String, confirm: String?) throws {
         let record = try database(of: app)
-        guard let backup = backups(record.name).first(where: { $0.id == id }) else {
+        let store = try backupStore()
+        guard let backup = try store.list(record.name).first(where: { $0.id == id }) else {
             throw AddonError(
                 .notFound, "\(record.name) has no backup \(AddonNames.shown(id)) (pg:backups \(app) lists them)")
         }
@@ -98,32 +96,19 @@ extension AddonCommands {
         }
         let provider = try AddonProviders.provider(named: record.provider, root: root)
         door.say("Restoring \(record.name) (\(app)) from \(id)...")
-        try provider.restore(record.name, credentials, from: backup.path)
+        let file = try store.fetch(record.name, backup)
+        defer { if file.copy { unlink(file.path) } }
+        try provider.restore(record.name, credentials, from: file.path)
         door.say("Restored \(record.name) from \(id)")
     }
 
-    struct Backup {
-        var id: String
-        var number: Int
-        var path: String
-        var taken: Date
-        var bytes: Int64
-    }
-
-    func backupsFolder(_ addon: String) -> String { "\(AddonLayout(root: root).backups)/\(addon)" }
-
-    /// The whole backups of `addon`, oldest first.
-    func backups(_ addon: String) -> [Backup] {
-        let folder = backupsFolder(addon)
-        let names = (try? FileSystem.names(in: folder)) ?? []
-        return names.compactMap { name -> Backup? in
-            guard name.hasPrefix("b"), name.hasSuffix(".dump"), let number = Int(name.dropFirst().dropLast(5))
-            else { return nil }
-            var info = stat()
-            guard stat("\(folder)/\(name)", &info) == 0 else { return nil }
-            return Backup(
-                id: String(name.dropLast(5)), number: number, path: "\(folder)/\(name)",
-                taken: Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)), bytes: Int64(info.st_size))
-        }.sorted { $0.number < $1.number }
+    /// Removes every backup of `addon`: in the spool's bucket and in the root's folder (where backups went while the
+    /// spool was a folder).
+    func removeBackups(_ addon: String) throws {
+        let layout = AddonLayout(root: root)
+        try FolderBackupStore(layout: layout).removeAll(addon)
+        if let bucket = try door.backupBucket() {
+            try BucketBackupStore(layout: layout, bucket: bucket).removeAll(addon)
+        }
     }
 }

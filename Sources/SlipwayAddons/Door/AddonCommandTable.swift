@@ -52,7 +52,8 @@ extension AddonCommands {
         },
         AddonCommandEntry(
             name: "pg:backups:capture", arguments: "<app>",
-            summary: "Back up the app's PostgreSQL add-on (pg_dump -Fc), kept on the server.", arity: 1...1, options: []
+            summary: "Back up the app's PostgreSQL add-on (pg_dump -Fc), kept in the spool's store.", arity: 1...1,
+            options: []
         ) { commands, arguments, _ in try commands.capture(app: arguments[0]) },
         AddonCommandEntry(
             name: "pg:backups", arguments: "<app>", summary: "List the backups of the app's PostgreSQL add-on.",

@@ -152,9 +152,7 @@ public struct AddonCommands {
                 try registry.save(record)
             }
             if let credentials = record.credentials { try provider.deprovision(name, credentials) }
-            do throws(SystemError) { try FileSystem.removeTree(backupsFolder(name)) } catch {
-                throw AddonError(.serverDown, "the backups of \(name) cannot be removed on the server")
-            }
+            try removeBackups(name)
             try registry.remove(name)
             door.say("Destroying \(name) on \(record.app)... done")
         }

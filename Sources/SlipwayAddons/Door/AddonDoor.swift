@@ -9,6 +9,8 @@ public protocol AddonDoor {
     /// Sets `set` and removes `unset` under the app's lock, releasing the app with them and saying so as
     /// `config:set` does.
     func changeConfig(_ app: String, set: [(key: String, value: String)], unset: [String]) throws
+    /// The spool's bucket when the spool is one (backups go there), nil when it is the root's folder.
+    func backupBucket() throws -> BackupBucket?
     /// The session's stdin, stdout and stderr, which `pg:psql` and `redis:cli` hand to their client.
     var sessionDescriptors: [Int32] { get }
     /// A line of the command's result (stdout).

@@ -21,6 +21,9 @@ struct AddonLayout: Sendable {
     var backups: String { "\(folder)/backups" }
     /// The TCP ports dynos may open on the host (one a line), which the runner lets through its firewall.
     var ports: String { "\(folder)/ports" }
+    /// What the swarm engine's runner found: this machine's address on the swarm's network and its clients
+    /// (``SwarmNetwork``).
+    var swarm: String { "\(folder)/swarm.json" }
     /// The external providers the operator configured (`providers.json`).
     var providers: String { "\(folder)/providers.json" }
 }

@@ -7,11 +7,15 @@ import SlipwaySystem
 
 /// Where add-on servers listen and what address dynos are given.
 enum AddonNetwork {
-    /// The address URLs name: `$SLIPWAY_ADDONS_HOST`, else the machine's address on its default route (dynos in
-    /// networks of their own, host-network dynos and swarm tasks can all route to it; 127.0.0.1 would be each
-    /// dyno's own loopback), else 127.0.0.1.
-    static func hostAddress(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    /// The address URLs name: `$SLIPWAY_ADDONS_HOST`, else, when the root's runner runs the swarm engine, this
+    /// machine's address on the swarm's network (``SwarmNetwork``: the swarm's tasks route to it, and so do local
+    /// dynos), else the machine's address on its default route (dynos in networks of their own and host-network dynos
+    /// can route to it; 127.0.0.1 would be each dyno's own loopback), else 127.0.0.1.
+    static func hostAddress(
+        root: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
         if let host = environment["SLIPWAY_ADDONS_HOST"], isIPv4(host) { return host }
+        if let swarm = SwarmNetwork.load(root: root) { return swarm.address }
         let ip = SystemTool.firstExecutable(["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"])
         let child = ChildProcess(
             executable: ip, arguments: ["-4", "-o", "route", "get", "192.0.2.255"], environment: [:],

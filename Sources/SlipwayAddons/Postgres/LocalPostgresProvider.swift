@@ -30,8 +30,11 @@ public struct LocalPostgresProvider: AddonProvider {
             _ = try? cluster.sql(PostgresStatements.drop(id))
             throw error
         }
+        // The address dynos reach now (the swarm's network once the runner runs the swarm engine), which may be
+        // another than when the cluster was made.
         return AddonCredentials(
-            host: settings.host, port: settings.port, database: id, user: id, password: password)
+            host: AddonNetwork.hostAddress(root: cluster.layout.root), port: settings.port, database: id, user: id,
+            password: password)
     }
 
     public func deprovision(_ addon: String, _ credentials: AddonCredentials) throws(AddonError) {

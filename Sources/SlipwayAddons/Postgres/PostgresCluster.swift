@@ -60,7 +60,28 @@ public struct PostgresCluster: Sendable {
         defer { withExtendedLifetime(lock) {} }
         guard let settings = settings() else { return try create() }
         if !isRunning() { try start() }
+        try syncHostRules(settings)
         return settings
+    }
+
+    /// Rewrites `pg_hba.conf` and has the server reload it when the clients it must let in changed (the swarm
+    /// engine's runner found its nodes, or other ones); nothing otherwise. The supervisor calls it every second.
+    public func syncHostRules() throws(AddonError) {
+        guard let settings = settings() else { return }
+        try syncHostRules(settings)
+    }
+
+    private func syncHostRules(_ settings: Settings) throws(AddonError) {
+        let rules = PostgresConfiguration.hostRules(settings, swarm: SwarmNetwork.load(root: layout.root))
+        let path = "\(data)/pg_hba.conf"
+        guard let bytes = (try? FileSystem.read(path)).flatMap({ $0 }), String(decoding: bytes, as: UTF8.self) != rules
+        else { return }
+        try writeAsClusterUser(path, rules)
+        let result = try tools.run("pg_ctl", ["reload", "-D", data, "-s"])
+        guard result.status.succeeded else {
+            throw AddonError(
+                .serverDown, "the database server did not reload its rules (\(Self.firstError(result.output)))")
+        }
     }
 
     /// Stops the server (`pg_ctl stop -m fast`); nothing when it is not running.
@@ -115,7 +136,8 @@ public struct PostgresCluster: Sendable {
             throw AddonError(.serverDown, "the database server's folder cannot be made (\(error.operation) failed)")
         }
         let settings = Settings(
-            port: try AddonNetwork.freePort(), host: AddonNetwork.hostAddress(), admin: tools.adminName)
+            port: try AddonNetwork.freePort(), host: AddonNetwork.hostAddress(root: layout.root), admin: tools.adminName
+        )
         try check(
             tools.run(
                 "initdb",
@@ -137,7 +159,9 @@ public struct PostgresCluster: Sendable {
             throw AddonError(.serverDown, "the database server's TLS key cannot be protected")
         }
         try writeAsClusterUser("\(data)/slipway.conf", PostgresConfiguration.settings(settings, socket: socket))
-        try writeAsClusterUser("\(data)/pg_hba.conf", PostgresConfiguration.hostRules(settings))
+        try writeAsClusterUser(
+            "\(data)/pg_hba.conf",
+            PostgresConfiguration.hostRules(settings, swarm: SwarmNetwork.load(root: layout.root)))
         try appendInclude()
         do throws(SystemError) {
             if let owner = tools.owner {

@@ -28,11 +28,17 @@ enum PostgresConfiguration {
     }
 
     /// `pg_hba.conf`, replacing initdb's: the administrator over the socket only (peer); every other role over TLS
-    /// only, with scram-sha-256, into the database of its own name only, from loopback, the server's own address
-    /// or a dyno network. Nothing else matches, so everything else is refused.
-    static func hostRules(_ settings: PostgresCluster.Settings) -> String {
+    /// only, with scram-sha-256, into the database of its own name only, from loopback, the server's own address,
+    /// a dyno network, or, with the swarm engine, this machine's address on the swarm's network and the swarm's
+    /// clients (``SwarmNetwork``). Nothing else matches, so everything else is refused.
+    static func hostRules(_ settings: PostgresCluster.Settings, swarm: SwarmNetwork? = nil) -> String {
         var sources = ["127.0.0.1/32", dynoNetworks]
         if settings.host != "127.0.0.1" { sources.insert("\(settings.host)/32", at: 1) }
+        if let swarm {
+            for source in ["\(swarm.address)/32"] + swarm.clients where !sources.contains(source) {
+                sources.append(source)
+            }
+        }
         let lines = sources.map { "hostssl sameuser all \($0) scram-sha-256" }
         return """
             # Written by Slipway (docs/addons.md): TYPE DATABASE USER ADDRESS METHOD

@@ -6,7 +6,9 @@ public enum AddonProviders {
         case .postgresql:
             if let external = try ProviderSettings.load(root: root).externalPostgres(root: root) { return external }
             return try LocalPostgresProvider(root: root)
-        case .redis: return try LocalRedisProvider(root: root)
+        case .redis:
+            if let external = try ProviderSettings.load(root: root).externalRedis() { return external }
+            return try LocalRedisProvider(root: root)
         }
     }
 
@@ -18,6 +20,9 @@ public enum AddonProviders {
         case "external-postgresql":
             if let external = try ProviderSettings.load(root: root).externalPostgres(root: root) { return external }
             throw AddonError(.failed, "the add-on's PostgreSQL server is no longer configured on this server")
+        case "external-redis":
+            if let external = try ProviderSettings.load(root: root).externalRedis() { return external }
+            throw AddonError(.failed, "the add-on's Redis server is no longer configured on this server")
         default: throw AddonError(.failed, "the add-on's provider \(name) is not configured on this server")
         }
     }

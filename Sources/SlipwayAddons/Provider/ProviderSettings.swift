@@ -2,14 +2,16 @@ import Foundation
 import SlipwaySystem
 
 /// The providers the operator configured, `<root>/addons/providers.json` (docs/addons.md, "Servers elsewhere"):
-/// `{"postgresql": {"adminURL": "postgres://admin:…@db.internal:5432/postgres?sslmode=require"}}`. Without it, or
-/// without a kind in it, add-ons of that kind are made on this machine.
+/// `{"postgresql": {"adminURL": "postgres://admin:…@db.internal:5432/postgres?sslmode=require"}, "redis": {"adminURL":
+/// "redis://admin:…@cache.internal:6379"}}`. Without it, or without a kind in it, add-ons of that kind are made on
+/// this machine.
 struct ProviderSettings: Codable, Sendable {
     struct External: Codable, Sendable {
         var adminURL: String
     }
 
     var postgresql: External?
+    var redis: External?
 
     /// The settings of the server at `root`; none when the file is missing.
     static func load(root: String) throws(AddonError) -> ProviderSettings {
@@ -29,5 +31,14 @@ struct ProviderSettings: Codable, Sendable {
                 .failed, "the server's PostgreSQL admin URL is not valid: the operator checks providers.json")
         }
         return ExternalPostgresProvider(admin: url, root: root)
+    }
+
+    /// The external Redis provider, when one is configured.
+    func externalRedis() throws(AddonError) -> ExternalRedisProvider? {
+        guard let text = redis?.adminURL else { return nil }
+        guard let url = RedisAdminURL(text) else {
+            throw AddonError(.failed, "the server's Redis admin URL is not valid: the operator checks providers.json")
+        }
+        return ExternalRedisProvider(admin: url)
     }
 }

@@ -25,7 +25,7 @@ public struct LocalRedisProvider: AddonProvider {
             throw error
         }
         return AddonCredentials(
-            host: AddonNetwork.hostAddress(), port: port, database: "", user: "default", password: password)
+            host: AddonNetwork.hostAddress(root: root), port: port, database: "", user: "default", password: password)
     }
 
     public func deprovision(_ addon: String, _ credentials: AddonCredentials) throws(AddonError) {

@@ -104,9 +104,12 @@ struct RedisServers: Sendable {
         guard runningPID(addon) == nil else { return }
         let configuration = "\(folder(addon))/redis.conf"
         let command = user.map { $0.command(server, [configuration]) } ?? [server, configuration]
-        let child = ChildProcess(
+        var child = ChildProcess(
             executable: command[0], arguments: Array(command.dropFirst()), environment: ["PATH": "/usr/bin:/bin"],
             directory: "/", stdout: .capture(limit: 16 * 1024))
+        // `daemonize yes`: the server forks and its first process exits at once, before the server has left the
+        // group; killing the group then (as a run usually ends) killed the server now and then.
+        child.startsDaemon = true
         let status: ExitStatus
         do { status = try child.run().status } catch {
             throw AddonError(.serverDown, "the Redis server could not be started (\(error))")

@@ -29,7 +29,14 @@ public struct AddonSupervisor {
             }
         }
         guard let cluster = try? PostgresCluster(root: root), cluster.settings() != nil else { return }
-        guard !cluster.isRunning() else { return }
+        guard !cluster.isRunning() else {
+            do { try cluster.syncHostRules() } catch {
+                say(
+                    "addons-supervisor: the PostgreSQL cluster's client rules could not be brought up to date: \(error)"
+                )
+            }
+            return
+        }
         do {
             try cluster.ensureRunning()
             say("addons-supervisor: started the PostgreSQL cluster again (it was not running)")

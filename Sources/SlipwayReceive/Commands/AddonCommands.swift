@@ -16,6 +16,15 @@ extension Invocation: AddonDoor {
     var sessionDescriptors: [Int32] { context.sessionDescriptors }
     func checkApp(_ app: String) throws { _ = try Invocation(context: context, arguments: [app], options: []).app() }
     func configVars(_ app: String) throws -> [String: String] { try AppConfig.load(root.app(app)) }
+    func backupBucket() throws -> BackupBucket? {
+        guard case .bucket(let location) = try SpoolTarget.load(root) else { return nil }
+        do { return BackupBucket(location: location, credentials: try SpoolTarget.credentials(root)) } catch {
+            throw AddonError(
+                .serverDown,
+                "backups go to the spool's bucket, but the server has no credentials for it: the "
+                    + "operator checks them")
+        }
+    }
     func changeConfig(_ app: String, set: [(key: String, value: String)], unset: [String]) throws {
         try ManagementCommands.changeConfig(self, root.app(app), set: set, unset: unset)
     }

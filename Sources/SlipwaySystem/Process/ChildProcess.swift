@@ -20,7 +20,8 @@ public enum ChildProcessError: Error, Equatable, Sendable {
 /// input from `/dev/null`, and its output read as it is written.
 ///
 /// On a timeout, a cancelling signal, or the program's exit, every process left in its group is killed with SIGKILL,
-/// so a buildpack can neither outlive its phase nor leave a daemon behind. (A process that leaves the group on
+/// so a buildpack can neither outlive its phase nor leave a daemon behind (unless the run is meant to start one:
+/// ``startsDaemon``). (A process that leaves the group on
 /// purpose, with `setsid`, is the sandbox's job; see the security notes in docs/security.md.)
 public struct ChildProcess {
     /// What to do with one output stream.
@@ -60,6 +61,10 @@ public struct ChildProcess {
     /// What the program reads on its standard input, then end of file (at most ``inputLimit`` bytes: it is written
     /// into the pipe before the program starts); nil: `/dev/null`.
     public var input: [UInt8]?
+    /// Whether the program starts a daemon and exits (as `redis-server` with `daemonize yes` does): its group is then
+    /// left alone when it exits, since the daemon it forked may not have left the group (`setsid`) yet. A timeout, a
+    /// cancelling signal or the watchdog still kill the group.
+    public var startsDaemon = false
     /// The most ``input`` may hold: what a pipe holds without a reader.
     public static let inputLimit = 16 * 1024
 
@@ -211,8 +216,9 @@ public struct ChildProcess {
         while true {
             if exitStatus == nil, let status = reap(pid, block: false) {
                 exitStatus = status
-                // The leader is gone: stop anything it left running, then read what is still in the pipes.
-                killGroup()
+                // The leader is gone: stop anything it left running (but the daemon it was run to start), then read
+                // what is still in the pipes.
+                if !startsDaemon { killGroup() }
                 drainDeadline = clock.now + .seconds(2)
             }
             let open = streams.indices.filter { streams[$0].fd >= 0 }

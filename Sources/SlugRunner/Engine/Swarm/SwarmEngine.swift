@@ -1,4 +1,5 @@
 import Foundation
+import SlipwayAddons
 import SlipwayLogs
 import SlipwayRouting
 import SlipwayRunnerKit
@@ -21,9 +22,13 @@ final class SwarmEngine: DynoEngine {
     /// Each task's log budget (`--log-rate`), by app and dyno, as the local engine's dynos have.
     private var budgets: [String: [String: LogBudget]] = [:]
     private let clock = ContinuousClock()
+    /// Lets the tasks reach the add-on servers of this machine, and only them (docs/addons.md).
+    private let addons: AddonSwarmAccess
+    private var addonsFailure: String?
 
     init(watcher: Watcher, settings: SwarmSettings) throws {
         self.watcher = watcher
+        addons = AddonSwarmAccess(root: watcher.root.layout.path, nft: Firewall.nft)
         swarm = try SwarmServices(
             settings: settings, bucket: watcher.settings.bucket, grace: watcher.settings.grace,
             bootTimeout: watcher.settings.bootTimeout, poll: watcher.settings.pollInterval
@@ -137,6 +142,9 @@ final class SwarmEngine: DynoEngine {
             failure = message
             return
         }
+        let reach = addons.sync(nodes: swarm.nodes.values.map(\.address))
+        if let reach, reach != addonsFailure { watcher.event(nil, "swarm", "Add-ons: \(reach)") }
+        addonsFailure = reach
         for (app, dyno, text) in swarm.taskChanges() where watcher.apps[app] != nil {
             watcher.log(app, dyno, text)
         }
