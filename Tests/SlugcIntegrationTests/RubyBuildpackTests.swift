@@ -41,9 +41,15 @@ import Testing
         #expect(try runTool(["/bin/tar", "xzf", "\(h.output)/slug.tgz", "-C", dir]).status == 0)
         // The slug's Ruby is the one on PATH once the profile is sourced.
         let which = try runTool(
-            ["/bin/bash", "-c", "cd \"$HOME\"; for f in .profile.d/*.sh; do . \"$f\"; done; command -v ruby"],
+            [
+                "/bin/bash", "-c",
+                "cd \"$HOME\"; for f in .profile.d/*.sh; do . \"$f\"; done; command -v ruby ruby3.1",
+            ],
             environment: ["HOME": "\(dir)/app", "PATH": "/usr/bin:/bin"])
-        #expect(which.stdout == "\(dir)/app/.heroku/ruby/bin/ruby\n", "\(which.output)")
+        // ruby3.1 too: the commands RubyGems installs (rackup) start with #!/usr/bin/env ruby3.1.
+        #expect(
+            which.stdout == "\(dir)/app/.heroku/ruby/bin/ruby\n\(dir)/app/.heroku/ruby/bin/ruby3.1\n",
+            "\(which.output)")
         let web = try #require((manifest["process_types"] as? [String: String])?["web"])
         let process = try AppProcess(
             appDirectory: "\(dir)/app", command: web, environment: ["GREETING": "from the test"], scratch: h.scratch)

@@ -15,6 +15,8 @@ runtime-store-pack-ruby() {
         tree="$work/ruby-$version"
         mkdir -p "$tree/bin" "$tree/lib/ruby/gems"
         cp -L "$binary" "$tree/bin/ruby"
+        # RubyGems writes #!/usr/bin/env ruby3.x into the commands it installs (Debian's install name).
+        ln -s ruby "$tree/bin/${binary##*/}"
         cp -rL "/usr/lib/ruby/$api" "$tree/lib/ruby/$api"
         cp -rL "/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/ruby/$api" "$tree/lib/ruby/$api/$arch" 2>/dev/null ||
             cp -rL "/usr/lib/x86_64-linux-gnu/ruby/$api" "$tree/lib/ruby/$api/$arch"
