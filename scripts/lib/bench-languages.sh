@@ -6,15 +6,15 @@
 # holds the runtime, as on a server that built that language before). In unshare's user namespace root cannot hand
 # the build to another user, so buildpacks run as this user (SLIPWAY_BUILD_USER=), still sandboxed.
 #
-#   languages  Go and Ruby: rebuild after a one-line change vs first build      (>= 3x faster)
+#   languages  Go, Ruby, Java, Clojure and PHP: rebuild after a one-line change vs first build      (>= 3x faster)
 
-languages_examples=(go-app ruby-app)
+languages_examples=(go-app ruby-app java-app clojure-app php-app)
 
 bench-languages() {
   echo "-----> languages: each language example rebuilt after a one-line change vs its first build"
   local store="$work/runtime-store"
-  "$repo_dir/scripts/runtime-store" "$store" go ruby >/dev/null ||
-    fail "languages: scripts/runtime-store failed" "Run it alone to see why: scripts/runtime-store $store go ruby"
+  "$repo_dir/scripts/runtime-store" "$store" go ruby java php >/dev/null ||
+    fail "languages: scripts/runtime-store failed" "Run it alone to see why: scripts/runtime-store $store go ruby java php"
   lang_store="file://$store"
   for lang_example in "${languages_examples[@]}"; do
     lang_app="$work/lang-$lang_example"
@@ -35,6 +35,9 @@ languages-change() {
   case "$lang_example" in
     go-app) echo "// change $1" >>"$lang_app/main.go" ;;
     ruby-app) echo "# change $1" >>"$lang_app/config.ru" ;;
+    java-app) echo "// change $1" >>"$lang_app/src/main/java/com/example/App.java" ;;
+    clojure-app) echo ";; change $1" >>"$lang_app/src/clojure_app/core.clj" ;;
+    php-app) echo "// change $1" >>"$lang_app/src/Greeting.php" ;;
   esac
 }
 
