@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The runtime store the language tests build from (docs/languages.md): `scripts/runtime-store` run once into a folder
 /// beside the built products, kept between test runs (a language already packed is not packed again), and served as
@@ -16,5 +16,24 @@ public enum TestRuntimeStore {
             throw ToolError.launchFailed(["scripts/runtime-store"] + languages, result.output)
         }
         return "file://\(folder)"
+    }
+
+    /// The versions the store serves of `language`, as its index lists them (after ``url(_:)`` packed it): what the
+    /// machine's packages gave, which moves with Debian's updates (Java, PHP), so tests never write it down.
+    public static func served(_ language: String) throws -> [String] {
+        let index = try String(contentsOfFile: "\(folder)/\(language)/index.txt", encoding: .utf8)
+        return index.split(separator: "\n").compactMap { line in
+            line.hasPrefix("#")
+                ? nil : line.split(separator: " ", omittingEmptySubsequences: true).first.map(String.init)
+        }
+    }
+
+    /// The one version the store serves of `language`.
+    public static func version(_ language: String) throws -> String {
+        let versions = try served(language)
+        guard versions.count == 1, let version = versions.first else {
+            throw ToolError.launchFailed(["the test store's \(language) index"], versions.joined(separator: ", "))
+        }
+        return version
     }
 }

@@ -35,7 +35,9 @@ import Testing
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("-----> PHP app detected"))
         #expect(
-            result.output.contains("-----> Using PHP 8.2.36 (composer.json asks for ^8.2), with php-fpm behind Caddy"))
+            result.output.contains(
+                "-----> Using PHP \(try TestRuntimeStore.version("php")) (composer.json asks for ^8.2), with php-fpm behind Caddy"
+            ))
         #expect((try h.manifest()["process_types"] as? [String: String])?["web"] == "slipway-php-web")
         let entries = try h.slugEntries()
         for path in ["./app/.heroku/php/sbin/php-fpm", "./app/.heroku/php/bin/caddy", "./app/vendor/autoload.php"] {
@@ -45,7 +47,8 @@ import Testing
         let process = try serve(h)
         defer { process.stop() }
         #expect(
-            try process.get() == "Hello from Slipway on PHP!\nfrom the test\nPHP 8.2.36 (fpm-fcgi)\n",
+            try process.get()
+                == "Hello from Slipway on PHP!\nfrom the test\nPHP \(try TestRuntimeStore.version("php")) (fpm-fcgi)\n",
             "\(process.output)")
         let hidden = try runTool(
             [
@@ -70,7 +73,8 @@ import Testing
         #expect(result.status == 50)
         #expect(
             result.output.contains(
-                " !     PHP ^8.9 (asked for in composer.json) is not served by this server; it has PHP 8.2.36."),
+                " !     PHP ^8.9 (asked for in composer.json) is not served by this server; it has PHP \(try TestRuntimeStore.version("php"))."
+            ),
             "\(result.output)")
     }
 
