@@ -116,7 +116,7 @@ let package = Package(
             dependencies: [
                 "SlipwaySystem", "SlipwayDoorRecords", "SlugCompiler", "SlipwayGit", "SlipwaySpool",
                 "SlipwayObjectStore",
-                "SlipwayCerts", "SlipwayMetrics", "SlipwayAppWebhooks", "SlipwayAddons",
+                "SlipwayCerts", "SlipwayMetrics", "SlipwayAppWebhooks", "SlipwayAddons", "SlipwayPlatformEvents",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Commit statuses to the forges' APIs.
                 "SlipwayHTTP",
@@ -199,6 +199,12 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]),
 
+        // The door's build and release events (Heroku's `app[api]` lines): recorded by the door in the spool (its folder
+        // or its bucket), copied by a runner from a bucket into its own root, and written into each app's log.
+        .target(
+            name: "SlipwayPlatformEvents",
+            dependencies: ["SlipwaySystem", "SlipwaySpool", "SlipwayObjectStore", "SlipwayLogs"]),
+
         // Log drains: each line of an app's log as RFC 5424, to syslog over TCP or TLS (swift-nio, swift-nio-ssl) and to
         // HTTPS in Logplex's batches (the shared HTTP client), from a bounded buffer per drain on a thread of its own.
         .target(
@@ -242,7 +248,7 @@ let package = Package(
             dependencies: [
                 "SlipwaySystem", "SlipwaySpool", "SlipwayArchive", "SlipwayObjectStore", "SlipwayHTTP",
                 "SlipwayRouting", "SlipwayCerts", "SlipwayLogs", "SlipwaySwarm", "SlipwayRunnerKit", "SlipwayDynos",
-                "SlipwayMetrics", "SlipwayAddons", "SlipwayDrains",
+                "SlipwayMetrics", "SlipwayAddons", "SlipwayDrains", "SlipwayPlatformEvents",
                 // The router's Caddy admin API (over a unix socket or loopback TCP), web dynos' health checks, and the
                 // Docker Engine API of the swarm engine (over the manager's unix socket).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -320,6 +326,12 @@ let package = Package(
         .testTarget(
             name: "SlipwayDrainsTests",
             dependencies: ["SlipwayDrains", "SlipwayLogs", "SlipwaySpool", "SlipwaySystem", "SlipwayTestSupport"]),
+        .testTarget(
+            name: "SlipwayPlatformEventsTests",
+            dependencies: [
+                "SlipwayPlatformEvents", "SlipwayObjectStore", "SlipwayHTTP", "SlipwayLogs", "SlipwaySpool",
+                "SlipwayTestSupport",
+            ]),
         .testTarget(
             name: "SlipwayMetricsTests", dependencies: ["SlipwayMetrics", "SlipwaySpool", "SlipwayTestSupport"]),
         .testTarget(

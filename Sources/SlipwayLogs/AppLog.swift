@@ -16,9 +16,9 @@ public final class AppLog: @unchecked Sendable {
     public let maxBytes: Int64
     /// Who else may read the log (the door's `logs`).
     public let access: DoorAccess?
-    /// Where each line goes besides the file (the app's drains), in the same order.
-    public let sink: LogSink?
     private let lock = NSLock()
+    /// Where each line goes besides the file (the app's drains, while it has some), in the same order.
+    private var currentSink: LogSink?
     private var fd: Int32 = -1
     private var size: Int64 = 0
 
@@ -26,7 +26,15 @@ public final class AppLog: @unchecked Sendable {
         self.path = path
         self.maxBytes = maxBytes
         self.access = access
-        self.sink = sink
+        self.currentSink = sink
+    }
+
+    /// Where each line goes besides the file; nil when nowhere (an app without drains costs its log nothing more).
+    public var sink: LogSink? { lock.withLock { currentSink } }
+
+    /// Hands the lines written from now on to `sink` as well (nil: to the file only).
+    public func attach(_ sink: LogSink?) {
+        lock.withLock { currentSink = sink }
     }
 
     deinit {
@@ -38,7 +46,7 @@ public final class AppLog: @unchecked Sendable {
     public func write(_ line: LogLine) {
         lock.withLock {
             unlockedWrite(line)
-            sink?.accept(line)
+            currentSink?.accept(line)
         }
     }
 

@@ -21,9 +21,10 @@ final class BucketHarness {
     /// With `replicatedVolumes`, a cluster of `weed server` and that many more volume servers, replication 001;
     /// else `weed mini`, listening on `weedAddress`.
     init(
-        _ label: String, replicatedVolumes: Int? = nil, weedAddress: String = "127.0.0.1", users: [String] = ["alice"]
+        _ label: String, replicatedVolumes: Int? = nil, weedAddress: String = "127.0.0.1", users: [String] = ["alice"],
+        sessionEnvironment: [String: String] = [:]
     ) throws {
-        push = try PushHarness(label, users: users)
+        push = try PushHarness(label, users: users, sessionEnvironment: sessionEnvironment)
         let directory = try push.scratch.makeDirectory("weed")
         if let replicatedVolumes {
             let cluster = try PrivateSeaweedCluster(directory: directory, extraVolumes: replicatedVolumes)

@@ -1,5 +1,6 @@
 import Foundation
 import SlipwayDrains
+import SlipwayLogs
 import SlipwaySpool
 import SlipwayTestSupport
 import Testing
@@ -19,8 +20,8 @@ import Testing
         var unreachable: Bool { all.contains { if case .unreachable = $0 { true } else { false } } }
     }
 
-    static func line(_ index: Int, _ component: String = "web.1") -> DrainLine {
-        DrainLine(date: Date(), source: "app", component: component, text: "line \(index)")
+    static func line(_ index: Int, _ component: String = "web.1") -> LogLine {
+        LogLine(date: Date(), source: "app", component: component, text: "line \(index)")
     }
 
     @Test func aTLSSyslogDrainDeliversABurstInOrderWithItsFields() throws {
@@ -74,11 +75,11 @@ import Testing
         let drains = AppDrains(app: "myapp", settings: settings) { events.add($1) }
         defer { drains.stop() }
         drains.update([LogDrain(url: "syslog://127.0.0.1:\(rsyslog.port)", token: LogDrain.newToken())])
-        drains.send(DrainLine(date: Date(), source: "app", component: "web.1", text: "before"))
+        drains.send(LogLine(date: Date(), source: "app", component: "web.1", text: "before"))
         #expect(waitUntil { rsyslog.messages().count == 1 })
 
         rsyslog.stop()
-        drains.send(DrainLine(date: Date(), source: "app", component: "web.1", text: "probe"))
+        drains.send(LogLine(date: Date(), source: "app", component: "web.1", text: "probe"))
         #expect(waitUntil { events.unreachable })
         for index in 1...250 { drains.send(Self.line(index)) }
         try rsyslog.start()
@@ -87,6 +88,43 @@ import Testing
         #expect(texts == (151...250).map { "line \($0)" })
         #expect(waitUntil { events.overflows == [150] })
         #expect(events.all.contains(.recovered))
+    }
+
+    /// As in the runner, the drain's own lines (unreachable, delivers again, L10) go into the lines it sends: saying
+    /// what it dropped must not push another line out of its full buffer, uncounted.
+    @Test func theL10CountIsExactWhenTheDrainsOwnLinesGoToItToo() throws {
+        let scratch = try ScratchDirectory("drain-exact")
+        let rsyslog = try PrivateRsyslog(folder: scratch.path, certificates: nil)
+        defer { rsyslog.stop() }
+        let events = Events()
+        var settings = DrainSettings(bufferLines: 100)
+        settings.maximumBackoff = .seconds(2)
+        settings.overflowInterval = .zero  // every drop reported at once: an uncounted one would show
+        let drain = LogDrain(url: "syslog://127.0.0.1:\(rsyslog.port)", token: LogDrain.newToken())
+        let box = DrainsBox()
+        let drains = AppDrains(app: "myapp", settings: settings) { drain, event in
+            events.add(event)
+            box.drains?.send(event.logLine(drain))
+        }
+        box.drains = drains
+        defer { drains.stop() }
+        drains.update([drain])
+        drains.send(Self.line(0))
+        #expect(waitUntil { rsyslog.messages().count == 1 })
+
+        rsyslog.stop()
+        drains.send(LogLine(date: Date(), source: "app", component: "web.1", text: "probe"))
+        #expect(waitUntil { events.unreachable })
+        for index in 1...250 { drains.send(Self.line(index)) }
+        try rsyslog.start()
+        #expect(waitUntil(seconds: 60) { rsyslog.messages().contains { $0.text.hasPrefix("Error L10 ") } })
+        // The unreachable line and lines 1 to 150 were dropped; everything after arrived, the drain's lines too.
+        #expect(events.overflows == [151])
+        let texts = rsyslog.messages().map(\.text)
+        #expect(texts.filter { $0.hasPrefix("line ") } == ["line 0"] + (151...250).map { "line \($0)" })
+        #expect(texts.suffix(2).first == "Drain \(drain.token) (\(drain.url)) delivers again")
+        #expect(
+            texts.last?.hasPrefix("Error L10 (output buffer overflow): drain '\(drain.token)' dropped 151 ") == true)
     }
 
     @Test func anHTTPSDrainPostsLogplexBatchesAndRetriesAFailedOne() throws {
@@ -118,5 +156,15 @@ import Testing
         let texts = accepted.flatMap(\.messages).map { $0.components(separatedBy: "] ").last ?? "" }
         #expect(texts == (1...1200).map { "line \($0)" })
         #expect(accepted.first?.messages.first?.contains(" myapp app web.1 - [drain@32473 ") == true)
+    }
+}
+
+/// The app's drains, for their own report to reach (set once they are made).
+final class DrainsBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: AppDrains?
+    var drains: AppDrains? {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }

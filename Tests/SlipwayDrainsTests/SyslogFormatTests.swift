@@ -9,7 +9,7 @@ import Testing
     let date = Date(timeIntervalSince1970: 1_796_643_005.25)
 
     @Test func aDynoLineIsRFC5424WithTheAppAsHostAndTheDynoAsProcID() {
-        let line = DrainLine(date: date, source: "app", component: "web.1", text: "Listening on 5000")
+        let line = LogLine(date: date, source: "app", component: "web.1", text: "Listening on 5000")
         #expect(
             SyslogFormat.message(line, app: "myapp", token: token)
                 == "<190>1 2026-12-07T11:30:05.250000+00:00 myapp app web.1 - [drain@32473 token=\"\(token)\"] "
@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func controlCharactersAndSpacesCannotForgeFramesOrFields() {
-        let line = DrainLine(date: date, source: "app", component: "web 1\n", text: "a\nb\r\u{7f}\tc")
+        let line = LogLine(date: date, source: "app", component: "web 1\n", text: "a\nb\r\u{7f}\tc")
         let message = SyslogFormat.message(line, app: "myapp", token: token)
         #expect(message.hasSuffix(" myapp app web_1_ - [drain@32473 token=\"\(token)\"] a?b??\tc"))
         #expect(!message.contains("\n"))
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func anEmptyFieldIsADash() {
-        let line = DrainLine(date: date, source: "", component: "", text: "")
+        let line = LogLine(date: date, source: "", component: "", text: "")
         #expect(SyslogFormat.message(line, app: "a", token: token).contains(" a - - - [drain@32473"))
     }
 }

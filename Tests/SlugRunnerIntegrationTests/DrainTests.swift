@@ -130,4 +130,34 @@ import Testing
         #expect(burst.count < 1000)
         #expect(harness.log().contains("slugrunner[drain]: Drain \(drain.token) (\(drain.url)) delivers again"))
     }
+
+    /// An app's log hands its lines to drains only while it has some: a drain added while the app runs gets the lines
+    /// from then on, and one added again after it was removed too.
+    @Test func aDrainAddedToARunningAppGetsItsLinesFromThenOn() throws {
+        let harness = try RunnerHarness("drains-added")
+        let rsyslog = try PrivateRsyslog(folder: try harness.scratch.makeDirectory("syslog"), certificates: nil)
+        defer { rsyslog.stop() }
+        let layout = RootLayout(harness.root)
+        try FileManager.default.createDirectory(
+            atPath: (layout.dynoSettings("myapp") as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
+        try harness.publish(try harness.buildSlug(), version: 1)
+        let watcher = try harness.startWatch()
+        defer { _ = harness.stopWatch(watcher) }
+        #expect(harness.waitForRelease(1) != nil, "\(harness.watchOutput)")
+        let drain = LogDrain(url: "syslog://127.0.0.1:\(rsyslog.port)", token: LogDrain.newToken())
+        for round in 1...2 {
+            try DynoSettings(drains: [drain]).save(to: layout.dynoSettings("myapp"))
+            #expect(
+                waitUntil { rsyslog.messages().filter { $0.text == "Drains: \(drain.token)" }.count == round },
+                "round \(round): \(harness.log())")
+            try DynoSettings().save(to: layout.dynoSettings("myapp"))
+            #expect(
+                waitUntil {
+                    harness.log().components(separatedBy: "slugrunner[drain]: Drains: none").count == round + 1
+                })
+        }
+        #expect(!rsyslog.messages().contains { $0.text.hasPrefix("Deployed v1") }, "the lines before it are not sent")
+        #expect(!rsyslog.messages().contains { $0.text == "Drains: none" })
+    }
 }

@@ -5,7 +5,7 @@ public import SlipwaySpool
 /// An app's drains take each line its log writes.
 extension AppDrains: LogSink {
     public func accept(_ line: LogLine) {
-        send(DrainLine(date: line.date, source: line.source, component: line.component, text: line.text))
+        send(line)
     }
 }
 

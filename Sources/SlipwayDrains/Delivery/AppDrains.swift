@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+public import SlipwayLogs
 public import SlipwaySpool
 
 /// The drains of one app: those its `dynos.json` lists (`drains:add`) and the operator's (`slugrunner watch
@@ -24,7 +25,7 @@ public final class AppDrains: @unchecked Sendable {
     deinit { for drain in drains { drain.stop() } }
 
     /// Hands `line` to every drain.
-    public func send(_ line: DrainLine) {
+    public func send(_ line: LogLine) {
         lock.lock()
         for drain in drains { drain.send(line) }
         lock.unlock()

@@ -1,4 +1,5 @@
 public import Foundation
+public import SlipwayLogs
 public import SlipwaySpool
 
 /// One drain of one app: a bounded buffer the app's log hands lines to, and a thread of its own that formats them
@@ -14,7 +15,7 @@ public final class Drain: @unchecked Sendable {
     let settings: DrainSettings
     private let report: @Sendable (DrainEvent) -> Void
     private let condition = NSCondition()
-    private var buffer: DrainBuffer<DrainLine>
+    private var buffer: DrainBuffer<LogLine>
     private var stopping = false
     private var finished = false
     /// Lines delivered, for tests and the benchmark.
@@ -36,7 +37,7 @@ public final class Drain: @unchecked Sendable {
     }
 
     /// Hands `line` to the drain's buffer (dropping the oldest line when it is full). Cheap: no formatting, no I/O.
-    public func send(_ line: DrainLine) {
+    public func send(_ line: LogLine) {
         condition.lock()
         if !stopping {
             buffer.append(line)
@@ -68,7 +69,7 @@ public final class Drain: @unchecked Sendable {
 
     private func run() {
         var transport: DrainTransport?
-        var pending: [DrainLine] = []
+        var pending: [LogLine] = []
         var backoff = settings.initialBackoff
         var failing = false
         var nextOverflowReport = Date.distantPast
@@ -95,7 +96,11 @@ public final class Drain: @unchecked Sendable {
                 let dropped = condition.withLock { () -> (count: Int, since: Date)? in
                     deliveredCount += count
                     guard now >= nextOverflowReport || failing else { return nil }
-                    return buffer.takeDropped()
+                    let dropped = buffer.takeDropped()
+                    // The next batch leaves the buffer before the drain says anything: the lines saying it go to
+                    // this drain too, and into a full buffer each would push out a line the L10 did not count.
+                    if dropped != nil || failing { pending = buffer.take(settings.batchLines) }
+                    return dropped
                 }
                 if dropped != nil { nextOverflowReport = now.addingTimeInterval(settings.overflowInterval.seconds) }
                 if failing {

@@ -1,5 +1,4 @@
 import Foundation
-public import SlipwayLogs
 public import SlipwaySpool
 
 /// Every app's drains on a runner: each app's own (its `dynos.json`) and the operator's (`slugrunner watch --drain`,
@@ -20,11 +19,8 @@ public final class DrainRegistry: @unchecked Sendable {
         self.operatorURLs = operatorURLs.compactMap { try? LogDrainURL.parse($0).normalized }
     }
 
-    /// The sink of `app`'s log: its drains, which say what happens to them (unreachable, delivering again, L10)
-    /// in lines handed to `write` (the app's log, so the drains send them too).
-    public func sink(for app: String, write: @escaping @Sendable (LogLine) -> Void) -> LogSink {
-        drains(for: app) { drain, event in write(event.logLine(drain)) }
-    }
+    /// The drains of `app` if its log is open (``drains(for:report:)`` was called), nil otherwise.
+    public func opened(_ app: String) -> AppDrains? { lock.withLock { apps[app] } }
 
     /// The drains of `app`, started with those its `dynos.json` lists (read now) and the operator's. `report` is
     /// told what each drain has to say, on the drain's thread.

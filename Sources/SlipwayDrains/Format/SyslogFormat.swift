@@ -1,4 +1,5 @@
 public import Foundation
+public import SlipwayLogs
 
 #if canImport(Glibc)
     import Glibc
@@ -27,7 +28,7 @@ public enum SyslogFormat {
     }
 
     /// The RFC 5424 message for `line` of app `app`, sent to the drain with `token` (no framing, no newline).
-    public static func message(_ line: DrainLine, app: String, token: String) -> String {
+    public static func message(_ line: LogLine, app: String, token: String) -> String {
         let host = field(app, limit: 255)
         let appName = field(line.source, limit: 48)
         let procID = field(line.component, limit: 128)

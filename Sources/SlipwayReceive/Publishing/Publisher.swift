@@ -1,6 +1,7 @@
 import Foundation
 import SlipwayAppWebhooks
 public import SlipwayDoorRecords
+import SlipwayPlatformEvents
 public import SlipwaySpool
 import SlipwaySystem
 
@@ -92,6 +93,10 @@ public struct Publisher: Sendable {
             throw DoorError(.pushFailed, lines: "The release ledger of \(app.name) did not record the release.")
         }
         Failpoint.afterLedger.trigger()
+        // Before the release reaches the runner, so that its line comes before the runner's `Deploying`.
+        DoorEvents.record(
+            PlatformEvent(.releaseCreated, app: app.name, user: user, release: entry.version, description: description),
+            root: root)
         if let bucket {
             do {
                 try bucket.commit(prepared: prepared, app: app.name, version: entry.version)

@@ -1,6 +1,7 @@
 import Foundation
 import SlipwayHTTP
 import SlipwayObjectStore
+import SlipwayPlatformEvents
 import SlipwaySpool
 
 #if canImport(Glibc)
@@ -15,7 +16,8 @@ import SlipwaySpool
 /// create-only `PUT` of `claims/<app>/<version>.json`: a claim another runner wrote means that runner runs it. Then
 /// it downloads `release.json` and the slug into `spool/tmp/<entry>/`, checking the slug's size and SHA-256 while
 /// the bytes arrive, and renames the folder into `spool/cur/<entry>/`. A release whose slug is missing or does not
-/// match is refused and never reaches `cur/`.
+/// match is refused and never reaches `cur/`. Each pass first copies the door's events it has not got into
+/// `spool/events/` (``BucketEventStore``), where the watcher reads them as it does on the door's own root.
 final class BucketFeed: @unchecked Sendable {
     let source: BucketSource
     let spool: Spool
@@ -75,9 +77,16 @@ final class BucketFeed: @unchecked Sendable {
     /// One look at the bucket; errors are reported and the next pass tries again.
     func pass() {
         do {
-            let (known, skipped) = (handled, unsigned)
+            let (known, skipped, say, source) = (handled, unsigned, say, source)
+            let events = FolderEventStore(spoolDirectory: spool.directory)
             let fresh = try Blocking.withClient(source.location, source.credentials) { client in
-                try await Self.latest(client: client, above: known, skipping: skipped)
+                // The door's events first: those of a release are in the bucket before it, and so here before it.
+                do {
+                    try await BucketEventStore.mirror(client: client, into: events)
+                } catch {
+                    say("slugrunner[bucket]: cannot copy the door's events from \(source.location.url): \(error)")
+                }
+                return try await Self.latest(client: client, above: known, skipping: skipped)
             }
             for (app, version) in fresh.sorted(by: { $0.key < $1.key }) where !isStopped {
                 take(app: app, version: version)

@@ -28,11 +28,19 @@ final class RunnerLogs {
     func log(_ app: String) -> AppLog {
         if let log = logs[app] { return log }
         let opened = OpenedLog()
-        let sink = drains.sink(for: app) { opened.log?.write($0) }
-        let log = AppLog(path: root.log(app), maxBytes: maxBytes, access: access, sink: sink)
+        let appDrains = drains.drains(for: app) { drain, event in opened.log?.write(event.logLine(drain)) }
+        let log = AppLog(
+            path: root.log(app), maxBytes: maxBytes, access: access,
+            sink: appDrains.running.isEmpty ? nil : appDrains)
         opened.log = log
         logs[app] = log
         return log
+    }
+
+    /// After `app`'s drains changed: its log hands its lines to them while it has some, and to nothing otherwise.
+    func drainsChanged(_ app: String) {
+        guard let log = logs[app], let appDrains = drains.opened(app) else { return }
+        log.attach(appDrains.running.isEmpty ? nil : appDrains)
     }
 
     /// A runner event about `component` of `app`: into the app's log and on stderr.

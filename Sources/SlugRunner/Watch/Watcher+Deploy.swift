@@ -1,4 +1,6 @@
 import Foundation
+import SlipwayLogs
+import SlipwayPlatformEvents
 import SlipwayRunnerKit
 import SlipwaySpool
 import SlipwaySystem
@@ -75,6 +77,9 @@ extension Watcher {
             guard let (app, version) = quickRead(entry) else { continue }
             candidates[app, default: []].append(.init(entry: entry, version: version))
         }
+        // The door's events after the entries are listed: each entry's events were recorded before it, so its
+        // `Release vN created` line comes before the runner's own lines about it.
+        platformEvents.takeAll { app, line in log(app).write(line) }
         for (name, list) in candidates.sorted(by: { $0.key < $1.key }) {
             handle(.claimed(list), app: runtime(name))
         }

@@ -70,6 +70,7 @@ extension Watcher {
             for refusal in logs.drains.update(app: app.name, own: wanted.logDrains) {
                 log(app.name, "drain", "Error: a drain cannot start: \(refusal)")
             }
+            logs.drainsChanged(app.name)
             let tokens = wanted.logDrains.map(\.token)
             log(app.name, "drain", tokens.isEmpty ? "Drains: none" : "Drains: \(tokens.joined(separator: ", "))")
         }

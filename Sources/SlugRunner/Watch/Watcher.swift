@@ -3,6 +3,7 @@ import SlipwayDrains
 import SlipwayLogs
 import SlipwayMetrics
 import SlipwayObjectStore
+import SlipwayPlatformEvents
 public import SlipwayRunnerKit
 import SlipwaySpool
 import SlipwaySystem
@@ -47,6 +48,10 @@ public final class Watcher {
     /// The apps' figures, the Prometheus endpoint and autoscaling (``SlipwayMetrics``); nil with `--metrics off`.
     var metrics: MetricsRecorder?
     var autoscalers: [String: Autoscaler] = [:]
+    /// The door's build and release events, written into the apps' logs as `slugrunner[api]` lines.
+    lazy var platformEvents = PlatformEventReader(
+        store: FolderEventStore(spoolDirectory: root.spoolDirectory),
+        cursor: { [root] in "\(root.app($0))/platform-events" })
     private var nextScan: ContinuousClock.Instant
 
     public init(root: RunnerRoot, settings: WatchSettings, say: @escaping (String) -> Void) {
