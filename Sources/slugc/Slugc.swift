@@ -133,6 +133,18 @@ extension Slugc {
         @Flag(help: "Record the config vars given with -e/--env-file in release.json (they are left out by default).")
         var includeEnv = false
 
+        @Option(
+            help: ArgumentHelp(
+                "Where the built-in buildpacks get language runtimes: an https://, http:// or file:// URL, or a folder. (default: $SLIPWAY_RUNTIME_STORE)",
+                valueName: "url"))
+        var runtimeStore: String?
+
+        @Option(
+            help: ArgumentHelp(
+                "Where runtimes from the store are kept for every build. (default: $SLIPWAY_RUNTIME_CACHE, else ~/.cache/slipway-runtimes)",
+                valueName: "dir"))
+        var runtimeCache: String?
+
         func validate() throws {
             guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds.") }
             guard maxSlugSize > 0 else { throw ValidationError("--max-slug-size must be a positive number of MB.") }
@@ -156,6 +168,8 @@ extension Slugc {
                 options.maxSlugSizeMB = maxSlugSize
                 options.includeConfigInManifest = includeEnv
                 options.compression = compression
+                if let runtimeStore { options.runtimeStore = runtimeStore }
+                if let runtimeCache { options.runtimeCacheDirectory = runtimeCache }
                 if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let value = Int64(epoch) {
                     options.sourceDateEpoch = value
                 }

@@ -19,7 +19,7 @@ final class BucketHarness {
     static let url = "s3://spool/slipway"
 
     /// With `replicatedVolumes`, a cluster of `weed server` and that many more volume servers, replication 001;
-    /// else `weed mini`, listening on `weedAddress`.
+    /// else `weed mini`, listening on `weedAddress`. `sessionEnvironment` reaches the door (``PushHarness``).
     init(
         _ label: String, replicatedVolumes: Int? = nil, weedAddress: String = "127.0.0.1", users: [String] = ["alice"],
         sessionEnvironment: [String: String] = [:]

@@ -21,3 +21,14 @@ public func commitFile(_ repo: String, _ file: String, _ contents: String) throw
     try git(["add", "-A"], in: repo)
     try git(["commit", "-q", "-m", "change \(file)"], in: repo)
 }
+
+/// Makes the git repository `name` in `scratch` holding a copy of the folder `source` (binary files too: a Ruby
+/// app's vendor/cache), committed on `main`; returns its path.
+public func makeCommittedCopy(in scratch: ScratchDirectory, _ name: String, of source: String) throws -> String {
+    let dir = scratch.url(name)
+    try FileManager.default.copyItem(atPath: source, toPath: dir)
+    try git(["init", "-q", "-b", "main"], in: dir)
+    try git(["add", "-A"], in: dir)
+    try git(["commit", "-q", "-m", "initial"], in: dir)
+    return dir
+}

@@ -194,6 +194,8 @@ public struct ReceiveHooks {
                 .configuration,
                 lines: "Push rejected: the server's build settings are wrong (\(error)); tell its operator.")
         }
+        // One runtime cache for every app's builds (docs/languages.md), unless the operator names another.
+        if options.runtimeCacheDirectory == nil { options.runtimeCacheDirectory = "\(settings.root.path)/runtimes" }
         // Buildpacks see nothing of the server's root: other apps' repositories, config vars, keys.
         options.sandbox.hidden = [settings.root.path]
         let builder = SlugBuilder(options: options, console: console, signals: signals)

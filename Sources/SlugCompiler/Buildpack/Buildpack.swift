@@ -58,6 +58,15 @@ struct Buildpack {
         return buildpack
     }
 
+    /// Copies the built-in buildpacks' shared scripts (`buildpacks/lib`: the runtime store's client) beside the
+    /// buildpacks' copies, so that each finds them at `$BUILDPACK_DIR/../lib`, as in the repository.
+    static func copySharedLibrary(of builtins: BuiltinBuildpacks, into buildpacksDirectory: String) throws {
+        let source = (builtins.directory as NSString).appendingPathComponent(BuiltinBuildpacks.sharedLibrary)
+        guard FileManager.default.fileExists(atPath: source) else { return }
+        let destination = (buildpacksDirectory as NSString).appendingPathComponent(BuiltinBuildpacks.sharedLibrary)
+        try copyFolder(source, to: destination, reference: .builtin(BuiltinBuildpacks.sharedLibrary))
+    }
+
     private static func copyFolder(_ source: String, to destination: String, reference: BuildpackReference) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -5,7 +5,10 @@ import SlipwaySystem
 public struct BuiltinBuildpacks: Sendable {
     /// The fixed detection order: the first that detects is used; `procfile` is the fallback for any app with a
     /// Procfile.
-    public static let detectionOrder = ["python", "nodejs", "procfile"]
+    public static let detectionOrder = ["python", "nodejs", "ruby", "go", "clojure", "java", "php", "procfile"]
+
+    /// The subfolder of shared scripts (not a buildpack), copied beside the buildpacks of every build.
+    public static let sharedLibrary = "lib"
 
     /// The folder holding one subfolder per built-in buildpack.
     public var directory: String

@@ -38,6 +38,12 @@ public struct BuildOptions: Sendable {
     public var includeConfigInManifest = false
     /// The mtime of every slug entry; `nil` means the commit time when known, else 0.
     public var sourceDateEpoch: Int64?
+    /// The runtime store the built-in buildpacks take language runtimes from (`SLIPWAY_RUNTIME_STORE`,
+    /// `slugc --runtime-store`): an `https://`, `http://` or `file://` URL, or a folder. See docs/languages.md.
+    public var runtimeStore: String?
+    /// Where runtimes fetched from the store are kept for every build (`SLIPWAY_RUNTIME_CACHE`); nil means
+    /// ``defaultRuntimeCacheDirectory(environment:)``.
+    public var runtimeCacheDirectory: String?
     /// The built-in buildpacks; `nil` finds them next to the executable.
     public var builtinBuildpacks: BuiltinBuildpacks?
     /// Where the build's temporary workspace is created (default: `$TMPDIR` or `/tmp`).
@@ -66,7 +72,8 @@ public struct BuildOptions: Sendable {
 
     /// Applies the settings an operator gives through the environment: `SLIPWAY_SANDBOX`, `SLIPWAY_BUILD_USER`
     /// (see ``BuildSandbox``), `SLIPWAY_OUTPUT_LIMIT_MB` (``outputLimit``) and `SLIPWAY_MIN_FREE_MB`
-    /// (``minimumFreeSpace``), `SLIPWAY_MAX_SLUG_UNPACKED_MB` (``maxUnpackedSlugMB``).
+    /// (``minimumFreeSpace``), `SLIPWAY_MAX_SLUG_UNPACKED_MB` (``maxUnpackedSlugMB``), `SLIPWAY_RUNTIME_STORE`
+    /// (``runtimeStore``) and `SLIPWAY_RUNTIME_CACHE` (``runtimeCacheDirectory``).
     public mutating func apply(environment: [String: String]) throws {
         sandbox = try BuildSandbox.fromEnvironment(environment)
         func megabytes(_ key: String) throws -> Int? {
@@ -79,6 +86,8 @@ public struct BuildOptions: Sendable {
         if let limit = try megabytes("SLIPWAY_OUTPUT_LIMIT_MB") { outputLimit = limit << 20 }
         if let free = try megabytes("SLIPWAY_MIN_FREE_MB") { minimumFreeSpace = Int64(free) << 20 }
         if let unpacked = try megabytes("SLIPWAY_MAX_SLUG_UNPACKED_MB"), unpacked > 0 { maxUnpackedSlugMB = unpacked }
+        if let store = environment["SLIPWAY_RUNTIME_STORE"], !store.isEmpty { runtimeStore = store }
+        if let cache = environment["SLIPWAY_RUNTIME_CACHE"], !cache.isEmpty { runtimeCacheDirectory = cache }
     }
 
     /// The default cache folder for `app`: `$XDG_CACHE_HOME/slipway/<app>`, else `~/.cache/slipway/<app>`.
@@ -91,5 +100,16 @@ public struct BuildOptions: Sendable {
             environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".cache")
         return ((base as NSString).appendingPathComponent("slipway") as NSString).appendingPathComponent(app)
+    }
+
+    /// The runtime cache shared by every build of this user: `$XDG_CACHE_HOME/slipway-runtimes`, else
+    /// `~/.cache/slipway-runtimes` (beside the apps' caches, never one of them).
+    public static func defaultRuntimeCacheDirectory(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
+        let base =
+            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".cache")
+        return (base as NSString).appendingPathComponent("slipway-runtimes")
     }
 }

@@ -13,6 +13,7 @@ struct BuildpackSelection {
     func select(in workspace: Workspace, environment: [String: String]) throws -> [Buildpack] {
         let builtins = options.builtinBuildpacks ?? BuiltinBuildpacks.locate()
         let names = BuiltinBuildpacks.detectionOrder
+        if let builtins { try Buildpack.copySharedLibrary(of: builtins, into: workspace.buildpacksDirectory) }
         var explicit = options.buildpacks.map { BuildpackReference($0, builtinNames: names) }
         if explicit.isEmpty,
             let text = try? String(contentsOfFile: "\(workspace.buildDirectory)/.buildpacks", encoding: .utf8)

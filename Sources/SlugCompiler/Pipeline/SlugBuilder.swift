@@ -189,7 +189,8 @@ public final class SlugBuilder {
         let plan = try options.sandbox.plan(
             for: .init(
                 build: workspace.buildDirectory, cache: cache, env: workspace.envDirectory,
-                home: workspace.homeDirectory, tmp: workspace.tmpDirectory, buildpacks: workspace.buildpacksDirectory))
+                home: workspace.homeDirectory, tmp: workspace.tmpDirectory, buildpacks: workspace.buildpacksDirectory,
+                runtimes: try RuntimeStoreSettings.prepareCache(options), runtimeStore: options.localRuntimeStore))
         do {
             try plan.prepare()
         } catch {
@@ -231,7 +232,7 @@ public final class SlugBuilder {
             "PATH": options.path,
             "TMPDIR": runner?.plan?.inside(workspace.tmpDirectory) ?? workspace.tmpDirectory,
             "LANG": "C.UTF-8",
-        ]
+        ].merging(RuntimeStoreSettings.environment(options, plan: runner?.plan)) { base, _ in base }
     }
 
     private func seconds(_ duration: Duration) -> Double {

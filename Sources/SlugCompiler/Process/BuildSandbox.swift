@@ -9,9 +9,11 @@ public import SlipwaySystem
 /// each of their programs (`bin/detect`, `bin/compile`, `bin/release`, the `export` file) runs:
 ///
 /// - in a bubblewrap sandbox when it works here: the whole filesystem read-only, a fresh `/tmp` holding only this
-///   build's folders (writable: the app, the cache, HOME, TMPDIR and the buildpacks' copies, where they write their
-///   `export` file; read-only: ENV_DIR), the server's root hidden, its own PID namespace. The buildpack sees
-///   Heroku-like paths: `/tmp/build`, `/tmp/cache`, `/tmp/env`, `/tmp/home`, `/tmp/tmp`, `/tmp/buildpacks/<n>`.
+///   build's folders (writable: the app, the cache, HOME, TMPDIR, the buildpacks' copies, where they write their
+///   `export` file, and the runtime cache shared by every build; read-only: ENV_DIR and a runtime store that is a
+///   folder), the server's root hidden, its own PID namespace. The buildpack sees Heroku-like paths: `/tmp/build`,
+///   `/tmp/cache`, `/tmp/env`, `/tmp/home`, `/tmp/tmp`, `/tmp/buildpacks/<n>` (and `/tmp/buildpacks/lib`, the
+///   built-in buildpacks' shared scripts), `/tmp/runtimes`, `/tmp/runtime-store`.
 /// - as an unprivileged user when the server runs as root (`SLIPWAY_BUILD_USER`, default `nobody`);
 /// - under resource limits: processes, file size, CPU time, no core dumps.
 public struct BuildSandbox: Sendable {
@@ -39,6 +41,11 @@ public struct BuildSandbox: Sendable {
         public var home: String
         public var tmp: String
         public var buildpacks: String
+        /// The runtime cache every build shares (writable: a build fetches into it; each archive is checked by its
+        /// SHA-256 before use).
+        public var runtimes: String
+        /// The runtime store when it is a folder on this machine (read-only), else nil.
+        public var runtimeStore: String?
     }
 
     public var mode: Mode = .auto
@@ -77,8 +84,14 @@ public struct BuildSandbox: Sendable {
             guard sandbox.bubblewrap != nil else { return outside }
             return Folders(
                 build: "/tmp/build", cache: "/tmp/cache", env: "/tmp/env", home: "/tmp/home", tmp: "/tmp/tmp",
-                buildpacks: "/tmp/buildpacks")
+                buildpacks: "/tmp/buildpacks", runtimes: "/tmp/runtimes",
+                runtimeStore: outside.runtimeStore.map { _ in "/tmp/runtime-store" })
         }
+
+        /// The runtime cache as buildpacks see it, when the sandbox moves it.
+        var insideRuntimes: String? { sandbox.bubblewrap != nil ? inside.runtimes : nil }
+        /// A runtime store folder as buildpacks see it, when the sandbox moves it.
+        var insideRuntimeStore: String? { sandbox.bubblewrap != nil ? inside.runtimeStore : nil }
 
         /// A one-line description for the build's output.
         var summary: String {
@@ -102,6 +115,7 @@ public struct BuildSandbox: Sendable {
             [
                 (outside.build, inside.build), (outside.cache, inside.cache), (outside.env, inside.env),
                 (outside.home, inside.home), (outside.tmp, inside.tmp), (outside.buildpacks, inside.buildpacks),
+                (outside.runtimes, inside.runtimes),
             ]
         }
 
@@ -154,7 +168,11 @@ public struct BuildSandbox: Sendable {
                     .bind(folders.build, at: inside.build), .bind(folders.cache, at: inside.cache),
                     .readOnly(folders.env, at: inside.env), .bind(folders.home, at: inside.home),
                     .bind(folders.tmp, at: inside.tmp), .bind(folders.buildpacks, at: inside.buildpacks),
+                    .bind(folders.runtimes, at: inside.runtimes),
                 ]
+                if let store = folders.runtimeStore, let at = inside.runtimeStore {
+                    plan.sandbox.mounts.append(.readOnly(store, at: at))
+                }
                 plan.sandbox.directory = inside.build
             }
             return plan

@@ -1,0 +1,43 @@
+import Foundation
+import SlipwayTestSupport
+import Testing
+
+/// Each language example (``LanguagePushTests/examples``) pushed to a door building with the test runtime store and
+/// deployed by `slugrunner watch --engine swarm` on the two-node swarm (``PrivateSwarm``): the slugs are built on
+/// this machine and run in the stack image, which has no Go and no Ruby, so each answers only because its slug
+/// carries what it needs.
+@Suite(.serialized) struct LanguageSwarmTests {
+    @Test func eachLanguageExampleAnswersThroughTheRouterOnTheSwarm() throws {
+        let examples = LanguagePushTests.examples
+        let store = try TestRuntimeStore.url(Array(Set(examples.flatMap(\.languages))).sorted())
+        let scratch = try ScratchDirectory("swarm-languages")
+        let swarm = try PrivateSwarm(directory: try scratch.makeDirectory("nodes"))
+        defer { swarm.stop() }
+        let b = try BucketHarness(
+            "swarm-languages", weedAddress: swarm.hostAddress, sessionEnvironment: ["SLIPWAY_RUNTIME_STORE": store])
+        let h = b.push
+        let router = try freeLoopbackPort()
+        let log = h.scratch.url("watch.log")
+        let watcher = try TestProcess(
+            [
+                TestPaths.product("slugrunner"), "watch", "--root", h.root, "--engine", "swarm", "--docker-host",
+                swarm.manager.dockerHost, "--spool", BucketHarness.url, "--s3-endpoint", b.endpoint, "--s3-path-style",
+                "--router", "127.0.0.1:\(router)", "--grace", "10", "--interval", "0.5", "--boot-timeout", "120",
+            ], stdout: .file(log), stderr: .file(log))
+        defer { watcher.terminate(grace: 30) }
+
+        for (example, _, page) in examples {
+            let repo = try makeCommittedCopy(in: h.scratch, "src-\(example)", of: TestPaths.example(example))
+            let pushed = try h.push(repo, app: example)
+            #expect(pushed.status == 0, "\(example): \(pushed.output)")
+            let answered = waitUntil(seconds: 240) {
+                (try? runTool(["/usr/bin/curl", "-sf", "--max-time", "5", "http://\(example).localhost:\(router)/"]))?
+                    .stdout == page
+            }
+            #expect(
+                answered,
+                "\(example) on the swarm: \(PushToRunnerTests.read(log))\n--- app log:\n\(PushToRunnerTests.read("\(h.root)/logs/\(example).log"))"
+            )
+        }
+    }
+}
