@@ -17,7 +17,8 @@ import SlipwaySystem
 ///   add-ons that address, and the PostgreSQL cluster lets those clients in (``PostgresConfiguration``);
 /// - keeps an nftables table of the root's own, `inet slipway_addons_<hash>`, that accepts a TCP connection to an
 ///   add-on port (``AddonPorts``) only from the machine itself, its local dynos and the swarm's clients, and drops
-///   every other: the add-on servers stay out of reach of the rest of the network.
+///   every other: the add-on servers stay out of reach of the rest of the network. A root without add-on ports has
+///   no table.
 public final class AddonSwarmAccess {
     private let root: String
     private let nft: String
@@ -67,8 +68,14 @@ public final class AddonSwarmAccess {
             }
             looked = (addresses, network, .now)
         }
-        let table = Self.table(
-            name: Self.tableName(root: root), ports: AddonPorts(root: root).list(), clients: network.clients)
+        let ports = AddonPorts(root: root).list()
+        guard !ports.isEmpty else {
+            // No add-on on this machine: no table (a root without add-ons leaves nothing in the machine's rules).
+            if applied != nil { Self.removeTable(root: root, nft: nft) }
+            applied = nil
+            return nil
+        }
+        let table = Self.table(name: Self.tableName(root: root), ports: ports, clients: network.clients)
         guard table != applied || ContinuousClock.now - appliedAt > .seconds(10) else { return nil }
         do throws(SandboxError) {
             try SystemTool.run(
