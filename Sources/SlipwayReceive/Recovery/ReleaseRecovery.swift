@@ -50,12 +50,15 @@ public enum ReleaseRecovery {
                     + "(left by a killed git)", root: root)
         }
         let ledger = ReleaseLedger(path: app.ledger)
+        let target = try SpoolTarget.load(root)
+
+        // 1. Spool entries of this app left in tmp/, when the door publishes there. With a bucket it never does, and
+        //    tmp/ is the bucket feed's of a runner on the same root, downloading a release (taking that half-written
+        //    entry for a killed push's published it without its release.json, and the runner refused it).
+        let recorded = Set(try ledger.entries().map(\.version))
         let spool = Spool(directory: root.spoolDirectory)
         try spool.prepare()
-
-        // 1. Spool entries of this app left in tmp/.
-        let recorded = Set(try ledger.entries().map(\.version))
-        for name in try spool.temporaryEntries() {
+        for name in target == .folder ? try spool.temporaryEntries() : [] {
             guard let version = version(of: name, app: app.name) else { continue }
             if recorded.contains(version), try !spool.isPublished(name) {
                 try spool.commit(prepared: name)
@@ -67,7 +70,7 @@ public enum ReleaseRecovery {
         }
 
         // 1b. The same in a bucket: manifests left in the outbox, slugs no release refers to.
-        if case .bucket(let location) = try SpoolTarget.load(root) {
+        if case .bucket(let location) = target {
             let entries = try ledger.entries()
             // Slugs of builds staged for release (step 2 below) are kept too, so they are not uploaded twice.
             let stagedFolder = "\(app.directory)/staged"
