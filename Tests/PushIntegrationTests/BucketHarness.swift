@@ -116,3 +116,19 @@ final class BucketHarness {
         return version
     }
 }
+
+extension BucketHarness {
+    /// Starts `slugrunner watch --engine swarm` on `swarm` for this harness's door, reading the bucket, routing on
+    /// 127.0.0.1:`router`, its output in `log`; `extra` flags are added (TLS, the autoscale window…). The caller
+    /// terminates it.
+    func startSwarmRunner(
+        _ swarm: PrivateSwarm, router: UInt16, log: String, extra: [String] = []
+    ) throws -> TestProcess {
+        try TestProcess(
+            [
+                TestPaths.product("slugrunner"), "watch", "--root", push.root, "--engine", "swarm", "--docker-host",
+                swarm.manager.dockerHost, "--spool", BucketHarness.url, "--s3-endpoint", endpoint, "--s3-path-style",
+                "--router", "127.0.0.1:\(router)", "--grace", "10", "--interval", "0.5", "--boot-timeout", "120",
+            ] + extra, stdout: .file(log), stderr: .file(log))
+    }
+}

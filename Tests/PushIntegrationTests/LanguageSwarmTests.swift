@@ -18,12 +18,7 @@ import Testing
         let h = b.push
         let router = try freeLoopbackPort()
         let log = h.scratch.url("watch.log")
-        let watcher = try TestProcess(
-            [
-                TestPaths.product("slugrunner"), "watch", "--root", h.root, "--engine", "swarm", "--docker-host",
-                swarm.manager.dockerHost, "--spool", BucketHarness.url, "--s3-endpoint", b.endpoint, "--s3-path-style",
-                "--router", "127.0.0.1:\(router)", "--grace", "10", "--interval", "0.5", "--boot-timeout", "120",
-            ], stdout: .file(log), stderr: .file(log))
+        let watcher = try b.startSwarmRunner(swarm, router: router, log: log)
         defer { watcher.terminate(grace: 30) }
 
         for (example, _, page) in examples {

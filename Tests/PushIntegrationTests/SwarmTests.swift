@@ -27,14 +27,12 @@ import Testing
         let pebble = try PrivatePebble(folder: h.scratch.url("pebble"), httpPort: router, tlsPort: https)
         defer { pebble.stop() }
         let log = h.scratch.url("watch.log")
-        let watcher = try TestProcess(
-            [
-                TestPaths.product("slugrunner"), "watch", "--root", h.root, "--engine", "swarm", "--docker-host",
-                swarm.manager.dockerHost, "--spool", BucketHarness.url, "--s3-endpoint", b.endpoint, "--s3-path-style",
-                "--router", "127.0.0.1:\(router)", "--grace", "10", "--interval", "0.5", "--boot-timeout", "120",
+        let watcher = try b.startSwarmRunner(
+            swarm, router: router, log: log,
+            extra: [
                 "--router-tls", "127.0.0.1:\(https)", "--acme-ca", pebble.directory, "--acme-ca-root",
                 pebble.listenerRoot,
-            ], stdout: .file(log), stderr: .file(log))
+            ])
         defer { watcher.terminate(grace: 30) }
         let details = {
             "\(PushToRunnerTests.read(log))\n--- app log:\n\(PushToRunnerTests.read("\(h.root)/logs/myapp.log"))"
