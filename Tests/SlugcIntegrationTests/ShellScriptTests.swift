@@ -40,9 +40,11 @@ import Testing
         let root = TestPaths.repositoryRoot
         // buildpacks/lib/common.sh serves the buildpacks that need the shared lib anyway (the runtime store); python
         // and nodejs carry a copy, so that each still works alone (a folder or a git URL given to -b).
-        let copies = try FileManager.default.contentsOfDirectory(atPath: "\(root)/buildpacks")
+        let copies =
+            try FileManager.default.contentsOfDirectory(atPath: "\(root)/buildpacks")
             .map { "\(root)/buildpacks/\($0)/lib/common.sh" }.filter { FileManager.default.fileExists(atPath: $0) }
-        #expect(copies.contains("\(root)/buildpacks/lib/common.sh") && copies.count == 3, "\(copies)")
+            + ["\(root)/buildpacks/lib/common.sh"]
+        #expect(copies.count == 3, "\(copies)")
         let texts = Set(copies.compactMap { FileManager.default.contents(atPath: $0) })
         #expect(texts.count == 1, "buildpacks/lib/common.sh and its copies are the same file: edit one, copy it")
     }
