@@ -42,8 +42,7 @@ import Testing
     }
 
     /// A local Maven repository made from Debian's: the few artifacts a test's app depends on, in Maven's layout. It
-    /// is made beside the built products, not under /tmp, which the build sandbox replaces with its own; the caller
-    /// removes it.
+    /// is made beside the built products; the caller removes it.
     func localRepository(_ paths: [String]) throws -> String {
         let repo = "\(TestPaths.productsDirectory)/test-maven-repo-\(UUID().uuidString.prefix(8))"
         for path in paths {
@@ -144,7 +143,9 @@ import Testing
 
         let repo = try localRepository(Self.commonsCLI)
         defer { try? FileManager.default.removeItem(atPath: repo) }
-        let mirrored = try build(h, extra: ["-e", "MAVEN_MIRROR_URL=file://\(repo)"])
+        // Without the build sandbox: it puts a /tmp of its own over the host's, where the products and so this
+        // folder are when the repository is cloned under /tmp (as CI may).
+        let mirrored = try build(h, extra: ["-e", "MAVEN_MIRROR_URL=file://\(repo)", "--sandbox", "none"])
         #expect(mirrored.status == 0, "\(mirrored.output)")
 
         // The same app carrying its repository builds offline, with a fresh cache.
