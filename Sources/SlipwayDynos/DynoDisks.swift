@@ -133,27 +133,31 @@ public final class DynoDisks {
     /// What the disks of `places` say: the dynos whose disk is full, then, when the host is under its reserve, the
     /// dyno whose disk holds the most. The host's free space counts what the dynos wrote that the kernel has not yet
     /// passed to their images (it is already used on their disks), so the reserve holds before the write-back, and
-    /// the images of the dynos stopped a moment ago (`ending`), which go once their last process has: a dyno stopped
-    /// for the reserve frees its space, and no other is stopped for the space it still holds meanwhile.
+    /// the images of the dynos that are going: those stopped a moment ago (`ending`), which go once their last
+    /// process has, and those whose disk is full, stopped for it in this same look. A dyno stopped for its disk or
+    /// the reserve frees its space, and no other is stopped for the space it still holds meanwhile.
     public func check(_ places: [DynoPlace], ending: [DynoPlace] = []) -> [(place: DynoPlace, event: DiskEvent)] {
         var events: [(DynoPlace, DiskEvent)] = []
         var held: [(place: DynoPlace, bytes: Int64)] = []
         var unwritten: Int64 = 0
-        // A dyno whose disk can no longer be read has just been stopped: its image goes with it too.
         var freeing = ending.reduce(Int64(0)) { $0 + ($1.disk?.allocatedBytes ?? 0) }
         for place in places {
             guard let disk = place.disk else { continue }
+            // A dyno whose disk can no longer be read has just been stopped: its image goes with it too.
             guard let pid = place.pid, let space = disk.space(seenBy: pid) else {
+                freeing += disk.allocatedBytes
+                continue
+            }
+            // A full disk's dyno is stopped now: its image goes as an ending dyno's does, with what it wrote that the
+            // kernel has not passed to the image yet.
+            if space.free < Self.fullBelowBytes {
+                events.append((place, .full(sizeMB: place.diskMB)))
                 freeing += disk.allocatedBytes
                 continue
             }
             let used = space.size - space.free
             unwritten += max(0, used - disk.allocatedBytes)
-            if space.free < Self.fullBelowBytes {
-                events.append((place, .full(sizeMB: place.diskMB)))
-            } else {
-                held.append((place, used))
-            }
+            held.append((place, used))
         }
         if let hostFree, hostFree - unwritten + freeing < reserveBytes,
             let biggest = held.max(by: { $0.bytes < $1.bytes })

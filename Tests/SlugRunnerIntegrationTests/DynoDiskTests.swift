@@ -40,6 +40,14 @@ struct DynoDiskTests {
         echo "fill $DYNO survived"
         """
 
+    /// `fill-at-once.sh`: fills the dyno's disk in one `fallocate`, leaving it less than a megabyte.
+    static let fillerAtOnce = """
+        #!/usr/bin/env bash
+        fallocate -l "$(($(df -B1 --output=avail /app | tail -1) - 512 * 1024))" /app/bulk
+        echo "fill $DYNO left $(df -B1K --output=avail /app | tail -1 | tr -d ' ') KB"
+        sleep 30
+        """
+
     /// The image files of `app`'s dyno disks and what each takes of the host, in bytes.
     static func images(_ root: String, _ app: String) -> [Int64] {
         let folder = "\(root)/runner/dynos/\(app)"
@@ -150,6 +158,31 @@ struct DynoDiskTests {
             waitUntil(seconds: 60) { h.log("alpha").contains("no dyno starts until space is freed") },
             "\(h.log("alpha"))")
         #expect(!h.log("alpha").contains("/runner/"), "no server path: \(h.log("alpha"))")
+    }
+
+    /// A dyno that fills its whole disk between two looks of the runner is stopped for its disk; when what it holds
+    /// is also what takes the host under its reserve, it is the only one stopped: the space it frees counts in that
+    /// same look, so no other dyno is stopped for the reserve (the runner stopped alpha, which held 16 MB, in a full
+    /// test run whose loaded machine let the writer of ``theHostKeepsItsReserve()`` fill its disk between two looks).
+    @Test func aDynoThatFillsItsDiskAtOnceIsTheOnlyOneStoppedForTheReserve() throws {
+        let h = try RunnerHarness("dyno-disk-full-reserve")
+        try h.publish(try h.buildSlug("alpha"), app: "alpha", version: 1, config: ["PAGE": "alpha"])
+        let free = try #require(LoopDisk.space(of: h.root)?.free)
+        // The filler's 2048 MB take the host 1000 MB under the reserve; alpha's few MB do not.
+        let reserve = Int(free >> 20) - 1000
+        let watcher = try h.startWatch(["--disk-reserve", "\(reserve)"])
+        defer { _ = h.stopWatch(watcher) }
+        #expect(h.waitForRelease(1, app: "alpha") != nil, "\(h.watchOutput)")
+        let fillerSlug = try h.buildSlug(
+            "filler", files: ["fill-at-once.sh": Self.fillerAtOnce],
+            procfile: "web: ./fill-at-once.sh & exec ./web.sh\n")
+        try h.publish(fillerSlug, app: "filler", version: 1, config: ["PAGE": "filler"])
+        #expect(
+            waitUntil(seconds: 60) { h.log("filler").contains("slugrunner[web.1]: Disk quota exceeded") },
+            "\(h.log("filler"))")
+        #expect(!h.log("alpha").contains("The server's disk"), "\(h.log("alpha"))")
+        let alpha = try #require(try h.ps("alpha").processes.first { $0.dyno == "web.1" })
+        #expect(try h.get(alpha) == "alpha\n", "\(h.log("alpha"))")
     }
 
     @Test func preallocatedDisksTakeTheirWholeSizeAtOnceAndNeverTheReserve() throws {
