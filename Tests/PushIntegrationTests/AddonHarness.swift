@@ -97,38 +97,72 @@ func url(_ url: String, database: String) -> String {
     return String(url[...slash]) + database + String(url[question...])
 }
 
+/// A network namespace of its own for a server that stands for one elsewhere (`slw-<name>-<n>`, `n` random), linked to
+/// the host by a veth pair on 10.<octet>.<n>.0/30: the host's end (`slw<name><n>`) is .1, the server's (`ext0`) .2.
+struct ExternalNetwork {
+    let number: Int
+    let namespace: String
+    let hostEnd: String
+    /// The server's address, .2.
+    let address: String
+    /// `10.<octet>.<n>.0/30`.
+    let subnet: String
+
+    init(name: String, octet: Int) throws {
+        number = Int.random(in: 1...250)
+        namespace = "slw-\(name)-\(number)"
+        hostEnd = "slw\(name)\(number)"
+        address = "10.\(octet).\(number).2"
+        subnet = "10.\(octet).\(number).0/30"
+        try Self.run(["/usr/sbin/ip", "netns", "add", namespace])
+        try Self.run([
+            "/usr/sbin/ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "ext0", "netns", namespace,
+        ])
+        try Self.run(["/usr/sbin/ip", "addr", "add", "10.\(octet).\(number).1/30", "dev", hostEnd])
+        try Self.run(["/usr/sbin/ip", "link", "set", hostEnd, "up"])
+        try inside(["/usr/sbin/ip", "addr", "add", "\(address)/30", "dev", "ext0"])
+        try inside(["/usr/sbin/ip", "link", "set", "ext0", "up"])
+        try inside(["/usr/sbin/ip", "link", "set", "lo", "up"])
+    }
+
+    /// Runs `argv` in the namespace; throws its output unless it succeeds.
+    func inside(_ argv: [String]) throws {
+        try Self.run(["/usr/sbin/ip", "netns", "exec", namespace] + argv)
+    }
+
+    /// Removes the namespace and the link.
+    func remove() {
+        _ = try? runTool(["/usr/sbin/ip", "netns", "delete", namespace])
+        _ = try? runTool(["/usr/sbin/ip", "link", "delete", hostEnd])
+    }
+
+    /// Runs `argv`; throws its output unless it succeeds.
+    static func run(_ argv: [String]) throws {
+        let result = try runTool(argv, mergeOutput: true)
+        guard result.status == 0 else { throw HarnessError("\(argv.joined(separator: " ")): \(result.output)") }
+    }
+}
+
 /// A PostgreSQL server in a network namespace of its own (`slw-ext-<n>`, linked to the host by a veth pair on
 /// 10.199.<n>.0/30), as a server elsewhere would be: its admin URL is what the external provider is given. Stopped,
 /// and its namespace removed, when released.
 final class ExternalPostgres {
-    let namespace: String
-    let hostEnd: String
-    let address: String
+    let network: ExternalNetwork
+    var address: String { network.address }
     let data: String
     let adminURL: String
     static let bin = "/usr/lib/postgresql/15/bin"
 
     init(in scratch: ScratchDirectory) throws {
-        let n = Int.random(in: 1...250)
-        namespace = "slw-ext-\(n)"
-        hostEnd = "slwext\(n)"
-        address = "10.199.\(n).2"
+        network = try ExternalNetwork(name: "ext", octet: 199)
+        let (n, address) = (network.number, network.address)
         let folder = try scratch.makeDirectory("external")
         chmod(folder, 0o777)
         data = "\(folder)/data"
         let password = "admin\(n)secret"
-        try Self.run(["/usr/sbin/ip", "netns", "add", namespace])
-        try Self.run([
-            "/usr/sbin/ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "ext0", "netns", namespace,
-        ])
-        try Self.run(["/usr/sbin/ip", "addr", "add", "10.199.\(n).1/30", "dev", hostEnd])
-        try Self.run(["/usr/sbin/ip", "link", "set", hostEnd, "up"])
-        try Self.inside(namespace, ["/usr/sbin/ip", "addr", "add", "\(address)/30", "dev", "ext0"])
-        try Self.inside(namespace, ["/usr/sbin/ip", "link", "set", "ext0", "up"])
-        try Self.inside(namespace, ["/usr/sbin/ip", "link", "set", "lo", "up"])
         try scratch.write("external/pw", password + "\n")
         chmod("\(folder)/pw", 0o644)
-        try Self.run(
+        try ExternalNetwork.run(
             [
                 "/usr/sbin/runuser", "-u", "postgres", "--", "\(Self.bin)/initdb", "-D", data, "-U", "admin",
                 "--pwfile=\(folder)/pw", "--auth=scram-sha-256", "--no-instructions",
@@ -137,10 +171,9 @@ final class ExternalPostgres {
             "external/data/postgresql.auto.conf",
             "listen_addresses = '\(address)'\nport = 5432\nunix_socket_directories = '\(folder)'\n")
         try scratch.write(
-            "external/data/pg_hba.conf", "local all all scram-sha-256\nhost all all 10.199.\(n).0/30 scram-sha-256\n")
-        try Self.run(["/bin/chown", "postgres", "\(data)/postgresql.auto.conf", "\(data)/pg_hba.conf"])
-        try Self.inside(
-            namespace,
+            "external/data/pg_hba.conf", "local all all scram-sha-256\nhost all all \(network.subnet) scram-sha-256\n")
+        try ExternalNetwork.run(["/bin/chown", "postgres", "\(data)/postgresql.auto.conf", "\(data)/pg_hba.conf"])
+        try network.inside(
             [
                 "/usr/sbin/runuser", "-u", "postgres", "--", "\(Self.bin)/pg_ctl", "-D", data, "-l", "\(folder)/log",
                 "-w", "-s", "start",
@@ -157,16 +190,6 @@ final class ExternalPostgres {
                 "/usr/sbin/runuser", "-u", "postgres", "--", "\(Self.bin)/pg_ctl", "-D", data, "-m", "immediate", "-w",
                 "-s", "stop",
             ])
-        _ = try? runTool(["/usr/sbin/ip", "netns", "delete", namespace])
-        _ = try? runTool(["/usr/sbin/ip", "link", "delete", hostEnd])
-    }
-
-    static func run(_ argv: [String]) throws {
-        let result = try runTool(argv, mergeOutput: true)
-        guard result.status == 0 else { throw HarnessError("\(argv.joined(separator: " ")): \(result.output)") }
-    }
-
-    static func inside(_ namespace: String, _ argv: [String]) throws {
-        try run(["/usr/sbin/ip", "netns", "exec", namespace] + argv)
+        network.remove()
     }
 }

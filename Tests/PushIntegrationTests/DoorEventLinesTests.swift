@@ -7,33 +7,8 @@ import Testing
 /// real rsyslogd), in order with the runner's own: a good push and a failed one, through the real door and
 /// `slugrunner watch` on its root.
 @Suite(.serialized) struct DoorEventLinesTests {
-    /// A line of an app's log or of a drain: source, dyno or component, text.
-    struct Entry: Equatable, CustomStringConvertible {
-        var source: String
-        var component: String
-        var text: String
-        var description: String { "\(source)[\(component)]: \(text)" }
-    }
-
-    /// The app's log file, parsed (`<timestamp> <source>[<component>]: <text>`).
-    static func entries(_ log: String) -> [Entry] {
-        log.split(separator: "\n").compactMap { line in
-            guard let space = line.firstIndex(of: " "), let open = line.firstIndex(of: "["),
-                let close = line.range(of: "]: ")
-            else { return nil }
-            return Entry(
-                source: String(line[line.index(after: space)..<open]),
-                component: String(line[line.index(after: open)..<close.lowerBound]),
-                text: String(line[close.upperBound...]))
-        }
-    }
-
-    static func entries(_ messages: [PrivateRsyslog.Message]) -> [Entry] {
-        messages.map { Entry(source: $0.appName, component: $0.procID, text: $0.text) }
-    }
-
     /// The door's lines and the runner's deploy lines, in order.
-    static func story(_ entries: [Entry]) -> [String] {
+    static func story(_ entries: [LogEntry]) -> [String] {
         entries.filter { $0.source == "slugrunner" && ($0.component == "api" || $0.component == "deploy") }.map {
             $0.component == "api" ? $0.text : "\($0.component): \($0.text.prefix(11))"
         }
@@ -66,7 +41,7 @@ import Testing
         #expect(failed.status != 0, "\(failed.output)")
         #expect(waitUntil(seconds: 30) { appLog().contains("slugrunner[api]: Build failed") }, "\(appLog())")
 
-        let log = Self.entries(appLog())
+        let log = LogEntry.entries(appLog())
         let story = Self.story(log)
         #expect(
             story.prefix(3) == [
@@ -85,11 +60,11 @@ import Testing
         #expect(output.status == 0 && output.stdout.contains("no Gemfile.lock here"), "\(output.output)")
 
         // The drain got every line of the log, the door's among them, in the log's order.
-        var received: [Entry] = []
+        var received: [LogEntry] = []
         #expect(
             waitUntil(seconds: 60) {
-                received = Self.entries(rsyslog.messages())
-                return received == Self.entries(appLog())
+                received = LogEntry.entries(rsyslog.messages())
+                return received == LogEntry.entries(appLog())
             }, "the drain got \(received.count) lines: \(Self.story(received))\nthe log: \(story)")
         #expect(rsyslog.messages().filter { $0.appName == "slugrunner" && $0.procID == "api" }.count == 5)
     }

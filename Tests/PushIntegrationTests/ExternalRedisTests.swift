@@ -91,29 +91,17 @@ import Testing
 /// 10.198.<n>.0/30), as a server elsewhere would be, with an administrator `admin` and the default user off. Stopped,
 /// and its namespace removed, when released.
 final class ExternalRedis {
-    let namespace: String
-    let hostEnd: String
-    let address: String
+    let network: ExternalNetwork
+    var address: String { network.address }
     let adminURL: String
     private var server: TestProcess?
 
     init(in scratch: ScratchDirectory) throws {
-        let n = Int.random(in: 1...250)
-        namespace = "slw-exr-\(n)"
-        hostEnd = "slwexr\(n)"
-        address = "10.198.\(n).2"
+        network = try ExternalNetwork(name: "exr", octet: 198)
+        let (n, address) = (network.number, network.address)
         let folder = try scratch.makeDirectory("external-redis")
         chmod(folder, 0o777)
         let password = "admin\(n)secret"
-        try ExternalPostgres.run(["/usr/sbin/ip", "netns", "add", namespace])
-        try ExternalPostgres.run([
-            "/usr/sbin/ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "ext0", "netns", namespace,
-        ])
-        try ExternalPostgres.run(["/usr/sbin/ip", "addr", "add", "10.198.\(n).1/30", "dev", hostEnd])
-        try ExternalPostgres.run(["/usr/sbin/ip", "link", "set", hostEnd, "up"])
-        try ExternalPostgres.inside(namespace, ["/usr/sbin/ip", "addr", "add", "\(address)/30", "dev", "ext0"])
-        try ExternalPostgres.inside(namespace, ["/usr/sbin/ip", "link", "set", "ext0", "up"])
-        try ExternalPostgres.inside(namespace, ["/usr/sbin/ip", "link", "set", "lo", "up"])
         try scratch.write(
             "external-redis/redis.conf",
             """
@@ -132,7 +120,7 @@ final class ExternalRedis {
         let log = "\(folder)/redis.log"
         server = try TestProcess(
             [
-                "/usr/sbin/ip", "netns", "exec", namespace, "/usr/sbin/runuser", "-u", "redis", "--",
+                "/usr/sbin/ip", "netns", "exec", network.namespace, "/usr/sbin/runuser", "-u", "redis", "--",
                 "/usr/bin/redis-server", "\(folder)/redis.conf",
             ], stdout: .file(log), stderr: .file(log), newSession: true)
         adminURL = "redis://admin:\(password)@\(address):6379"
@@ -162,7 +150,6 @@ final class ExternalRedis {
     /// Stops the server and removes its namespace and link.
     func stop() {
         stopServer()
-        _ = try? runTool(["/usr/sbin/ip", "netns", "delete", namespace])
-        _ = try? runTool(["/usr/sbin/ip", "link", "delete", hostEnd])
+        network.remove()
     }
 }

@@ -45,14 +45,14 @@ import Testing
         try #require(waitUntil(seconds: 180) { appLog().contains("Deployed v1") }, "\(details())")
 
         // The drain: the task's output, the runner's lines and the door's, as the log has them, in its order.
-        let hello = DoorEventLinesTests.Entry(source: "app", component: "web.1", text: "task web.1 says hello")
+        let hello = LogEntry(source: "app", component: "web.1", text: "task web.1 says hello")
         #expect(
             waitUntil(seconds: 60) {
-                let received = DoorEventLinesTests.entries(rsyslog.messages())
+                let received = LogEntry.entries(rsyslog.messages())
                 return received.contains(hello) && received.contains { $0.text.hasPrefix("Deployed v1") }
             }, "\(rsyslog.messages().suffix(20))\n\(details())")
-        let received = DoorEventLinesTests.entries(rsyslog.messages())
-        let logged = DoorEventLinesTests.entries(appLog())
+        let received = LogEntry.entries(rsyslog.messages())
+        let logged = LogEntry.entries(appLog())
         #expect(Array(logged.prefix(received.count)) == received, "the drain has the log's lines in its order")
         let story = DoorEventLinesTests.story(received)
         #expect(

@@ -7,15 +7,14 @@ import Testing
 /// answering through the router: the app and the runner go on, the drain gets its buffer's lines when it is back,
 /// and the L10 line counts exactly the lines it never got.
 @Suite(.serialized) struct DrainOutageTests {
-    typealias Entry = DrainTests.Entry
-
     /// Prints about a hundred lines a second for ever.
     static let ticker = "ticker: bash -c 'i=0; while :; do i=$((i+1)); echo \"tick $i\"; sleep 0.01; done'\n"
 
     /// The runs of lines of `log` that `received` lacks, as (index in `log`, count), in order. `received` is the
     /// log's lines as a drain got them: in order, some missing, a batch perhaps twice (at least once), which is
     /// skipped.
-    static func missingRuns(_ log: [Entry], _ received: [Entry]) -> (runs: [(start: Int, count: Int)], got: [Int]) {
+    static func missingRuns(_ log: [LogEntry], _ received: [LogEntry]) -> (runs: [(start: Int, count: Int)], got: [Int])
+    {
         var runs: [(start: Int, count: Int)] = []
         var got: [Int] = []
         var seen: Set<String> = []
@@ -39,15 +38,10 @@ import Testing
 
     @Test func aDrainDownFor30SecondsGetsItsBufferAndAnExactL10WhileTheAppKeepsAnswering() throws {
         let harness = try RunnerHarness("drains-outage")
-        let rsyslog = try PrivateRsyslog(folder: try harness.scratch.makeDirectory("syslog"), certificates: nil)
+        let (rsyslog, drain) = try harness.syslogDrain()
         defer { rsyslog.stop() }
-        let drain = LogDrain(url: "syslog://127.0.0.1:\(rsyslog.port)", token: LogDrain.newToken())
-        let layout = RootLayout(harness.root)
-        try FileManager.default.createDirectory(
-            atPath: (layout.dynoSettings("myapp") as NSString).deletingLastPathComponent,
-            withIntermediateDirectories: true)
-        try DynoSettings(formation: ["web": .init(quantity: 1), "ticker": .init(quantity: 1)], drains: [drain])
-            .save(to: layout.dynoSettings("myapp"))
+        try harness.saveDynoSettings(
+            DynoSettings(formation: ["web": .init(quantity: 1), "ticker": .init(quantity: 1)], drains: [drain]))
         try harness.publish(try harness.buildSlug(procfile: "web: ./web.sh\n" + Self.ticker), version: 1)
         let router = try freeLoopbackPort()
         let watcher = try harness.startWatch(["--router", "127.0.0.1:\(router)", "--drain-buffer", "500"])
@@ -61,7 +55,7 @@ import Testing
             return (try? runTool(["/usr/bin/curl", "-sf", "--max-time", "10", url]))?.status == 0
         }
         #expect(waitUntil(seconds: 60) { answered() }, "the router serves the app: \(harness.watchOutput)")
-        #expect(waitUntil { DrainTests.entries(rsyslog.messages()).contains { $0.text.hasPrefix("tick ") } })
+        #expect(waitUntil { LogEntry.entries(rsyslog.messages()).contains { $0.text.hasPrefix("tick ") } })
 
         // The drain goes down for 30 seconds; the app is asked all along, and its log keeps growing.
         rsyslog.stop()
@@ -81,8 +75,8 @@ import Testing
         // Back: the drain sends what its buffer kept, then says how many it dropped.
         try rsyslog.start()
         #expect(waitUntil(seconds: 60) { rsyslog.messages().contains { $0.text.hasPrefix("Error L10 ") } })
-        let log = DrainTests.entries(harness.log())
-        let received = DrainTests.entries(rsyslog.messages())
+        let log = LogEntry.entries(harness.log())
+        let received = LogEntry.entries(rsyslog.messages())
         let l10 = try #require(log.firstIndex { $0.component == "drain" && $0.text.hasPrefix("Error L10 ") })
         let text = log[l10].text
         #expect(text.hasPrefix("Error L10 (output buffer overflow): drain '\(drain.token)' dropped "), "\(text)")

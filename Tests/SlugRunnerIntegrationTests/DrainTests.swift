@@ -6,32 +6,7 @@ import Testing
 /// `slugrunner watch` sending apps' logs to drains: real rsyslogd receivers (TLS with a test CA, and plain TCP), the
 /// app's own drains from its `dynos.json` and the operator's (`--drain`).
 @Suite(.serialized) struct DrainTests {
-    /// A line of the app's log file, as its drains should carry it: source, dyno or component, text.
-    struct Entry: Equatable, CustomStringConvertible {
-        var source: String
-        var component: String
-        var text: String
-        var description: String { "\(source)[\(component)]: \(text)" }
-    }
-
-    /// The app's log file, parsed (`<timestamp> <source>[<component>]: <text>`).
-    static func entries(_ log: String) -> [Entry] {
-        log.split(separator: "\n").compactMap { line in
-            guard let space = line.firstIndex(of: " "), let open = line.firstIndex(of: "["),
-                let close = line.range(of: "]: ")
-            else { return nil }
-            return Entry(
-                source: String(line[line.index(after: space)..<open]),
-                component: String(line[line.index(after: open)..<close.lowerBound]),
-                text: String(line[close.upperBound...]))
-        }
-    }
-
-    static func entries(_ messages: [PrivateRsyslog.Message]) -> [Entry] {
-        messages.map { Entry(source: $0.appName, component: $0.procID, text: $0.text) }
-    }
-
-    static func isBurst(_ entry: Entry) -> Bool { entry.source == "app" && entry.component == "burst.1" }
+    static func isBurst(_ entry: LogEntry) -> Bool { entry.source == "app" && entry.component == "burst.1" }
 
     static let burst = "burst: bash -c 'for i in $(seq 1 10000); do echo \"burst $i\"; done; exec sleep 1000'\n"
 
@@ -44,12 +19,8 @@ import Testing
         let plain = try PrivateRsyslog(folder: try harness.scratch.makeDirectory("plain-syslog"), certificates: nil)
         defer { plain.stop() }
         let drain = LogDrain(url: "syslog+tls://localhost:\(tls.port)", token: LogDrain.newToken())
-        let layout = RootLayout(harness.root)
-        try FileManager.default.createDirectory(
-            atPath: (layout.dynoSettings("myapp") as NSString).deletingLastPathComponent,
-            withIntermediateDirectories: true)
-        try DynoSettings(formation: ["web": .init(quantity: 1), "burst": .init(quantity: 1)], drains: [drain])
-            .save(to: layout.dynoSettings("myapp"))
+        try harness.saveDynoSettings(
+            DynoSettings(formation: ["web": .init(quantity: 1), "burst": .init(quantity: 1)], drains: [drain]))
         let out = try harness.buildSlug(procfile: "web: ./web.sh\n" + Self.burst)
         try harness.publish(out, version: 1)
         let watcher = try harness.startWatch([
@@ -59,68 +30,65 @@ import Testing
         #expect(harness.waitForRelease(1) != nil, "\(harness.watchOutput)")
 
         // The burst, whole and in order, as `app burst.1` from host myapp, with the drain's token.
-        let burst = (1...10_000).map { Entry(source: "app", component: "burst.1", text: "burst \($0)") }
+        let burst = (1...10_000).map { LogEntry(source: "app", component: "burst.1", text: "burst \($0)") }
         for receiver in [tls, plain] {
             #expect(
                 waitUntil(seconds: 120) {
-                    Self.entries(receiver.messages()).filter(Self.isBurst).count >= 10_000
+                    LogEntry.entries(receiver.messages()).filter(Self.isBurst).count >= 10_000
                 })
             let messages = receiver.messages()
-            #expect(Self.entries(messages).filter(Self.isBurst) == burst)
+            #expect(LogEntry.entries(messages).filter(Self.isBurst) == burst)
             #expect(messages.allSatisfy { $0.hostname == "myapp" })
         }
         #expect(tls.messages().allSatisfy { $0.structuredData == "[drain@32473 token=\"\(drain.token)\"]" })
         #expect(plain.messages().allSatisfy { $0.structuredData.hasPrefix("[drain@32473 token=\"d.") })
 
         // Every line of the app's log, the runner's deploy lines and the web dyno's included, in the log's order.
-        var log: [Entry] = []
+        var log: [LogEntry] = []
         #expect(
             waitUntil(seconds: 60) {
-                log = Self.entries(harness.log())
-                return Self.entries(tls.messages()) == log && Self.entries(plain.messages()) == log
+                log = LogEntry.entries(harness.log())
+                return LogEntry.entries(tls.messages()) == log && LogEntry.entries(plain.messages()) == log
             }, "the drains got \(tls.messages().count) and \(plain.messages().count) of \(log.count) lines")
-        #expect(log.contains(Entry(source: "slugrunner", component: "deploy", text: "Deployed v1")))
+        #expect(log.contains(LogEntry(source: "slugrunner", component: "deploy", text: "Deployed v1")))
         #expect(
             log.contains { $0.source == "app" && $0.component == "web.1" && $0.text.hasPrefix("web web.1 starting") })
     }
 
     @Test func aDrainDownKeepsTheAppGoingThenGetsItsBufferAndAnL10Line() throws {
         let harness = try RunnerHarness("drains-down")
-        let rsyslog = try PrivateRsyslog(folder: try harness.scratch.makeDirectory("syslog"), certificates: nil)
+        let (rsyslog, drain) = try harness.syslogDrain()
         defer { rsyslog.stop() }
-        let drain = LogDrain(url: "syslog://127.0.0.1:\(rsyslog.port)", token: LogDrain.newToken())
-        let layout = RootLayout(harness.root)
-        try FileManager.default.createDirectory(
-            atPath: (layout.dynoSettings("myapp") as NSString).deletingLastPathComponent,
-            withIntermediateDirectories: true)
-        try DynoSettings(drains: [drain]).save(to: layout.dynoSettings("myapp"))
+        try harness.saveDynoSettings(DynoSettings(drains: [drain]))
         let out = try harness.buildSlug(procfile: "web: ./web.sh\n" + Self.burst)
         try harness.publish(out, version: 1)
         let watcher = try harness.startWatch(["--drain-buffer", "500", "--log-rate", "2000"])
         defer { _ = harness.stopWatch(watcher) }
         #expect(harness.waitForRelease(1) != nil, "\(harness.watchOutput)")
-        #expect(waitUntil { Self.entries(rsyslog.messages()).contains { $0.text == "Deployed v1" } })
+        #expect(waitUntil { LogEntry.entries(rsyslog.messages()).contains { $0.text == "Deployed v1" } })
 
         // The drain goes down; the app scales, prints 10,000 lines, scales back and deploys again all the same.
         rsyslog.stop()
         var settings = DynoSettings(
             formation: ["web": .init(quantity: 1), "burst": .init(quantity: 1)], drains: [drain])
-        try settings.save(to: layout.dynoSettings("myapp"))
+        try harness.saveDynoSettings(settings)
         #expect(waitUntil(seconds: 60) { harness.log().contains("app[burst.1]: burst 10000") })
-        #expect(Self.entries(harness.log()).filter(Self.isBurst).count == 10_000, "the local log has every line")
+        #expect(LogEntry.entries(harness.log()).filter(Self.isBurst).count == 10_000, "the local log has every line")
         #expect(waitUntil { harness.log().contains("is unreachable") })
         settings.formation["burst"] = .init(quantity: 0)
-        try settings.save(to: layout.dynoSettings("myapp"))
+        try harness.saveDynoSettings(settings)
         try harness.publish(out, version: 2)
         #expect(harness.waitForRelease(2) != nil, "\(harness.watchOutput)")
 
         try rsyslog.start()
         #expect(
-            waitUntil(seconds: 60) { Self.entries(rsyslog.messages()).contains { $0.text.hasPrefix("Deployed v2") } })
+            waitUntil(seconds: 60) {
+                LogEntry.entries(rsyslog.messages()).contains { $0.text.hasPrefix("Deployed v2") }
+            })
         #expect(
             waitUntil { harness.log().contains("Error L10 (output buffer overflow): drain '\(drain.token)' dropped ") })
         #expect(waitUntil { rsyslog.messages().contains { $0.text.hasPrefix("Error L10 (output buffer overflow)") } })
-        let received = Self.entries(rsyslog.messages())
+        let received = LogEntry.entries(rsyslog.messages())
         let after = received.drop { $0.text != "Deployed v1" }.dropFirst()
         #expect(after.count <= 500 + 500 + 20, "at most the buffer, the batch in flight and the lines since")
         // What came through of the burst is in order and ends with its last line; the rest was dropped and counted.
@@ -135,23 +103,18 @@ import Testing
     /// from then on, and one added again after it was removed too.
     @Test func aDrainAddedToARunningAppGetsItsLinesFromThenOn() throws {
         let harness = try RunnerHarness("drains-added")
-        let rsyslog = try PrivateRsyslog(folder: try harness.scratch.makeDirectory("syslog"), certificates: nil)
+        let (rsyslog, drain) = try harness.syslogDrain()
         defer { rsyslog.stop() }
-        let layout = RootLayout(harness.root)
-        try FileManager.default.createDirectory(
-            atPath: (layout.dynoSettings("myapp") as NSString).deletingLastPathComponent,
-            withIntermediateDirectories: true)
         try harness.publish(try harness.buildSlug(), version: 1)
         let watcher = try harness.startWatch()
         defer { _ = harness.stopWatch(watcher) }
         #expect(harness.waitForRelease(1) != nil, "\(harness.watchOutput)")
-        let drain = LogDrain(url: "syslog://127.0.0.1:\(rsyslog.port)", token: LogDrain.newToken())
         for round in 1...2 {
-            try DynoSettings(drains: [drain]).save(to: layout.dynoSettings("myapp"))
+            try harness.saveDynoSettings(DynoSettings(drains: [drain]))
             #expect(
                 waitUntil { rsyslog.messages().filter { $0.text == "Drains: \(drain.token)" }.count == round },
                 "round \(round): \(harness.log())")
-            try DynoSettings().save(to: layout.dynoSettings("myapp"))
+            try harness.saveDynoSettings(DynoSettings())
             #expect(
                 waitUntil {
                     harness.log().components(separatedBy: "slugrunner[drain]: Drains: none").count == round + 1
