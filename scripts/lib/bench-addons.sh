@@ -7,33 +7,58 @@
 #
 #   addons   addons:create postgresql  vs  CREATE ROLE + CREATE DATABASE through psql alone, same cluster
 
-# A root of its own with one app, and a first add-on that makes the cluster (initdb, certificate, first start)
-# before any run: run 0, the warm-up, starts with the baseline, which needs the cluster.
-start-addons-root() {
-  addons_root="$work/addons-root"
-  stop-addons-root
-  rm -rf "$addons_root"
-  "$work/install/bin/receive-pack" init --root "$addons_root" >/dev/null
-  chmod 0711 "$work" "$addons_root"
-  "$work/install/bin/receive-pack" apps create benchapp --owner bench --root "$addons_root" >/dev/null
-  "$work/install/bin/receive-pack" addons:create benchapp postgresql --as CLUSTER --root "$addons_root" \
-    >/dev/null 2>&1 || fail "addons:create failed in the addons goal" "Run it by hand on $addons_root to see why."
+# A root of its own at $1 with one app, benchapp, and its first PostgreSQL add-on, which makes the cluster (initdb,
+# certificate, first start); $2 names the goal in a failure, the other arguments go to addons:create. Shared with the
+# backups goal.
+make-postgres-root() {
+  local root="$1" goal="$2"
+  shift 2
+  stop-postgres-root "$root"
+  rm -rf "$root"
+  "$work/install/bin/receive-pack" init --root "$root" >/dev/null
+  chmod 0711 "$work" "$root"
+  "$work/install/bin/receive-pack" apps create benchapp --owner bench --root "$root" >/dev/null
+  "$work/install/bin/receive-pack" addons:create benchapp postgresql "$@" --root "$root" >/dev/null 2>&1 ||
+    fail "addons:create failed in the $goal goal" "Run it by hand on $root to see why."
 }
 
-# Stops the cluster (as its user: Debian's postgres, since the bench runs as root) and removes the root.
-stop-addons-root() {
-  local data="${addons_root:-}/addons/postgresql/data"
-  if [ -n "${addons_root:-}" ] && [ -f "$data/postmaster.pid" ]; then
+# Stops the cluster of the root $1, if it runs (as its user: Debian's postgres, since the bench runs as root).
+stop-postgres-root() {
+  local data="$1/addons/postgresql/data"
+  if [ -n "$1" ] && [ -f "$data/postmaster.pid" ]; then
     runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl stop -D "$data" -m fast -s >/dev/null 2>&1 || true
   fi
 }
 
-# Runs SQL on the cluster's socket as its administrator.
-addons-admin() {
-  local port
-  port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$addons_root/addons/postgresql.json")
+# The port of the cluster of the root $1.
+postgres-port() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$1/addons/postgresql.json"
+}
+
+# psql on the socket of the cluster of the root $1 as its administrator; the other arguments are psql's.
+postgres-admin() {
+  local root="$1" port
+  shift
+  port=$(postgres-port "$root")
   runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -X -q -v ON_ERROR_STOP=1 \
-    -h "$addons_root/addons/postgresql/socket" -p "$port" -d postgres "$@"
+    -h "$root/addons/postgresql/socket" -p "$port" "$@"
+}
+
+# A root of its own with one app, and a first add-on that makes the cluster before any run: run 0, the warm-up,
+# starts with the baseline, which needs the cluster.
+start-addons-root() {
+  addons_root="$work/addons-root"
+  make-postgres-root "$addons_root" addons --as CLUSTER
+}
+
+# Stops the goal's cluster (scripts/bench's exit trap calls it too).
+stop-addons-root() {
+  stop-postgres-root "${addons_root:-}"
+}
+
+# Runs SQL on the cluster's socket as its administrator, in its postgres database.
+addons-admin() {
+  postgres-admin "$addons_root" -d postgres "$@"
 }
 
 addons-ours() {
@@ -45,7 +70,7 @@ addons-baseline() {
   local id="bench_baseline_$1" password
   password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
   # shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
-  measure addons baseline "$1" bash -c "$(declare -f addons-admin); addons_root=\"\$1\"; addons-admin -c \"\$2\" && \
+  measure addons baseline "$1" bash -c "$(declare -f postgres-port postgres-admin addons-admin); addons_root=\"\$1\"; addons-admin -c \"\$2\" && \
     addons-admin -c \"CREATE DATABASE $id OWNER $id\" && addons-admin -c \"REVOKE ALL ON DATABASE $id FROM PUBLIC\"" \
     bash "$addons_root" "CREATE ROLE $id LOGIN PASSWORD '$password'"
 }

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# The backups goal of scripts/bench (sourced by it; uses its measure, alternate, note and fail): the time of
-# `receive-pack pg:backups:capture <app>` of a PostgreSQL add-on holding 1 GB (the operator's form of the SSH
-# command: the lock, pg_dump -Fc into a temporary file, flushed and renamed into the root's backups folder), against
-# pg_dump -Fc alone (the same compression, -Z 6, into a file) of the same database on the same cluster.
+# The backups goal of scripts/bench (sourced by it after bench-addons.sh, whose PostgreSQL root it shares; uses its
+# measure, alternate, note and fail): the time of `receive-pack pg:backups:capture <app>` of a PostgreSQL add-on
+# holding 1 GB (the operator's form of the SSH command: the lock, pg_dump -Fc into a temporary file, flushed and
+# renamed into the root's backups folder), against pg_dump -Fc alone (the same compression, -Z 6, into a file) of the
+# same database on the same cluster.
 #
 #   backups   pg:backups:capture of a 1 GB database  vs  pg_dump -Fc -Z 6 alone, same cluster
 
@@ -13,13 +14,7 @@ backups_size_mb=1024
 # (256 hexadecimal characters, which compress as real text does), until the table is about $backups_size_mb MiB.
 start-backups-root() {
   backups_root="$work/backups-root"
-  stop-backups-root
-  rm -rf "$backups_root"
-  "$work/install/bin/receive-pack" init --root "$backups_root" >/dev/null
-  chmod 0711 "$work" "$backups_root"
-  "$work/install/bin/receive-pack" apps create benchapp --owner bench --root "$backups_root" >/dev/null
-  "$work/install/bin/receive-pack" addons:create benchapp postgresql --root "$backups_root" >/dev/null 2>&1 ||
-    fail "addons:create failed in the backups goal" "Run it by hand on $backups_root to see why."
+  make-postgres-root "$backups_root" backups
   backups_database=$(python3 -c '
 import json, os, sys
 folder = sys.argv[1] + "/addons/records"
@@ -36,20 +31,14 @@ print(record["credentials"]["database"])' "$backups_root")
   backups_bytes="$bytes"
 }
 
-# Stops the cluster (as Debian's postgres, since the bench runs as root) and removes the root.
+# Stops the goal's cluster (scripts/bench's exit trap calls it too).
 stop-backups-root() {
-  local data="${backups_root:-}/addons/postgresql/data"
-  if [ -n "${backups_root:-}" ] && [ -f "$data/postmaster.pid" ]; then
-    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl stop -D "$data" -m fast -s >/dev/null 2>&1 || true
-  fi
+  stop-postgres-root "${backups_root:-}"
 }
 
 # psql on the cluster's socket as its administrator.
 backups-admin() {
-  local port
-  port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$backups_root/addons/postgresql.json")
-  runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -X -q -v ON_ERROR_STOP=1 \
-    -h "$backups_root/addons/postgresql/socket" -p "$port" "$@"
+  postgres-admin "$backups_root" "$@"
 }
 
 backups-ours() {
@@ -60,7 +49,7 @@ backups-ours() {
 
 backups-baseline() {
   local port
-  port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$backups_root/addons/postgresql.json")
+  port=$(postgres-port "$backups_root")
   mkdir -p "$work/outputs/backups"
   chmod 0777 "$work/outputs/backups"
   measure backups baseline "$1" runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dump -Fc -Z 6 \
