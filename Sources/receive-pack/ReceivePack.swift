@@ -169,9 +169,9 @@ extension ReceivePack {
         }
 
         func run() throws {
-            if let root = ProcessInfo.processInfo.environment["SLIPWAY_ROOT"], !root.isEmpty {
+            if let root = PushSettings.hookRoot(environment: ProcessInfo.processInfo.environment) {
                 do {
-                    try ServerSettings.enter(SlipwayRoot(root), origin: .server)
+                    try ServerSettings.enter(root, origin: .server)
                 } catch let error as DoorError {
                     throw fail(error.message)
                 }
