@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# What the JVM buildpacks (java, clojure) share: the JRE the slug carries (from the runtime store, in the version
-# system.properties asks for), the run-time script that fits the heap to the dyno's memory, the build host's JDK, and
+# What the JVM buildpacks (java, clojure) share: the JRE the slug carries (from the runtime store, or with none from
+# Eclipse Temurin's API, in the version system.properties asks for), the run-time script that fits the heap to the dyno's memory, the build host's JDK, and
 # finding the runnable jar. Sourced after lib/common.sh and runtime-store.sh; the calling script sets the options.
 
 # Where the JRE goes in the app, and so under $HOME at run time.
