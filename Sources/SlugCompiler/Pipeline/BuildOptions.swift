@@ -66,11 +66,18 @@ public struct BuildOptions: Sendable {
     /// The build stops when the disk holding its folders has less free space than this.
     public var minimumFreeSpace: Int64 = 256 << 20
 
+    /// The folders may be relative to the current directory: they are kept absolute, since buildpacks run in the
+    /// build folder and see the cache as `$2` (a relative `--cache-dir` pointed them at nothing, and no buildpack
+    /// detected the app).
     public init(appDirectory: String, cacheDirectory: String, outputDirectory: String, appName: String) {
-        self.appDirectory = appDirectory
-        self.cacheDirectory = cacheDirectory
-        self.outputDirectory = outputDirectory
+        self.appDirectory = Self.absolute(appDirectory)
+        self.cacheDirectory = Self.absolute(cacheDirectory)
+        self.outputDirectory = Self.absolute(outputDirectory)
         self.appName = appName
+    }
+
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     /// Applies the settings an operator gives through the environment: `SLIPWAY_SANDBOX`, `SLIPWAY_BUILD_USER`
