@@ -18,6 +18,13 @@ import Foundation
 /// whatever the size of the input. With `threads: 1` every block is compressed on the caller's thread.
 ///
 /// Call ``finish()`` to write the trailer; a writer released without `finish()` only frees its memory.
+///
+/// **Segments.** Since every block is compressed on its own (no dictionary carried from the block before), the
+/// compressed form of a run of input that starts and ends on a block boundary stands alone: ``beginSegment(recordingTo:)``
+/// and ``endSegment()`` cut blocks at both ends of a run and copy its compressed bytes to a recorder, and
+/// ``splice(_:writeBytes:)`` puts such a run into another member in place of compressing the same input again (the
+/// member's CRC-32 combined with the run's, its length added). A member with spliced runs is as valid as any; its
+/// bytes are those of packing from scratch with the same cuts.
 public final class GzipWriter: CompressingSink {
     /// The size of the blocks the stream is cut into. Larger blocks compress a little better and hold more memory.
     public static let blockSize = 256 * 1024
@@ -38,6 +45,11 @@ public final class GzipWriter: CompressingSink {
     private var length: UInt64 = 0
     private var finished = false
     private var failed = false
+    /// The segment being recorded: where its compressed bytes are copied, its CRC-32 and length so far.
+    private var recorder: (sink: ByteSink, crc: uLong, length: UInt64)?
+
+    /// The compressing library and its version: what a recorded segment's bytes depend on besides the level.
+    public static let compressorVersion = LIBDEFLATE_VERSION_STRING
 
     /// The number of threads used when none is given: the processors online.
     public static var defaultThreads: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
@@ -87,15 +99,71 @@ public final class GzipWriter: CompressingSink {
     public func finish() throws {
         guard !finished else { return }
         guard !failed else { throw ArchiveError("deflate", "finish after an error") }
+        guard recorder == nil else { throw ArchiveError("deflate", "finish inside a segment") }
         finished = true
         try send(last: true)
-        while !pending.isEmpty { try collectOldest() }
+        try drain()
         var trailer = [UInt8](repeating: 0, count: 8)
         for index in 0..<4 {
             trailer[index] = UInt8(truncatingIfNeeded: UInt64(crc) >> (8 * index))
             trailer[4 + index] = UInt8(truncatingIfNeeded: length >> (8 * index))
         }
         try emit(trailer)
+    }
+
+    /// The CRC-32 and length of a recorded segment's input, which a splice of it adds to a member.
+    public struct Segment: Sendable, Equatable {
+        public var crc: UInt32
+        public var length: UInt64
+        public init(crc: UInt32, length: UInt64) {
+            self.crc = crc
+            self.length = length
+        }
+    }
+
+    /// Ends the current block here (if it holds anything), so the next byte starts a new one.
+    public func cut() throws {
+        guard !finished, !failed else { throw ArchiveError("deflate", "cut after finish or after an error") }
+        if current.inputCount > 0 { try send(last: false) }
+    }
+
+    /// Cuts a block here and copies the compressed bytes of everything written from now to ``endSegment()`` to
+    /// `sink` (besides the member's output).
+    public func beginSegment(recordingTo sink: ByteSink) throws {
+        guard recorder == nil else { throw ArchiveError("deflate", "a segment is already being recorded") }
+        try cut()
+        try drain()
+        recorder = (sink, crc32(0, nil, 0), 0)
+    }
+
+    /// Cuts a block here and returns the CRC-32 and length of the segment's input; its compressed bytes have all
+    /// reached the recorder.
+    public func endSegment() throws -> Segment {
+        guard recorder != nil else { throw ArchiveError("deflate", "no segment is being recorded") }
+        try cut()
+        try drain()
+        guard let recorded = recorder else { throw ArchiveError("deflate", "no segment is being recorded") }
+        recorder = nil
+        return Segment(crc: UInt32(truncatingIfNeeded: recorded.crc), length: recorded.length)
+    }
+
+    /// Cuts a block here and puts a recorded segment in the member: `writeBytes` writes its compressed bytes to the
+    /// sink it is given, and `segment` (its input's CRC-32 and length) is folded into the trailer.
+    public func splice(_ segment: Segment, writeBytes: (ByteSink) throws -> Void) throws {
+        guard recorder == nil else { throw ArchiveError("deflate", "cannot splice into a segment being recorded") }
+        try cut()
+        try drain()
+        do { try writeBytes(next) } catch {
+            failed = true
+            throw error
+        }
+        crc = crc32_combine(crc, uLong(segment.crc), Int(segment.length))
+        length += segment.length
+    }
+
+    /// Waits for every block in flight and writes them out.
+    private func drain() throws {
+        while !pending.isEmpty { try collectOldest() }
     }
 
     /// Sends the current block to be compressed and starts an empty one.
@@ -134,7 +202,15 @@ public final class GzipWriter: CompressingSink {
         crc = crc32_combine(crc, uLong(block.crc), Int(block.inputCount))
         length += UInt64(block.inputCount)
         do {
-            try next.write(UnsafeRawBufferPointer(start: block.output, count: block.outputCount))
+            let bytes = UnsafeRawBufferPointer(start: block.output, count: block.outputCount)
+            try next.write(bytes)
+            if let (sink, segmentCRC, segmentLength) = recorder {
+                try sink.write(bytes)
+                recorder = (
+                    sink, crc32_combine(segmentCRC, uLong(block.crc), Int(block.inputCount)),
+                    segmentLength + UInt64(block.inputCount)
+                )
+            }
         } catch {
             failed = true
             throw error

@@ -9,6 +9,10 @@ import CArchive
 /// Entries are written exactly as given: the caller chooses names, modes and times, which is what makes slugs
 /// reproducible. Owners are always uid/gid 0 with empty owner names. Call ``finish()`` to write the end-of-archive
 /// blocks; a writer released without it frees libarchive's state only.
+///
+/// Every entry is complete (header, data and padding) when its `add…` call returns, and ``flush()`` hands the next
+/// sink everything written so far: so the bytes of a run of entries (a subtree of a slug) can be sent to another sink
+/// than the rest, which is how ``GzipWriter`` segments are cut at a subtree's first and last byte.
 public final class TarWriter {
     private let archive: OpaquePointer
     private let entry: OpaquePointer
@@ -17,6 +21,12 @@ public final class TarWriter {
     fileprivate var sinkError: Error?
     private var finished = false
     private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+    /// Output not yet handed to the next sink: libarchive writes unbuffered, so the writer gathers its small writes
+    /// (each header) into chunks of ``chunkSize``.
+    fileprivate let pending = UnsafeMutableRawBufferPointer.allocate(byteCount: TarWriter.chunkSize, alignment: 16)
+    fileprivate var pendingCount = 0
+    /// The size of the chunks handed to the next sink.
+    static let chunkSize = 256 * 1024
 
     /// Starts a tar stream (pax format, falling back to plain ustar headers whenever they suffice).
     public init(to next: ByteSink) throws {
@@ -30,11 +40,11 @@ public final class TarWriter {
         self.next = next
         try check(archive_write_set_format_pax_restricted(archive), "archive_write_set_format_pax_restricted")
         try check(archive_write_add_filter_none(archive), "archive_write_add_filter_none")
-        // Hand the next stage 256 KiB at a time rather than libarchive's default 10 KiB: a compressor's call costs
-        // the same for little data as for much (for libzstd's threads, a lock and a look at its jobs each time).
-        try check(archive_write_set_bytes_per_block(archive, 256 * 1024), "archive_write_set_bytes_per_block")
-        // No padding of the last block beyond the tar format's own 512-byte records.
-        try check(archive_write_set_bytes_in_last_block(archive, 1), "archive_write_set_bytes_in_last_block")
+        // No blocking in libarchive (so no padding of the last block beyond the tar format's own 512-byte records):
+        // every byte reaches the write callback at once, which gathers them into 256 KiB chunks for the next stage
+        // (a compressor's call costs the same for little data as for much: for libzstd's threads, a lock and a look
+        // at its jobs each time), and ``flush()`` can hand over a partial chunk.
+        try check(archive_write_set_bytes_per_block(archive, 0), "archive_write_set_bytes_per_block")
         let client = Unmanaged.passUnretained(self).toOpaque()
         try check(
             archive_write_open(archive, client, nil, tarWriteCallback, nil), "archive_write_open")
@@ -43,6 +53,7 @@ public final class TarWriter {
     deinit {
         archive_entry_free(entry)
         archive_write_free(archive)
+        pending.deallocate()
     }
 
     /// Adds a directory entry.
@@ -98,6 +109,8 @@ public final class TarWriter {
                 remaining -= Int64(got)
             }
         }
+        // The padding to the next 512-byte record now, not with the next header.
+        try check(archive_write_finish_entry(archive), "archive_write_finish_entry")
     }
 
     /// Writes the end-of-archive marker and flushes everything to the next sink.
@@ -105,6 +118,33 @@ public final class TarWriter {
         guard !finished else { return }
         finished = true
         try check(archive_write_close(archive), "archive_write_close")
+        try flush()
+    }
+
+    /// Hands every byte written so far to the next sink.
+    public func flush() throws {
+        guard pendingCount > 0 else { return }
+        let count = pendingCount
+        pendingCount = 0
+        try next.write(UnsafeRawBufferPointer(rebasing: pending[0..<count]))
+    }
+
+    /// Takes bytes from libarchive: gathered into `pending`, handed on whenever it fills.
+    fileprivate func take(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            if pendingCount == 0 && bytes.count - offset >= pending.count {
+                // A whole chunk or more with nothing gathered: no copy.
+                try next.write(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                return
+            }
+            let count = min(pending.count - pendingCount, bytes.count - offset)
+            UnsafeMutableRawBufferPointer(rebasing: pending[pendingCount..<pendingCount + count])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count]))
+            pendingCount += count
+            offset += count
+            if pendingCount == pending.count { try flush() }
+        }
     }
 
     private func prepare(_ path: [UInt8], type: UInt32, mode: UInt32, mtime: Int64) {
@@ -145,7 +185,7 @@ private func tarWriteCallback(
     guard let client, let buffer else { return -1 }
     let writer = Unmanaged<TarWriter>.fromOpaque(client).takeUnretainedValue()
     do {
-        try writer.next.write(UnsafeRawBufferPointer(start: buffer, count: length))
+        try writer.take(UnsafeRawBufferPointer(start: buffer, count: length))
         return la_ssize_t(length)
     } catch {
         writer.sinkError = error

@@ -132,7 +132,7 @@ final class SessionHandler: ChannelInboundHandler {
         do {
             spawned = try ChildProcess.spawn(
                 executable: options.receivePack,
-                arguments: ["shell", "--root", options.root.path, "--user", user],
+                arguments: ["shell", "--root", options.root.path, "--user", user, "--server-environment"],
                 environment: environment(for: command), stdin: input[0], stdout: output[1], stderr: errors[1])
         } catch {
             for fd in input + output + errors { close(fd) }

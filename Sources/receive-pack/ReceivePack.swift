@@ -42,6 +42,15 @@ struct RootOption: ParsableArguments {
     var root: String?
 
     var resolved: SlipwayRoot { SlipwayRoot.resolve(root) }
+
+    /// Once the arguments are parsed, the root's settings file fills in what this process's environment does not set.
+    func validate() throws {
+        do {
+            try ServerSettings.enter(resolved, origin: .server)
+        } catch let error as DoorError {
+            throw fail(error.message)
+        }
+    }
 }
 
 /// Prints a one-line error to stderr and exits non-zero.
@@ -118,15 +127,30 @@ extension ReceivePack {
     struct Shell: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "The SSH forced command: serve the git push, clone or command in $SSH_ORIGINAL_COMMAND for --user.")
-        @OptionGroup var root: RootOption
+                "The SSH forced command: serve the git push, clone or command in $SSH_ORIGINAL_COMMAND for --user.",
+            discussion:
+                "Its environment is the SSH client's: it keeps only the command, and takes every setting from <root>/slipway.env."
+        )
+        @Option(
+            help: ArgumentHelp(
+                "The server's folder. (default: \(SlipwayRoot.defaultPath); $SLIPWAY_ROOT is not read here)",
+                valueName: "dir"))
+        var root: String?
         @Option(help: ArgumentHelp("The user the SSH key belongs to.", valueName: "user"))
         var user: String
+        @Flag(help: .hidden)
+        var serverEnvironment = false
 
         func run() throws {
+            let root = SlipwayRoot(root ?? SlipwayRoot.defaultPath)
+            do {
+                try ServerSettings.enter(root, origin: serverEnvironment ? .server : .sshClient)
+            } catch let error as DoorError {
+                throw fail(error.message)
+            }
             let signals = SignalWatcher()
             let shell = GitShell(
-                root: root.resolved, user: user, console: Console(.fileDescriptor(2), colors: false), signals: signals)
+                root: root, user: user, console: Console(.fileDescriptor(2), colors: false), signals: signals)
             let status = shell.run(originalCommandBytes: GitShell.originalCommandFromEnvironment())
             throw ExitCode(status)
         }
@@ -145,6 +169,13 @@ extension ReceivePack {
         }
 
         func run() throws {
+            if let root = PushSettings.hookRoot(environment: ProcessInfo.processInfo.environment) {
+                do {
+                    try ServerSettings.enter(root, origin: .server)
+                } catch let error as DoorError {
+                    throw fail(error.message)
+                }
+            }
             let signals = SignalWatcher()
             ChildProcess.adoptOrphans()
             ChildProcess.stopWithParent()

@@ -88,25 +88,42 @@ import Testing
     }
 
     /// An sshd that accepts every variable from the client (`AcceptEnv *`, an operator's mistake): still nothing of
-    /// it reaches git, the hooks or the buildpack.
+    /// it reaches git, the hooks or the buildpack, and none of Slipway's own settings can be chosen by the client:
+    /// not the hooks, the sandbox, the runtime store nor PATH.
     @Test func clientEnvironmentNeverReachesGitNorTheBuild() throws {
         let h = try PushHarness("sendenv", sshdExtraConfig: "AcceptEnv *\n")
         let evil = try h.scratch.makeDirectory("evil-hooks")
         let witness = h.scratch.url("evil-ran")
         try h.scratch.write("evil-hooks/pre-receive", "#!/bin/sh\ntouch '\(witness)'\n", mode: 0o755)
+        // A `git` of the client's choosing, if PATH were taken from the client.
+        let evilBin = try h.scratch.makeDirectory("evil-bin")
+        try h.scratch.write(
+            "evil-bin/git",
+            "#!/bin/sh\n[ -n \"$SSH_CONNECTION\" ] && touch '\(witness)'\nexec /usr/bin/git \"$@\"\n", mode: 0o755)
+        // Run unconfined (the client's SLIPWAY_SANDBOX=none), a buildpack would see the server's folder.
         let bp = try h.buildpack(
-            compile:
-                #"env | grep -E '^(GIT_|LD_PRELOAD|SLIPWAY_)' | grep -v '^SLIPWAY_RUNTIME_CACHE=/tmp/runtimes$' | sed 's/^/-----> leaked /' || true; echo '-----> env checked'"#
-        )
+            compile: """
+                env | grep -E '^(GIT_|LD_PRELOAD)|clientsent' | sed 's/^/-----> leaked /' || true
+                if [ -e '\(h.root)/authorized_keys' ]; then echo '-----> leaked: unconfined'; fi
+                echo '-----> env checked'
+                """)
         let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
         var env = ProcessInfo.processInfo.environment
         env["GIT_SSH_COMMAND"] =
-            h.gitEnvironment(as: "alice")["GIT_SSH_COMMAND"]! + " -o SendEnv=GIT_* -o SendEnv=LD_PRELOAD"
+            h.gitEnvironment(as: "alice")["GIT_SSH_COMMAND"]!
+            + " -o SendEnv=GIT_* -o SendEnv=LD_PRELOAD -o SendEnv=SLIPWAY_* -o SendEnv=PATH -o SendEnv=TMPDIR"
         env["GIT_CONFIG_PARAMETERS"] = "'core.hooksPath'='\(evil)'"
         env["GIT_CONFIG_COUNT"] = "1"
         env["GIT_CONFIG_KEY_0"] = "core.hooksPath"
         env["GIT_CONFIG_VALUE_0"] = evil
         env["LD_PRELOAD"] = "/nonexistent/evil.so"
+        env["SLIPWAY_HOOKS"] = evil
+        env["SLIPWAY_SANDBOX"] = "none"
+        env["SLIPWAY_RUNTIME_STORE"] = "/nonexistent/clientsent-store"
+        env["SLIPWAY_BUILDPACK_FOLDERS"] = "/clientsent"
+        env["SLIPWAY_OUTPUT_LIMIT_MB"] = "0"
+        env["TMPDIR"] = "/nonexistent/clientsent"
+        env["PATH"] = "\(evilBin):" + (env["PATH"] ?? "/usr/bin:/bin")
         let push = try StreamingProcess(
             [which("git")!, "push", h.remote("myapp"), "main"], environment: env, directory: repo)
         #expect(push.wait() == 0, "\(push.text)")
@@ -114,8 +131,27 @@ import Testing
         #expect(!push.text.contains("leaked"), "\(push.text)")
         // The client's own git and ssh complain about the bogus LD_PRELOAD; nothing on the server does.
         #expect(!push.text.contains("remote: ERROR: ld.so"), "LD_PRELOAD did not reach the server's processes")
-        #expect(!FileManager.default.fileExists(atPath: witness), "git ran the server's hooks, not the client's")
+        #expect(
+            !FileManager.default.fileExists(atPath: witness), "git ran the server's hooks and git, not the client's")
         #expect(try h.spoolEntries().count == 1)
+    }
+
+    /// The settings file is read by the forced command; a broken one refuses the session with one line that names no
+    /// server path, and the operator finds the line at fault in server.log.
+    @Test func aBrokenSettingsFileRefusesWithoutShowingIt() throws {
+        let h = try PushHarness("settings-broken")
+        try h.scratch.write("root/slipway.env", "SLIPWAY_SANBOX=none\n")
+        let bp = try h.buildpack()
+        let repo = try h.makeApp(files: ["Procfile": "web: x\n", ".buildpacks": "\(bp)\n"])
+        let push = try h.push(repo)
+        #expect(push.status != 0)
+        #expect(
+            push.output.contains("slipway: the server's settings have a mistake; the operator finds it in server.log"),
+            "\(push.output)")
+        #expect(!push.output.contains(h.root), "\(push.output)")
+        let log = try String(contentsOfFile: "\(h.root)/server.log", encoding: .utf8)
+        #expect(log.contains("slipway.env line 1: SLIPWAY_SANBOX is not a setting"), "\(log)")
+        #expect(try h.serverRef() == nil)
     }
 
     /// Two first pushes create the same app at the same moment: one repository, one owner, and it is valid.

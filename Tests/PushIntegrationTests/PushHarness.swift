@@ -23,7 +23,7 @@ final class PushHarness {
     /// Whether the root is a small tmpfs this harness mounted (and unmounts when released).
     private var mounted = false
 
-    /// `sessionEnvironment` is set by sshd for every session (`SetEnv`), and reaches the door. With `rootSizeMB`, the
+    /// `sessionEnvironment` goes into the root's settings file (`slipway.env`), which every door reads. With `rootSizeMB`, the
     /// root is a tmpfs of that size (root only), for disk-full tests.
     init(
         _ label: String = "push", users: [String] = ["alice"], sessionEnvironment: [String: String] = [:],
@@ -41,9 +41,11 @@ final class PushHarness {
         guard initialized.status == 0 else { throw HarnessError("receive-pack init failed: \(initialized.output)") }
         self.scratch = scratch
         self.root = root
+        let settings = ["SLIPWAY_BUILDPACK_FOLDERS": TestPaths.buildpackFolders].merging(sessionEnvironment) { $1 }
+        try scratch.write(
+            "root/slipway.env", settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined())
         sshd = try PrivateSSHD(
             directory: try scratch.makeDirectory("sshd"), authorizedKeysFile: "\(root)/authorized_keys",
-            environment: ["SLIPWAY_BUILDPACK_FOLDERS": TestPaths.buildpackFolders].merging(sessionEnvironment) { $1 },
             extraConfig: sshdExtraConfig)
         for user in users { try addUser(user) }
     }

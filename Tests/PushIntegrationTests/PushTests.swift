@@ -265,4 +265,15 @@ import Testing
         #expect(entries.count == 1)
         #expect(entries.first?.contains(".shop.v1") == true)
     }
+
+    /// The hooks in another git server's repository take the settings of the root its `slipway.root` names.
+    @Test func hookInAPlainBareRepositoryReadsTheRootsSettings() throws {
+        let scratch = try ScratchDirectory("plain-settings")
+        let plain = try PlainRepository(scratch)
+        try scratch.write("root/slipway.env", "SLIPWAY_MAX_TREE_FILES=1\n")
+        let pushed = try plain.push()
+        #expect(pushed.status != 0, "\(pushed.output)")
+        #expect(pushed.output.contains("SLIPWAY_MAX_TREE_FILES"), "\(pushed.output)")
+        #expect(try Spool(directory: "\(plain.root)/spool").pending().isEmpty)
+    }
 }

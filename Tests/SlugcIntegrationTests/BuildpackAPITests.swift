@@ -68,6 +68,20 @@ import Testing
         #expect(try h.scratch.read("cache/count") == "2\n")
     }
 
+    /// Folders given relative to the current directory work as absolute ones: the buildpacks run in the build folder,
+    /// and a relative `$2` there pointed at nothing (the sandbox could not bind it, and no buildpack detected).
+    @Test func relativeFoldersAreTheCurrentDirectorys() throws {
+        let h = try SlugcHarness()
+        try h.app("Procfile", "web: ./run\n")
+        let spy = try SpyBuildpack(in: h.scratch, name: "spy", compile: #"echo built > "$2/mark""#)
+        let result = try runTool(
+            [TestPaths.product("slugc"), "build", "app", "-o", "rel-out", "--cache-dir", "rel-cache", "-b", spy.path],
+            environment: h.environment([:]), directory: h.scratch.path, mergeOutput: true, timeout: 300)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(try h.scratch.read("rel-cache/mark") == "built\n")
+        #expect(FileManager.default.fileExists(atPath: h.scratch.url("rel-out/release.json")))
+    }
+
     @Test func exportFileOfOneBuildpackReachesTheNext() throws {
         let h = try SlugcHarness()
         try h.app("Procfile", "web: ./run\n")

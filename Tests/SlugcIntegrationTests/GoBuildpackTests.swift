@@ -83,11 +83,21 @@ import Testing
         #expect(missing.status == 50)
         #expect(missing.output.contains("This server's runtime store could not be reached for Go"), "\(missing.output)")
         #expect(missing.output.contains("SLIPWAY_RUNTIME_STORE"))
+        // No store: Go's download site, which this build (no network) cannot reach; or, turned off, nothing.
         let none = try runTool(
             ["/usr/bin/unshare", "-rn"] + h.buildArguments([]), environment: h.environment(["SLIPWAY_BUILD_USER": ""]),
             mergeOutput: true)
         #expect(none.status == 50)
-        #expect(none.output.contains("No runtime store is configured, so this server has no Go to build with."))
+        #expect(
+            none.output.contains(" !     Go's download site, https://go.dev/dl, could not be reached for Go ("),
+            "\(none.output)")
+        #expect(none.output.contains("point SLIPWAY_RUNTIME_UPSTREAM_GO at a mirror, or set SLIPWAY_RUNTIME_STORE."))
+        let off = try runTool(
+            ["/usr/bin/unshare", "-rn"] + h.buildArguments([]),
+            environment: h.environment(["SLIPWAY_BUILD_USER": "", "SLIPWAY_RUNTIME_UPSTREAM_GO": "off"]),
+            mergeOutput: true)
+        #expect(off.status == 50)
+        #expect(off.output.contains("No runtime store is configured, so this server has no Go to build with."))
     }
 
     @Test func missingDependenciesFailNamingVendorAndGOPROXY() throws {

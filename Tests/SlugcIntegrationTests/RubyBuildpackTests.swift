@@ -62,7 +62,18 @@ import Testing
                 .replacingOccurrences(of: "Hello from", with: "Hello again from"))
         let again = try build(h, output: h.scratch.url("out2"))
         #expect(again.status == 0, "\(again.output)")
-        #expect(again.output.contains("Using cached gems (Gemfile.lock unchanged)"), "\(again.output)")
+        // Nothing Bundler reads changed: the last build's gems and settings, without starting Bundler.
+        #expect(
+            again.output.contains(
+                "-----> Using the gems of the last build (Gemfile, Gemfile.lock and vendor/cache unchanged)"),
+            "\(again.output)")
+        #expect(!again.output.contains("Installing gems from vendor/cache"), "\(again.output)")
+        // And the slug serves with them.
+        let dir2 = try h.scratch.makeDirectory("run2")
+        #expect(try runTool(["/bin/tar", "xzf", h.scratch.url("out2/slug.tgz"), "-C", dir2]).status == 0)
+        let rerun = try AppProcess(appDirectory: "\(dir2)/app", command: web, environment: [:], scratch: h.scratch)
+        defer { rerun.stop() }
+        #expect(try rerun.get() == "Hello again from Slipway! (Ruby 3.1.2)\n", "\(rerun.output)")
         #expect(!again.output.contains("Fetching Ruby"), "the runtime archive is fetched once")
     }
 

@@ -116,6 +116,27 @@ import Testing
         #expect(!folder.output.contains(scratch.path), "no server path is shown: \(folder.output)")
     }
 
+    @Test func rubyAndPHPWithoutAStoreNameTheStoreAndHowToMakeOne() throws {
+        // They publish no prebuilt Linux runtime upstream, so there is nothing to fall back on.
+        for (lang, name) in [("ruby", "Ruby"), ("php", "PHP")] {
+            let result = try runTool(
+                [
+                    "/bin/bash", "-c", "set -euo pipefail; source \"$1\"; runtime-install \"$2\" 3 x \"$3\"", "test",
+                    "\(TestPaths.builtinBuildpacks)/lib/runtime-store.sh", lang, scratch.url("dest-\(lang)"),
+                ],
+                environment: [
+                    "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                    "SLIPWAY_RUNTIME_CACHE": scratch.url("cache"),
+                ])
+            #expect(result.status == 1)
+            #expect(
+                result.stderr.split(separator: "\n").map(String.init) == [
+                    " !     No runtime store is configured, so this server has no \(name) to build with.",
+                    " !     \(name) publishes no prebuilt Linux runtime to download: tell the server's operator to build a runtime store with scripts/runtime-store and set SLIPWAY_RUNTIME_STORE (see docs/languages.md).",
+                ], "\(result.output)")
+        }
+    }
+
     @Test func aStoreUnreachableAfterABuildReachedItUsesTheIndexLastSeen() throws {
         // The index is kept per store URL, beside the archives it names.
         let first = try install("3.1", store: "file://\(store)")

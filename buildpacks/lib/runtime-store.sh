@@ -21,7 +21,11 @@
 # that name. Archives are kept in SLIPWAY_RUNTIME_CACHE, one cache for every build of the server, named by their
 # SHA-256 and checked against it before each use, so that no build (nor a store set by one app) can give another a
 # runtime other than the one its store lists.
+# With no store configured, Go, Java and Python come from their upstream download sites (runtime-upstream.sh).
 # Sourced, not run: the calling script sets the shell options (set -euo pipefail).
+
+# shellcheck source=SCRIPTDIR/runtime-upstream.sh
+source "$(dirname "${BASH_SOURCE[0]}")/runtime-upstream.sh"
 
 # The name users know a language by.
 runtime-language-name() {
@@ -91,13 +95,27 @@ runtime-cache-dir() {
 }
 
 # Fetches LANG's index from the store (or, when the store cannot be reached, the copy kept from the last build that
-# reached it) and prints its entries, one "version sha256 archive strip" line each, newest version first.
+# reached it) and prints its entries, one "version sha256 archive strip" line each, newest version first. With no
+# store, the entries come from LANG's upstream (REQUESTED tells Java's which major version to look up); a version an
+# upstream lists without its archive has "-" for a SHA-256.
 runtime-index() {
-    local lang="$1" store cache key index partial reason name shown
+    local lang="$1" requested="${2:-}" store cache key index partial reason name shown
     store="$(runtime-store-url)"
     shown="$(runtime-store-shown "$store")"
     name="$(runtime-language-name "$lang")"
+    if [[ -z "$store" && -n "$(runtime-upstream-url "$lang")" ]]; then
+        runtime-upstream-index "$lang" "$requested" |
+            awk '$1 ~ /^[0-9A-Za-z][0-9A-Za-z.+_-]*$/ && ((length($2) == 64 && $2 ~ /^[0-9a-f]+$/) || $2 == "-") &&
+                NF == 4 { print $1, $2, $3, ($4 ~ /^[0-9]+$/ ? $4 : 0) }' | sort -rV -k1,1
+        return
+    fi
     if [[ -z "$store" ]]; then
+        case "$lang" in
+        ruby | php)
+            runtime-fail "No runtime store is configured, so this server has no $name to build with." \
+                "$name publishes no prebuilt Linux runtime to download: tell the server's operator to build a runtime store with scripts/runtime-store and set SLIPWAY_RUNTIME_STORE (see docs/languages.md)."
+            ;;
+        esac
         runtime-fail "No runtime store is configured, so this server has no $name to build with." \
             "Tell the server's operator to set SLIPWAY_RUNTIME_STORE (slugc --runtime-store) to a runtime store: see docs/languages.md."
     fi
@@ -130,14 +148,19 @@ runtime-version-matches() {
     [[ -z "$requested" || "$version" == "$requested" || "$version" == "$requested".* ]]
 }
 
-# Fetches the archive (ARCHIVE: a name beside the index, or a URL) into the cache unless it is there, checks its
-# SHA-256, and prints the cached file's path.
+# Fetches VERSION's archive (ARCHIVE: a name beside the index, or a URL) into the cache unless it is there, checks
+# its SHA-256, and prints the cached file's path. The cache holds only whole, checked files: a download goes to a
+# temporary name, is checked and flushed to disk, then renamed to its SHA-256.
 runtime-archive() {
-    local lang="$1" archive="$2" sha="$3" store cache file partial reason name url shown
+    local lang="$1" archive="$2" sha="$3" version="$4" store cache file partial reason name url shown upstream=""
     store="$(runtime-store-url)"
     shown="$(runtime-store-shown "$store")"
     cache="$(runtime-cache-dir)"
     name="$(runtime-language-name "$lang")"
+    if [[ -z "$store" ]]; then
+        upstream="$(runtime-upstream-variable "$lang")"
+        shown="$(runtime-upstream-shown "$lang" "$(runtime-upstream-url "$lang")")"
+    fi
     file="$cache/$sha"
     if [[ -f "$file" ]] && [[ "$(runtime-sha256 "$file")" == "$sha" ]]; then
         echo "$file"
@@ -148,20 +171,68 @@ runtime-archive() {
     *) url="$store/$lang/$archive" ;;
     esac
     partial="$(mktemp "$cache/.partial-archive.XXXXXX")"
-    echo "-----> Fetching $name from the runtime store" >&2
+    if [[ -n "$upstream" ]]; then
+        echo "-----> Fetching $name $version from ${shown%,}" >&2
+    else
+        echo "-----> Fetching $name from the runtime store" >&2
+    fi
     if ! reason="$(runtime-fetch "$url" "$partial")"; then
         rm -f -- "$partial"
+        reason="$(echo "${reason:-no answer}" | tail -n 1)"
+        if [[ -n "$upstream" ]]; then
+            runtime-fail "${shown^} lists $name $version but its archive could not be fetched ($reason)." \
+                "Try again later, or tell the server's operator to point $upstream at a mirror or set SLIPWAY_RUNTIME_STORE."
+        fi
         [[ "$url" == http://* || "$url" == https://* ]] || reason="no $lang/$archive there"
-        runtime-fail "${shown^} lists $name archive $archive but it could not be fetched ($(echo "$reason" | tail -n 1))." \
+        runtime-fail "${shown^} lists $name archive $archive but it could not be fetched ($reason)." \
             "Tell the server's operator to fix the runtime store (SLIPWAY_RUNTIME_STORE)."
     fi
     if [[ "$(runtime-sha256 "$partial")" != "$sha" ]]; then
         rm -f -- "$partial"
+        if [[ -n "$upstream" ]]; then
+            runtime-fail "$name $version downloaded from $shown does not match the SHA-256 that site publishes for it." \
+                "Try again; if it goes on, tell the server's operator: the download or its mirror ($upstream) is corrupt or was tampered with."
+        fi
         runtime-fail "$name archive $archive from $shown does not match its SHA-256 in $lang/index.txt." \
             "Tell the server's operator: the store's archive or index is wrong or was tampered with."
     fi
+    sync -- "$partial" 2>/dev/null || true
     mv -f -- "$partial" "$file"
     echo "$file"
+}
+
+# The versions named when the one asked for (REQUESTED) is not served, from VERSION... (newest first): all of them when
+# there are few; else the newest of each line (3.1.x, 1.22.x…) for the six lines nearest REQUESTED, and how many
+# others there are, so that a site listing hundreds of versions is not read out in full.
+runtime-nearest-versions() {
+    local requested="$1" version line previous="" i=0 at=-1 start end
+    shift
+    local -a lines=()
+    if [[ $# -le 8 ]]; then
+        local list="$*"
+        echo "${list// /, }"
+        return
+    fi
+    for version in "$@"; do
+        line="$version"
+        [[ "$version" =~ ^([^.]+\.[^.]+)\. ]] && line="${BASH_REMATCH[1]}"
+        [[ "$line" == "$previous" ]] && continue
+        previous="$line"
+        lines+=("$version")
+    done
+    for version in "${lines[@]}"; do
+        if [[ $at -lt 0 && ( -z "$requested" ||
+            "$(printf '%s\n%s\n' "$version" "$requested" | sort -V | head -n 1)" == "$version" ) ]]; then
+            at=$i
+        fi
+        i=$((i + 1))
+    done
+    [[ $at -ge 0 ]] || at=${#lines[@]}
+    start=$((at > 3 ? at - 3 : 0))
+    end=$((start + 6 < ${#lines[@]} ? start + 6 : ${#lines[@]}))
+    start=$((end > 6 ? end - 6 : 0))
+    local shown="${lines[*]:start:end-start}"
+    echo "${shown// /, } (and $(($# - (end - start))) other versions)"
 }
 
 # runtime-install LANG REQUESTED WHERE DEST: unpacks into DEST the newest version of LANG that REQUESTED asks for
@@ -172,22 +243,34 @@ runtime-install() {
     local lang="$1" requested="$2" where="$3" dest="$4" entries version sha archive strip chosen="" name file shown
     local -a available=()
     name="$(runtime-language-name "$lang")"
-    entries="$(runtime-index "$lang")" || exit 1
+    entries="$(runtime-index "$lang" "$requested")" || exit 1
     while read -r version sha archive strip; do
         [[ -n "$version" ]] || continue
         available+=("$version")
-        if [[ -z "$chosen" ]] && runtime-version-matches "$version" "$requested"; then
+        if [[ -z "$chosen" && "$sha" != - ]] && runtime-version-matches "$version" "$requested"; then
             chosen="$version $sha $archive $strip"
         fi
     done <<<"$entries"
+    shown="$(runtime-store-shown "$(runtime-store-url)")"
+    if [[ -z "$(runtime-store-url)" ]]; then
+        shown="$(runtime-upstream-shown "$lang" "$(runtime-upstream-url "$lang")")"
+    fi
     if [[ ${#available[@]} -eq 0 ]]; then
-        shown="$(runtime-store-shown "$(runtime-store-url)")"
+        if [[ -z "$(runtime-store-url)" ]]; then
+            runtime-fail "${shown^} lists no $name for this build host ($(uname -m) Linux)." \
+                "Tell the server's operator to set SLIPWAY_RUNTIME_STORE to a runtime store: see docs/languages.md."
+        fi
         runtime-fail "${shown^} serves no $name version." \
             "Tell the server's operator to add $name to the store (scripts/runtime-store), or build with another buildpack."
     fi
     if [[ -z "$chosen" ]]; then
-        local list="${available[*]}"
-        runtime-fail "$name $requested (asked for in $where) is not served by this server; it has $name ${list// /, }." \
+        local list
+        list="$(runtime-nearest-versions "$requested" "${available[@]}")"
+        if [[ -z "$(runtime-store-url)" ]]; then
+            runtime-fail "$name ${requested:-(the newest)} (asked for in $where) is not served by ${shown%,}; it has $name $list." \
+                "Ask for one of those in $where, or have the server's operator serve $name ${requested:-} from a runtime store (SLIPWAY_RUNTIME_STORE)."
+        fi
+        runtime-fail "$name $requested (asked for in $where) is not served by this server; it has $name $list." \
             "Ask for one of those in $where, or have the server's operator add $name $requested to the runtime store."
     fi
     read -r version sha archive strip <<<"$chosen"
@@ -196,7 +279,7 @@ runtime-install() {
         echo "$version"
         return
     fi
-    file="$(runtime-archive "$lang" "$archive" "$sha")" || exit 1
+    file="$(runtime-archive "$lang" "$archive" "$sha" "$version")" || exit 1
     rm -rf -- "$dest"
     mkdir -p -- "$dest"
     if ! tar -xf "$file" -C "$dest" --no-same-owner --no-same-permissions --strip-components="${strip:-0}" 2>/dev/null; then

@@ -3,7 +3,8 @@
 # language example built by slugc with no network (unshare -rn) from a runtime store made here
 # (scripts/runtime-store): the build after a one-line change with the app's build cache from its previous build
 # (ours), vs the app's first build, with an empty build cache (the baseline; the server's runtime cache already
-# holds the runtime, as on a server that built that language before). In unshare's user namespace root cannot hand
+# holds the runtime, as on a server that built that language before); a rebuild of a slug carrying its runtime must
+# say it reused the runtime's compressed bytes. In unshare's user namespace root cannot hand
 # the build to another user, so buildpacks run as this user (SLIPWAY_BUILD_USER=), still sandboxed.
 #
 #   languages  Go, Ruby, Java, Clojure and PHP: rebuild after a one-line change vs first build      (>= 3x faster)
@@ -49,6 +50,11 @@ languages-ours() {
   measure "languages-${lang_example%-app}" ours "$1" unshare -rn env SLIPWAY_BUILD_USER= "$work/install/bin/slugc" build "$lang_app" \
     -o "$work/outputs/languages" --cache-dir "$cache" --runtime-store "$lang_store" \
     --runtime-cache "$work/runtime-cache"
+  # A slug that carries its runtime must have reused the runtime's compressed bytes from the build before.
+  if [ "$lang_example" != go-app ] && ! grep -q '^       Reused the compressed app/.heroku/' "$work/last.out"; then
+    fail "languages: the rebuild of $lang_example reused no compressed folder of its first build" \
+      "Run slugc build twice on $lang_app: the second should say 'Reused the compressed app/.heroku/...'."
+  fi
 }
 
 languages-baseline() {

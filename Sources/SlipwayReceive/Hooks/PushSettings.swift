@@ -59,6 +59,17 @@ public struct PushSettings: Sendable {
             deployBranch: registered?.deployBranch ?? config("slipway.deployBranch"), lockHeld: lockHeld)
     }
 
+    /// The root a hook works for, before anything else is read: `SLIPWAY_ROOT`, else (the hook in another git
+    /// server's repository) `git config slipway.root` of the repository git runs the hook in; nil when neither is
+    /// set (``resolve(environment:repository:)`` says how to fix that).
+    public static func hookRoot(environment: [String: String]) -> SlipwayRoot? {
+        if let path = environment["SLIPWAY_ROOT"], !path.isEmpty { return SlipwayRoot(path) }
+        guard let repository = try? Repository.openFromEnvironment(),
+            let path = (try? repository.configString("slipway.root")) ?? nil, !path.isEmpty
+        else { return nil }
+        return SlipwayRoot(path)
+    }
+
     /// The update that deploys, if this push has one: the deploy branch, or `main` before `master` when none is set.
     public func deployUpdate(in updates: [RefUpdate]) -> RefUpdate? {
         let candidates = deployBranch.map { [$0] } ?? ["main", "master"]

@@ -16,7 +16,9 @@ public enum ServerSetup {
             "SLIPWAY_MAX_TREE_FILES", "SLIPWAY_MAX_TREE_PATH", "SLIPWAY_MAX_TREE_DEPTH", "SLIPWAY_MAX_TREE_MB",
             "SLIPWAY_MAX_PUSH_MB", "SLIPWAY_MAX_SLUG_UNPACKED_MB", "SLIPWAY_BUILDPACK_FOLDERS",
             // Where the built-in buildpacks take language runtimes from (docs/languages.md).
-            "SLIPWAY_RUNTIME_STORE", "SLIPWAY_RUNTIME_CACHE",
+            "SLIPWAY_RUNTIME_STORE", "SLIPWAY_RUNTIME_CACHE", "SLIPWAY_RUNTIME_UPSTREAM_GO",
+            "SLIPWAY_RUNTIME_UPSTREAM_JAVA",
+            "SLIPWAY_RUNTIME_UPSTREAM_PYTHON",
             "TMPDIR",
             // A spool in a bucket: the hooks publish with these when no <root>/s3-credentials file is there.
             "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",

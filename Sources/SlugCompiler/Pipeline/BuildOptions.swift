@@ -44,6 +44,9 @@ public struct BuildOptions: Sendable {
     /// Where runtimes fetched from the store are kept for every build (`SLIPWAY_RUNTIME_CACHE`); nil means
     /// ``defaultRuntimeCacheDirectory(environment:)``.
     public var runtimeCacheDirectory: String?
+    /// Where a language's runtime comes from when no store is set: its upstream download site or a mirror of it
+    /// (`SLIPWAY_RUNTIME_UPSTREAM_GO`, `_JAVA`, `_PYTHON`, or `off`), by variable name. See docs/languages.md.
+    public var runtimeUpstreams: [String: String] = [:]
     /// The built-in buildpacks; `nil` finds them next to the executable.
     public var builtinBuildpacks: BuiltinBuildpacks?
     /// Where the build's temporary workspace is created (default: `$TMPDIR` or `/tmp`).
@@ -63,17 +66,25 @@ public struct BuildOptions: Sendable {
     /// The build stops when the disk holding its folders has less free space than this.
     public var minimumFreeSpace: Int64 = 256 << 20
 
+    /// The folders may be relative to the current directory: they are kept absolute, since buildpacks run in the
+    /// build folder and see the cache as `$2` (a relative `--cache-dir` pointed them at nothing, and no buildpack
+    /// detected the app).
     public init(appDirectory: String, cacheDirectory: String, outputDirectory: String, appName: String) {
-        self.appDirectory = appDirectory
-        self.cacheDirectory = cacheDirectory
-        self.outputDirectory = outputDirectory
+        self.appDirectory = Self.absolute(appDirectory)
+        self.cacheDirectory = Self.absolute(cacheDirectory)
+        self.outputDirectory = Self.absolute(outputDirectory)
         self.appName = appName
+    }
+
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     /// Applies the settings an operator gives through the environment: `SLIPWAY_SANDBOX`, `SLIPWAY_BUILD_USER`
     /// (see ``BuildSandbox``), `SLIPWAY_OUTPUT_LIMIT_MB` (``outputLimit``) and `SLIPWAY_MIN_FREE_MB`
     /// (``minimumFreeSpace``), `SLIPWAY_MAX_SLUG_UNPACKED_MB` (``maxUnpackedSlugMB``), `SLIPWAY_RUNTIME_STORE`
-    /// (``runtimeStore``) and `SLIPWAY_RUNTIME_CACHE` (``runtimeCacheDirectory``).
+    /// (``runtimeStore``), `SLIPWAY_RUNTIME_CACHE` (``runtimeCacheDirectory``) and `SLIPWAY_RUNTIME_UPSTREAM_*`
+    /// (``runtimeUpstreams``).
     public mutating func apply(environment: [String: String]) throws {
         sandbox = try BuildSandbox.fromEnvironment(environment)
         func megabytes(_ key: String) throws -> Int? {
@@ -88,7 +99,13 @@ public struct BuildOptions: Sendable {
         if let unpacked = try megabytes("SLIPWAY_MAX_SLUG_UNPACKED_MB"), unpacked > 0 { maxUnpackedSlugMB = unpacked }
         if let store = environment["SLIPWAY_RUNTIME_STORE"], !store.isEmpty { runtimeStore = store }
         if let cache = environment["SLIPWAY_RUNTIME_CACHE"], !cache.isEmpty { runtimeCacheDirectory = cache }
+        for (key, value) in environment where key.hasPrefix(Self.runtimeUpstreamPrefix) && !value.isEmpty {
+            runtimeUpstreams[key] = value
+        }
     }
+
+    /// The prefix of the variables naming each language's upstream (``runtimeUpstreams``).
+    public static let runtimeUpstreamPrefix = "SLIPWAY_RUNTIME_UPSTREAM_"
 
     /// The default cache folder for `app`: `$XDG_CACHE_HOME/slipway/<app>`, else `~/.cache/slipway/<app>`.
     public static func defaultCacheDirectory(

@@ -85,6 +85,9 @@ struct ReleaseWriter {
         let limit = Int64(options.maxSlugSizeMB) * 1_048_576
         var packer = SlugPacker(mtime: mtime, compression: options.compression)
         packer.unpackedLimit = Int64(options.maxUnpackedSlugMB) << 20
+        packer.segmentCacheDirectory = options.cacheDirectory
+        // The commit's time changes with every commit; a fixed SOURCE_DATE_EPOCH means every entry gets it.
+        packer.reusedFoldersKeepTheirTime = options.sourceDateEpoch == nil
         packer.checkpoint = { [self] in
             try signals?.check(phase: .pack)
             if clock.now >= deadline {
@@ -100,6 +103,9 @@ struct ReleaseWriter {
             throw BuildError(.packFailed, "Could not write the slug: \(error).", hint: freeSpaceHint(output))
         }
         console.step("Compressing... done, \(formatSize(packed.size))")
+        if !packed.reusedFolders.isEmpty {
+            console.detail("Reused the compressed \(packed.reusedFolders.joined(separator: ", ")) of the last build")
+        }
         if packed.size > limit {
             throw BuildError(
                 .slugTooLarge,

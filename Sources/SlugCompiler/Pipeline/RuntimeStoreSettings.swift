@@ -15,7 +15,8 @@ extension BuildOptions {
 }
 
 /// How a build reaches the runtime store (docs/languages.md): the store's URL and the shared runtime cache, given to
-/// buildpacks as `SLIPWAY_RUNTIME_STORE` and `SLIPWAY_RUNTIME_CACHE` in the paths they see.
+/// buildpacks as `SLIPWAY_RUNTIME_STORE` and `SLIPWAY_RUNTIME_CACHE` in the paths they see, and the upstreams used
+/// without a store (`SLIPWAY_RUNTIME_UPSTREAM_*`) as they are.
 enum RuntimeStoreSettings {
     /// Creates the runtime cache if missing and returns it.
     static func prepareCache(_ options: BuildOptions) throws -> String {
@@ -35,9 +36,9 @@ enum RuntimeStoreSettings {
         return folder
     }
 
-    /// The variables buildpacks get: the store (a folder as the sandbox shows it) and the cache.
+    /// The variables buildpacks get: the store (a folder as the sandbox shows it), the cache, and the upstreams.
     static func environment(_ options: BuildOptions, plan: BuildSandbox.Plan?) -> [String: String] {
-        var environment: [String: String] = [:]
+        var environment = options.runtimeUpstreams
         let cache = options.runtimeCacheDirectory ?? BuildOptions.defaultRuntimeCacheDirectory()
         environment["SLIPWAY_RUNTIME_CACHE"] = plan?.insideRuntimes ?? cache
         if let store = options.runtimeStore {

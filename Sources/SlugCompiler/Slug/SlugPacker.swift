@@ -26,6 +26,12 @@ public struct SlugPacker {
     public var unpackedLimit: Int64?
     /// Called before every entry; throws to stop (a timeout or a signal).
     var checkpoint: () throws -> Void = {}
+    /// The app's build cache, where a gzip slug keeps the compressed bytes of its large folders and reuses those of
+    /// an unchanged one from the last build (see ``SlugSegmentCache``); nil: every byte is compressed afresh.
+    public var segmentCacheDirectory: String?
+    /// Whether a reused folder's entries keep the mtime of the build that recorded them (so that a build of the next
+    /// commit, whose mtime differs, reuses it); false: every entry gets ``mtime``.
+    public var reusedFoldersKeepTheirTime = false
 
     /// A packer whose entries all get `mtime`.
     public init(mtime: Int64, compression: SlugCompression = .gzip, threads: Int = GzipWriter.defaultThreads) {
@@ -40,6 +46,8 @@ public struct SlugPacker {
         public var size: Int64
         /// Hex SHA-256 of the compressed file.
         public var sha256: String
+        /// The folders (as `app/…`) whose compressed bytes came from the last build, in slug order.
+        public var reusedFolders: [String] = []
     }
 
     /// Packs `directory` into the new file `slugPath`.
@@ -52,13 +60,21 @@ public struct SlugPacker {
             // input, waits for a worker or writes its output: the in-process form of `tar | zstd -T0`.
             case .zstd: ThreadedSink(try ZstdWriter(level: 3, threads: threads, to: file))
             }
-        let tar = try TarWriter(to: compressor)
+        // Segments: gzip only (a zstd slug compresses every byte; its frames could be joined the same way).
+        let segments = (compressor as? GzipWriter).flatMap { gzip in
+            segmentCacheDirectory.flatMap { SlugSegmentCache(cacheDirectory: $0) }.map {
+                SegmentContext(cache: $0, router: SegmentRouter(to: gzip), gzip: gzip)
+            }
+        }
+        let tar = try TarWriter(to: segments?.router ?? compressor)
+        segments?.tar = tar
         let root = try FileTree.openDirectory(path: directory)
         defer { close(root) }
         try tar.addDirectory("./app/", mode: 0o755, mtime: mtime)
         var links: [HardLink.Key: HardLink] = [:]
         var unpacked: Int64 = 0
-        try addContents(root, prefix: Array("./app/".utf8), tar: tar, links: &links, unpacked: &unpacked)
+        try addContents(
+            root, prefix: Array("./app/".utf8), tar: tar, links: &links, unpacked: &unpacked, segments: segments)
         // A file with more links than the build folder holds is linked to something outside it (a buildpack that
         // ran `ln /etc/shadow app/x`): its content is not the app's to ship.
         if let outside = links.values.filter({ $0.seen < $0.total }).min(by: { $0.firstPath < $1.firstPath }) {
@@ -71,7 +87,20 @@ public struct SlugPacker {
         try tar.finish()
         try compressor.finish()
         let digest = try file.finish()
-        return Output(size: file.byteCount, sha256: digest)
+        segments?.cache.prune()
+        return Output(size: file.byteCount, sha256: digest, reusedFolders: segments?.reused ?? [])
+    }
+
+    /// Adds the folder `name` of `dirFD` (named `path` in the slug) and everything in it.
+    func addFolder(
+        _ dirFD: Int32, _ name: FileTree.Name, path: FileTree.Name, mode: UInt32, tar: TarWriter,
+        links: inout [HardLink.Key: HardLink], unpacked: inout Int64, segments: SegmentContext? = nil
+    ) throws {
+        try tar.addDirectory(path + [UInt8(ascii: "/")], mode: mode, mtime: mtime)
+        let sub = try FileTree.openDirectory(dirFD, name)
+        defer { close(sub) }
+        try addContents(
+            sub, prefix: path + [UInt8(ascii: "/")], tar: tar, links: &links, unpacked: &unpacked, segments: segments)
     }
 
     /// A regular file with several links: how many of them the build folder holds.
@@ -85,10 +114,14 @@ public struct SlugPacker {
         var firstPath: String
     }
 
-    private func addContents(
+    /// Adds the entries of the open folder `dirFD`, named `prefix` in the slug. With `segments`, each folder two
+    /// levels below the app (`app/.heroku/ruby/`) is a segment (see ``addSegment``).
+    func addContents(
         _ dirFD: Int32, prefix: FileTree.Name, tar: TarWriter, links: inout [HardLink.Key: HardLink],
-        unpacked: inout Int64
+        unpacked: inout Int64, segments: SegmentContext? = nil
     ) throws {
+        // "./app/" holds two slashes: with three, the folders listed here are two levels below the app.
+        let segmentLevel = segments != nil && prefix.lazy.filter { $0 == UInt8(ascii: "/") }.count == 3
         for name in try FileTree.sortedEntries(dirFD) {
             try checkpoint()
             let path = prefix + name
@@ -97,12 +130,15 @@ public struct SlugPacker {
             let st = try FileTree.lstatAt(dirFD, name)
             let mode = UInt32(st.st_mode & 0o777)
             switch st.st_mode & S_IFMT {
+            case S_IFDIR where segmentLevel:
+                if let segments {
+                    try addSegment(
+                        dirFD, name, path: path, mode: mode, segments: segments, links: &links, unpacked: &unpacked)
+                }
             case S_IFDIR:
-                try tar.addDirectory(path + [UInt8(ascii: "/")], mode: mode, mtime: mtime)
-                let sub = try FileTree.openDirectory(dirFD, name)
-                defer { close(sub) }
-                try addContents(
-                    sub, prefix: path + [UInt8(ascii: "/")], tar: tar, links: &links, unpacked: &unpacked)
+                try addFolder(
+                    dirFD, name, path: path, mode: mode, tar: tar, links: &links, unpacked: &unpacked,
+                    segments: segments)
             case S_IFREG:
                 if st.st_nlink > 1 {
                     let key = HardLink.Key(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
