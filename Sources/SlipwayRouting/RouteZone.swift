@@ -1,4 +1,5 @@
 import Foundation
+import SlipwaySpool
 
 /// Where the router finds each app's web dynos without being reconfigured: a DNS zone the runner answers from
 /// (``RouterDNS``), which Caddy's SRV upstreams look up at most every ``refresh``.
@@ -36,7 +37,7 @@ public struct RouteZone: Equatable, Sendable {
             var targets: [Target] = []
             for upstream in app.upstreams {
                 guard let address = Self.ipv4(upstream.host) else { continue }
-                let number = upstream.dyno.split(separator: ".").last.flatMap { Int($0) } ?? 0
+                let number = DynoName(upstream.dyno)?.number ?? 0
                 let hex = address.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
                 let name = "\(number).h\(hex)-\(upstream.port).web.\(app.name).\(Self.domain)"
                 guard addresses[name] == nil else { continue }

@@ -47,8 +47,7 @@ public struct OneOffRequest: Codable, Equatable, Sendable {
 
     /// Whether `name` is a one-off dyno's name: `run.` and a number.
     public static func isOneOffName(_ name: String) -> Bool {
-        guard name.hasPrefix("run."), let number = Int(name.dropFirst(4)) else { return false }
-        return number > 0 && name == "run.\(number)"
+        DynoName(name)?.isOneOff ?? false
     }
 }
 

@@ -82,7 +82,7 @@ public final class MetricsRecorder {
     public func request(
         app: String, date: Date, dyno: String, status: Int, code: String?, milliseconds: Double
     ) {
-        let type = dyno.split(separator: ".").first.map(String.init) ?? "web"
+        let type = DynoName(dyno)?.type ?? ProcessType.web
         change(app, type, at: date) {
             $0.addRequest(status: status, code: code, milliseconds: milliseconds, dyno: dyno)
         }

@@ -30,7 +30,7 @@ extension Watcher {
             layout: root.layout, endpoint: endpoint, recentSeconds: Int(settings.autoscaleWindow.rounded(.up)) + 1,
             madeFolder: { access.share([$0]) })
         processes.memoryErrorSeen = { app, dyno, code in
-            let type = dyno.split(separator: ".").first.map(String.init) ?? dyno
+            let type = DynoName(dyno)?.type ?? dyno
             recorder.memoryError(app: app, type: type, code: code, date: Date())
         }
         metrics = recorder

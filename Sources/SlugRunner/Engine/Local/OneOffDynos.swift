@@ -155,7 +155,7 @@ final class OneOffDynos {
     /// `run.N` with the smallest N no running one-off dyno of `app` has.
     func nextName(_ app: String) -> String {
         let used = Set(processes.leaders.values.filter { $0.app == app }.map(\.label))
-        return (1...).lazy.map { "run.\($0)" }.first { !used.contains($0) } ?? "run.1"
+        return (1...).lazy.map { DynoName.oneOff($0).description }.first { !used.contains($0) } ?? "run.1"
     }
 
     /// Starts `command` as the one-off dyno `name` (``nextName(_:)``) of `app`'s current release, in the same
