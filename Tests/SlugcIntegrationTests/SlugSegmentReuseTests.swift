@@ -13,21 +13,6 @@ import Testing
             argv, environment: h.environment(["SLIPWAY_BUILD_USER": ""]), mergeOutput: true, timeout: 900)
     }
 
-    /// Every entry of a slug (name, mode, type, mtime, SHA-256 of its contents or link target), read by Python's
-    /// tarfile.
-    func listing(_ slug: String) throws -> String {
-        let script = """
-            import hashlib, sys, tarfile
-            with tarfile.open(sys.argv[1], "r:gz") as t:
-                for m in t.getmembers():
-                    data = t.extractfile(m).read() if m.isfile() else m.linkname.encode()
-                    print(m.name, oct(m.mode), m.type, m.mtime, hashlib.sha256(data).hexdigest())
-            """
-        let result = try runTool(["/usr/bin/python3", "-c", script, slug])
-        #expect(result.status == 0, "\(result.stderr)")
-        return result.stdout
-    }
-
     @Test func theRebuildOfTheRubyExampleReusesItsCompressedRubyAndUnpacksTheSame() throws {
         let h = try SlugcHarness("segments-ruby")
         try FileManager.default.removeItem(atPath: h.app)
@@ -52,9 +37,9 @@ import Testing
         #expect(!third.output.contains("Reused the compressed"))
         let reused = h.scratch.url("out2/slug.tgz")
         #expect(try runTool(["/bin/gzip", "-t", reused]).status == 0)
-        let reusedListing = try listing(reused)
+        let reusedListing = try slugListing(reused)
         #expect(reusedListing.contains("./app/.heroku/ruby/bin/ruby "))
-        #expect(reusedListing == (try listing("\(fresh.output)/slug.tgz")))
+        #expect(reusedListing == (try slugListing("\(fresh.output)/slug.tgz")))
         for (name, slug) in [("a", reused), ("b", "\(fresh.output)/slug.tgz")] {
             try h.scratch.makeDirectory(name)
             #expect(try runTool(["/bin/tar", "-xzf", slug, "-C", h.scratch.url(name)]).status == 0)
