@@ -69,25 +69,33 @@ import Testing
         ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix("upstream-") }
     }
 
+    /// A Go app that compiles in moments (no standard library package beyond the runtime): this suite is about where
+    /// Go comes from, GoBuildpackTests about building the example.
+    func writeSmallGoApp(_ folder: String, greeting: String = "Go") throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data("module example.com/small\n\ngo 1.27\n".utf8).write(to: URL(fileURLWithPath: "\(folder)/go.mod"))
+        try Data("package main\n\nfunc main() { println(\"Hello from \(greeting)\") }\n".utf8).write(
+            to: URL(fileURLWithPath: "\(folder)/main.go"))
+    }
+
     @Test func goComesFromItsDownloadSiteOnceAndIsCachedForEveryLaterBuild() throws {
         let h = try SlugcHarness("upstream-go")
         let site = try goSite(h.scratch)
         let runtimes = h.scratch.url("runtimes")
         try FileManager.default.removeItem(atPath: h.app)
-        try FileManager.default.copyItem(atPath: TestPaths.example("go-app"), toPath: h.app)
+        try writeSmallGoApp(h.app)
         let first = try build(h, site: site, runtimeCache: runtimes)
         #expect(first.status == 0, "\(first.output)")
         #expect(first.output.contains("-----> Fetching Go \(Self.goVersion) from Go's download site, \(site.url)/dl\n"))
         #expect(first.output.contains("-----> Using Go \(Self.goVersion) (go.mod asks for 1.27)"), "\(first.output)")
-        #expect(try h.slugEntries().contains("./app/bin/go-app"))
+        #expect(try h.slugEntries().contains("./app/bin/small"))
         #expect(
             try site.requests() == ["/dl/?mode=json&include=all", "/dl/go\(Self.goVersion).linux-amd64.tar.gz"])
         let archive = try UpstreamArchives.sha256("\(UpstreamArchives.folder)/go\(Self.goVersion).linux-amd64.tar.gz")
         #expect(cachedArchives(runtimes) == [archive], "kept under its SHA-256, nothing half-written beside it")
 
         // The same app again (a one-line change): the listing and Go are in its build cache; the site is not asked.
-        let main = try String(contentsOfFile: "\(h.app)/main.go", encoding: .utf8)
-        try h.app("main.go", main.replacingOccurrences(of: "Hello(\"Go\")", with: "Hello(\"Go, again\")"))
+        try writeSmallGoApp(h.app, greeting: "Go, again")
         let again = try build(h, site: site, runtimeCache: runtimes, output: h.scratch.url("out2"))
         #expect(again.status == 0, "\(again.output)")
         #expect(!again.output.contains("Fetching"), "\(again.output)")
@@ -96,10 +104,10 @@ import Testing
 
         // Another app (a build cache of its own) on the same server reads the listing for itself, never another
         // app's copy, and takes Go from the shared runtime cache: the archive is fetched once per server.
+        try writeSmallGoApp(h.scratch.url("other-app"))
         let other = try build(
             h, site: site, runtimeCache: runtimes, cacheDir: h.scratch.url("other-cache"),
-            output: h.scratch.url("out3"),
-            app: TestPaths.example("go-app"))
+            output: h.scratch.url("out3"), app: h.scratch.url("other-app"))
         #expect(other.status == 0, "\(other.output)")
         #expect(!other.output.contains("Fetching"), "\(other.output)")
         let requests = try site.requests()
