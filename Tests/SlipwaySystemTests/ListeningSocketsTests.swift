@@ -24,10 +24,21 @@ import Testing
         let ownPort = try freeLoopbackPort()
         let otherPort = try freeLoopbackPort()
         // The tree: a shell whose child listens (as a dyno's bash runs its web server).
+        // The shell records its child, which its own end would orphan: the test stops both.
         let tree = try TestProcess(
-            ["/bin/bash", "-c", "/usr/bin/python3 -m http.server \(ownPort) --bind 127.0.0.1; exit 0"],
+            [
+                "/bin/bash", "-c",
+                "/usr/bin/python3 -m http.server \(ownPort) --bind 127.0.0.1 & echo $! > child.pid; wait; exit 0",
+            ],
             directory: scratch.path)
-        defer { tree.terminate(grace: 5) }
+        defer {
+            if let text = try? String(contentsOfFile: scratch.url("child.pid"), encoding: .utf8),
+                let child = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                kill(child, SIGTERM)
+            }
+            tree.terminate(grace: 5)
+        }
         let other = try TestProcess(
             ["/usr/bin/python3", "-m", "http.server", "\(otherPort)", "--bind", "127.0.0.1"], directory: scratch.path)
         defer { other.terminate(grace: 5) }
