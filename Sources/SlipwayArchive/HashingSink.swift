@@ -13,4 +13,7 @@ public final class HashingSink: ByteSink {
     }
 
     public func digest() -> [UInt8] { Array(hasher.finalize()) }
+
+    /// `bytes` as lowercase hex, two digits each (a digest in a file name).
+    public static func hex(_ bytes: [UInt8]) -> String { bytes.map { byteHex($0) }.joined() }
 }

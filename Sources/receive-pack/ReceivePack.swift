@@ -45,11 +45,7 @@ struct RootOption: ParsableArguments {
 
     /// Once the arguments are parsed, the root's settings file fills in what this process's environment does not set.
     func validate() throws {
-        do {
-            try ServerSettings.enter(resolved, origin: .server)
-        } catch let error as DoorError {
-            throw fail(error.message)
-        }
+        try reporting { try ServerSettings.enter(resolved, origin: .server) }
     }
 }
 
@@ -143,11 +139,7 @@ extension ReceivePack {
 
         func run() throws {
             let root = SlipwayRoot(root ?? SlipwayRoot.defaultPath)
-            do {
-                try ServerSettings.enter(root, origin: serverEnvironment ? .server : .sshClient)
-            } catch let error as DoorError {
-                throw fail(error.message)
-            }
+            try reporting { try ServerSettings.enter(root, origin: serverEnvironment ? .server : .sshClient) }
             let signals = SignalWatcher()
             let shell = GitShell(
                 root: root, user: user, console: Console(.fileDescriptor(2), colors: false), signals: signals)
@@ -170,11 +162,7 @@ extension ReceivePack {
 
         func run() throws {
             if let root = PushSettings.hookRoot(environment: ProcessInfo.processInfo.environment) {
-                do {
-                    try ServerSettings.enter(root, origin: .server)
-                } catch let error as DoorError {
-                    throw fail(error.message)
-                }
+                try reporting { try ServerSettings.enter(root, origin: .server) }
             }
             let signals = SignalWatcher()
             ChildProcess.adoptOrphans()

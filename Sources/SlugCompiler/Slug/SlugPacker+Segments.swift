@@ -160,11 +160,11 @@ final class SlugSegmentCache {
     /// The tag of a folder's path in the slug: 16 hex digits of its SHA-256.
     static func tag(_ path: FileTree.Name) -> String {
         let hasher = HashingSink(prefix: path)
-        return String(hex(hasher.digest()).prefix(16))
+        return String(HashingSink.hex(hasher.digest()).prefix(16))
     }
 
     static func fileName(tag: String, mtime: Int64, key: [UInt8]) -> String {
-        "\(tag)-\(mtime)-\(hex(key)).gzseg"
+        "\(tag)-\(mtime)-\(HashingSink.hex(key)).gzseg"
     }
 
     /// The mtime the folder tagged `tag` was recorded with, if the cache holds it.
@@ -183,15 +183,5 @@ final class SlugSegmentCache {
         for name in names() where !used.contains(FileTree.shown(name)) {
             _ = FileTree.withCName(name) { unlinkat(folder, $0, 0) }
         }
-    }
-}
-
-private func hex(_ bytes: [UInt8]) -> String {
-    bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
