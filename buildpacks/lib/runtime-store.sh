@@ -291,6 +291,17 @@ runtime-install() {
     echo "$version"
 }
 
+# runtime-link CACHED BUILD_DIR RELATIVE: puts the runtime that runtime-install unpacked at CACHED (in CACHE_DIR, kept
+# between builds) into the app at RELATIVE as a link, instead of copying its files into every build: the build runs
+# it through the link, and slugc packs the folder a link into the build cache names in the link's place
+# (docs/buildpacks.md), so the slug carries the runtime itself.
+runtime-link() {
+    local cached="$1" build_dir="$2" relative="$3"
+    rm -rf -- "${build_dir:?}/$relative"
+    mkdir -p -- "$(dirname -- "$build_dir/$relative")"
+    ln -s -- "$cached" "$build_dir/$relative"
+}
+
 # runtime-activate DEST: the runtime unpacked at DEST on PATH (and whatever its env.sh sets) for the rest of the build.
 runtime-activate() {
     local RUNTIME_HOME="$1"

@@ -56,7 +56,8 @@ struct ReleaseWriter {
 
     /// Packs the slug and writes the manifest under temporary names, then renames both into place.
     func pack(
-        _ workspace: Workspace, mtime: Int64, manifest makeManifest: (ReleaseManifest.Slug) throws -> ReleaseManifest
+        _ workspace: Workspace, mtime: Int64, cacheLinks: CacheLinks? = nil,
+        manifest makeManifest: (ReleaseManifest.Slug) throws -> ReleaseManifest
     ) throws -> BuildResult {
         let output = options.outputDirectory
         do {
@@ -86,6 +87,7 @@ struct ReleaseWriter {
         var packer = SlugPacker(mtime: mtime, compression: options.compression)
         packer.unpackedLimit = Int64(options.maxUnpackedSlugMB) << 20
         packer.segmentCacheDirectory = options.cacheDirectory
+        packer.cacheLinks = cacheLinks
         // The commit's time changes with every commit; a fixed SOURCE_DATE_EPOCH means every entry gets it.
         packer.reusedFoldersKeepTheirTime = options.sourceDateEpoch == nil
         packer.checkpoint = { [self] in

@@ -117,8 +117,11 @@ public final class SlugBuilder {
 
         let packStart = clock.now
         let mtime = options.sourceDateEpoch ?? commit?.time ?? 0
+        // Links from the app into its cache are packed as the folders they name, where buildpacks see the cache.
+        let cacheLinks = CacheLinks(
+            inside: runner.plan?.inside.cache ?? options.cacheDirectory, outside: options.cacheDirectory)
         var result = try writer.pack(
-            workspace, mtime: mtime,
+            workspace, mtime: mtime, cacheLinks: cacheLinks,
             manifest: { slug in
                 var configVars = release.configVars
                 for key in self.options.configVars.keys { configVars.removeValue(forKey: key) }

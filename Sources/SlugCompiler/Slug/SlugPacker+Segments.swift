@@ -20,10 +20,10 @@ extension SlugPacker {
     /// Folders whose tar bytes are fewer than this are not worth the two cuts and a cache file.
     static let smallestSegment = 1 << 20
 
-    /// Adds the folder `name` of `dirFD` as a segment: spliced from the cache when its tar bytes are the same as
-    /// when it was recorded, else compressed and recorded.
+    /// Adds `folder` as a segment: spliced from the cache when its tar bytes are the same as when it was recorded,
+    /// else compressed and recorded.
     func addSegment(
-        _ dirFD: Int32, _ name: FileTree.Name, path: FileTree.Name, mode: UInt32, segments: SegmentContext,
+        _ folder: Folder, path: FileTree.Name, mode: UInt32, segments: SegmentContext,
         links: inout [HardLink.Key: HardLink], unpacked: inout Int64
     ) throws {
         guard let tar = segments.tar else { return }
@@ -38,7 +38,7 @@ extension SlugPacker {
         let hasher = HashingSink(prefix: segments.keyPrefix)
         router.target = hasher
         do {
-            try earlier.addFolder(dirFD, name, path: path, mode: mode, tar: tar, links: &links, unpacked: &unpacked)
+            try earlier.addFolder(folder, path: path, mode: mode, tar: tar, links: &links, unpacked: &unpacked)
             try tar.flush()
         } catch {
             router.target = segments.gzip
@@ -50,7 +50,7 @@ extension SlugPacker {
         var (scratchLinks, scratchUnpacked) = (linksBefore, unpackedBefore)
         guard hasher.count >= UInt64(Self.smallestSegment) else {
             try addFolder(
-                dirFD, name, path: path, mode: mode, tar: tar, links: &scratchLinks, unpacked: &scratchUnpacked)
+                folder, path: path, mode: mode, tar: tar, links: &scratchLinks, unpacked: &scratchUnpacked)
             return
         }
         let cachedName = SlugSegmentCache.fileName(tag: tag, mtime: earlier.mtime, key: key)
@@ -69,7 +69,7 @@ extension SlugPacker {
         if let recorder { try segments.gzip.beginSegment(recordingTo: recorder) } else { try segments.gzip.cut() }
         router.tee = check
         defer { router.tee = nil }
-        try addFolder(dirFD, name, path: path, mode: mode, tar: tar, links: &scratchLinks, unpacked: &scratchUnpacked)
+        try addFolder(folder, path: path, mode: mode, tar: tar, links: &scratchLinks, unpacked: &scratchUnpacked)
         try tar.flush()
         guard let recorder else { return try segments.gzip.cut() }
         let segment = try segments.gzip.endSegment()

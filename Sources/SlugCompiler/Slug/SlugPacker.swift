@@ -32,6 +32,9 @@ public struct SlugPacker {
     /// Whether a reused folder's entries keep the mtime of the build that recorded them (so that a build of the next
     /// commit, whose mtime differs, reuses it); false: every entry gets ``mtime``.
     public var reusedFoldersKeepTheirTime = false
+    /// The app's build cache, whose folders that links in the build folder name are packed in their place (see
+    /// ``CacheLinks``); nil: every link is packed as a link.
+    public var cacheLinks: CacheLinks?
 
     /// A packer whose entries all get `mtime`.
     public init(mtime: Int64, compression: SlugCompression = .gzip, threads: Int = GzipWriter.defaultThreads) {
@@ -91,15 +94,34 @@ public struct SlugPacker {
         return Output(size: file.byteCount, sha256: digest, reusedFolders: segments?.reused ?? [])
     }
 
-    /// Adds the folder `name` of `dirFD` (named `path` in the slug) and everything in it.
+    /// Where a folder of the slug is read from: an entry of its parent folder, or the folder of the build cache that
+    /// a link names.
+    enum Folder {
+        case entry(Int32, FileTree.Name)
+        case cache(CacheLinks, FileTree.Name)
+
+        func open() throws -> Int32 {
+            switch self {
+            case .entry(let dirFD, let name): return try FileTree.openDirectory(dirFD, name)
+            case .cache(let cache, let target):
+                guard let fd = cache.open(target) else { throw FileTree.posixError("open", FileTree.shown(target)) }
+                return fd
+            }
+        }
+    }
+
+    /// Adds `folder` (named `path` in the slug) and everything in it.
     func addFolder(
-        _ dirFD: Int32, _ name: FileTree.Name, path: FileTree.Name, mode: UInt32, tar: TarWriter,
+        _ folder: Folder, path: FileTree.Name, mode: UInt32, tar: TarWriter,
         links: inout [HardLink.Key: HardLink], unpacked: inout Int64, segments: SegmentContext? = nil
     ) throws {
         try tar.addDirectory(path + [UInt8(ascii: "/")], mode: mode, mtime: mtime)
-        let sub = try FileTree.openDirectory(dirFD, name)
+        let sub = try folder.open()
         defer { close(sub) }
-        try addContents(
+        // Inside a folder of the cache, links stay links.
+        var packer = self
+        if case .cache = folder { packer.cacheLinks = nil }
+        try packer.addContents(
             sub, prefix: path + [UInt8(ascii: "/")], tar: tar, links: &links, unpacked: &unpacked, segments: segments)
     }
 
@@ -127,18 +149,28 @@ public struct SlugPacker {
             let path = prefix + name
             // For messages: the path inside the app, as `app/…`.
             let shown = FileTree.shown(Array(path.dropFirst(2)))
-            let st = try FileTree.lstatAt(dirFD, name)
+            var st = try FileTree.lstatAt(dirFD, name)
+            var folder = Folder.entry(dirFD, name)
+            var target: FileTree.Name = []
+            if st.st_mode & S_IFMT == S_IFLNK {
+                target = try FileTree.readLink(dirFD, name)
+                if let cacheLinks, let fd = cacheLinks.open(target) {
+                    // A folder of the build cache, packed in the link's place (its own mode).
+                    defer { close(fd) }
+                    guard fstat(fd, &st) == 0 else { throw FileTree.posixError("stat", FileTree.shown(target)) }
+                    folder = .cache(cacheLinks, target)
+                }
+            }
             let mode = UInt32(st.st_mode & 0o777)
             switch st.st_mode & S_IFMT {
             case S_IFDIR where segmentLevel:
                 if let segments {
                     try addSegment(
-                        dirFD, name, path: path, mode: mode, segments: segments, links: &links, unpacked: &unpacked)
+                        folder, path: path, mode: mode, segments: segments, links: &links, unpacked: &unpacked)
                 }
             case S_IFDIR:
                 try addFolder(
-                    dirFD, name, path: path, mode: mode, tar: tar, links: &links, unpacked: &unpacked,
-                    segments: segments)
+                    folder, path: path, mode: mode, tar: tar, links: &links, unpacked: &unpacked, segments: segments)
             case S_IFREG:
                 if st.st_nlink > 1 {
                     let key = HardLink.Key(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
@@ -158,7 +190,7 @@ public struct SlugPacker {
                 defer { close(fd) }
                 try tar.addFile(path, mode: mode, mtime: mtime, size: Int64(st.st_size), contentsOf: fd)
             case S_IFLNK:
-                try tar.addSymlink(path, target: FileTree.readLink(dirFD, name), mtime: mtime)
+                try tar.addSymlink(path, target: target, mtime: mtime)
             default:
                 let kind =
                     switch st.st_mode & S_IFMT {
