@@ -63,7 +63,7 @@ extension RubyBuildpackTests {
         #expect(compiled(entries2, "application.js") == js, "an unchanged asset keeps its fingerprint")
     }
 
-    @Test func aFailingPrecompileFailsTheBuildAndCommittedAssetsSkipIt() throws {
+    @Test func aFailingPrecompileOrRakefileFailsTheBuildAndCommittedAssetsSkipIt() throws {
         let h = try SlugcHarness("ruby-assets-fail")
         try copyAssetsApp(h)
         try h.app("app/assets/stylesheets/application.css", "/*\n *= require missing\n */\n")
@@ -74,7 +74,21 @@ extension RubyBuildpackTests {
         #expect(failed.output.contains("couldn't find file 'missing'"), "\(failed.output)")
         #expect(h.outputIsEmpty)
 
-        // Assets the app compiled itself (a manifest in public/assets) are used as they are, as Heroku does.
+        // A Rails app (railties in its lockfile; here a spec nothing depends on, which Bundler does not install) whose
+        // Rakefile cannot load in production fails, naming the check.
+        let lock = try String(contentsOfFile: "\(h.app)/Gemfile.lock", encoding: .utf8)
+        try h.app("Gemfile.lock", lock.replacingOccurrences(of: "    rake (", with: "    railties (6.1.7)\n    rake ("))
+        try h.app("Rakefile", "raise \"no database during the build\"\n")
+        let unloadable = try build(h)
+        #expect(unloadable.status == 50)
+        #expect(
+            unloadable.output.contains(
+                " !     Rake could not load the app's tasks, so its assets cannot be precompiled."),
+            "\(unloadable.output)")
+        #expect(unloadable.output.contains("no database during the build"), "\(unloadable.output)")
+
+        // Assets the app compiled itself (a manifest in public/assets) are used as they are, as Heroku does: Rake is
+        // not even started (the Rakefile still raises).
         try h.app("public/assets/.sprockets-manifest-0123.json", "{\"files\":{},\"assets\":{}}\n")
         let committed = try build(h)
         #expect(committed.status == 0, "\(committed.output)")
