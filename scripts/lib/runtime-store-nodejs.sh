@@ -43,9 +43,11 @@ runtime-store-pack-nodejs() {
     ln -s ../lib/node_modules/npm/bin/npx-cli.js "$tree/bin/npx"
     chmod 755 "$tree/bin/node" "$tree/lib/node_modules/npm/bin/npm-cli.js" "$tree/lib/node_modules/npm/bin/npx-cli.js"
     store-bundle-libs "$tree/lib" "$tree/bin/node"
-    if grep -aqs /usr/share/nodejs/undici "$tree"/lib/libnode.so*; then
-        echo "       Debian's node loads fetch's undici, acorn and cjs-module-lexer from /usr/share/nodejs at run time"
-        echo "       (built-in modules Debian packages apart): a slug's node uses them where they are installed"
+    # Debian builds node with acorn, cjs-module-lexer and undici as separate packages that node reads at start from
+    # /usr/share/nodejs: this node runs only where they are (Debian's nodejs installed, as in the stack image).
+    if grep -aqs /usr/share/nodejs/cjs-module-lexer "$tree"/lib/libnode.so*; then
+        echo "       Note: Debian's node reads acorn, cjs-module-lexer and undici from /usr/share/nodejs when it starts:"
+        echo "       it runs where Debian's nodejs is installed (the stack image has it), not on a bare stack"
     fi
     cat >"$tree/env.sh" <<'ENV'
 # Node.js's environment: node and npm in RUNTIME_HOME/bin, the shared libraries node loads in RUNTIME_HOME/lib.
