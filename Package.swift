@@ -359,7 +359,9 @@ let package = Package(
             ]),
         .testTarget(
             name: "SlugcIntegrationTests",
-            dependencies: ["slugc", "SlugCompiler", "SlipwayTestSupport"]),
+            dependencies: ["slugc", "SlugCompiler", "SlipwayTestSupport"],
+            // Apps the tests copy and build (not resources: read from the checkout, as examples/ are).
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "PushIntegrationTests",
             dependencies: [

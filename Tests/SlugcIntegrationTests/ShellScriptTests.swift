@@ -2,14 +2,15 @@ import Foundation
 import SlipwayTestSupport
 import Testing
 
-/// The project's shell scripts (scripts, hooks, built-in buildpacks, CI) pass shellcheck, and the buildpacks' shared
-/// library is one text, copied into each buildpack so that each stays a self-contained folder.
+/// The project's shell scripts (scripts and the bench and store libraries they source, hooks, built-in buildpacks, CI)
+/// pass shellcheck, and the buildpacks' shared library is one text, copied into each buildpack so that each stays a
+/// self-contained folder.
 @Suite struct ShellScriptTests {
     /// Every file in the project's script folders that starts with a shell's `#!` line.
     static func scripts() throws -> [String] {
         let root = TestPaths.repositoryRoot
         let fm = FileManager.default
-        var folders = ["scripts", "hooks", ".ci", "stack"]
+        var folders = ["scripts", "scripts/lib", "hooks", ".ci", "stack"]
         for buildpack in try fm.contentsOfDirectory(atPath: "\(root)/buildpacks") {
             folders += ["buildpacks/\(buildpack)/bin", "buildpacks/\(buildpack)/lib"]
         }

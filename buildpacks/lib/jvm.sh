@@ -25,12 +25,12 @@ jvm-requested-version() {
 
 # Installs the JRE the app asks for into the app, and the scripts that set it up at run time; prints its version. The
 # JRE is unpacked once into CACHE_DIR (kept while the app asks for the same one) and linked from the app
-# (runtime-link: the slug holds the JRE itself).
+# (cache-link: the slug holds the JRE itself).
 jvm-install-runtime() {
     local build_dir="$1" cache_dir="$2" requested version
     requested="$(jvm-requested-version "$build_dir")"
     version="$(runtime-install java "$requested" system.properties "$cache_dir/java/jre")" || exit 1
-    runtime-link "$cache_dir/java/jre" "$build_dir" "$JVM_RUNTIME_DIR"
+    cache-link "$cache_dir/java/jre" "$build_dir" "$JVM_RUNTIME_DIR"
     runtime-profile java "$JVM_RUNTIME_DIR" "$build_dir"
     jvm-write-heap-profile "$build_dir"
     echo "$version"

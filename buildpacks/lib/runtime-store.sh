@@ -291,11 +291,11 @@ runtime-install() {
     echo "$version"
 }
 
-# runtime-link CACHED BUILD_DIR RELATIVE: puts the runtime that runtime-install unpacked at CACHED (in CACHE_DIR, kept
-# between builds) into the app at RELATIVE as a link, instead of copying its files into every build: the build runs
-# it through the link, and slugc packs the folder a link into the build cache names in the link's place
-# (docs/buildpacks.md), so the slug carries the runtime itself.
-runtime-link() {
+# cache-link CACHED BUILD_DIR RELATIVE: puts a tree kept in CACHE_DIR between builds (the runtime runtime-install
+# unpacked there, the gems of the last build) into the app at RELATIVE as a link, instead of copying its files into
+# every build: the build uses it through the link, and slugc packs the folder a link into the build cache names in the
+# link's place (docs/slug-compiler.md), so the slug carries the tree itself.
+cache-link() {
     local cached="$1" build_dir="$2" relative="$3"
     rm -rf -- "${build_dir:?}/$relative"
     mkdir -p -- "$(dirname -- "$build_dir/$relative")"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The addons goal of scripts/bench (sourced by it; uses its measure, alternate and fail): the time of
 # `receive-pack addons:create <app> postgresql` on the server (the operator's form of the SSH command: a record, a
 # role with a random password, a database closed to every other role, the config var and a release), against the

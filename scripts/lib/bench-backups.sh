@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The backups goal of scripts/bench (sourced by it after bench-addons.sh, whose PostgreSQL root it shares; uses its
 # measure, alternate, note and fail): the time of `receive-pack pg:backups:capture <app>` of a PostgreSQL add-on
 # holding 1 GB (the operator's form of the SSH command: the lock, pg_dump -Fc into a temporary file, flushed and

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The drains goal of scripts/bench (sourced by it; uses its note, fail, commit-all, ssh-with and free-port): an app
 # whose web dyno prints 10,000 lines a second, run by slugrunner watch (--log-rate 20000, so that no line is dropped
 # before the drains) for $drain_seconds seconds twice: with two drains attached (rsyslogd over TLS with a CA made

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The https goal of scripts/bench (sourced by it; uses its note, commit-all, free-port, fail and ssh-to-door, and the
 # router goal's app and wait script): slugrunner watch with its router on HTTP and HTTPS, certificates from a
 # private ACME CA on loopback (Debian's pebble, with pebble-challtestsrv answering every name with 127.0.0.1), the
@@ -73,6 +74,7 @@ start-https-app() {
   "$work/install/bin/slugrunner" watch --root "$server/root" --interval 0.2 --grace 10 \
     --router "127.0.0.1:$router_port" --router-tls "127.0.0.1:$https_port" --acme-ca "$pebble_directory" \
     --acme-ca-root "$pebble_dir/cert.pem" >"$server/watch.log" 2>&1 &
+  # shellcheck disable=SC2034 # stop-router-app (bench-router.sh) stops it
   runner_pid=$!
   write-wait-served "$work/wait-served" routerapp.localhost "$router_port"
   GIT_SSH_COMMAND="$(ssh-with slipway)" git -C "$router_app" push -q "$bench_user@127.0.0.1:routerapp" main 2>/dev/null

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The languages goal of scripts/bench (sourced by it; uses measure, alternate, note, fail and $work, $repo_dir): each
 # language example built by slugc with no network (unshare -rn) from a runtime store made here
 # (scripts/runtime-store): the build after a one-line change with the app's build cache from its previous build

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The large-push goal of scripts/bench (sourced by it; uses its measure, note, alternate, commit-all, free-port and
 # ssh-with): the same commit, which adds 50 MiB of incompressible data, pushed to one app through the built-in SSH
 # server (receive-pack serve, on the bench server's root) and to another through OpenSSH's forced command (the

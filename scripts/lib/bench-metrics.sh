@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The metrics goal of scripts/bench (sourced by it; uses its note, free-port, commit-all, ssh-with and fail): the
 # same app served through the router at 1000 requests per second (scripts/lib/rate-client.py, open loop), by a
 # runner with its metrics on (`--metrics 127.0.0.1:<port>`: the figures, their files and the Prometheus endpoint,

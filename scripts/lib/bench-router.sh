@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The router goal of scripts/bench (sourced by it; uses its measure, note, alternate, commit-all and ssh-with):
 # slugrunner watch with its router (Caddy) on the bench server's root, a small Procfile app that answers with its
 # version, and a client sending requests through the router without pause, never sending one again

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The swarm goal of scripts/bench (sourced by it; uses its measure, alternate, commit-all, ssh-with and the router
 # goal's wait-served pattern): slugrunner watch --engine swarm on a two-node Docker Swarm made here (a bridge and two
 # network namespaces, each with its own dockerd, as the tests' PrivateSwarm), releases through a bucket (SeaweedFS on

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The upstream goal of scripts/bench (sourced by it; uses its measure, alternate, fail, free-port and work): with no
 # runtime store, a build takes Go from its download site (buildpacks/lib/runtime-upstream.sh). The site here is a local
 # one of go.dev's layout (python3's http.server on loopback: the JSON listing, and Debian's Go 1.19 packed as go.dev

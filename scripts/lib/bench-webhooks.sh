@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # $work, $server, $bench_user…: scripts/bench, which sources this file, sets them
 # The webhooks goal of scripts/bench (sourced by it; uses its measure, alternate, commit-all, free-port, fail and
 # ssh-with): the Procfile-only app pushed to an app with two webhooks of builds and releases (six deliveries a push),
 # one receiver answering at once and one that never answers, vs the same push to an app without webhooks, over the

@@ -20,7 +20,7 @@ runtime-store-pack-ruby() {
         cp -rL "/usr/lib/ruby/$api" "$tree/lib/ruby/$api"
         cp -rL "/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/ruby/$api" "$tree/lib/ruby/$api/$arch" 2>/dev/null ||
             cp -rL "/usr/lib/x86_64-linux-gnu/ruby/$api" "$tree/lib/ruby/$api/$arch"
-        [[ -d /usr/lib/ruby/vendor_ruby ]] && cp -rL /usr/lib/ruby/vendor_ruby "$tree/lib/ruby/vendor_ruby"
+        runtime-store-ruby-vendor "${binary##*/}" "$tree/lib/ruby/vendor_ruby"
         cp -rL "/usr/lib/ruby/gems/$api" "$tree/lib/ruby/gems/$api"
         rm -rf "$tree/lib/ruby/gems/$api/doc" "$tree/lib/ruby/gems/$api/cache"
         mkdir -p "$tree/lib/ruby/vendor_ruby/rubygems/defaults"
@@ -42,6 +42,30 @@ export RUBYLIB="\$RUNTIME_HOME/lib/ruby/vendor_ruby:\$RUNTIME_HOME/lib/ruby/$api
 export GEM_PATH="\$RUNTIME_HOME/lib/ruby/gems/$api\${GEM_PATH:+:\$GEM_PATH}"
 ENV
         store-add ruby "$version" "$tree"
+    done
+}
+
+# Copies into DEST what Debian's vendor_ruby holds of Ruby itself (RUBY is ruby3.x): the files of libruby, RubyGems,
+# Bundler and the packages Ruby depends on (rake, webrick…), never those of other ruby-* packages this machine has
+# (ruby-sprockets, ruby-tilt…): RUBYLIB puts vendor_ruby before every gem, so one of those would shadow the version an
+# app's Gemfile.lock pins, and the runtime would carry whatever the packing machine happened to install.
+runtime-store-ruby-vendor() {
+    local ruby="$1" dest="$2" entry owners owner
+    local -A own=([${ruby}]=1 [lib${ruby}]=1 [ruby-rubygems]=1 [ruby-bundler]=1 [rubygems-integration]=1)
+    for owner in $(dpkg-query -W -f='${Depends}\n' "$ruby" "lib$ruby" 2>/dev/null |
+        tr ',|' '\n' | sed -E 's/^[[:space:]]*([^[:space:](]+).*/\1/; s/:any$//'); do
+        own[$owner]=1
+    done
+    mkdir -p "$dest"
+    [[ -d /usr/lib/ruby/vendor_ruby ]] || return 0
+    for entry in /usr/lib/ruby/vendor_ruby/*; do
+        owners="$(dpkg-query -S "$entry" 2>/dev/null | sed -nE '1{s/: .*//; s/:[a-z0-9]+(,|$)/\1/g; s/,/ /g; p}')"
+        for owner in $owners; do
+            if [[ -n "${own[$owner]:-}" ]]; then
+                cp -rL "$entry" "$dest/"
+                break
+            fi
+        done
     done
 }
 

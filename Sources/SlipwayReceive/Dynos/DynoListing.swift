@@ -59,8 +59,8 @@ enum DynoListing {
     /// `web.2` after `web.1`, `web.10` after `web.9`.
     private static func sorted(_ processes: [RunnerState.Process]) -> [RunnerState.Process] {
         processes.sorted { first, second in
-            let a = Int(first.dyno.split(separator: ".").last ?? "") ?? 0
-            let b = Int(second.dyno.split(separator: ".").last ?? "") ?? 0
+            let a = DynoName(first.dyno)?.number ?? 0
+            let b = DynoName(second.dyno)?.number ?? 0
             return (a, first.dyno) < (b, second.dyno)
         }
     }

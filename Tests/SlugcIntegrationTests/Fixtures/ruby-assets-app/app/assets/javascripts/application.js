@@ -1,0 +1,2 @@
+//= require greeting
+document.title = greeting();

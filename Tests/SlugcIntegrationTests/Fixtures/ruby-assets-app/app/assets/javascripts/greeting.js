@@ -1,0 +1,1 @@
+function greeting() { return "Hello from the asset pipeline"; }
