@@ -3,7 +3,7 @@ import SlipwayTestSupport
 import Testing
 
 /// The built-in buildpacks, each building its example app from `examples/`; the Python and Node slugs are unpacked
-/// elsewhere and serve a request the way a runner starts them.
+/// elsewhere and serve a request the way a runner starts them (the Node slug with its own node, from the test store).
 @Suite struct BuiltinBuildpackTests {
     /// Unpacks a slug into a new folder and returns the app folder (`<dir>/app`).
     func unpack(_ slug: String, in scratch: ScratchDirectory) throws -> String {
@@ -50,20 +50,68 @@ import Testing
         #expect(result.output.contains("this build host has Python 3."))
     }
 
-    @Test func nodeAppBuildsRunsItsBuildScriptAndStarts() throws {
+    @Test func nodeAppCarriesTheStoresNodeRunsItsBuildScriptAndStartsWithoutTheHostsNode() throws {
         let h = try SlugcHarness("node")
-        let result = try h.build(["--source-version", "0123456789abcdef"], app: TestPaths.example("node-app"))
+        let store = try TestRuntimeStore.url(["nodejs"])
+        let version = try TestRuntimeStore.version("nodejs")
+        // zstd: the slug carries node's 110 MB, which gzip takes seconds more to pack.
+        let result = try h.build(
+            ["--source-version", "0123456789abcdef", "--runtime-store", store, "--compression", "zstd"],
+            app: TestPaths.example("node-app"))
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("-----> Node.js app detected"))
+        #expect(
+            result.output.contains(
+                "-----> Using Node.js \(version) from the runtime store (package.json asks for >=18)"),
+            "\(result.output)")
         #expect(result.output.contains("Default types for buildpack -> web"))
         let manifest = try h.manifest()
         #expect((manifest["process_types"] as? [String: String])?["web"] == "npm start")
-        let app = try unpack("\(h.output)/slug.tgz", in: h.scratch)
+        let run = try h.scratch.makeDirectory("run")
+        let unpacked = try runTool(["/bin/tar", "--zstd", "-xf", "\(h.output)/slug.tar.zst", "-C", run])
+        #expect(unpacked.status == 0, "\(unpacked.output)")
+        let app = "\(run)/app"
+        #expect(FileManager.default.isExecutableFile(atPath: "\(app)/.heroku/node/bin/node"), "the slug carries node")
         #expect(FileManager.default.fileExists(atPath: "\(app)/dist/build-info.json"), "the build script ran")
-        let process = try AppProcess(appDirectory: app, command: "npm start", scratch: h.scratch)
+
+        // The dyno has no node of its own: a PATH with a shell and env only, as a stack image without Node.js has.
+        let bin = try h.scratch.makeDirectory("bare-bin")
+        for tool in ["/bin/bash", "/bin/sh", "/usr/bin/env"] {
+            try FileManager.default.createSymbolicLink(
+                atPath: "\(bin)/\((tool as NSString).lastPathComponent)", withDestinationPath: tool)
+        }
+        let node = try runTool(
+            ["/bin/bash", "-c", "for f in \"$HOME\"/.profile.d/*.sh; do . \"$f\"; done; node -p process.execPath"],
+            environment: ["HOME": app, "PATH": bin], mergeOutput: true)
+        #expect(
+            node.status == 0 && node.output.hasSuffix("/app/.heroku/node/bin/node\n"),
+            "the slug's node runs, not the host's: \(node.output)")
+        let process = try AppProcess(
+            appDirectory: app, command: "npm start", environment: ["PATH": bin], scratch: h.scratch)
         defer { process.stop() }
         let page = try process.get()
         #expect(page?.contains("Hello from Slipway on Node!") == true, "\(process.output)")
+    }
+
+    @Test func aNodeNobodyServesOrARangeNotReadFailsInOneLine() throws {
+        let h = try SlugcHarness("node-version")
+        let store = try TestRuntimeStore.url(["nodejs"])
+        let served = try TestRuntimeStore.served("nodejs").joined(separator: ", ")
+        try h.app("package.json", #"{"name": "x", "engines": {"node": "^99.1"}}"#)
+        let missing = try h.build(["--runtime-store", store])
+        #expect(missing.status == 50)
+        #expect(
+            missing.output.contains(
+                " !     Node.js ^99.1 (asked for in package.json) is not served by this server; it has Node.js \(served).\n"
+            ), "\(missing.output)")
+        try h.app("package.json", #"{"name": "x", "engines": {"node": ">=18 <21"}}"#)
+        let range = try h.build(["--runtime-store", store])
+        #expect(range.status == 50)
+        #expect(
+            range.output.contains(
+                " !     package.json's engines.node is '>=18 <21', a form this server does not read: write a version such as 24, 24.x, ^24.11, ~24.11.1, >=22 or 24.11.1 there.\n"
+            ), "\(range.output)")
+        #expect(!missing.output.contains(h.scratch.path) && !range.output.contains(h.scratch.path), "no server path")
     }
 
     @Test func procfileAppNeedsNoBuild() throws {

@@ -3,8 +3,9 @@ import SlipwayTestSupport
 import Testing
 
 /// With no runtime store configured, Go and Java come from their upstream download sites (go.dev's JSON listing,
-/// Eclipse Temurin's API v3), here a local site of the same layout and JSON made from the test store's archives with
-/// their real SHA-256 and named by `SLIPWAY_RUNTIME_UPSTREAM_GO` / `_JAVA`; the build has no network but that site.
+/// Eclipse Temurin's API v3; Python and Node.js too when the app asks for a version), here a local site of the same
+/// layout and JSON made from the test store's archives with their real SHA-256 and named by
+/// `SLIPWAY_RUNTIME_UPSTREAM_GO` / `_JAVA` / `_PYTHON` / `_NODE`; the build has no network but that site.
 /// The archive is fetched once into the shared runtime cache; a wrong checksum and a version the site does not list
 /// each fail in one line.
 @Suite(.serialized) struct RuntimeUpstreamTests {
@@ -249,5 +250,53 @@ import Testing
             "\(result.output)")
         #expect(try h.slugEntries().contains("./app/.heroku/python-runtime/bin/python3"))
         #expect(try site.requests() == ["/SHA256SUMS", "/" + name.replacingOccurrences(of: "+", with: "%2B")])
+    }
+
+    /// nodejs.org's `dist`: index.json (a release for another platform only, the one served, an older 22.x whose
+    /// SHASUMS256.txt is never read), and the release's SHASUMS256.txt beside its `linux-x64` archive. The archive is
+    /// a stand-in of nodejs.org's layout (`bin/node` and `bin/npm` that answer as npm does with nothing to install):
+    /// this is about where Node.js comes from; BuiltinBuildpackTests runs the store's real node.
+    @Test func nodeComesFromNodejsOrgWhenEnginesAsks() throws {
+        let h = try SlugcHarness("upstream-node")
+        let version = "22.11.0"
+        let name = "node-v\(version)-linux-x64.tar.xz"
+        try h.scratch.write(
+            "node-tree/node-v\(version)-linux-x64/bin/node", "#!/bin/sh\necho v\(version)\n", mode: 0o755)
+        try h.scratch.write("node-tree/node-v\(version)-linux-x64/bin/npm", "#!/bin/sh\necho 10.9.0\n", mode: 0o755)
+        let site = try UpstreamSite(h.scratch, name: "node")
+        let archive = "\(site.folder)/dist/v\(version)/\(name)"
+        try FileManager.default.createDirectory(
+            atPath: "\(site.folder)/dist/v\(version)", withIntermediateDirectories: true)
+        let packed = try runTool(
+            ["/bin/tar", "-C", h.scratch.url("node-tree"), "-cJf", archive, "node-v\(version)-linux-x64"])
+        #expect(packed.status == 0, "\(packed.output)")
+        let other = String(repeating: "5", count: 64)
+        try site.write(
+            "dist/v\(version)/SHASUMS256.txt",
+            "\(other)  node-v\(version)-linux-arm64.tar.xz\n\(try UpstreamArchives.sha256(archive))  \(name)\n")
+        try site.write(
+            "dist/index.json",
+            """
+            [{"version": "v99.0.0", "files": ["osx-arm64-tar", "src"]},
+             {"version": "v\(version)", "files": ["linux-arm64", "linux-x64", "src"]},
+             {"version": "v22.1.0", "files": ["linux-x64"]}, {"version": "v0.1.14", "files": ["src"]}]
+            """)
+        try h.app("package.json", "{\"name\": \"x\", \"engines\": {\"node\": \"22.x\"}}\n")
+        let argv = h.buildArguments(["--runtime-cache", h.scratch.url("runtimes")])
+        let result = try site.run(
+            argv,
+            environment: h.environment(["SLIPWAY_BUILD_USER": "", "SLIPWAY_RUNTIME_UPSTREAM_NODE": "\(site.url)/dist"]))
+        #expect(result.status == 0, "\(result.output)")
+        #expect(
+            result.output.contains(
+                "-----> Fetching Node.js \(version) from Node.js's download site, \(site.url)/dist\n"),
+            "\(result.output)")
+        #expect(result.output.contains("-----> Using Node.js \(version) from nodejs.org (package.json asks for 22.x)"))
+        #expect(result.output.contains("-----> Installing dependencies with npm install (npm 10.9.0)"))
+        #expect(try h.slugEntries().contains("./app/.heroku/node/bin/node"), "unpacked without nodejs.org's top folder")
+        #expect(
+            try site.requests() == [
+                "/dist/index.json", "/dist/v\(version)/SHASUMS256.txt", "/dist/v\(version)/\(name)",
+            ])
     }
 }

@@ -21,7 +21,7 @@
 # that name. Archives are kept in SLIPWAY_RUNTIME_CACHE, one cache for every build of the server, named by their
 # SHA-256 and checked against it before each use, so that no build (nor a store set by one app) can give another a
 # runtime other than the one its store lists.
-# With no store configured, Go, Java and Python come from their upstream download sites (runtime-upstream.sh).
+# With no store configured, Go, Java, Python and Node.js come from their upstream download sites (runtime-upstream.sh).
 # Sourced, not run: the calling script sets the shell options (set -euo pipefail).
 
 # shellcheck source=SCRIPTDIR/runtime-upstream.sh

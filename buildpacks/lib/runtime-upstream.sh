@@ -11,9 +11,11 @@
 #                                               (a JRE's package link and checksum)
 #   Python    SLIPWAY_RUNTIME_UPSTREAM_PYTHON   python-build-standalone's newest release: SHA256SUMS and the
 #                                               install_only archives beside it
+#   Node.js   SLIPWAY_RUNTIME_UPSTREAM_NODE     https://nodejs.org/dist: index.json lists every release and its
+#                                               files (linux-x64); vX.Y.Z/SHASUMS256.txt beside its archives
 #
 # Ruby and PHP publish sources only, no relocatable Linux builds: they have no upstream and need a runtime store.
-# Node.js builds with the build host's node (the nodejs buildpack reads no store). A listing is fetched at most once
+# A listing is fetched at most once
 # an hour into the app's build cache (and its last copy used when the site cannot be reached); an archive once per
 # server, into the shared runtime cache.
 
@@ -29,6 +31,7 @@ runtime-upstream-url() {
     python)
         url="${SLIPWAY_RUNTIME_UPSTREAM_PYTHON:-https://github.com/astral-sh/python-build-standalone/releases/latest/download}"
         ;;
+    nodejs) url="${SLIPWAY_RUNTIME_UPSTREAM_NODE:-https://nodejs.org/dist}" ;;
     *) url="" ;;
     esac
     [[ "$url" == off ]] && url=""
@@ -37,7 +40,9 @@ runtime-upstream-url() {
 
 # The variable that names LANG's upstream.
 runtime-upstream-variable() {
-    echo "SLIPWAY_RUNTIME_UPSTREAM_${1^^}"
+    local lang="$1"
+    [[ "$lang" == nodejs ]] && lang=node
+    echo "SLIPWAY_RUNTIME_UPSTREAM_${lang^^}"
 }
 
 # The upstream as users are shown it: whose site, and its URL (a public download site or the operator's mirror).
@@ -47,6 +52,7 @@ runtime-upstream-shown() {
     go) echo "Go's download site, $url," ;;
     java) echo "Eclipse Temurin's API, $url," ;;
     python) echo "python-build-standalone's releases, $url," ;;
+    nodejs) echo "Node.js's download site, $url," ;;
     *) echo "$url" ;;
     esac
 }
@@ -61,6 +67,8 @@ runtime-upstream-arch() {
     java:x86_64) echo x64 ;;
     java:aarch64 | python:aarch64) echo aarch64 ;;
     python:x86_64) echo x86_64 ;;
+    nodejs:x86_64) echo x64 ;;
+    nodejs:aarch64) echo arm64 ;;
     *)
         runtime-fail "$(runtime-language-name "$lang") is not downloaded for this build host's architecture ($machine)." \
             "Tell the server's operator to set SLIPWAY_RUNTIME_STORE to a runtime store: see docs/languages.md."
@@ -162,6 +170,29 @@ runtime-upstream-index-python() {
         }' "$sums"
 }
 
+# Node.js: every release index.json lists with a linux build for this architecture, "-" for a SHA-256 (each release
+# publishes its own SHASUMS256.txt), but the newest that REQUESTED (a version or a prefix) names, read from its
+# SHASUMS256.txt (node-vX.Y.Z-linux-x64/ at the top of its archive: strip 1).
+runtime-upstream-index-nodejs() {
+    local base="$1" requested="$2" arch listing versions version sums sha
+    arch="$(runtime-upstream-arch nodejs)"
+    listing="$(runtime-upstream-listing nodejs "$base/index.json" json)" || exit 1
+    versions="$(jq -r --arg file "linux-$arch" '.[]? | select((.files | type) == "array" and (.files | index($file)))
+        | .version | strings | select(test("^v[0-9]+\\.[0-9]+\\.[0-9]+$")) | ltrimstr("v")' "$listing" | sort -rV)"
+    version=""
+    if [[ -n "$requested" ]]; then
+        version="$(grep -m 1 -E "^${requested//./\\.}(\\.|$)" <<<"$versions" || true)"
+    fi
+    if [[ -n "$version" ]]; then
+        sums="$(runtime-upstream-listing nodejs "$base/v$version/SHASUMS256.txt" sums)" || exit 1
+        sha="$(awk -v name="node-v$version-linux-$arch.tar.xz" '$2 == name && length($1) == 64 && $1 ~ /^[0-9a-f]+$/ { print $1; exit }' "$sums")"
+        [[ -n "$sha" ]] && echo "$version $sha $base/v$version/node-v$version-linux-$arch.tar.xz 1"
+    fi
+    while read -r other; do
+        [[ -n "$other" && "$other" != "$version" ]] && echo "$other - - 0"
+    done <<<"$versions"
+}
+
 # runtime-upstream-index LANG REQUESTED: LANG's entries from its upstream, "version sha256 url strip" lines.
 runtime-upstream-index() {
     local lang="$1" requested="$2" base
@@ -170,5 +201,6 @@ runtime-upstream-index() {
     go) runtime-upstream-index-go "$base" ;;
     java) runtime-upstream-index-java "$base" "$requested" ;;
     python) runtime-upstream-index-python "$base" ;;
+    nodejs) runtime-upstream-index-nodejs "$base" "$requested" ;;
     esac
 }

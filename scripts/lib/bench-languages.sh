@@ -8,15 +8,16 @@
 # say it reused the runtime's compressed bytes. In unshare's user namespace root cannot hand
 # the build to another user, so buildpacks run as this user (SLIPWAY_BUILD_USER=), still sandboxed.
 #
-#   languages  Go, Ruby, Java, Clojure and PHP: rebuild after a one-line change vs first build      (>= 3x faster)
+#   languages  Go, Ruby, Java, Clojure, PHP and Node.js: rebuild after a one-line change vs first build (>= 3x faster)
 
-languages_examples=(go-app ruby-app java-app clojure-app php-app)
+languages_examples=(go-app ruby-app java-app clojure-app php-app node-app)
 
 bench-languages() {
   echo "-----> languages: each language example rebuilt after a one-line change vs its first build"
   local store="$work/runtime-store"
-  "$repo_dir/scripts/runtime-store" "$store" go ruby java php >/dev/null ||
-    fail "languages: scripts/runtime-store failed" "Run it alone to see why: scripts/runtime-store $store go ruby java php"
+  "$repo_dir/scripts/runtime-store" "$store" go ruby java php nodejs >/dev/null ||
+    fail "languages: scripts/runtime-store failed" \
+      "Run it alone to see why: scripts/runtime-store $store go ruby java php nodejs"
   lang_store="file://$store"
   for lang_example in "${languages_examples[@]}"; do
     lang_app="$work/lang-$lang_example"
@@ -40,6 +41,7 @@ languages-change() {
     java-app) echo "// change $1" >>"$lang_app/src/main/java/com/example/App.java" ;;
     clojure-app) echo ";; change $1" >>"$lang_app/src/clojure_app/core.clj" ;;
     php-app) echo "// change $1" >>"$lang_app/src/Greeting.php" ;;
+    node-app) echo "// change $1" >>"$lang_app/server.js" ;;
   esac
 }
 

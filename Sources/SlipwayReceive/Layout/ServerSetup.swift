@@ -18,7 +18,7 @@ public enum ServerSetup {
             // Where the built-in buildpacks take language runtimes from (docs/languages.md).
             "SLIPWAY_RUNTIME_STORE", "SLIPWAY_RUNTIME_CACHE", "SLIPWAY_RUNTIME_UPSTREAM_GO",
             "SLIPWAY_RUNTIME_UPSTREAM_JAVA",
-            "SLIPWAY_RUNTIME_UPSTREAM_PYTHON",
+            "SLIPWAY_RUNTIME_UPSTREAM_PYTHON", "SLIPWAY_RUNTIME_UPSTREAM_NODE",
             "TMPDIR",
             // A spool in a bucket: the hooks publish with these when no <root>/s3-credentials file is there.
             "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",

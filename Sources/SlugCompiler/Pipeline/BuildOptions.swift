@@ -45,7 +45,7 @@ public struct BuildOptions: Sendable {
     /// ``defaultRuntimeCacheDirectory(environment:)``.
     public var runtimeCacheDirectory: String?
     /// Where a language's runtime comes from when no store is set: its upstream download site or a mirror of it
-    /// (`SLIPWAY_RUNTIME_UPSTREAM_GO`, `_JAVA`, `_PYTHON`, or `off`), by variable name. See docs/languages.md.
+    /// (`SLIPWAY_RUNTIME_UPSTREAM_GO`, `_JAVA`, `_PYTHON`, `_NODE`, or `off`), by variable name. See docs/languages.md.
     public var runtimeUpstreams: [String: String] = [:]
     /// The built-in buildpacks; `nil` finds them next to the executable.
     public var builtinBuildpacks: BuiltinBuildpacks?
